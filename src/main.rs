@@ -15,11 +15,19 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// The numbers `etcdctl snapshot status` prints (hash, revision, total keys, total size).
+    Status(cmd::status::Args),
+    /// Is the snapshot intact? SHA-256 trailer, meta pages, page graph, records.
+    Check(cmd::check::Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: cmd::CmdResult = match cli.command {};
+    let result: cmd::CmdResult = match &cli.command {
+        Command::Status(a) => cmd::status::run(a),
+        Command::Check(a) => cmd::check::run(a),
+    };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),
         Ok(Outcome::Problems) => ExitCode::from(1),

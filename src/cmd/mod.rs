@@ -28,3 +28,7 @@ impl From<std::io::Error> for Error {
 }
 
 pub type CmdResult = Result<Outcome, Error>;
+
+pub mod check;
+pub mod common;
+pub mod status;
