@@ -108,10 +108,10 @@ mod tests {
 
     #[test]
     fn valid_and_mismatch() {
-        let mut f = vec![7u8; 480];
+        let mut f = vec![7u8; 512];
         f.extend_from_slice(&sha256(&f));
-        assert!(verify(&f, 480).ok());
+        assert!(verify(&f, 512).ok());
         f[3] ^= 1;
-        assert!(matches!(verify(&f, 480).trailer, Trailer::Mismatch { .. }));
+        assert!(matches!(verify(&f, 512).trailer, Trailer::Mismatch { .. }));
     }
 }
