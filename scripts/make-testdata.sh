@@ -13,7 +13,7 @@
 # contents). Not deterministic: page layout, txids and so file bytes and totalSize of basic/datadir/empty,
 # because etcd groups writes into bbolt transactions by time (100 ms batches) and releases old read
 # transactions asynchronously. nospace runs with --backend-batch-limit=1 (commit after every write) so
-# the quota trips after nearly the same number of puts every time (seen: 58 in 6 runs, 56 once).
+# the quota trips at nearly the same put every time (seen: the 58th in 5 of 6 runs, the 56th once).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -67,7 +67,7 @@ def main():
         leases = ", ".join(f"`{lz['id_hex']}`" for lz in fa["leases"]) or "–"
         facts_rows.append(f"| `{name}` | {fa['revision']} | {fa['live_keys']} | {fa['key_bucket_records']} |"
                           f" {fa['tombstones']} | {fa['compact_revision'] or '–'} | {leases} | {over} |")
-    lines += ["", "From the `*.facts.json` files (what the loader wrote; the same on every run):", "",
+    lines += ["", "From the `*.facts.json` files (what the loader wrote; the same on every run, except nospace):", "",
               "| fixture | revision | live keys | `key` records | tombstones | compacted at | leases (hex) | overflow values |",
               "|---|---:|---:|---:|---:|---:|---|---|"] + facts_rows + ["", END]
     head, rest = text.split(BEGIN, 1)
