@@ -29,6 +29,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    etcd_autopsy::guard::install_sigbus_handler();
     let cli = Cli::parse();
     let result: cmd::CmdResult = match &cli.command {
         Command::Status(a) => cmd::status::run(a),
