@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use etcd_autopsy::bbolt::Data;
-use etcd_autopsy::cmd::check::SnapshotCheck;
+use etcd_autopsy::etcd::integrity::Integrity;
 use etcd_autopsy::etcd::records::Records;
 use etcd_autopsy::etcd::{status, Snapshot};
 use etcd_autopsy::kube::ObjectInfo;
@@ -30,7 +30,7 @@ impl Rng {
 /// whether the check found it healthy.
 fn exercise(bytes: Vec<u8>) -> Option<bool> {
     let snap = Snapshot::from_data("variant.db", Data::Owned(bytes)).ok()?;
-    let check = SnapshotCheck::run(&snap);
+    let check = Integrity::run(&snap);
     let _ = status::compute(&snap);
     let records = Records::read(&snap);
     for r in records.live().chain(records.history()) {
@@ -105,7 +105,7 @@ fn damaged_pages_are_named() {
     let mut b = orig.clone();
     b[root * 4096..(root + 1) * 4096].fill(0);
     let snap = Snapshot::from_data("x", Data::Owned(b)).unwrap();
-    let c = SnapshotCheck::run(&snap);
+    let c = Integrity::run(&snap);
     assert!(
         c.problems
             .iter()

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod error;
+pub mod integrity;
 pub mod kv;
 pub mod meta;
 pub mod records;
