@@ -5,13 +5,9 @@
 
 use super::common::open_snapshot;
 use super::{CmdResult, Outcome};
-use crate::bbolt::{CheckReport, Meta, MetaChoice};
-use crate::etcd::cluster::{Alarm, ClusterInfo};
-use crate::etcd::records::Records;
-use crate::etcd::trailer::{Trailer, TrailerCheck};
-use crate::etcd::Snapshot;
+use crate::etcd::integrity::Integrity;
+use crate::etcd::trailer::Trailer;
 use crate::output::{write_json, Format};
-use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 
