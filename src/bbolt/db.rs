@@ -42,9 +42,12 @@ impl Data {
             // mmap of an empty file fails on Linux; an empty Vec reports "too small" instead.
             return Ok(Data::Owned(Vec::new()));
         }
+        // MAP_POPULATE pre-faults the whole file in one call: every command reads every page, and
+        // one populate costs far less than ~300k page faults per GiB (status on a 1.15 GiB
+        // snapshot: 1.3 s -> 0.43 s). On a file larger than free memory it is best-effort.
         // SAFETY: the mapping is read-only. If another process truncates the file while we read
         // it, access past the new end raises SIGBUS; see docs/robustness.md for the defence.
-        let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+        let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io)?;
         #[cfg(unix)]
         {
             // The scan reads the whole file once, mostly in order.

@@ -8,8 +8,8 @@
 //! - `totalSize`: `tx.Size()` = high-water mark × page size;
 //! - `version`: `meta/storageVersion`, written by 3.6+ only.
 //!
-//! Each bucket's leaves are hashed in parallel and the CRCs combined, so the result equals the
-//! sequential CRC over the concatenation.
+//! Each bucket's leaves are hashed in parallel chunks and the CRCs combined, so the result equals
+//! the sequential CRC over the concatenation.
 
 use super::buckets;
 use super::revision::Revision;
@@ -48,26 +48,30 @@ impl Part {
     }
 }
 
-/// Hashes one leaf as `b.ForEach` sees it: key then value; a nested bucket's value is nil.
-fn hash_leaf<'a>(leaf: &Leaf<'a>) -> (Part, Option<&'a [u8]>, usize) {
+/// Leaves hashed sequentially per parallel task. `crc32c_combine` costs tens of thousands of
+/// operations per call, so combining per leaf (one record per leaf when values are a few KiB)
+/// would dominate; combining per chunk keeps it to a few hundred calls on a 1 GiB snapshot.
+const LEAVES_PER_CHUNK: usize = 1024;
+
+/// Hashes a run of leaves as `b.ForEach` sees them: key then value; a nested bucket's value is
+/// nil. Also returns the last key seen.
+fn hash_leaves<'a>(leaves: &[Leaf<'a>]) -> (Part, Option<&'a [u8]>) {
     let mut p = Part::default();
     let mut last = None;
-    let mut bad = 0;
-    for e in leaf.view.elements() {
-        let Ok(e) = e else {
-            bad += 1;
-            continue;
-        };
-        p.crc = crc32c::crc32c_append(p.crc, e.key);
-        p.len += e.key.len() as u64;
-        if !e.is_bucket() {
-            p.crc = crc32c::crc32c_append(p.crc, e.value);
-            p.len += e.value.len() as u64;
+    for leaf in leaves {
+        // Elements that cannot be read are skipped here; the integrity check reports them.
+        for e in leaf.view.elements().flatten() {
+            p.crc = crc32c::crc32c_append(p.crc, e.key);
+            p.len += e.key.len() as u64;
+            if !e.is_bucket() {
+                p.crc = crc32c::crc32c_append(p.crc, e.value);
+                p.len += e.value.len() as u64;
+            }
+            p.pairs += 1;
+            last = Some(e.key);
         }
-        p.pairs += 1;
-        last = Some(e.key);
     }
-    (p, last, bad)
+    (p, last)
 }
 
 /// Computes the status numbers. Problems met on the way (unreadable subtrees) are returned; the
@@ -86,8 +90,11 @@ pub fn compute(snap: &Snapshot) -> (Status, Vec<Problem>) {
         });
         let (leaves, p) = bucket.leaves();
         problems.extend(p);
-        let parts: Vec<_> = leaves.par_iter().map(hash_leaf).collect();
-        for (part, last, _bad) in &parts {
+        let parts: Vec<_> = leaves
+            .par_chunks(LEAVES_PER_CHUNK)
+            .map(hash_leaves)
+            .collect();
+        for (part, last) in &parts {
             total = total.append(*part);
             if *name == buckets::KEY {
                 if let Some(k) = last {
