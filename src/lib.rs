@@ -16,6 +16,7 @@ pub mod cmd;
 pub mod correlate;
 pub mod decrypt;
 pub mod etcd;
+pub mod guard;
 pub mod keyring;
 pub mod kube;
 pub mod logs;

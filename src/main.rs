@@ -15,14 +15,33 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// The numbers `etcdctl snapshot status` prints (hash, revision, total keys, total size).
+    Status(cmd::status::Args),
+    /// Is the snapshot intact? SHA-256 trailer, meta pages, page graph, records.
+    Check(cmd::check::Args),
+    /// List keys with revisions, sizes, resource and envelope (live keys by default).
+    Ls(cmd::ls::Args),
+    /// One record's metadata and history; the value only with --reveal.
+    Get(cmd::get::Args),
+    /// Where the space goes: by resource, namespace, envelope; largest objects; history.
+    Stats(cmd::stats::Args),
+}
 
 fn main() -> ExitCode {
+    etcd_autopsy::guard::install_sigbus_handler();
     let cli = Cli::parse();
-    let result: cmd::CmdResult = match cli.command {};
+    let result: cmd::CmdResult = match &cli.command {
+        Command::Status(a) => cmd::status::run(a),
+        Command::Check(a) => cmd::check::run(a),
+        Command::Ls(a) => cmd::ls::run(a),
+        Command::Get(a) => cmd::get::run(a),
+        Command::Stats(a) => cmd::stats::run(a),
+    };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),
         Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(cmd::Error::OutputClosed) => ExitCode::from(0),
         Err(e) => {
             eprintln!("etcd-autopsy: {e}");
             ExitCode::from(2)

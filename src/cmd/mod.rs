@@ -12,19 +12,35 @@ pub enum Outcome {
 
 /// Why a command could not run: exit 2, printed as one line naming the input and the reason.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Error(pub String);
+pub enum Error {
+    #[error("{0}")]
+    Failed(String),
+    /// The reader of our output went away (`| head`): not an error worth a message.
+    #[error("output closed")]
+    OutputClosed,
+}
 
 impl Error {
     pub fn new(msg: impl Into<String>) -> Self {
-        Error(msg.into())
+        Error::Failed(msg.into())
     }
 }
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        Error(format!("writing output: {e}"))
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Error::OutputClosed
+        } else {
+            Error::Failed(format!("writing output: {e}"))
+        }
     }
 }
 
 pub type CmdResult = Result<Outcome, Error>;
+
+pub mod check;
+pub mod common;
+pub mod get;
+pub mod ls;
+pub mod stats;
+pub mod status;

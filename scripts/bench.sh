@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Whole-command benchmarks against the real tools, on the same files, in one run.
+#
+#   scripts/bench.sh [--rebuild] [--data-only] [--runs N]
+#
+# Builds once (kept in $BENCH_DIR, default /var/tmp/etcd-autopsy-bench, outside the repo):
+#   - three snapshots from a real etcd (loopback only) holding 30k / 150k / 300k Kubernetes
+#     secrets, aescbc-encrypted by Python `cryptography` (scripts/bench/load_big.py): ~0.1, ~0.55
+#     and ~1.1 GiB; three EncryptionConfiguration files (cp-3's key1 differs);
+#   - a ~1 GB kube-apiserver klog file with ~0.1 % transform errors (scripts/gen-klog.py).
+# Then measures, interleaved A B A B on a warm cache (scripts/bench/measure.py), each of our
+# commands against its reference, with peak anonymous and file-backed memory, and prints ratios.
+# Results go to $BENCH_DIR/results-<size>.json; docs/performance.md records them.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+dir=${BENCH_DIR:-/var/tmp/etcd-autopsy-bench}
+runs=5
+rebuild=0
+data_only=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rebuild) rebuild=1 ;;
+    --data-only) data_only=1 ;;
+    --runs) runs=$2; shift ;;
+    *) echo "usage: $0 [--rebuild] [--data-only] [--runs N]" >&2; exit 2 ;;
+  esac
+  shift
+done
+for t in etcd etcdctl openssl rg python3; do
+  command -v "$t" >/dev/null || { echo "missing $t: apt-get install -y etcd-server etcd-client openssl ripgrep python3" >&2; exit 1; }
+done
+python3 -c 'import cryptography' 2>/dev/null || { echo "missing python3 cryptography: pip install cryptography" >&2; exit 1; }
+mkdir -p "$dir"
+
+if [ "$rebuild" = 1 ] || [ ! -f "$dir/big.db" ]; then
+  # shellcheck source=lib/etcd.sh
+  . "$repo/scripts/lib/etcd.sh"
+  etcd_require
+  trap etcd_stop EXIT
+  export ETCD_TMP_PARENT=$dir
+  etcd_start --quota-backend-bytes=8589934592 --auto-compaction-retention=0
+  seed=20261122
+  prev=0
+  for spec in small:30000 mid:150000 big:300000; do
+    name=${spec%%:*}; upto=${spec#*:}
+    echo "loading secrets $prev..$upto" >&2
+    key=$(python3 "$repo/scripts/bench/load_big.py" "$ETCD_ENDPOINT" "$prev" "$upto" "$seed")
+    etcd_ctl snapshot save "$dir/$name.db" >/dev/null
+    prev=$upto
+  done
+  etcd_stop
+  trap - EXIT
+  other=$(python3 -c 'import base64,random; r=random.Random(7); print(base64.b64encode(bytes(r.randrange(256) for _ in range(32))).decode())')
+  for node in cp-1 cp-2 cp-3; do
+    k=$key; [ "$node" = cp-3 ] && k=$other
+    cat >"$dir/$node.yaml" <<YAML
+apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+  - resources: [secrets]
+    providers:
+      - aescbc:
+          keys:
+            - name: key1
+              secret: $k
+      - identity: {}
+YAML
+  done
+fi
+if [ ! -f "$dir/apiserver.log" ] && [ -f "$repo/scripts/gen-klog.py" ]; then
+  python3 "$repo/scripts/gen-klog.py" --mb 1024 --out "$dir/apiserver.log"
+fi
+ls -la "$dir"
+[ "$data_only" = 1 ] && exit 0
+
+cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+bin="$repo/target/release/etcd-autopsy"
+keys="--encryption-config cp-1=$dir/cp-1.yaml --encryption-config cp-2=$dir/cp-2.yaml --encryption-config cp-3=$dir/cp-3.yaml"
+for size in small mid big; do
+  db="$dir/$size.db"
+  echo "== $size: $(stat -c %s "$db") bytes" >&2
+  {
+    printf 'status\t%s status %s -w json\tETCDCTL_API=3 etcdctl snapshot status %s -w json\n' "$bin" "$db" "$db"
+    printf 'check\t%s check %s\topenssl dgst -sha256 %s\n' "$bin" "$db" "$db"
+    printf 'audit\t%s audit %s %s\topenssl dgst -sha256 %s\n' "$bin" "$db" "$keys" "$db"
+    if [ "$size" = big ] && [ -f "$dir/apiserver.log" ]; then
+      printf 'logs\t%s logs %s --format json\trg -c "unable to transform" %s\n' "$bin" "$dir/apiserver.log" "$dir/apiserver.log"
+      printf 'report\t%s report --snapshot %s %s --log cp-3=%s --format json\topenssl dgst -sha256 %s\n' "$bin" "$db" "$keys" "$dir/apiserver.log" "$db"
+    fi
+  } | python3 "$repo/scripts/bench/measure.py" "$runs" "$dir/results-$size.json"
+done

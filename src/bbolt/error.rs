@@ -1,0 +1,105 @@
+//! Errors that stop the file from being opened, and problems found while reading it.
+
+use super::page::Pgid;
+use std::fmt;
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// The file cannot be used at all.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("file is {size} bytes, too small to hold bbolt meta pages")]
+    TooSmall { size: u64 },
+    #[error("no valid meta page: meta 0: {meta0}; meta 1: {meta1}")]
+    NoValidMeta { meta0: String, meta1: String },
+}
+
+/// Something wrong at one place in the file. The reader skips what it cannot read and carries on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The page the problem is on (for inline buckets: the page holding the bucket's value).
+    pub page: Option<Pgid>,
+    /// The bucket path, `/`-separated (`key`, `outer/inner`), empty for the top level.
+    pub bucket: String,
+    pub kind: ProblemKind,
+}
+
+/// What kind of damage a [`Problem`] is. The wording follows bbolt's tx_check.go where it has one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// A page id at or past the high-water mark, or past the end of the file.
+    OutOfBounds { hwm: Pgid, file_pages: u64 },
+    /// A page's header says another id than the one it was reached by.
+    IdMismatch { stored: Pgid },
+    /// Wrong page type for where it was reached (e.g. a freelist page under a branch).
+    InvalidType { flags: u16, expected: &'static str },
+    /// A page reached twice (a cycle, or two parents sharing a child). Not followed again.
+    ReferencedTwice,
+    /// A page whose element table or an element's key/value runs outside the page.
+    ElementOutOfPage { index: usize, detail: String },
+    /// Keys not in strictly ascending order at element `index`.
+    KeysOutOfOrder { index: usize },
+    /// A branch or leaf page with no elements.
+    EmptyPage,
+    /// Nesting deeper than any real B+tree reaches: assumed corrupt.
+    TooDeep { depth: usize },
+    /// A sub-bucket value too short to hold its header, or an inline page that is malformed.
+    BadBucketValue { key: String, detail: String },
+    /// The freelist page could not be read.
+    BadFreelist { detail: String },
+    /// A page both reachable from the tree and listed free.
+    ReachableFreed,
+    /// A page below the hwm neither reachable nor free (only when the freelist is persisted).
+    UnreachableUnfreed,
+    /// A page listed free twice in the freelist.
+    FreedTwice,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.page {
+            Some(p) => write!(f, "page {p}")?,
+            None => write!(f, "file")?,
+        }
+        if !self.bucket.is_empty() {
+            write!(f, " (bucket {})", self.bucket)?;
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ProblemKind::*;
+        match self {
+            OutOfBounds { hwm, file_pages } => {
+                write!(
+                    f,
+                    "out of bounds (high-water mark {hwm}, file holds {file_pages} pages)"
+                )
+            }
+            IdMismatch { stored } => write!(f, "page header says id {stored}"),
+            InvalidType { flags, expected } => {
+                write!(f, "invalid page type {flags:#06x}, expected {expected}")
+            }
+            ReferencedTwice => write!(
+                f,
+                "multiple references (cycle or shared child); not followed again"
+            ),
+            ElementOutOfPage { index, detail } => write!(f, "element {index} {detail}"),
+            KeysOutOfOrder { index } => write!(f, "keys out of order at element {index}"),
+            EmptyPage => write!(f, "page has no elements"),
+            TooDeep { depth } => write!(f, "tree deeper than {depth} levels; subtree skipped"),
+            BadBucketValue { key, detail } => write!(f, "sub-bucket {key:?}: {detail}"),
+            BadFreelist { detail } => write!(f, "freelist: {detail}"),
+            ReachableFreed => write!(f, "reachable freed"),
+            UnreachableUnfreed => write!(f, "unreachable unfreed"),
+            FreedTwice => write!(f, "already freed"),
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! `stats`: where the space goes — counts and bytes by resource, namespace and envelope, the
+//! largest objects, history held per key, compaction revisions, db size against live bytes.
+
+use super::common::{display_key, open_snapshot};
+use super::{CmdResult, Outcome};
+use crate::etcd::meta::MetaInfo;
+use crate::etcd::records::Records;
+use crate::kube::{Envelope, KeyPath};
+use crate::output::{write_json, Format};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Snapshot file.
+    pub snapshot: PathBuf,
+    /// How many of the largest objects and most-revised keys to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Clone, Copy, Default, Serialize)]
+pub struct Tally {
+    pub count: u64,
+    pub bytes: u64,
+}
+
+impl Tally {
+    fn add(&mut self, bytes: usize) {
+        self.count += 1;
+        self.bytes += bytes as u64;
+    }
+}
+
+#[derive(Serialize)]
+pub struct Sized {
+    pub key: String,
+    pub bytes: usize,
+}
+
+#[derive(Serialize)]
+pub struct Revised {
+    pub key: String,
+    pub revisions: usize,
+}
+
+#[derive(Serialize)]
+pub struct Stats {
+    pub file_size: u64,
+    pub db_size: u64,
+    pub live_keys: usize,
+    /// Bytes of live keys and values.
+    pub live_bytes: u64,
+    pub revisions: usize,
+    /// Bytes of every revision's key and value (history included).
+    pub history_bytes: u64,
+    pub tombstones: usize,
+    pub compacted_revision: Option<i64>,
+    pub scheduled_compact_revision: Option<i64>,
+    pub current_revision: i64,
+    pub by_resource: BTreeMap<String, Tally>,
+    pub by_namespace: BTreeMap<String, Tally>,
+    pub by_envelope: BTreeMap<String, Tally>,
+    pub largest: Vec<Sized>,
+    pub most_revised: Vec<Revised>,
+}
+
+pub fn compute(
+    records: &Records<'_>,
+    meta: &MetaInfo,
+    file_size: u64,
+    db_size: u64,
+    top: usize,
+) -> Stats {
+    let mut s = Stats {
+        file_size,
+        db_size,
+        live_keys: records.live_count(),
+        live_bytes: 0,
+        revisions: records.all.len(),
+        history_bytes: 0,
+        tombstones: records.all.iter().filter(|r| r.rev.tombstone).count(),
+        compacted_revision: meta.finished_compact_revision,
+        scheduled_compact_revision: meta.scheduled_compact_revision,
+        current_revision: records.max_revision(),
+        by_resource: BTreeMap::new(),
+        by_namespace: BTreeMap::new(),
+        by_envelope: BTreeMap::new(),
+        largest: Vec::new(),
+        most_revised: Vec::new(),
+    };
+    for r in &records.all {
+        s.history_bytes += (r.kv.key.len() + r.kv.value.len()) as u64;
+    }
+    let mut sizes: Vec<(usize, &[u8])> = Vec::with_capacity(s.live_keys);
+    for r in records.live() {
+        let size = r.kv.value.len();
+        s.live_bytes += (r.kv.key.len() + size) as u64;
+        let path = KeyPath::parse(r.kv.key);
+        let resource = path
+            .map(|p| p.qualified_resource())
+            .unwrap_or_else(|| "(not a kube key)".into());
+        s.by_resource.entry(resource).or_default().add(size);
+        let ns = path.and_then(|p| p.namespace).unwrap_or("(cluster-scoped)");
+        s.by_namespace.entry(ns.to_string()).or_default().add(size);
+        s.by_envelope
+            .entry(Envelope::classify(r.kv.value).label().to_string())
+            .or_default()
+            .add(size);
+        sizes.push((size, r.kv.key));
+    }
+    // Largest first; ties by key so output is deterministic.
+    sizes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    s.largest = sizes
+        .iter()
+        .take(top)
+        .map(|(n, k)| Sized {
+            key: display_key(k),
+            bytes: *n,
+        })
+        .collect();
+    let mut revised: Vec<(usize, &[u8])> = Vec::new();
+    let mut iter = records.history().peekable();
+    while let Some(r) = iter.next() {
+        let mut n = 1;
+        while iter.peek().is_some_and(|x| x.kv.key == r.kv.key) {
+            iter.next();
+            n += 1;
+        }
+        revised.push((n, r.kv.key));
+    }
+    revised.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    s.most_revised = revised
+        .iter()
+        .take(top)
+        .filter(|(n, _)| *n > 1)
+        .map(|(n, k)| Revised {
+            key: display_key(k),
+            revisions: *n,
+        })
+        .collect();
+    s
+}
+
+pub fn run(args: &Args) -> CmdResult {
+    let snap = open_snapshot(&args.snapshot)?;
+    let records = Records::read(&snap);
+    let meta = MetaInfo::read(&snap);
+    let s = compute(
+        &records,
+        &meta,
+        snap.bytes().len() as u64,
+        snap.db().logical_size(),
+        args.top,
+    );
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => write_json(&mut out, &s)?,
+        Format::Text => render_text(&mut out, &s)?,
+    }
+    Ok(if records.complete() {
+        Outcome::Clean
+    } else {
+        Outcome::Problems
+    })
+}
+
+fn render_text(out: &mut impl Write, s: &Stats) -> std::io::Result<()> {
+    let pct = |a: u64, b: u64| {
+        if b == 0 {
+            0.0
+        } else {
+            100.0 * a as f64 / b as f64
+        }
+    };
+    writeln!(
+        out,
+        "db size          {} bytes (file {} bytes)",
+        s.db_size, s.file_size
+    )?;
+    writeln!(
+        out,
+        "live             {} keys, {} bytes ({:.1}% of the db)",
+        s.live_keys,
+        s.live_bytes,
+        pct(s.live_bytes, s.db_size)
+    )?;
+    writeln!(
+        out,
+        "history          {} revisions ({} tombstones), {} bytes",
+        s.revisions, s.tombstones, s.history_bytes
+    )?;
+    let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+    writeln!(
+        out,
+        "revisions        current {}, compacted {}, scheduled compaction {}",
+        s.current_revision,
+        opt(s.compacted_revision),
+        opt(s.scheduled_compact_revision)
+    )?;
+    for (title, map) in [
+        ("by resource", &s.by_resource),
+        ("by envelope", &s.by_envelope),
+        ("by namespace", &s.by_namespace),
+    ] {
+        writeln!(out, "\n{title}:")?;
+        let mut rows: Vec<_> = map.iter().collect();
+        rows.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(b.0)));
+        for (name, t) in rows {
+            writeln!(out, "  {:>8} keys {:>12} bytes  {name}", t.count, t.bytes)?;
+        }
+    }
+    writeln!(out, "\nlargest objects:")?;
+    for l in &s.largest {
+        writeln!(out, "  {:>12} bytes  {}", l.bytes, l.key)?;
+    }
+    if !s.most_revised.is_empty() {
+        writeln!(out, "\nmost revisions held:")?;
+        for r in &s.most_revised {
+            writeln!(out, "  {:>8}  {}", r.revisions, r.key)?;
+        }
+    }
+    Ok(())
+}

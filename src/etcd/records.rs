@@ -1,0 +1,174 @@
+//! The `key` bucket decoded: every revision of every key, and the live view at the snapshot's
+//! revision. Leaves are decoded in parallel (rayon), each record a zero-copy view into the map.
+
+use super::buckets;
+use super::kv::KeyValue;
+use super::revision::Revision;
+use super::snapshot::Snapshot;
+use crate::bbolt::{Leaf, Pgid, Problem};
+use rayon::prelude::*;
+use std::fmt;
+
+/// One revision of one key.
+#[derive(Clone, Copy, Debug)]
+pub struct Record<'a> {
+    pub rev: Revision,
+    pub kv: KeyValue<'a>,
+}
+
+/// A `key` bucket entry that could not be decoded; the rest are still read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordProblem {
+    pub page: Pgid,
+    pub index: usize,
+    pub detail: String,
+}
+
+impl fmt::Display for RecordProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "page {} (bucket key) element {}: {}",
+            self.page, self.index, self.detail
+        )
+    }
+}
+
+/// Every record of the `key` bucket, in revision order, plus indexes by key.
+pub struct Records<'a> {
+    /// All revisions, in the bucket's (revision) order.
+    pub all: Vec<Record<'a>>,
+    /// Indexes into `all`, sorted by (key, revision): each key's history is contiguous.
+    by_key: Vec<u32>,
+    /// Indexes into `all` of each key's latest revision when that is not a tombstone, by key.
+    live: Vec<u32>,
+    /// Structural damage met while walking the bucket (those subtrees were skipped).
+    pub structure_problems: Vec<Problem>,
+    /// Entries that could not be decoded.
+    pub record_problems: Vec<RecordProblem>,
+    /// False when the snapshot has no `key` bucket.
+    pub has_key_bucket: bool,
+}
+
+fn decode_leaf<'a>(leaf: &Leaf<'a>) -> (Vec<Record<'a>>, Vec<RecordProblem>) {
+    let mut out = Vec::with_capacity(leaf.view.len());
+    let mut problems = Vec::new();
+    for (index, e) in leaf.view.elements().enumerate() {
+        let problem = |detail: String| RecordProblem {
+            page: leaf.page,
+            index,
+            detail,
+        };
+        let e = match e {
+            Ok(e) => e,
+            Err(err) => {
+                problems.push(problem(err.detail));
+                continue;
+            }
+        };
+        let Some(rev) = Revision::parse(e.key) else {
+            problems.push(problem(format!(
+                "key of {} bytes is not a revision",
+                e.key.len()
+            )));
+            continue;
+        };
+        match KeyValue::decode(e.value) {
+            Ok(kv) => out.push(Record { rev, kv }),
+            Err(err) => problems.push(problem(format!("revision {rev}: KeyValue: {err}"))),
+        }
+    }
+    (out, problems)
+}
+
+impl<'a> Records<'a> {
+    /// Decodes the `key` bucket of `snap` in parallel.
+    pub fn read(snap: &'a Snapshot) -> Records<'a> {
+        let (bucket, mut structure_problems) = snap.bucket(buckets::KEY);
+        let Some(bucket) = bucket else {
+            return Records::from_parts(Vec::new(), structure_problems, Vec::new(), false);
+        };
+        let (leaves, problems) = bucket.leaves();
+        structure_problems.extend(problems);
+        let decoded: Vec<_> = leaves.par_iter().map(decode_leaf).collect();
+        let total = decoded.iter().map(|(r, _)| r.len()).sum();
+        let mut all = Vec::with_capacity(total);
+        let mut record_problems = Vec::new();
+        for (r, p) in decoded {
+            all.extend(r);
+            record_problems.extend(p);
+        }
+        Records::from_parts(all, structure_problems, record_problems, true)
+    }
+
+    fn from_parts(
+        all: Vec<Record<'a>>,
+        structure_problems: Vec<Problem>,
+        record_problems: Vec<RecordProblem>,
+        has_key_bucket: bool,
+    ) -> Self {
+        let mut by_key: Vec<u32> = (0..all.len() as u32).collect();
+        by_key.par_sort_unstable_by(|&a, &b| {
+            let (ra, rb) = (&all[a as usize], &all[b as usize]);
+            ra.kv.key.cmp(rb.kv.key).then(ra.rev.cmp(&rb.rev))
+        });
+        let mut live = Vec::new();
+        for (i, &idx) in by_key.iter().enumerate() {
+            let r = &all[idx as usize];
+            let last_of_key = by_key
+                .get(i + 1)
+                .is_none_or(|&n| all[n as usize].kv.key != r.kv.key);
+            if last_of_key && !r.rev.tombstone {
+                live.push(idx);
+            }
+        }
+        Records {
+            all,
+            by_key,
+            live,
+            structure_problems,
+            record_problems,
+            has_key_bucket,
+        }
+    }
+
+    /// The live records (latest revision of each key, not deleted), in key order.
+    pub fn live(&self) -> impl ExactSizeIterator<Item = &Record<'a>> + '_ {
+        self.live.iter().map(|&i| &self.all[i as usize])
+    }
+
+    /// Every revision held, in (key, revision) order.
+    pub fn history(&self) -> impl ExactSizeIterator<Item = &Record<'a>> + '_ {
+        self.by_key.iter().map(|&i| &self.all[i as usize])
+    }
+
+    /// The revisions of one key, oldest first.
+    pub fn of_key(&self, key: &[u8]) -> &[u32] {
+        let start = self
+            .by_key
+            .partition_point(|&i| self.all[i as usize].kv.key < key);
+        let end = self
+            .by_key
+            .partition_point(|&i| self.all[i as usize].kv.key <= key);
+        &self.by_key[start..end]
+    }
+
+    pub fn get(&self, index: u32) -> &Record<'a> {
+        &self.all[index as usize]
+    }
+
+    /// Number of live keys: etcd 3.6's meaning of "total keys".
+    pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+
+    /// The highest main revision held, including tombstones.
+    pub fn max_revision(&self) -> i64 {
+        self.all.last().map(|r| r.rev.main).unwrap_or(0)
+    }
+
+    /// True when every leaf of the bucket was read and decoded.
+    pub fn complete(&self) -> bool {
+        self.structure_problems.is_empty() && self.record_problems.is_empty()
+    }
+}

@@ -1,0 +1,61 @@
+//! An etcd snapshot (or data-dir db) opened read-only.
+
+use super::error::Error;
+use super::trailer::{self, TrailerCheck};
+use crate::bbolt::{self, Bucket, Data, Db, Problem};
+use std::path::{Path, PathBuf};
+
+/// An opened snapshot: the bbolt file and where it came from.
+pub struct Snapshot {
+    pub path: PathBuf,
+    db: Db,
+}
+
+impl Snapshot {
+    /// Maps `path` read-only and selects its meta page.
+    pub fn open(path: &Path) -> Result<Snapshot, Error> {
+        let wrap = |source| Error::Bbolt {
+            path: path.to_path_buf(),
+            source,
+        };
+        let db = Db::open(path).map_err(wrap)?;
+        Ok(Snapshot {
+            path: path.to_path_buf(),
+            db,
+        })
+    }
+
+    /// A snapshot held in memory (data built into the binary, tests).
+    pub fn from_data(name: &str, data: Data) -> Result<Snapshot, Error> {
+        let path = PathBuf::from(name);
+        let db = Db::from_data(data).map_err(|source| Error::Bbolt {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Snapshot { path, db })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The whole file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.db.data()
+    }
+
+    /// Verifies the SHA-256 trailer (hashes the whole file).
+    pub fn verify_trailer(&self) -> TrailerCheck {
+        trailer::verify(self.db.data(), self.db.logical_size())
+    }
+
+    /// A top-level bucket by name.
+    pub fn bucket(&self, name: &[u8]) -> (Option<Bucket<'_>>, Vec<Problem>) {
+        self.db.root_bucket().bucket(name)
+    }
+
+    /// The full bbolt integrity check.
+    pub fn check_structure(&self) -> bbolt::CheckReport {
+        bbolt::check(&self.db)
+    }
+}
