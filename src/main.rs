@@ -26,6 +26,9 @@ enum Command {
     Get(cmd::get::Args),
     /// Where the space goes: by resource, namespace, envelope; largest objects; history.
     Stats(cmd::stats::Args),
+    /// Candidate keys from configs, OpenShift backup tarballs and --key: node, source,
+    /// provider, name, fingerprint, role, resources. Never the key bytes.
+    Keys(cmd::keys::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         Command::Ls(a) => cmd::ls::run(a),
         Command::Get(a) => cmd::get::run(a),
         Command::Stats(a) => cmd::stats::run(a),
+        Command::Keys(a) => cmd::keys::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),
