@@ -29,6 +29,10 @@ enum Command {
     /// Candidate keys from configs, OpenShift backup tarballs and --key: node, source,
     /// provider, name, fingerprint, role, resources. Never the key bytes.
     Keys(cmd::keys::Args),
+    /// Can every node read every record? Each node's kube-apiserver simulated on every live
+    /// record: exact errors, the keys that decrypt each unreadable record, key coverage,
+    /// plaintext in encrypted resources, KMS-only records.
+    Audit(cmd::audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Command::Get(a) => cmd::get::run(a),
         Command::Stats(a) => cmd::stats::run(a),
         Command::Keys(a) => cmd::keys::run(a),
+        Command::Audit(a) => cmd::audit::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),

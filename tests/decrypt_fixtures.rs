@@ -201,3 +201,73 @@ fn openshift_tarball_keys_and_markers() {
     assert!(revs[0].ends_with("revision 7"), "{revs:?}");
     assert!(revs[1].ends_with("revision 9"), "{revs:?}");
 }
+
+/// `audit` over each dataset: per-node counts and exact error tallies equal expected.json's
+/// `summary` (its "ok" includes garbage), and where each node's LIST stops equals
+/// `list_first_failure`.
+#[test]
+fn audit_summaries_and_list_failures() {
+    use etcd_autopsy::decrypt::audit::{audit, Input};
+    for (d, snapshot) in [
+        ("encrypted", "multi.db"),
+        ("openshift", "snapshot_2026-11-01_120000.db"),
+        ("incident", "snapshot.db"),
+    ] {
+        let exp = expected(d);
+        let kr = keyring(d, &exp);
+        let engine = Engine::new(&kr);
+        let snap = Snapshot::open(&dir(d).join(snapshot)).unwrap();
+        let records = Records::read(&snap);
+        let inputs: Vec<Input<'_>> = records
+            .live()
+            .map(|r| Input {
+                key: r.kv.key,
+                value: r.kv.value,
+                mod_revision: r.kv.mod_revision,
+            })
+            .collect();
+        let a = audit(&engine, &kr, &inputs);
+        for n in &a.nodes {
+            let s = &exp["summary"][&n.node];
+            assert_eq!(
+                n.readable + n.garbage,
+                s["ok"].as_u64().unwrap() as usize,
+                "{d} {}",
+                n.node
+            );
+            assert_eq!(n.garbage, s["ok_but_garbage"].as_u64().unwrap() as usize);
+            assert_eq!(n.kms_required, s["kms_required"].as_u64().unwrap() as usize);
+            let mut errors = n.errors.clone();
+            errors.retain(|e, _| !e.starts_with("garbage"));
+            let want: BTreeMap<String, usize> = s["errors"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(e, c)| (e.clone(), c.as_u64().unwrap() as usize))
+                .collect();
+            assert_eq!(errors, want, "{d} {}", n.node);
+        }
+        let mut got: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+        for f in &a.first_failures {
+            got.insert(
+                (f.node.clone(), f.resource.clone()),
+                (f.key.clone(), f.error.clone()),
+            );
+        }
+        let mut want = BTreeMap::new();
+        for (node, per) in exp["list_first_failure"].as_object().unwrap() {
+            for (res, f) in per.as_object().unwrap() {
+                want.insert(
+                    (node.clone(), res.clone()),
+                    (
+                        f["key"].as_str().unwrap().to_string(),
+                        f["error"].as_str().unwrap().to_string(),
+                    ),
+                );
+            }
+        }
+        assert_eq!(got, want, "{d}: list_first_failure");
+        assert_eq!(a.records.live, exp["records"].as_array().unwrap().len());
+        assert!(!a.clean());
+    }
+}

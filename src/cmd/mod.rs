@@ -38,6 +38,7 @@ impl From<std::io::Error> for Error {
 
 pub type CmdResult = Result<Outcome, Error>;
 
+pub mod audit;
 pub mod check;
 pub mod common;
 pub mod get;

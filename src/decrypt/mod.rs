@@ -9,6 +9,7 @@
 
 pub mod aescbc;
 pub mod aesgcm;
+pub mod audit;
 pub mod kms;
 pub mod node;
 pub mod secretbox;
