@@ -158,13 +158,16 @@ impl Audit {
     }
 }
 
+/// Per stored (provider, key name): records, readable per node, decrypted per candidate index.
+type CoverageRow = (usize, Vec<usize>, BTreeMap<usize, usize>);
+
 /// A partial tally over one chunk; merged in order.
 #[derive(Default)]
 struct Tally {
     counts: RecordCounts,
     per_node: Vec<NodeTally>,
     unreadable: Vec<Unreadable>,
-    coverage: BTreeMap<(Provider, String), (usize, Vec<usize>, BTreeMap<usize, usize>)>,
+    coverage: BTreeMap<(Provider, String), CoverageRow>,
     key_decrypts: Vec<usize>,
     plaintext: Vec<PlaintextRecord>,
     kms: Vec<KmsRecord>,
