@@ -19,13 +19,15 @@ pub struct KeySourceArgs {
     /// (default), aesgcm, secretbox; a NAME containing ':' needs the PROVIDER. Repeatable.
     /// (The value is visible to other local users in the process list; prefer a config file.)
     #[arg(long = "key", value_name = "[PROVIDER:]NAME=BASE64")]
-    pub key: Vec<String>,
+    pub candidate_key: Vec<String>,
 }
 
 impl KeySourceArgs {
     /// True when no key source was given.
     pub fn is_empty(&self) -> bool {
-        self.encryption_config.is_empty() && self.static_resources.is_empty() && self.key.is_empty()
+        self.encryption_config.is_empty()
+            && self.static_resources.is_empty()
+            && self.candidate_key.is_empty()
     }
 
     /// Reads every source. The error is one line naming the file (or `--key #n`) and the field.
@@ -38,7 +40,7 @@ impl KeySourceArgs {
         for s in &self.static_resources {
             b.static_resources(s).map_err(err)?;
         }
-        for s in &self.key {
+        for s in &self.candidate_key {
             b.key_arg(s).map_err(err)?;
         }
         Ok(b.build())
