@@ -26,6 +26,13 @@ enum Command {
     Get(cmd::get::Args),
     /// Where the space goes: by resource, namespace, envelope; largest objects; history.
     Stats(cmd::stats::Args),
+    /// Candidate keys from configs, OpenShift backup tarballs and --key: node, source,
+    /// provider, name, fingerprint, role, resources. Never the key bytes.
+    Keys(cmd::keys::Args),
+    /// Can every node read every record? Each node's kube-apiserver simulated on every live
+    /// record: exact errors, the keys that decrypt each unreadable record, key coverage,
+    /// plaintext in encrypted resources, KMS-only records.
+    Audit(cmd::audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +44,8 @@ fn main() -> ExitCode {
         Command::Ls(a) => cmd::ls::run(a),
         Command::Get(a) => cmd::get::run(a),
         Command::Stats(a) => cmd::stats::run(a),
+        Command::Keys(a) => cmd::keys::run(a),
+        Command::Audit(a) => cmd::audit::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),
@@ -46,5 +55,15 @@ fn main() -> ExitCode {
             eprintln!("etcd-autopsy: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks (duplicate argument ids across flattened structs, …).
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

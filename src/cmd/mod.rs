@@ -38,9 +38,12 @@ impl From<std::io::Error> for Error {
 
 pub type CmdResult = Result<Outcome, Error>;
 
+pub mod audit;
 pub mod check;
 pub mod common;
 pub mod get;
+pub mod keys;
 pub mod ls;
+pub mod sources;
 pub mod stats;
 pub mod status;

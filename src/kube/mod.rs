@@ -3,6 +3,7 @@
 //! Knows the layout kube-apiserver uses in etcd; knows nothing of bbolt pages or of keys.
 
 pub mod envelope;
+pub mod object;
 pub mod path;
 pub mod unknown;
 

@@ -1,0 +1,504 @@
+//! A whole snapshot's records judged by every node and every candidate key: what `audit`
+//! prints, and what `report` / `validate` build on.
+//!
+//! Records are judged in parallel (rayon) in chunks of [`CHUNK`], each chunk through
+//! [`Engine::assess_batch`]; chunk tallies are merged in order, so every list comes out in key
+//! order and the result is deterministic.
+
+use super::{Engine, NodeOutcome, RecordVerdict, Storage};
+use crate::keyring::Keyring;
+use crate::kube::{KeyPath, Provider};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+/// Records per parallel task.
+pub const CHUNK: usize = 256;
+
+/// One record to judge (normally a live record, in key order).
+#[derive(Clone, Copy, Debug)]
+pub struct Input<'a> {
+    pub key: &'a [u8],
+    pub value: &'a [u8],
+    pub mod_revision: i64,
+}
+
+/// Counts over the records.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RecordCounts {
+    pub live: usize,
+    pub encrypted: usize,
+    pub plaintext: usize,
+    /// Encrypted with aescbc/aesgcm/secretbox (or an unknown provider) and no candidate key
+    /// decrypts it.
+    pub undecryptable: usize,
+    /// Encrypted by a KMS provider: only the plugin can open it.
+    pub kms: usize,
+    /// By provider for encrypted records, by storage (`protobuf`, `json`, `other`) for the rest.
+    pub by_provider: BTreeMap<String, usize>,
+}
+
+/// What one node makes of all records.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NodeSummary {
+    pub node: String,
+    pub source: String,
+    pub readable: usize,
+    pub failing: usize,
+    /// Records its transformer "reads" as garbage (counted in `failing`).
+    pub garbage: usize,
+    /// Records that need a KMS plugin (not counted as readable or failing).
+    pub kms_required: usize,
+    /// Exact error → count.
+    pub errors: BTreeMap<String, usize>,
+    /// Why kube-apiserver would refuse this node's config, if it would.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
+}
+
+/// A live record at least one node cannot read.
+#[derive(Clone, Debug, Serialize)]
+pub struct Unreadable {
+    pub key: String,
+    pub mod_revision: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The provider, or the storage for plaintext (`protobuf`, `json`, `other`).
+    pub provider: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
+    /// Node → exactly what its kube-apiserver returns.
+    pub failing_nodes: BTreeMap<String, String>,
+    /// Ids of candidate keys that decrypt it.
+    pub decrypts_with: Vec<String>,
+}
+
+/// Records stored under one provider + key name, and who reads them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Coverage {
+    pub provider: String,
+    pub key_name: String,
+    pub records: usize,
+    /// Node → records under this name it reads.
+    pub nodes: BTreeMap<String, usize>,
+    /// Candidate key id → records under this name it decrypts.
+    pub keys: BTreeMap<String, usize>,
+}
+
+/// One candidate key's use.
+#[derive(Clone, Debug, Serialize)]
+pub struct KeyUse {
+    pub id: String,
+    pub node: String,
+    pub provider: Provider,
+    pub name: String,
+    pub fingerprint: String,
+    /// Live records it decrypts (under any name).
+    pub decrypts: usize,
+}
+
+/// A plaintext record of a resource some node's config encrypts on write.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlaintextRecord {
+    pub key: String,
+    pub mod_revision: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Nodes whose first provider for this resource encrypts.
+    pub encrypted_on: Vec<String>,
+}
+
+/// A record only a KMS plugin can open.
+#[derive(Clone, Debug, Serialize)]
+pub struct KmsRecord {
+    pub key: String,
+    pub mod_revision: i64,
+    #[serde(flatten)]
+    pub envelope: Option<super::KmsEnvelope>,
+    /// Why the apiserver would reject the envelope before calling the plugin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub envelope_error: Option<String>,
+    /// Nodes with a matching KMS provider.
+    pub nodes: Vec<String>,
+}
+
+/// The first record of a resource, in key order, a node cannot read: where its LIST (and a
+/// looping cacher) stops.
+#[derive(Clone, Debug, Serialize)]
+pub struct FirstFailure {
+    pub node: String,
+    pub resource: String,
+    pub key: String,
+    pub error: String,
+}
+
+/// Everything `audit` reports.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Audit {
+    pub records: RecordCounts,
+    pub nodes: Vec<NodeSummary>,
+    pub unreadable: Vec<Unreadable>,
+    pub coverage: Vec<Coverage>,
+    pub keys: Vec<KeyUse>,
+    pub plaintext_in_encrypted_resources: Vec<PlaintextRecord>,
+    pub kms_records: Vec<KmsRecord>,
+    pub first_failures: Vec<FirstFailure>,
+}
+
+impl Audit {
+    /// True when every node reads every record, no node's config would be refused, and (with no
+    /// node configs, only `--key`s) every encrypted record is decrypted by some candidate. KMS
+    /// records cannot be judged offline and do not count either way.
+    pub fn clean(&self) -> bool {
+        let no_nodes = self.nodes.is_empty();
+        self.unreadable.is_empty()
+            && self.nodes.iter().all(|n| n.config_error.is_none())
+            && (!no_nodes || self.records.undecryptable == 0)
+    }
+}
+
+/// Per stored (provider, key name): records, readable per node, decrypted per candidate index.
+type CoverageRow = (usize, Vec<usize>, BTreeMap<usize, usize>);
+
+/// A partial tally over one chunk; merged in order.
+#[derive(Default)]
+struct Tally {
+    counts: RecordCounts,
+    per_node: Vec<NodeTally>,
+    unreadable: Vec<Unreadable>,
+    coverage: BTreeMap<(Provider, String), CoverageRow>,
+    key_decrypts: Vec<usize>,
+    plaintext: Vec<PlaintextRecord>,
+    kms: Vec<KmsRecord>,
+    /// (node index, resource) → first failure, in key order.
+    first: BTreeMap<(usize, String), (String, String)>,
+}
+
+#[derive(Default, Clone)]
+struct NodeTally {
+    readable: usize,
+    failing: usize,
+    garbage: usize,
+    kms: usize,
+    errors: HashMap<Cow<'static, str>, usize>,
+}
+
+/// Judges every record.
+pub fn audit(engine: &Engine, keyring: &Keyring, records: &[Input<'_>]) -> Audit {
+    let n_nodes = engine.nodes.len();
+    let n_keys = keyring.keys.len();
+    let tally = records
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let pairs: Vec<(&[u8], &[u8])> = chunk.iter().map(|r| (r.key, r.value)).collect();
+            let verdicts = engine.assess_batch(&pairs);
+            let mut t = Tally {
+                per_node: vec![NodeTally::default(); n_nodes],
+                key_decrypts: vec![0; n_keys],
+                ..Tally::default()
+            };
+            for (r, v) in chunk.iter().zip(&verdicts) {
+                t.add(engine, keyring, r, v);
+            }
+            t
+        })
+        .reduce(
+            || Tally {
+                per_node: vec![NodeTally::default(); n_nodes],
+                key_decrypts: vec![0; n_keys],
+                ..Tally::default()
+            },
+            merge,
+        );
+    finish(engine, keyring, tally)
+}
+
+impl Tally {
+    fn add(&mut self, engine: &Engine, keyring: &Keyring, r: &Input<'_>, v: &RecordVerdict<'_>) {
+        let c = &mut self.counts;
+        c.live += 1;
+        let label = match (v.provider, v.storage) {
+            (Some(p), _) => p.name().to_string(),
+            (None, Storage::UnknownEncrypted) => "encrypted-unknown".to_string(),
+            (None, Storage::Protobuf) => "protobuf".to_string(),
+            (None, Storage::Json) => "json".to_string(),
+            (None, _) => "other".to_string(),
+        };
+        *c.by_provider.entry(label.clone()).or_default() += 1;
+        let is_kms = matches!(v.provider, Some(Provider::KmsV1 | Provider::KmsV2));
+        if v.is_encrypted() {
+            c.encrypted += 1;
+            if is_kms {
+                c.kms += 1;
+            } else if v.decrypts_with.is_empty() {
+                c.undecryptable += 1;
+            }
+        } else {
+            c.plaintext += 1;
+        }
+        for &k in &v.decrypts_with {
+            if let Some(n) = self.key_decrypts.get_mut(k) {
+                *n += 1;
+            }
+        }
+        let path = KeyPath::parse(r.key);
+        let resource = path.as_ref().map(|p| p.qualified_resource());
+        let mut failing = BTreeMap::new();
+        for (i, o) in v.nodes.iter().enumerate() {
+            let Some(nt) = self.per_node.get_mut(i) else {
+                continue;
+            };
+            let name = engine.nodes.get(i).map(|n| n.node.as_str()).unwrap_or("");
+            match o {
+                NodeOutcome::Plaintext | NodeOutcome::Decrypted { .. } => nt.readable += 1,
+                NodeOutcome::NeedsKms { .. } => nt.kms += 1,
+                other => {
+                    nt.failing += 1;
+                    let line: Cow<'static, str> = match other {
+                        NodeOutcome::Failed { error } => error.clone(),
+                        NodeOutcome::Garbage { .. } => {
+                            nt.garbage += 1;
+                            Cow::Borrowed("garbage: wrong key passed the padding check by chance")
+                        }
+                        o => Cow::Owned(o.error_line().unwrap_or_default()),
+                    };
+                    *nt.errors.entry(line).or_default() += 1;
+                    let exact = other.error_line().unwrap_or_default();
+                    let res = resource
+                        .clone()
+                        .unwrap_or_else(|| "(not a resource)".into());
+                    self.first
+                        .entry((i, res))
+                        .or_insert_with(|| (printable_key(r.key), exact.clone()));
+                    failing.insert(name.to_string(), exact);
+                }
+            }
+        }
+        if let (Some(p), Some(name)) = (v.provider, v.key_name.as_deref()) {
+            if !is_kms {
+                let row = self
+                    .coverage
+                    .entry((p, name.to_string()))
+                    .or_insert_with(|| (0, vec![0; v.nodes.len()], BTreeMap::new()));
+                row.0 += 1;
+                for (i, o) in v.nodes.iter().enumerate() {
+                    if o.is_readable() {
+                        if let Some(n) = row.1.get_mut(i) {
+                            *n += 1;
+                        }
+                    }
+                }
+                for &k in &v.decrypts_with {
+                    *row.2.entry(k).or_default() += 1;
+                }
+            }
+        }
+        if !failing.is_empty() {
+            self.unreadable.push(Unreadable {
+                key: printable_key(r.key),
+                mod_revision: r.mod_revision,
+                resource: resource.clone(),
+                provider: label,
+                key_name: v.key_name.as_deref().map(printable_name),
+                failing_nodes: failing,
+                decrypts_with: v
+                    .decrypts_with
+                    .iter()
+                    .filter_map(|&k| keyring.keys.get(k).map(|c| c.id.clone()))
+                    .collect(),
+            });
+        }
+        if !v.is_encrypted() {
+            let ids = engine.resource_ids(r.key);
+            let encrypted_on: Vec<String> = engine
+                .nodes
+                .iter()
+                .filter(|n| n.write_provider(ids).is_some())
+                .map(|n| n.node.clone())
+                .collect();
+            if !encrypted_on.is_empty() {
+                self.plaintext.push(PlaintextRecord {
+                    key: printable_key(r.key),
+                    mod_revision: r.mod_revision,
+                    resource,
+                    encrypted_on,
+                });
+            }
+        } else if is_kms {
+            let (envelope, envelope_error) = match &v.kms {
+                Some(Ok(e)) => (Some(e.clone()), None),
+                Some(Err(e)) => (None, Some(e.clone())),
+                None => (None, Some("no plugin name".to_string())),
+            };
+            self.kms.push(KmsRecord {
+                key: printable_key(r.key),
+                mod_revision: r.mod_revision,
+                envelope,
+                envelope_error,
+                nodes: v
+                    .nodes
+                    .iter()
+                    .zip(&engine.nodes)
+                    .filter(|(o, _)| matches!(o, NodeOutcome::NeedsKms { .. }))
+                    .map(|(_, n)| n.node.clone())
+                    .collect(),
+            });
+        }
+    }
+}
+
+fn merge(mut a: Tally, b: Tally) -> Tally {
+    let (ca, cb) = (&mut a.counts, b.counts);
+    ca.live += cb.live;
+    ca.encrypted += cb.encrypted;
+    ca.plaintext += cb.plaintext;
+    ca.undecryptable += cb.undecryptable;
+    ca.kms += cb.kms;
+    for (k, n) in cb.by_provider {
+        *ca.by_provider.entry(k).or_default() += n;
+    }
+    for (x, y) in a.per_node.iter_mut().zip(b.per_node) {
+        x.readable += y.readable;
+        x.failing += y.failing;
+        x.garbage += y.garbage;
+        x.kms += y.kms;
+        for (e, n) in y.errors {
+            *x.errors.entry(e).or_default() += n;
+        }
+    }
+    a.unreadable.extend(b.unreadable);
+    for (k, (n, nodes, keys)) in b.coverage {
+        let row = a
+            .coverage
+            .entry(k)
+            .or_insert_with(|| (0, vec![0; nodes.len()], BTreeMap::new()));
+        row.0 += n;
+        for (x, y) in row.1.iter_mut().zip(nodes) {
+            *x += y;
+        }
+        for (c, m) in keys {
+            *row.2.entry(c).or_default() += m;
+        }
+    }
+    for (x, y) in a.key_decrypts.iter_mut().zip(b.key_decrypts) {
+        *x += y;
+    }
+    a.plaintext.extend(b.plaintext);
+    a.kms.extend(b.kms);
+    // `a` holds earlier keys: its first failures win.
+    for (k, v) in b.first {
+        a.first.entry(k).or_insert(v);
+    }
+    a
+}
+
+fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
+    let node_name = |i: usize| {
+        engine
+            .nodes
+            .get(i)
+            .map(|n| n.node.clone())
+            .unwrap_or_default()
+    };
+    let nodes = engine
+        .nodes
+        .iter()
+        .zip(t.per_node)
+        .map(|(n, nt)| NodeSummary {
+            node: n.node.clone(),
+            source: n.origin.to_string(),
+            readable: nt.readable,
+            failing: nt.failing,
+            garbage: nt.garbage,
+            kms_required: nt.kms,
+            errors: nt
+                .errors
+                .into_iter()
+                .map(|(e, c)| (e.into_owned(), c))
+                .collect(),
+            config_error: n.config_error.clone(),
+        })
+        .collect();
+    let coverage = t
+        .coverage
+        .into_iter()
+        .map(|((p, name), (records, per_node, keys))| Coverage {
+            provider: p.name().to_string(),
+            key_name: printable_name(&name),
+            records,
+            nodes: per_node
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| (node_name(i), n))
+                .collect(),
+            keys: keys
+                .into_iter()
+                .filter_map(|(k, n)| keyring.keys.get(k).map(|c| (c.id.clone(), n)))
+                .collect(),
+        })
+        .collect();
+    let keys = keyring
+        .keys
+        .iter()
+        .zip(t.key_decrypts)
+        .map(|(c, n)| KeyUse {
+            id: c.id.clone(),
+            node: c.node.clone(),
+            provider: c.provider,
+            name: c.name.clone(),
+            fingerprint: c.fingerprint.clone(),
+            decrypts: n,
+        })
+        .collect();
+    let first_failures = t
+        .first
+        .into_iter()
+        .map(|((i, resource), (key, error))| FirstFailure {
+            node: node_name(i),
+            resource,
+            key,
+            error,
+        })
+        .collect();
+    Audit {
+        records: t.counts,
+        nodes,
+        unreadable: t.unreadable,
+        coverage,
+        keys,
+        plaintext_in_encrypted_resources: t.plaintext,
+        kms_records: t.kms,
+        first_failures,
+    }
+}
+
+/// An etcd key for output: UTF-8 as is, control characters escaped, other bytes as `\xNN`.
+pub fn printable_key(key: &[u8]) -> String {
+    let mut s = String::with_capacity(key.len());
+    for chunk in key.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() {
+                s.extend(c.escape_default());
+            } else {
+                s.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            s.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    s
+}
+
+/// A key name read from a record, for output (same escaping, at most 256 characters).
+pub fn printable_name(name: &str) -> String {
+    let s = printable_key(name.as_bytes());
+    if s.chars().count() > 256 {
+        let mut t: String = s.chars().take(256).collect();
+        t.push('…');
+        t
+    } else {
+        s
+    }
+}
