@@ -15,11 +15,16 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Find encryption/transform errors and kube-apiserver starts in kube-apiserver logs.
+    Logs(cmd::logs::Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: cmd::CmdResult = match cli.command {};
+    let result: cmd::CmdResult = match &cli.command {
+        Command::Logs(args) => cmd::logs::run(args),
+    };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),
         Ok(Outcome::Problems) => ExitCode::from(1),
