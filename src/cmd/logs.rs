@@ -17,7 +17,7 @@ pub struct TimeArgs {
     /// UTC offset of klog and journald `short` times, e.g. `+00:00` or `-05:00`. Without it those
     /// times are shown as local, unless the log carries its own timestamps (CRI, journald json,
     /// kubectl --timestamps).
-    #[arg(long, value_name = "+HH:MM", value_parser = parse_tz)]
+    #[arg(long, value_name = "+HH:MM", value_parser = parse_tz, allow_hyphen_values = true)]
     pub tz: Option<Offset>,
 }
 

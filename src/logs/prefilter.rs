@@ -1,38 +1,52 @@
 //! The literal prefilter: finds the few lines worth parsing, before any parsing or regex.
 //!
-//! Every string the classifier accepts as an error (`event::PHRASES` and the definitive wrappers)
-//! contains one of `ERROR_NEEDLES`, and every start marker one of `START_NEEDLES` — a unit test
-//! keeps it so. All needles are searched in one pass with a SIMD multi-literal searcher (Teddy,
-//! from aho-corasick's `packed` module; the same one ripgrep uses for literal alternations). One
-//! pass matters: the work is bound by memory bandwidth, and a `memmem` per needle would read the
-//! data ten times. Needles are single words where possible, so a ticket's word wrap cannot split
-//! them.
+//! The needles are the *wrappers* kube-apiserver and its clients put around every encryption
+//! error, not the provider errors themselves:
+//!
+//! - `nsform`: `unable to transform key` (LIST), `transformer.go` (1.28+ `"failed to decrypt
+//!   data"`, in klog's source field or JSON's `caller`), `not transformable` (1.32+), `identity
+//!   transformer`, `supported transformers`;
+//! - `ious objects`: the watch path's `failed to prepare current and previous objects`;
+//! - `Internal error`: clients (`Internal error occurred: …`);
+//! - `crypt` and `KMS`: KMS (`failed to decrypt DEK`, health checks), secretbox's `… for
+//!   encryption`;
+//! - `padding`: `invalid padding on input`, the error a wrong aescbc key gives 99% of the time,
+//!   wherever it appears;
+//! - starts: `] Version: v` / `"Version: v` (klog text / JSON) and `Golang settings`.
+//!
+//! So a provider error with no wrapper at all (`cipher: message authentication failed` logged by
+//! some other component on its own) is not looked for; every shape in formats.md §5 is. A unit
+//! test keeps every wrapper the classifier knows covered.
+//!
+//! Needles are chosen for rare first bytes, since the searcher (Teddy, from aho-corasick's `packed`
+//! module, the one ripgrep uses for literal alternations) fingerprints the first three:
+//! `nsform` rather than `transform` (`tra…` is everywhere: trace, transport), `] Version: v` rather
+//! than `Version` (`resourceVersion` fills trace lines). All needles go in one SIMD pass: the work
+//! is bound by memory bandwidth, and a `memmem` per needle would read the data ten times.
+//! Multi-word needles can be split by a ticket's word wrap; the single-word ones around them
+//! (`nsform`, `padding`, `crypt`) still catch the shapes that matter.
 //!
 //! Lines are numbered by counting newlines with `memchr` between hits, so every byte is read once
 //! for the search and once (still in cache, block by block) for the count.
 
 use aho_corasick::{packed, AhoCorasick, Input, Span};
 
-/// Substrings of every error string the classifier knows: `transform` (`unable to transform key`,
-/// `not transformable`, `supported transformers`), `crypt` (`failed to decrypt data`, `… DEK`,
-/// `… for encryption`, `… encrypted data`, KMS health checks), and the provider errors.
+/// Error wrappers (see the module documentation).
 pub const ERROR_NEEDLES: &[&str] = &[
-    "transform",
+    "nsform",
     "crypt",
+    "ious objects",
+    "Internal error",
     "padding",
-    "PKCS7",
-    "stored",
-    "cipher:",
-    "matching",
-    "base64",
     "KMS",
     // journalctl -o json writes a non-UTF-8 MESSAGE as an array of byte values, which hides
     // every other needle; such lines are rare, so all of them are looked at.
     "\"MESSAGE\":[",
 ];
 
-/// kube-apiserver's first lines: `Version: v1.21.14` and `"Golang settings"`.
-pub const START_NEEDLES: &[&str] = &["Version: v", "Golang settings"];
+/// kube-apiserver's first lines: `Version: v1.21.14` (klog text or JSON `msg`) and
+/// `"Golang settings"`.
+pub const START_NEEDLES: &[&str] = &["] Version: v", "\"Version: v", "Golang settings"];
 
 enum Engine {
     Teddy(packed::Searcher),
@@ -42,8 +56,6 @@ enum Engine {
 /// The compiled needle set.
 pub struct Prefilter {
     engine: Engine,
-    /// Pattern ids at or beyond this are start needles.
-    first_start: usize,
 }
 
 /// A line holding a needle: byte range of the line (without its newline) in the searched slice.
@@ -78,29 +90,18 @@ impl Prefilter {
                     .unwrap_or_else(|_| AhoCorasick::new([""]).expect("empty pattern set builds")),
             ),
         };
-        Prefilter {
-            engine,
-            first_start: ERROR_NEEDLES.len(),
-        }
+        Prefilter { engine }
     }
 
-    fn find(&self, hay: &[u8], from: usize) -> Option<(usize, usize, usize)> {
+    fn find(&self, hay: &[u8], from: usize) -> Option<(usize, usize)> {
         match &self.engine {
             Engine::Teddy(s) => s
                 .find_in(hay, Span::from(from..hay.len()))
-                .map(|m| (m.start(), m.end(), m.pattern().as_usize())),
+                .map(|m| (m.start(), m.end())),
             Engine::Automaton(a) => a
                 .find(Input::new(hay).span(from..hay.len()))
-                .map(|m| (m.start(), m.end(), m.pattern().as_usize())),
+                .map(|m| (m.start(), m.end())),
         }
-    }
-
-    /// Is the match real? Start needles must not be the tail of a word (`resourceVersion: v…`).
-    fn verify(&self, hay: &[u8], start: usize, pattern: usize) -> bool {
-        if pattern < self.first_start {
-            return true;
-        }
-        start == 0 || !hay[start - 1].is_ascii_alphanumeric()
     }
 
     /// Scans `block` (whole lines) and returns the lines holding a needle, each once, with the
@@ -110,11 +111,7 @@ impl Prefilter {
         let mut pos = 0;
         let mut counted_to = 0;
         let mut newlines: u64 = 0;
-        while let Some((s, e, pat)) = self.find(block, pos) {
-            if !self.verify(block, s, pat) {
-                pos = e;
-                continue;
-            }
+        while let Some((s, e)) = self.find(block, pos) {
             let ls = memchr::memrchr(b'\n', &block[..s]).map_or(0, |p| p + 1);
             let le = memchr::memchr(b'\n', &block[e..]).map_or(block.len(), |p| e + p);
             newlines += count_newlines(&block[counted_to..ls]);
@@ -141,8 +138,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_classified_string_holds_a_needle() {
-        for s in crate::logs::event::phrases_and_wrappers() {
+    fn every_wrapper_holds_a_needle() {
+        let contexts = [
+            "failed to prepare current and previous objects: ",
+            "Internal error occurred: ",
+            "transformer.go:164] ",
+            "\"caller\":\"value/transformer.go:164\"",
+            "failed to decrypt DEK, error: ",
+            "healthz check for KMS Provider",
+            "invalid padding on input",
+            "output array was not large enough for encryption",
+            "identity transformer tried to read encrypted data",
+        ];
+        let wrappers = crate::logs::event::definitive_wrappers();
+        for s in wrappers.iter().chain(contexts.iter()) {
             assert!(
                 ERROR_NEEDLES.iter().any(|n| s.contains(n)),
                 "no prefilter needle in {s:?}"
@@ -154,6 +163,7 @@ mod tests {
     fn hits_once_per_line_with_line_numbers() {
         let pf = Prefilter::new();
         let text = b"a\nb transform decrypt padding\nc\nresourceVersion: v1\n] Version: v1.2\nKMS";
+        // `transform` is found through `nsform`.
         let (hits, n) = pf.scan_block(text);
         let lines: Vec<(&[u8], u64)> = hits
             .iter()
