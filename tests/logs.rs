@@ -706,15 +706,15 @@ fn klog_corpus(lines: usize) -> (Vec<u8>, Vec<u64>) {
         let (m, s) = (i / 60 % 60, i % 60);
         if i % 997 == 0 {
             error_lines.push(i as u64 + 1);
-            write!(
+            writeln!(
                 out,
-                "E1116 20:{m:02}:{s:02}.000001       1 cacher.go:419] cacher (*core.Secret): unexpected ListAndWatch error: failed to list *core.Secret: unable to transform key \"/registry/secrets/ns/s{i}\": invalid padding on input; reinitializing...\n"
+                "E1116 20:{m:02}:{s:02}.000001       1 cacher.go:419] cacher (*core.Secret): unexpected ListAndWatch error: failed to list *core.Secret: unable to transform key \"/registry/secrets/ns/s{i}\": invalid padding on input; reinitializing..."
             )
             .unwrap();
         } else {
-            write!(
+            writeln!(
                 out,
-                "I1116 20:{m:02}:{s:02}.000001       1 httplog.go:94] \"HTTP\" verb=\"GET\" URI=\"/api/v1/namespaces/ns/pods/p{i}\" latency=\"1.2ms\" userAgent=\"kubelet/v1.21.14\" resp=200\n"
+                "I1116 20:{m:02}:{s:02}.000001       1 httplog.go:94] \"HTTP\" verb=\"GET\" URI=\"/api/v1/namespaces/ns/pods/p{i}\" latency=\"1.2ms\" userAgent=\"kubelet/v1.21.14\" resp=200"
             )
             .unwrap();
         }

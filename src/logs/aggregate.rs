@@ -98,7 +98,7 @@ pub fn aggregate(events: &[Event], restarts: &[Restart]) -> Vec<Aggregate> {
             .unwrap_or(TimeBasis::Unknown);
         let all_utc = basis == TimeBasis::Utc;
         let single_file = evs.iter().all(|e| e.file_index == evs[0].file_index);
-        let comparable = all_utc || single_file;
+        let comparable = all_utc || (single_file && basis != TimeBasis::Unknown);
         // First and last: by time when comparable, else in input order.
         let order = |e: &&&Event| {
             if comparable {

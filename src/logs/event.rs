@@ -233,6 +233,28 @@ fn find(hay: &[u8], needle: &str) -> Option<usize> {
     memchr::memmem::find(hay, needle.as_bytes())
 }
 
+/// One automaton over `PHRASES` then `DEFINITIVE`: a single pass tells which are present and
+/// where, instead of a `memmem` per string (records are classified by the thousand).
+fn phrase_automaton() -> &'static aho_corasick::AhoCorasick {
+    static AC: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    AC.get_or_init(|| {
+        let pats = PHRASES
+            .iter()
+            .map(|(p, _)| *p)
+            .chain(DEFINITIVE.iter().copied());
+        aho_corasick::AhoCorasick::new(pats).expect("fixed phrase set builds")
+    })
+}
+
+/// Occurrences of the phrases and wrappers in `e`: `(position, index)`, index < `PHRASES.len()`
+/// for a provider phrase, else a `DEFINITIVE` wrapper.
+fn phrase_hits(e: &[u8]) -> Vec<(usize, usize)> {
+    phrase_automaton()
+        .find_overlapping_iter(e)
+        .map(|m| (m.start(), m.pattern().as_usize()))
+        .collect()
+}
+
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -268,9 +290,10 @@ pub fn classify(text: &[u8], ctx: &Context<'_>) -> Option<Classified> {
         text
     };
 
-    let definitive = DEFINITIVE.iter().any(|d| find(scan, d).is_some());
+    let hits = phrase_hits(scan);
+    let definitive = hits.iter().any(|&(_, i)| i >= PHRASES.len());
+    let known = hits.iter().any(|&(_, i)| i < PHRASES.len());
     let internal = find(scan, "Internal error occurred: ").is_some();
-    let known = PHRASES.iter().any(|(p, _)| find(scan, p).is_some());
     if !definitive && !known {
         return None;
     }
@@ -395,6 +418,7 @@ fn inner_error(e: &[u8]) -> (String, ErrorClass, Option<i64>) {
                 }
             }
         }
+        // (Wrappers are rare; `first_phrase` runs only when one is present.)
         // `data from the storage is not transformable revision=N: <err>`
         let nt = "data from the storage is not transformable revision=";
         if let Some(p) = find(e, nt) {
@@ -428,12 +452,11 @@ fn inner_error(e: &[u8]) -> (String, ErrorClass, Option<i64>) {
     }
     let e = super::klog::trim(e);
     // Class: the phrases present; an aggregate mentions several.
-    let mut classes: Vec<ErrorClass> = PHRASES
-        .iter()
-        .filter(|(p, _)| find(e, p).is_some())
-        .map(|(_, c)| *c)
+    let mut classes: Vec<ErrorClass> = phrase_hits(e)
+        .into_iter()
+        .filter(|&(_, i)| i < PHRASES.len())
+        .map(|(_, i)| PHRASES[i].1)
         .collect();
-    classes.dedup();
     classes.sort();
     classes.dedup();
     let class = match classes.as_slice() {
@@ -445,9 +468,10 @@ fn inner_error(e: &[u8]) -> (String, ErrorClass, Option<i64>) {
 }
 
 fn first_phrase(e: &[u8]) -> Option<(usize, ErrorClass)> {
-    PHRASES
-        .iter()
-        .filter_map(|(p, c)| find(e, p).map(|at| (at, *c)))
+    phrase_hits(e)
+        .into_iter()
+        .filter(|&(_, i)| i < PHRASES.len())
+        .map(|(at, i)| (at, PHRASES[i].1))
         .min()
 }
 

@@ -129,33 +129,53 @@ impl LogScan {
     }
 }
 
+/// Scans log text already in memory (one file's worth), as `scan` would a file named `name` on
+/// node `node`. For benchmarks and for callers that hold logs extracted from elsewhere.
+pub fn scan_bytes(name: &str, node: &str, data: &[u8], opts: &ScanOptions) -> LogScan {
+    let file = source::LogFile {
+        path: None,
+        display: name.to_string(),
+        node: node.to_string(),
+        node_from: NodeFrom::Given,
+        restart: None,
+    };
+    let pf = prefilter::Prefilter::new();
+    let mut sink = scan::Sink::default();
+    let stats = scan::scan_slice(&file, opts, &pf, data, &mut sink);
+    finish(vec![stats], sink, Vec::new())
+}
+
 /// Reads every input and returns the events, restarts, aggregates, per-file statistics and
 /// warnings. Fails only when an input cannot be opened or read at all.
 pub fn scan(inputs: &[LogInput], opts: &ScanOptions) -> Result<LogScan, Error> {
     let (files, notes) = source::expand(inputs)?;
-    let mut out = LogScan {
-        warnings: notes,
-        ..LogScan::default()
-    };
     let pf = prefilter::Prefilter::new();
     let mut sink = scan::Sink::default();
+    let mut stats = Vec::with_capacity(files.len());
     for (index, file) in files.iter().enumerate() {
-        let stats = scan::scan_file(file, index, opts, &pf, &mut sink)?;
-        out.files.push(stats);
+        stats.push(scan::scan_file(file, index, opts, &pf, &mut sink)?);
     }
+    Ok(finish(stats, sink, notes))
+}
+
+/// Orders events, merges restarts, aggregates.
+fn finish(mut files: Vec<FileStats>, sink: scan::Sink, mut warnings: Vec<Warning>) -> LogScan {
     let scan::Sink {
         mut events,
         restarts,
-        warnings,
+        warnings: found,
     } = sink;
     events.sort_by_key(|e| (e.file_index, e.line));
     let restarts = aggregate::dedupe_restarts(restarts);
-    for f in out.files.iter_mut() {
+    for f in files.iter_mut() {
         f.restarts = restarts.iter().filter(|r| r.file == f.file).count() as u64;
     }
-    out.aggregates = aggregate::aggregate(&events, &restarts);
-    out.events = events;
-    out.restarts = restarts;
-    out.warnings.extend(warnings);
-    Ok(out)
+    warnings.extend(found);
+    LogScan {
+        aggregates: aggregate::aggregate(&events, &restarts),
+        files,
+        events,
+        restarts,
+        warnings,
+    }
 }

@@ -63,7 +63,6 @@ struct FileScanner<'a> {
     payload: &'static str,
     years: YearTracker,
     first_time: Option<EventTime>,
-    last_micros: i64,
     lines: u64,
     bytes: u64,
     events: u64,
@@ -98,6 +97,20 @@ pub(crate) fn scan_file(
     Ok(s.finish(gzip, sink))
 }
 
+/// Scans bytes already in memory as one mapped window.
+pub(crate) fn scan_slice(
+    file: &LogFile,
+    opts: &ScanOptions,
+    pf: &Prefilter,
+    data: &[u8],
+    sink: &mut Sink,
+) -> FileStats {
+    let mut s = FileScanner::new(file, 0, opts, pf);
+    let n = s.window(data, 0, sink);
+    s.finish_lines(data, n);
+    s.finish(false, sink)
+}
+
 impl<'a> FileScanner<'a> {
     fn new(
         file: &'a LogFile,
@@ -115,7 +128,6 @@ impl<'a> FileScanner<'a> {
             payload: "text",
             years: YearTracker::new(opts.year),
             first_time: None,
-            last_micros: 0,
             lines: 0,
             bytes: 0,
             events: 0,
@@ -442,7 +454,6 @@ impl<'a> FileScanner<'a> {
             head.enclosing.map(EventTime::utc)
         };
         if let Some(t) = &t {
-            self.last_micros = t.micros;
             if self.first_time.is_none() {
                 self.first_time = Some(t.clone());
             }
@@ -538,7 +549,7 @@ impl<'a> FileScanner<'a> {
 
         // Message and structured fields.
         let mut fields: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut msg: Vec<u8> = text.clone();
+        let mut msg: std::borrow::Cow<'_, [u8]> = std::borrow::Cow::Borrowed(&text);
         let mut json_ts = None;
         let mut level = head.level;
         let mut src = head.source.clone();
@@ -548,7 +559,7 @@ impl<'a> FileScanner<'a> {
                 json_ts = j.ts;
                 level = Some(j.level());
                 src = j.caller.clone();
-                msg = j.msg.clone().unwrap_or_default().into_bytes();
+                msg = std::borrow::Cow::Owned(j.msg.clone().unwrap_or_default().into_bytes());
                 if let Some(e) = &j.err {
                     fields.push(("err".into(), e.clone().into_bytes()));
                 }
@@ -556,9 +567,9 @@ impl<'a> FileScanner<'a> {
                     fields.push((k.clone(), v.clone().into_bytes()));
                 }
             }
-        } else if head.level.is_some() {
+        } else if head.level.is_some() && text.first() == Some(&b'"') {
             if let Some(s) = klog::parse_structured(&text) {
-                msg = s.msg.clone();
+                msg = std::borrow::Cow::Owned(s.msg.clone());
                 fields = s.fields.clone();
                 structured = Some(s);
             }
@@ -581,7 +592,7 @@ impl<'a> FileScanner<'a> {
         let time = time.unwrap_or(EventTime {
             text: "unknown".into(),
             basis: TimeBasis::Unknown,
-            micros: self.last_micros,
+            micros: 0,
         });
         let node = self.node(head.host.as_deref());
         if let Some(c) = classified {
@@ -842,5 +853,66 @@ mod tests {
         assert_eq!(s.warnings[0].line, Some(1));
         // A mapped file only cuts lines it classifies.
         assert!(m.warnings.is_empty());
+    }
+
+    #[test]
+    fn hostile_fragments_never_panic_and_modes_agree() {
+        const FRAGMENTS: &[&[u8]] = &[
+            b"\n",
+            b"\n",
+            b" ",
+            b"E1116 20:09:52.635602       1 cacher.go:419] ",
+            b"I1231 23:59:59.999999 1 server.go:1] Version: v1.2",
+            b"2021-11-16T20:09:52.1Z stderr P ",
+            b"2021-11-16T20:09:52.1Z stderr F ",
+            b"2021-11-16T20:09:52+0000 h i[1]: ",
+            b"Nov 16 20:09:52 h i: ",
+            b"{\"log\":\"",
+            b"{\"ts\":1.5e300,\"msg\":\"",
+            b"{\"__REALTIME_TIMESTAMP\":\"1\",\"MESSAGE\":[",
+            b"unable to transform key \"",
+            b"/registry/secrets/a/",
+            b"\": ",
+            b"\\\"",
+            b"invalid padding on input",
+            b"; reinitializing...",
+            b"cacher (",
+            b"storage/cacher.go:/",
+            b"failed to list ",
+            b"Internal error occurred: ",
+            b"failed to prepare current and previous objects: ",
+            b"data from the storage is not transformable revision=",
+            b"StorageError: corrupt object, Key: ",
+            b"AdditionalErrorMsg: ",
+            b"not an metav1.Status: ",
+            b"}: ",
+            b"\"failed to decrypt data\" err=\"",
+            b"err=<",
+            b" >",
+            b"[",
+            b"]",
+            b"\xff\xfe\x00",
+            b"KMS",
+            b"Golang settings",
+            b"Error from server",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for round in 0..300 {
+            let mut data = Vec::new();
+            for _ in 0..(20 + round % 60) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                data.extend_from_slice(FRAGMENTS[(x % FRAGMENTS.len() as u64) as usize]);
+            }
+            let ((m, ma), (s, sa)) = both(&data, 96, 7);
+            assert_eq!(
+                m.events,
+                s.events,
+                "round {round}: {}",
+                String::from_utf8_lossy(&data)
+            );
+            assert_eq!(ma.lines, sa.lines);
+        }
     }
 }
