@@ -224,11 +224,11 @@ pub fn render_text<W: Write>(out: &mut W, scan: &LogScan) -> std::io::Result<()>
         }
     }
     let nodes: std::collections::BTreeSet<&str> =
-        scan.events.iter().map(|e| e.node.as_str()).collect();
+        scan.aggregates.iter().map(|a| a.node.as_str()).collect();
     writeln!(
         out,
         "\n{} encryption error events ({} node/key/error groups) on {} nodes; {} kube-apiserver starts; {} warnings",
-        scan.events.len(),
+        scan.events.len() as u64 + scan.events_not_listed,
         scan.aggregates.len(),
         nodes.len(),
         scan.restarts.len(),

@@ -80,107 +80,182 @@ fn median_gap_secs(mut micros: Vec<i64>) -> Option<f64> {
     Some((m / 1000.0).round() / 1000.0)
 }
 
+/// Times kept per component for the median interval: beyond this the median is over the first
+/// ones (a week of a 1 s loop is 600,000 events per component).
+const MAX_TIMES_PER_COMPONENT: usize = 1 << 20;
+
+/// An event's position for first/last: on the file's timeline and in input order.
+#[derive(Clone, Debug)]
+struct Seen {
+    micros: i64,
+    file_index: usize,
+    line: u64,
+    time: String,
+}
+
+impl Seen {
+    fn of(e: &Event) -> Seen {
+        Seen {
+            micros: e.micros,
+            file_index: e.file_index,
+            line: e.line,
+            time: e.time.clone(),
+        }
+    }
+    fn by_time(&self) -> (i64, usize, u64) {
+        (self.micros, self.file_index, self.line)
+    }
+    fn by_input(&self) -> (usize, u64) {
+        (self.file_index, self.line)
+    }
+}
+
+/// Running state of one node × key × error group.
+#[derive(Debug)]
+struct Group {
+    class: BTreeMap<ErrorClass, ()>,
+    resource: Option<String>,
+    count: u64,
+    basis: TimeBasis,
+    first_time: Seen,
+    last_time: Seen,
+    first_input: Seen,
+    last_input: Seen,
+    /// Lines seen per file: (first, last).
+    files: BTreeMap<usize, (u64, u64)>,
+    times: BTreeMap<String, Vec<i64>>,
+    components: BTreeMap<String, u64>,
+    operations: Vec<Operation>,
+}
+
+/// Folds events into groups as they are found, so memory does not grow with the event count.
+#[derive(Debug, Default)]
+pub struct Aggregator {
+    groups: BTreeMap<(String, Option<String>, String), Group>,
+}
+
+impl Aggregator {
+    pub fn add(&mut self, e: &Event) {
+        let key = (e.node.clone(), e.key.clone(), e.error.clone());
+        let seen = Seen::of(e);
+        let g = self.groups.entry(key).or_insert_with(|| Group {
+            class: BTreeMap::new(),
+            resource: None,
+            count: 0,
+            basis: e.time_basis,
+            first_time: seen.clone(),
+            last_time: seen.clone(),
+            first_input: seen.clone(),
+            last_input: seen.clone(),
+            files: BTreeMap::new(),
+            times: BTreeMap::new(),
+            components: BTreeMap::new(),
+            operations: Vec::new(),
+        });
+        g.count += 1;
+        g.class.insert(e.class, ());
+        if g.resource.is_none() {
+            g.resource = e.resource.clone();
+        }
+        g.basis = g.basis.max(e.time_basis);
+        if seen.by_time() < g.first_time.by_time() {
+            g.first_time = seen.clone();
+        }
+        if seen.by_time() > g.last_time.by_time() {
+            g.last_time = seen.clone();
+        }
+        if seen.by_input() < g.first_input.by_input() {
+            g.first_input = seen.clone();
+        }
+        if seen.by_input() > g.last_input.by_input() {
+            g.last_input = seen;
+        }
+        let lines = g.files.entry(e.file_index).or_insert((e.line, e.line));
+        lines.0 = lines.0.min(e.line);
+        lines.1 = lines.1.max(e.line);
+        let comp = e.component.clone().unwrap_or_else(|| "-".into());
+        *g.components.entry(comp.clone()).or_insert(0) += 1;
+        let t = g.times.entry(comp).or_default();
+        if t.len() < MAX_TIMES_PER_COMPONENT {
+            t.push(e.micros);
+        }
+        if !g.operations.contains(&e.operation) {
+            g.operations.push(e.operation);
+        }
+    }
+
+    /// The groups, ordered by node, key, error, with restarts counted between first and last.
+    pub fn finish(self, restarts: &[Restart]) -> Vec<Aggregate> {
+        let mut out = Vec::with_capacity(self.groups.len());
+        for ((node, key, error), g) in self.groups {
+            let all_utc = g.basis == TimeBasis::Utc;
+            let single_file = g.files.len() == 1;
+            let comparable = all_utc || (single_file && g.basis != TimeBasis::Unknown);
+            let (first, last) = if comparable {
+                (&g.first_time, &g.last_time)
+            } else {
+                (&g.first_input, &g.last_input)
+            };
+            // The busiest component sets the interval (ties: the first name).
+            let busiest = g
+                .times
+                .iter()
+                .max_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| b.0.cmp(a.0)));
+            let median = if comparable {
+                busiest.and_then(|(_, m)| median_gap_secs(m.clone()))
+            } else {
+                None
+            };
+            let loop_len = busiest.map_or(0, |(_, m)| m.len());
+            let cacher_loop = median.is_some_and(|m| (0.5..=2.0).contains(&m)) && loop_len >= 3;
+            let mut operations = g.operations.clone();
+            operations.sort();
+            let restarts_between = restarts
+                .iter()
+                .filter(|r| r.node == node)
+                .filter(|r| {
+                    if all_utc && r.time_basis == TimeBasis::Utc {
+                        r.micros > first.micros && r.micros <= last.micros
+                    } else {
+                        g.files
+                            .get(&r.file_index)
+                            .is_some_and(|&(lo, hi)| r.line > lo && r.line <= hi)
+                    }
+                })
+                .count() as u64;
+            let classes: Vec<ErrorClass> = g.class.keys().copied().collect();
+            out.push(Aggregate {
+                node,
+                key,
+                error,
+                class: if classes.len() == 1 {
+                    classes[0]
+                } else {
+                    ErrorClass::Multiple
+                },
+                resource: g.resource.clone(),
+                count: g.count,
+                first_seen: first.time.clone(),
+                last_seen: last.time.clone(),
+                time_basis: g.basis,
+                median_interval_secs: median,
+                cacher_loop,
+                operations,
+                components: g.components.clone(),
+                restarts: restarts_between,
+            });
+        }
+        out
+    }
+}
+
 /// Groups events by node, key and error. Deterministic: ordered by node, key, error.
 pub fn aggregate(events: &[Event], restarts: &[Restart]) -> Vec<Aggregate> {
-    let mut groups: BTreeMap<(&str, Option<&str>, &str), Vec<&Event>> = BTreeMap::new();
+    let mut a = Aggregator::default();
     for e in events {
-        groups
-            .entry((e.node.as_str(), e.key.as_deref(), e.error.as_str()))
-            .or_default()
-            .push(e);
+        a.add(e);
     }
-    let mut out = Vec::with_capacity(groups.len());
-    for ((node, key, error), evs) in groups {
-        let basis = evs
-            .iter()
-            .map(|e| e.time_basis)
-            .max()
-            .unwrap_or(TimeBasis::Unknown);
-        let all_utc = basis == TimeBasis::Utc;
-        let single_file = evs.iter().all(|e| e.file_index == evs[0].file_index);
-        let comparable = all_utc || (single_file && basis != TimeBasis::Unknown);
-        // First and last: by time when comparable, else in input order.
-        let order = |e: &&&Event| {
-            if comparable {
-                (e.micros, e.file_index as i64, e.line as i64)
-            } else {
-                (e.file_index as i64, e.line as i64, 0)
-            }
-        };
-        let first = evs.iter().min_by_key(order).copied();
-        let last = evs.iter().max_by_key(order).copied();
-        let (Some(first), Some(last)) = (first, last) else {
-            continue;
-        };
-        let mut by_component: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-        for e in &evs {
-            by_component
-                .entry(e.component.clone().unwrap_or_else(|| "-".into()))
-                .or_default()
-                .push(e.micros);
-        }
-        let components: BTreeMap<String, u64> = by_component
-            .iter()
-            .map(|(k, v)| (k.clone(), v.len() as u64))
-            .collect();
-        let busiest = by_component
-            .iter()
-            .max_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| b.0.cmp(a.0)));
-        let median = if comparable && basis != TimeBasis::Unknown {
-            busiest.and_then(|(_, m)| median_gap_secs(m.clone()))
-        } else {
-            None
-        };
-        let loop_len = busiest.map_or(0, |(_, m)| m.len());
-        let cacher_loop = median.is_some_and(|m| (0.5..=2.0).contains(&m)) && loop_len >= 3;
-        let mut operations: Vec<Operation> = evs.iter().map(|e| e.operation).collect();
-        operations.sort();
-        operations.dedup();
-        let restarts_between = restarts
-            .iter()
-            .filter(|r| r.node == node)
-            .filter(|r| {
-                if all_utc && r.time_basis == TimeBasis::Utc {
-                    r.micros > first.micros && r.micros <= last.micros
-                } else {
-                    let lines: Vec<u64> = evs
-                        .iter()
-                        .filter(|e| e.file_index == r.file_index)
-                        .map(|e| e.line)
-                        .collect();
-                    match (lines.iter().min(), lines.iter().max()) {
-                        (Some(&lo), Some(&hi)) => r.line > lo && r.line <= hi,
-                        _ => false,
-                    }
-                }
-            })
-            .count() as u64;
-        let mut classes: Vec<ErrorClass> = evs.iter().map(|e| e.class).collect();
-        classes.sort();
-        classes.dedup();
-        let resource = evs.iter().find_map(|e| e.resource.clone());
-        out.push(Aggregate {
-            node: node.to_string(),
-            key: key.map(str::to_string),
-            error: error.to_string(),
-            class: if classes.len() == 1 {
-                classes[0]
-            } else {
-                ErrorClass::Multiple
-            },
-            resource,
-            count: evs.len() as u64,
-            first_seen: first.time.clone(),
-            last_seen: last.time.clone(),
-            time_basis: basis,
-            median_interval_secs: median,
-            cacher_loop,
-            operations,
-            components,
-            restarts: restarts_between,
-        });
-    }
-    out
+    a.finish(restarts)
 }
 
 #[cfg(test)]

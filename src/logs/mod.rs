@@ -114,8 +114,10 @@ pub struct FileStats {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct LogScan {
     pub files: Vec<FileStats>,
-    /// In input order: by file (as given; directories in natural order), then line.
+    /// In input order: by file (as given; directories in natural order), then line. At most
+    /// 100,000; the rest are counted in `events_not_listed` and in the aggregates.
     pub events: Vec<Event>,
+    pub events_not_listed: u64,
     pub restarts: Vec<Restart>,
     /// Per node × etcd key × error, ordered by node, key, error.
     pub aggregates: Vec<Aggregate>,
@@ -125,7 +127,7 @@ pub struct LogScan {
 impl LogScan {
     /// Were any encryption/transform errors found?
     pub fn has_errors(&self) -> bool {
-        !self.events.is_empty()
+        !self.events.is_empty() || self.events_not_listed > 0
     }
 }
 
@@ -162,8 +164,11 @@ pub fn scan(inputs: &[LogInput], opts: &ScanOptions) -> Result<LogScan, Error> {
 fn finish(mut files: Vec<FileStats>, sink: scan::Sink, mut warnings: Vec<Warning>) -> LogScan {
     let scan::Sink {
         mut events,
+        unlisted,
+        aggregator,
         restarts,
         warnings: found,
+        ..
     } = sink;
     events.sort_by_key(|e| (e.file_index, e.line));
     let restarts = aggregate::dedupe_restarts(restarts);
@@ -171,10 +176,21 @@ fn finish(mut files: Vec<FileStats>, sink: scan::Sink, mut warnings: Vec<Warning
         f.restarts = restarts.iter().filter(|r| r.file == f.file).count() as u64;
     }
     warnings.extend(found);
+    if unlisted > 0 {
+        warnings.push(Warning {
+            file: "-".into(),
+            line: None,
+            message: format!(
+                "{unlisted} more events not listed (the first {} are); the aggregates count them all",
+                scan::MAX_EVENTS
+            ),
+        });
+    }
     LogScan {
-        aggregates: aggregate::aggregate(&events, &restarts),
+        aggregates: aggregator.finish(&restarts),
         files,
         events,
+        events_not_listed: unlisted,
         restarts,
         warnings,
     }

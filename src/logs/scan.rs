@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use std::io::Read;
 
 /// Parallel search unit.
-const BLOCK: usize = 1 << 20;
+const BLOCK: usize = 256 << 10;
 /// Stream window.
 const WINDOW: usize = 8 << 20;
 /// Stream read size.
@@ -34,12 +34,44 @@ const CLIENT_HEADS: &[&str] = &["Error from server", "$ "];
 /// Lines looked at to detect a file's format.
 const SAMPLE_LINES: usize = 64;
 
+/// Events listed in a scan; the rest are only counted and aggregated, so memory stays bounded
+/// however many times a cacher loop logged (a week of a 1 s loop is over a million lines).
+pub(crate) const MAX_EVENTS: usize = 100_000;
+
 /// What all files contribute, in file order.
-#[derive(Default)]
 pub(crate) struct Sink {
+    /// `MAX_EVENTS` (smaller in tests).
+    pub max_events: usize,
     pub events: Vec<Event>,
+    /// Events found beyond `MAX_EVENTS`: aggregated, not listed.
+    pub unlisted: u64,
+    pub aggregator: super::aggregate::Aggregator,
     pub restarts: Vec<Restart>,
     pub warnings: Vec<Warning>,
+}
+
+impl Default for Sink {
+    fn default() -> Sink {
+        Sink {
+            max_events: MAX_EVENTS,
+            events: Vec::new(),
+            unlisted: 0,
+            aggregator: Default::default(),
+            restarts: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl Sink {
+    fn event(&mut self, e: Event) {
+        self.aggregator.add(&e);
+        if self.events.len() < self.max_events {
+            self.events.push(e);
+        } else {
+            self.unlisted += 1;
+        }
+    }
 }
 
 /// How a physical line relates to the record above it.
@@ -267,8 +299,9 @@ impl<'a> FileScanner<'a> {
             .iter()
             .position(|c| !c.is_ascii_whitespace())
             .unwrap_or(p.len())..];
-        if p.is_empty() {
-            // An empty runtime chunk still joins (`P` then an empty `F`).
+        // An empty runtime chunk still joins (`P` then an empty `F`). journalctl's
+        // `-- Logs begin at … --` / `-- Boot … --` lines separate records too.
+        if p.is_empty() || (env.container == Container::Plain && p.starts_with(b"-- ")) {
             return (LineKind::Blank, env.partial);
         }
         let head = (klog::looks_like_header(p) && klog::parse_header(p).is_some())
@@ -601,7 +634,7 @@ impl<'a> FileScanner<'a> {
             }
             for item in c.items {
                 self.events += 1;
-                sink.events.push(Event {
+                sink.event(Event {
                     node: node.clone(),
                     time: time.text.clone(),
                     time_basis: time.basis,
@@ -826,6 +859,22 @@ mod tests {
             assert_eq!((m.events[1].line, m.events[1].end_line), (14, 16));
             assert_eq!(m.events[1].time, "2021-11-16T20:00:07.500000");
         }
+    }
+
+    #[test]
+    fn events_beyond_the_cap_are_aggregated_not_listed() {
+        let f = file();
+        let opts = ScanOptions::default();
+        let pf = Prefilter::new();
+        let mut sink = Sink {
+            max_events: 3,
+            ..Sink::default()
+        };
+        let data = corpus();
+        scan_slice(&f, &opts, &pf, &data, &mut sink);
+        assert_eq!((sink.events.len(), sink.unlisted), (3, 40));
+        let aggs = std::mem::take(&mut sink.aggregator).finish(&[]);
+        assert_eq!(aggs.iter().map(|a| a.count).sum::<u64>(), 43);
     }
 
     #[test]
