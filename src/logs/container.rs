@@ -262,17 +262,7 @@ fn parse_journal_short(line: &[u8]) -> Option<Envelope<'_>> {
     i += 8;
     let mut micros = 0;
     if line.get(i) == Some(&b'.') {
-        let f0 = i + 1;
-        i = f0;
-        while i < line.len() && line[i].is_ascii_digit() {
-            if i - f0 < 6 {
-                micros = micros * 10 + u32::from(line[i] - b'0');
-            }
-            i += 1;
-        }
-        for _ in (i - f0).min(6)..6 {
-            micros *= 10;
-        }
+        (micros, i) = super::time::fraction_micros(line, i + 1)?;
     }
     let stamp = LocalStamp {
         month,

@@ -9,7 +9,7 @@
 //!   (epoch milliseconds as a float), `caller` (`cacher/cacher.go:419`), `msg`, `err` when an error
 //!   is attached and `v` on info lines; there is no level field.
 
-use super::time::{digits, LocalStamp, Micros};
+use super::time::{digits, fraction_micros, LocalStamp, Micros};
 use serde::Serialize;
 
 /// klog severity. JSON logging has no level: lines with `v` are info, the others errors.
@@ -78,22 +78,7 @@ pub fn parse_header(line: &[u8]) -> Option<KlogHeader<'_>> {
         return None;
     }
     let second = digits(line, 12, 2)?;
-    let mut i = 15;
-    let mut micros: u32 = 0;
-    let frac_start = i;
-    while i < line.len() && line[i].is_ascii_digit() {
-        if i - frac_start < 6 {
-            micros = micros * 10 + u32::from(line[i] - b'0');
-        }
-        i += 1;
-    }
-    let n = i - frac_start;
-    if n == 0 {
-        return None;
-    }
-    for _ in n..6 {
-        micros *= 10;
-    }
+    let (micros, mut i) = fraction_micros(line, 15)?;
     let stamp = LocalStamp {
         month,
         day,

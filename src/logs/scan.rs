@@ -690,7 +690,7 @@ impl<'a> FileScanner<'a> {
         } else {
             0
         };
-        let (mut s, mut e) = line_around(buf, last_nl);
+        let (mut s, e) = line_around(buf, last_nl);
         let mut kind = self.kind(&buf[s..e]).0;
         let mut steps = 0;
         loop {
@@ -706,9 +706,7 @@ impl<'a> FileScanner<'a> {
                 return complete;
             }
             s = ps;
-            e = pe;
             kind = pk;
-            let _ = e;
         }
     }
 

@@ -207,21 +207,7 @@ pub fn parse_rfc3339(b: &[u8]) -> Option<(Micros, usize)> {
     let mut i = 19;
     let mut micros: u32 = 0;
     if b.get(i) == Some(&b'.') || b.get(i) == Some(&b',') {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            if i - start < 6 {
-                micros = micros * 10 + u32::from(b[i] - b'0');
-            }
-            i += 1;
-        }
-        let n = i - start;
-        if n == 0 {
-            return None;
-        }
-        for _ in n..6 {
-            micros *= 10;
-        }
+        (micros, i) = fraction_micros(b, i + 1)?;
     }
     let offset_minutes: i64 = match b.get(i) {
         Some(b'Z') | Some(b'z') => {
@@ -255,6 +241,25 @@ pub fn parse_rfc3339(b: &[u8]) -> Option<(Micros, usize)> {
         + i64::from(micros)
         - offset_minutes * MICROS_PER_MIN;
     Some((t, i))
+}
+
+/// The decimal fraction of a second at `b[at..]` (1 to any number of digits, cut to microseconds):
+/// `(microseconds, end offset)`. None when there is no digit.
+pub(crate) fn fraction_micros(b: &[u8], at: usize) -> Option<(u32, usize)> {
+    let digits = b
+        .get(at..)?
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if digits == 0 {
+        return None;
+    }
+    let mut micros: u32 = 0;
+    for k in 0..6 {
+        let d = if k < digits { b[at + k] - b'0' } else { 0 };
+        micros = micros * 10 + u32::from(d);
+    }
+    Some((micros, at + digits))
 }
 
 /// `n` ASCII digits at `b[at..]` as a number.
