@@ -33,6 +33,8 @@ enum Command {
     /// record: exact errors, the keys that decrypt each unreadable record, key coverage,
     /// plaintext in encrypted resources, KMS-only records.
     Audit(cmd::audit::Args),
+    /// Find encryption/transform errors and kube-apiserver starts in kube-apiserver logs.
+    Logs(cmd::logs::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Stats(a) => cmd::stats::run(a),
         Command::Keys(a) => cmd::keys::run(a),
         Command::Audit(a) => cmd::audit::run(a),
+        Command::Logs(args) => cmd::logs::run(args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),
