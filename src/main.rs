@@ -26,6 +26,8 @@ enum Command {
     Get(cmd::get::Args),
     /// Where the space goes: by resource, namespace, envelope; largest objects; history.
     Stats(cmd::stats::Args),
+    /// Find encryption/transform errors and kube-apiserver starts in kube-apiserver logs.
+    Logs(cmd::logs::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Command::Ls(a) => cmd::ls::run(a),
         Command::Get(a) => cmd::get::run(a),
         Command::Stats(a) => cmd::stats::run(a),
+        Command::Logs(args) => cmd::logs::run(args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),

@@ -1,6 +1,8 @@
 //! The subcommands: each wires the layers together for one job and renders its result.
 //! `main.rs` only parses arguments and turns [`Outcome`] / [`Error`] into exit codes.
 
+pub mod logs;
+
 /// What a command found. Exit code 0 or 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
