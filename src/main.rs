@@ -28,6 +28,9 @@ enum Command {
     Stats(cmd::stats::Args),
     /// Find encryption/transform errors and kube-apiserver starts in kube-apiserver logs.
     Logs(cmd::logs::Args),
+    /// Candidate keys from configs, OpenShift backup tarballs and --key: node, source,
+    /// provider, name, fingerprint, role, resources. Never the key bytes.
+    Keys(cmd::keys::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Get(a) => cmd::get::run(a),
         Command::Stats(a) => cmd::stats::run(a),
         Command::Logs(args) => cmd::logs::run(args),
+        Command::Keys(a) => cmd::keys::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),

@@ -43,6 +43,8 @@ pub type CmdResult = Result<Outcome, Error>;
 pub mod check;
 pub mod common;
 pub mod get;
+pub mod keys;
 pub mod ls;
+pub mod sources;
 pub mod stats;
 pub mod status;

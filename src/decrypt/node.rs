@@ -144,20 +144,8 @@ pub struct NodeSim {
     rules: Vec<(GroupResource, Vec<SimProvider>)>,
     /// Engine table index → index in `rules` (see [`ResourceIds`]).
     bound: Vec<Option<u32>>,
-    /// Problems that make the apiserver refuse this config (masked resources).
-    pub config_errors: Vec<String>,
-}
-
-/// How apimachinery's GroupResource.String() prints, with config.go's grYAMLString twist.
-fn gr_string(gr: &GroupResource) -> String {
-    if gr.group.is_empty() && gr.resource == "*" {
-        return "*.".to_string();
-    }
-    if gr.group.is_empty() {
-        gr.resource.clone()
-    } else {
-        format!("{}.{}", gr.resource, gr.group)
-    }
+    /// Why the apiserver would refuse this config (a masked resource), if it would.
+    pub config_error: Option<String>,
 }
 
 impl NodeSim {
@@ -167,7 +155,7 @@ impl NodeSim {
         mut cipher_of: impl FnMut(Provider, &Secret) -> Option<usize>,
     ) -> NodeSim {
         let mut rules: Vec<(GroupResource, Vec<SimProvider>)> = Vec::new();
-        let mut config_errors = Vec::new();
+        let config_error = nc.config.masked_resources();
         for rule in &nc.config.rules {
             let providers: Vec<SimProvider> = rule
                 .providers
@@ -194,23 +182,6 @@ impl NodeSim {
                 .collect();
             for r in &rule.resources {
                 let gr = GroupResource::parse(r);
-                let any_in_group = GroupResource {
-                    resource: "*".into(),
-                    group: gr.group.clone(),
-                };
-                let any = GroupResource {
-                    resource: "*".into(),
-                    group: "*".into(),
-                };
-                for mask in [any_in_group, any] {
-                    if rules.iter().any(|(g, _)| *g == mask) {
-                        config_errors.push(format!(
-                            "resource {:?} is masked by earlier rule {:?}",
-                            gr_string(&gr),
-                            gr_string(&mask)
-                        ));
-                    }
-                }
                 match rules.iter_mut().find(|(g, _)| *g == gr) {
                     Some((_, list)) => list.extend(providers.iter().cloned()),
                     None => rules.push((gr, providers.clone())),
@@ -222,7 +193,7 @@ impl NodeSim {
             origin: nc.origin.clone(),
             rules,
             bound: Vec::new(),
-            config_errors,
+            config_error,
         }
     }
 

@@ -287,15 +287,15 @@ fn wildcards_resolve_exact_then_group_then_all() {
             None
         ]
     );
-    assert!(e.nodes.iter().all(|n| n.config_errors.is_empty()));
+    assert!(e.nodes.iter().all(|n| n.config_error.is_none()));
     // A specific resource after a wildcard: the apiserver refuses the config.
     let masked = cfg(&format!(
         "- resources: ['*.']\n  providers: [{{aescbc: {good}}}]\n- resources: [secrets]\n  providers: [{{aescbc: {good}}}]\n"
     ));
     let (_, e) = engine(vec![("m", masked)], &[]);
     assert_eq!(
-        e.nodes[0].config_errors,
-        ["resource \"secrets\" is masked by earlier rule \"*.\""]
+        e.nodes[0].config_error.as_deref(),
+        Some("resource \"secrets\" is masked by earlier rule \"*.\"")
     );
 }
 

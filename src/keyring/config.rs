@@ -93,6 +93,59 @@ impl GroupResource {
     }
 }
 
+impl GroupResource {
+    /// apimachinery GroupResource.String(), except `*.` for {*, ""} as config.go's
+    /// grYAMLString prints it.
+    pub fn config_string(&self) -> String {
+        if self.group.is_empty() && self.resource == "*" {
+            return "*.".to_string();
+        }
+        if self.group.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        }
+    }
+}
+
+impl EncryptionConfig {
+    /// The error kube-apiserver refuses this config with when a resource comes after a
+    /// `*.group` or `*.*` rule that already covers it (apiserver config.go
+    /// getTransformerOverridesAndKMSPluginProbes: `resource "x" is masked by earlier rule "y"`;
+    /// it stops at the first).
+    pub fn masked_resources(&self) -> Option<String> {
+        let mut seen: Vec<GroupResource> = Vec::new();
+        for rule in &self.rules {
+            for r in &rule.resources {
+                let gr = GroupResource::parse(r);
+                let masks = [
+                    GroupResource {
+                        resource: "*".into(),
+                        group: gr.group.clone(),
+                    },
+                    GroupResource {
+                        resource: "*".into(),
+                        group: "*".into(),
+                    },
+                ];
+                for mask in masks {
+                    if seen.contains(&mask) {
+                        return Some(format!(
+                            "resource {:?} is masked by earlier rule {:?}",
+                            gr.config_string(),
+                            mask.config_string()
+                        ));
+                    }
+                }
+                if !seen.contains(&gr) {
+                    seen.push(gr);
+                }
+            }
+        }
+        None
+    }
+}
+
 /// Go's base64.StdEncoding: padded standard alphabet, lenient about trailing bits, and it skips
 /// `\r` and `\n` (encoding/base64 DecodeString).
 pub(crate) fn decode_base64(s: &str) -> Option<Vec<u8>> {

@@ -95,6 +95,12 @@ pub fn read_bytes(bytes: &[u8], display: &str) -> Result<Vec<TarballConfig>, Err
         file: display.to_string(),
         message: format!("{what}: {e}"),
     };
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Err(Error::Tarball {
+            file: display.to_string(),
+            message: "not gzip-compressed (expected a static_kuberesources_*.tar.gz)".to_string(),
+        });
+    }
     let gz = Capped {
         inner: flate2::read::GzDecoder::new(bytes),
         left: MAX_TOTAL_BYTES,
@@ -221,6 +227,16 @@ pub(crate) mod tests {
             )
         );
         let e = read_bytes(b"not gzip", "b.tar.gz").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "b.tar.gz: not gzip-compressed (expected a static_kuberesources_*.tar.gz)"
+        );
+        // gzip, but not a tar inside.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &[7u8; 700]).unwrap();
+        let e = read_bytes(&gz.finish().unwrap(), "b.tar.gz")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("b.tar.gz: "), "{e}");
     }
 

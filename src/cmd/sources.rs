@@ -1,0 +1,46 @@
+//! Key sources shared by `keys`, `audit`, `get`, `report` and `validate`
+//! (`#[command(flatten)] keys: KeySourceArgs`).
+
+use super::Error;
+use crate::keyring::{Keyring, KeyringBuilder};
+
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct KeySourceArgs {
+    /// A node's EncryptionConfiguration (YAML or JSON; also the legacy `kind: EncryptionConfig`).
+    /// NODE defaults to the file name without extension. Repeatable, one per node.
+    #[arg(long = "encryption-config", value_name = "[NODE=]PATH")]
+    pub encryption_config: Vec<String>,
+    /// An OpenShift static_kuberesources_*.tar.gz from cluster-backup.sh; every
+    /// kube-apiserver-pod-N encryption-config in it is read (the highest N is the node's).
+    /// NODE defaults to the file name. Repeatable.
+    #[arg(long = "static-resources", value_name = "[NODE=]PATH")]
+    pub static_resources: Vec<String>,
+    /// A candidate key outside any config: [PROVIDER:]NAME=BASE64, PROVIDER one of aescbc
+    /// (default), aesgcm, secretbox; a NAME containing ':' needs the PROVIDER. Repeatable.
+    /// (The value is visible to other local users in the process list; prefer a config file.)
+    #[arg(long = "key", value_name = "[PROVIDER:]NAME=BASE64")]
+    pub key: Vec<String>,
+}
+
+impl KeySourceArgs {
+    /// True when no key source was given.
+    pub fn is_empty(&self) -> bool {
+        self.encryption_config.is_empty() && self.static_resources.is_empty() && self.key.is_empty()
+    }
+
+    /// Reads every source. The error is one line naming the file (or `--key #n`) and the field.
+    pub fn load(&self) -> Result<Keyring, Error> {
+        let mut b = KeyringBuilder::new();
+        let err = |e: crate::keyring::Error| Error::new(e.to_string());
+        for s in &self.encryption_config {
+            b.encryption_config(s).map_err(err)?;
+        }
+        for s in &self.static_resources {
+            b.static_resources(s).map_err(err)?;
+        }
+        for s in &self.key {
+            b.key_arg(s).map_err(err)?;
+        }
+        Ok(b.build())
+    }
+}
