@@ -31,6 +31,8 @@ enum Command {
     /// Candidate keys from configs, OpenShift backup tarballs and --key: node, source,
     /// provider, name, fingerprint, role, resources. Never the key bytes.
     Keys(cmd::keys::Args),
+    /// The main job: snapshot + keys + logs → findings with evidence and remedies.
+    Report(cmd::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Stats(a) => cmd::stats::run(a),
         Command::Logs(args) => cmd::logs::run(args),
         Command::Keys(a) => cmd::keys::run(a),
+        Command::Report(a) => cmd::report::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),

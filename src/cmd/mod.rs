@@ -45,6 +45,8 @@ pub mod common;
 pub mod get;
 pub mod keys;
 pub mod ls;
+pub mod progress;
+pub mod report;
 pub mod sources;
 pub mod stats;
 pub mod status;

@@ -49,7 +49,12 @@ impl Coverage {
                 }
             }
         }
-        Coverage { counts, node_names, failing, decrypted }
+        Coverage {
+            counts,
+            node_names,
+            failing,
+            decrypted,
+        }
     }
 
     /// Per node: reads, failures, errors, where its LIST stops.
@@ -89,22 +94,40 @@ impl Coverage {
             .enumerate()
             .map(|(n, node)| {
                 let mut cells = BTreeMap::new();
-                for k in ctx.keyring.keys.iter().filter(|k| &k.node == node && matches!(k.role, Role::Write | Role::Read)) {
-                    let mut cell = MatrixCell { fingerprint: k.fingerprint.clone(), decrypts: 0, fails: 0 };
+                for k in ctx
+                    .keyring
+                    .keys
+                    .iter()
+                    .filter(|k| &k.node == node && matches!(k.role, Role::Write | Role::Read))
+                {
+                    let mut cell = MatrixCell {
+                        fingerprint: k.fingerprint.clone(),
+                        decrypts: 0,
+                        fails: 0,
+                    };
                     for a in ctx.assessed {
                         let v = &a.verdict;
-                        if v.provider != Some(k.provider) || v.key_name.as_deref() != Some(k.name.as_str()) {
+                        if v.provider != Some(k.provider)
+                            || v.key_name.as_deref() != Some(k.name.as_str())
+                        {
                             continue;
                         }
                         match &v.nodes[n] {
-                            NodeOutcome::Decrypted { fingerprint, .. } if *fingerprint == k.fingerprint => cell.decrypts += 1,
+                            NodeOutcome::Decrypted { fingerprint, .. }
+                                if *fingerprint == k.fingerprint =>
+                            {
+                                cell.decrypts += 1
+                            }
                             o if fails(o) => cell.fails += 1,
                             _ => {}
                         }
                     }
                     cells.insert(format!("{}:{}", k.provider.name(), k.name), cell);
                 }
-                MatrixRow { node: node.clone(), cells }
+                MatrixRow {
+                    node: node.clone(),
+                    cells,
+                }
             })
             .collect()
     }
@@ -119,7 +142,12 @@ impl Coverage {
                 .iter()
                 .enumerate()
                 .filter(|(_, o)| fails(o))
-                .map(|(n, o)| (self.node_names[n].clone(), o.error_line().unwrap_or_default()))
+                .map(|(n, o)| {
+                    (
+                        self.node_names[n].clone(),
+                        o.error_line().unwrap_or_default(),
+                    )
+                })
                 .collect();
             if failing_nodes.is_empty() || !v.is_encrypted() {
                 continue;
@@ -127,10 +155,18 @@ impl Coverage {
             out.push(Unreadable {
                 key: a.key_str(),
                 mod_revision: a.mod_revision,
-                provider: v.provider.map(|p| p.name().to_string()).unwrap_or_else(|| "unknown".into()),
+                provider: v
+                    .provider
+                    .map(|p| p.name().to_string())
+                    .unwrap_or_else(|| "unknown".into()),
                 key_name: v.key_name.as_ref().map(|s| s.to_string()),
                 failing_nodes,
-                decrypts_with: v.decrypts_with.iter().filter_map(|&k| ctx.keyring.keys.get(k)).map(|k| k.id.clone()).collect(),
+                decrypts_with: v
+                    .decrypts_with
+                    .iter()
+                    .filter_map(|&k| ctx.keyring.keys.get(k))
+                    .map(|k| k.id.clone())
+                    .collect(),
             });
         }
         out

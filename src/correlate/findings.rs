@@ -85,11 +85,20 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
     let node_index = |name: &str| cov.node_names.iter().position(|n| n == name);
     // (provider, name) → fingerprint → nodes holding it as an active key.
     let mut by_name: BTreeMap<(Provider, String), BTreeMap<String, Vec<String>>> = BTreeMap::new();
-    for k in ctx.keyring.keys.iter().filter(|k| matches!(k.role, Role::Write | Role::Read)) {
+    for k in ctx
+        .keyring
+        .keys
+        .iter()
+        .filter(|k| matches!(k.role, Role::Write | Role::Read))
+    {
         if node_index(&k.node).is_none() {
             continue;
         }
-        let nodes = by_name.entry((k.provider, k.name.clone())).or_default().entry(k.fingerprint.clone()).or_default();
+        let nodes = by_name
+            .entry((k.provider, k.name.clone()))
+            .or_default()
+            .entry(k.fingerprint.clone())
+            .or_default();
         if !nodes.contains(&k.node) {
             nodes.push(k.node.clone());
         }
@@ -102,7 +111,10 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
             .assessed
             .iter()
             .enumerate()
-            .filter(|(_, a)| a.verdict.provider == Some(provider) && a.verdict.key_name.as_deref() == Some(name.as_str()))
+            .filter(|(_, a)| {
+                a.verdict.provider == Some(provider)
+                    && a.verdict.key_name.as_deref() == Some(name.as_str())
+            })
             .map(|(i, _)| i)
             .collect();
         let decrypted_by = |fp: &str| {
@@ -114,18 +126,36 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
         // The reference key is the one that reads the most records (then: held by most nodes).
         let reference = groups
             .iter()
-            .max_by_key(|(fp, nodes)| (decrypted_by(fp), nodes.len(), std::cmp::Reverse((*fp).clone())))
+            .max_by_key(|(fp, nodes)| {
+                (
+                    decrypted_by(fp),
+                    nodes.len(),
+                    std::cmp::Reverse((*fp).clone()),
+                )
+            })
             .map(|(fp, nodes)| (fp.clone(), nodes.clone()));
-        let Some((ref_fp, ref_nodes)) = reference else { continue };
+        let Some((ref_fp, ref_nodes)) = reference else {
+            continue;
+        };
         let ref_idx: Vec<usize> = ref_nodes.iter().filter_map(|n| node_index(n)).collect();
         for (odd_fp, odd_nodes) in groups.iter().filter(|(fp, _)| **fp != ref_fp) {
             let odd_idx: Vec<usize> = odd_nodes.iter().filter_map(|n| node_index(n)).collect();
             let reads = |i: usize, n: usize| ctx.assessed[i].verdict.nodes[n].is_readable();
             let fail = |i: usize, n: usize| fails(&ctx.assessed[i].verdict.nodes[n]);
-            let odd_fails: Vec<usize> =
-                under_name.iter().copied().filter(|&i| ref_idx.iter().all(|&n| reads(i, n)) && odd_idx.iter().any(|&n| fail(i, n))).collect();
-            let mirror: Vec<usize> =
-                under_name.iter().copied().filter(|&i| odd_idx.iter().all(|&n| reads(i, n)) && ref_idx.iter().any(|&n| fail(i, n))).collect();
+            let odd_fails: Vec<usize> = under_name
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    ref_idx.iter().all(|&n| reads(i, n)) && odd_idx.iter().any(|&n| fail(i, n))
+                })
+                .collect();
+            let mirror: Vec<usize> = under_name
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    odd_idx.iter().all(|&n| reads(i, n)) && ref_idx.iter().any(|&n| fail(i, n))
+                })
+                .collect();
             if odd_fails.is_empty() && mirror.is_empty() {
                 continue;
             }
@@ -150,13 +180,12 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
                         }
                     }
                 }
-                c.into_iter().max_by_key(|(e, n)| (*n, std::cmp::Reverse(e.clone()))).map(|(e, _)| e).unwrap_or_default()
+                c.into_iter()
+                    .max_by_key(|(e, n)| (*n, std::cmp::Reverse(e.clone())))
+                    .map(|(e, _)| e)
+                    .unwrap_or_default()
             };
             let mut evidence = Vec::new();
-            for k in ctx.keyring.keys.iter().filter(|k| k.provider == provider && k.name == name && matches!(k.role, Role::Write | Role::Read)) {
-                let src = k.origins.first().map(|o| o.to_string());
-                evidence.push(Evidence { text: format!("{}: {} key {} = {} ({})", k.node, provider.name(), name, k.fingerprint, k.role), source: src });
-            }
             if !odd_fails.is_empty() {
                 evidence.push(Evidence {
                     text: format!(
@@ -178,9 +207,39 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
                     source: Some(ctx.snapshot_path.to_string()),
                 });
             }
-            let keys_of = |idx: &[usize]| idx.iter().map(|&i| ctx.assessed[i].key_str()).collect::<Vec<_>>();
-            evidence.extend(super::logmatch::evidence_for(ctx, odd_nodes, &keys_of(&odd_fails)));
-            evidence.extend(super::logmatch::evidence_for(ctx, &ref_nodes, &keys_of(&mirror)));
+            let keys_of = |idx: &[usize]| {
+                idx.iter()
+                    .map(|&i| ctx.assessed[i].key_str())
+                    .collect::<Vec<_>>()
+            };
+            evidence.extend(super::logmatch::evidence_for(
+                ctx,
+                odd_nodes,
+                &keys_of(&odd_fails),
+            ));
+            evidence.extend(super::logmatch::evidence_for(
+                ctx,
+                &ref_nodes,
+                &keys_of(&mirror),
+            ));
+            for k in ctx.keyring.keys.iter().filter(|k| {
+                k.provider == provider
+                    && k.name == name
+                    && matches!(k.role, Role::Write | Role::Read)
+            }) {
+                let src = k.origins.first().map(|o| o.to_string());
+                evidence.push(Evidence {
+                    text: format!(
+                        "{}: {} key {} = {} ({})",
+                        k.node,
+                        provider.name(),
+                        name,
+                        k.fingerprint,
+                        k.role
+                    ),
+                    source: src,
+                });
+            }
             let mut remedy = format!(
                 "Make {odd}'s {} key {name} the key with fingerprint {ref_fp}, as on {refs}, then restart {odd}'s kube-apiserver.",
                 provider.name()
@@ -227,15 +286,32 @@ fn lost_records(ctx: &Context<'_>, out: &mut Vec<Finding>) -> BTreeSet<usize> {
             continue;
         }
         lost.insert(i);
-        let provider = v.provider.map(|p| p.name().to_string()).unwrap_or_else(|| "unknown".into());
+        let provider = v
+            .provider
+            .map(|p| p.name().to_string())
+            .unwrap_or_else(|| "unknown".into());
         let name = v.key_name.as_deref().unwrap_or("?").to_string();
-        let held = ctx.keyring.keys.iter().any(|k| Some(k.provider) == v.provider && k.name == name);
-        if held { &mut wrong } else { &mut missing }.entry((provider, name)).or_default().push(i);
+        let held = ctx
+            .keyring
+            .keys
+            .iter()
+            .any(|k| Some(k.provider) == v.provider && k.name == name);
+        if held { &mut wrong } else { &mut missing }
+            .entry((provider, name))
+            .or_default()
+            .push(i);
     }
-    let key_list = |idx: &[usize]| idx.iter().map(|&i| ctx.assessed[i].key_str()).collect::<Vec<_>>();
+    let key_list = |idx: &[usize]| {
+        idx.iter()
+            .map(|&i| ctx.assessed[i].key_str())
+            .collect::<Vec<_>>()
+    };
     if !missing.is_empty() {
         let total: usize = missing.values().map(Vec::len).sum();
-        let names: Vec<String> = missing.keys().map(|(p, n)| format!("{p} key {n}")).collect();
+        let names: Vec<String> = missing
+            .keys()
+            .map(|(p, n)| format!("{p} key {n}"))
+            .collect();
         out.push(Finding {
             kind: "missing-read-key".into(),
             severity: Severity::Critical,
@@ -280,9 +356,19 @@ fn lost_records(ctx: &Context<'_>, out: &mut Vec<Finding>) -> BTreeSet<usize> {
 }
 
 /// Failures on one node of records other nodes read, not explained by a key mismatch.
-fn node_read_failures(ctx: &Context<'_>, cov: &Coverage, accounted: &Accounted, lost: &BTreeSet<usize>, out: &mut Vec<Finding>) {
+fn node_read_failures(
+    ctx: &Context<'_>,
+    cov: &Coverage,
+    accounted: &Accounted,
+    lost: &BTreeSet<usize>,
+    out: &mut Vec<Finding>,
+) {
     for (n, node) in cov.node_names.iter().enumerate() {
-        let rest: Vec<usize> = cov.failing[n].iter().copied().filter(|i| !accounted.contains(&(n, *i)) && !lost.contains(i)).collect();
+        let rest: Vec<usize> = cov.failing[n]
+            .iter()
+            .copied()
+            .filter(|i| !accounted.contains(&(n, *i)) && !lost.contains(i))
+            .collect();
         if rest.is_empty() {
             continue;
         }
@@ -293,19 +379,49 @@ fn node_read_failures(ctx: &Context<'_>, cov: &Coverage, accounted: &Accounted, 
             if let Some(e) = v.nodes[n].error_line() {
                 *errors.entry(e).or_default() += 1;
             }
-            for k in v.decrypts_with.iter().filter_map(|&k| ctx.keyring.keys.get(k)) {
-                helpful.entry(format!("{} key {} ({})", k.provider.name(), k.name, k.fingerprint)).or_default().insert(k.node.clone());
+            for k in v
+                .decrypts_with
+                .iter()
+                .filter_map(|&k| ctx.keyring.keys.get(k))
+            {
+                helpful
+                    .entry(format!(
+                        "{} key {} ({})",
+                        k.provider.name(),
+                        k.name,
+                        k.fingerprint
+                    ))
+                    .or_default()
+                    .insert(k.node.clone());
             }
         }
         let evidence: Vec<Evidence> = errors
             .iter()
-            .map(|(e, c)| Evidence { text: format!("{c} record(s): `{e}`"), source: Some(ctx.snapshot_path.to_string()) })
-            .chain(super::logmatch::evidence_for(ctx, std::slice::from_ref(node), &rest.iter().map(|&i| ctx.assessed[i].key_str()).collect::<Vec<_>>()))
+            .map(|(e, c)| Evidence {
+                text: format!("{c} record(s): `{e}`"),
+                source: Some(ctx.snapshot_path.to_string()),
+            })
+            .chain(super::logmatch::evidence_for(
+                ctx,
+                std::slice::from_ref(node),
+                &rest
+                    .iter()
+                    .map(|&i| ctx.assessed[i].key_str())
+                    .collect::<Vec<_>>(),
+            ))
             .collect();
         let remedy = if helpful.is_empty() {
             format!("Give {node}'s kube-apiserver a provider for these resources that matches how they are stored, then restart it.")
         } else {
-            let adds: Vec<String> = helpful.iter().map(|(k, nodes)| format!("{k}, as on {}", list(&nodes.iter().cloned().collect::<Vec<_>>()))).collect();
+            let adds: Vec<String> = helpful
+                .iter()
+                .map(|(k, nodes)| {
+                    format!(
+                        "{k}, as on {}",
+                        list(&nodes.iter().cloned().collect::<Vec<_>>())
+                    )
+                })
+                .collect();
             format!("Add {} to {node}'s encryption config as read key(s), then restart its kube-apiserver.", adds.join("; "))
         };
         out.push(Finding {
@@ -314,7 +430,11 @@ fn node_read_failures(ctx: &Context<'_>, cov: &Coverage, accounted: &Accounted, 
             summary: format!(
                 "{node} cannot read {} record(s) that other nodes read: {}",
                 rest.len(),
-                errors.iter().map(|(e, c)| format!("{c}× {e}")).collect::<Vec<_>>().join("; ")
+                errors
+                    .iter()
+                    .map(|(e, c)| format!("{c}× {e}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
             nodes: vec![node.clone()],
             keys: rest.iter().map(|&i| ctx.assessed[i].key_str()).collect(),
@@ -334,7 +454,13 @@ fn plaintext_in_encrypted(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let ids = ctx.engine.resource_ids(a.key);
-        let encrypting: Vec<&str> = ctx.engine.nodes.iter().filter(|n| n.write_provider(ids).is_some()).map(|n| n.node.as_str()).collect();
+        let encrypting: Vec<&str> = ctx
+            .engine
+            .nodes
+            .iter()
+            .filter(|n| n.write_provider(ids).is_some())
+            .map(|n| n.node.as_str())
+            .collect();
         if encrypting.is_empty() {
             continue;
         }
@@ -378,7 +504,10 @@ fn kms_required(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 env.key_id.as_deref().unwrap_or("-"),
                 env.dek_source_type.as_deref().unwrap_or("-")
             ),
-            Err(e) => format!("{} (envelope unreadable: {e})", a.verdict.key_name.as_deref().unwrap_or("?")),
+            Err(e) => format!(
+                "{} (envelope unreadable: {e})",
+                a.verdict.key_name.as_deref().unwrap_or("?")
+            ),
         };
         *plugins.entry(label).or_default() += 1;
         keys.push(a.key_str());

@@ -15,7 +15,11 @@ fn snapshot_prefixes(ctx: &Context<'_>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut last: &[u8] = b"";
     for a in ctx.assessed {
-        let seg = a.key.strip_prefix(b"/").and_then(|k| k.split(|&c| c == b'/').next()).unwrap_or(b"");
+        let seg = a
+            .key
+            .strip_prefix(b"/")
+            .and_then(|k| k.split(|&c| c == b'/').next())
+            .unwrap_or(b"");
         if seg != last {
             out.insert(String::from_utf8_lossy(seg).into_owned());
             last = seg;
@@ -36,17 +40,28 @@ fn normalise(ctx: &Context<'_>, prefixes: &BTreeSet<String>, key: &str) -> Optio
         return Some(key.to_string());
     }
     let rest = key.strip_prefix('/')?.split_once('/')?.1;
-    prefixes.iter().map(|p| format!("/{p}/{rest}")).find(|k| in_snapshot(ctx, k))
+    prefixes
+        .iter()
+        .map(|p| format!("/{p}/{rest}"))
+        .find(|k| in_snapshot(ctx, k))
 }
 
 /// Whether the key's latest revision in the snapshot is a deletion.
 fn deleted_in_snapshot(ctx: &Context<'_>, key: &str) -> bool {
-    ctx.records.of_key(key.as_bytes()).last().is_some_and(|&i| ctx.records.get(i).rev.tombstone)
+    ctx.records
+        .of_key(key.as_bytes())
+        .last()
+        .is_some_and(|&i| ctx.records.get(i).rev.tombstone)
 }
 
 pub fn summarise(ctx: &Context<'_>) -> LogEvents {
-    let Some(scan) = ctx.logs else { return LogEvents::default() };
-    let mut ev = LogEvents { total: scan.events.len() as u64, ..LogEvents::default() };
+    let Some(scan) = ctx.logs else {
+        return LogEvents::default();
+    };
+    let mut ev = LogEvents {
+        total: scan.events.len() as u64,
+        ..LogEvents::default()
+    };
     for e in &scan.events {
         *ev.by_node.entry(e.node.clone()).or_default() += 1;
         if let Some(k) = &e.key {
@@ -60,7 +75,10 @@ pub fn summarise(ctx: &Context<'_>) -> LogEvents {
 /// Errors per node in up to 48 equal time buckets over the span of all events.
 fn timeline(events: &[Event]) -> Vec<TimelineSeries> {
     const BUCKETS: i64 = 48;
-    let (Some(lo), Some(hi)) = (events.iter().map(|e| e.micros).min(), events.iter().map(|e| e.micros).max()) else {
+    let (Some(lo), Some(hi)) = (
+        events.iter().map(|e| e.micros).min(),
+        events.iter().map(|e| e.micros).max(),
+    ) else {
         return Vec::new();
     };
     let width = ((hi - lo) / BUCKETS).max(1_000_000);
@@ -74,7 +92,11 @@ fn timeline(events: &[Event]) -> Vec<TimelineSeries> {
         .into_iter()
         .map(|(node, counts)| TimelineSeries {
             node: node.to_string(),
-            points: counts.into_iter().enumerate().map(|(i, c)| (crate::logs::time::format_utc(lo + i as i64 * width), c)).collect(),
+            points: counts
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| (crate::logs::time::format_utc(lo + i as i64 * width), c))
+                .collect(),
         })
         .collect()
 }
@@ -83,9 +105,17 @@ fn timeline(events: &[Event]) -> Vec<TimelineSeries> {
 pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
     let prefixes = snapshot_prefixes(ctx);
     for (n, row) in nodes.iter_mut().enumerate() {
-        let has_log = ctx.logs.is_some_and(|s| s.files.iter().any(|f| f.node == row.name));
-        let events: Vec<&Event> = ctx.logs.map(|s| s.events.iter().filter(|e| e.node == row.name).collect()).unwrap_or_default();
-        let failing: BTreeSet<String> = cov.failing[n].iter().map(|&i| ctx.assessed[i].key_str()).collect();
+        let has_log = ctx
+            .logs
+            .is_some_and(|s| s.files.iter().any(|f| f.node == row.name));
+        let events: Vec<&Event> = ctx
+            .logs
+            .map(|s| s.events.iter().filter(|e| e.node == row.name).collect())
+            .unwrap_or_default();
+        let failing: BTreeSet<String> = cov.failing[n]
+            .iter()
+            .map(|&i| ctx.assessed[i].key_str())
+            .collect();
         let mut confirmed = BTreeSet::new();
         let mut absent = BTreeSet::new();
         let mut keyless_match = false;
@@ -126,7 +156,9 @@ pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
 /// Log evidence for `nodes` failing on `keys`: the aggregated lines, with counts, times, the loop
 /// interval and where in which file.
 pub fn evidence_for(ctx: &Context<'_>, nodes: &[String], keys: &[String]) -> Vec<Evidence> {
-    let Some(scan) = ctx.logs else { return Vec::new() };
+    let Some(scan) = ctx.logs else {
+        return Vec::new();
+    };
     let prefixes = snapshot_prefixes(ctx);
     let keys: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
     let mut out = Vec::new();
@@ -139,7 +171,10 @@ pub fn evidence_for(ctx: &Context<'_>, nodes: &[String], keys: &[String]) -> Vec
         if !matches {
             continue;
         }
-        let first = scan.events.iter().find(|e| e.node == a.node && e.key == a.key && e.error == a.error);
+        let first = scan
+            .events
+            .iter()
+            .find(|e| e.node == a.node && e.key == a.key && e.error == a.error);
         let source = first.map(|e| {
             if e.end_line > e.line {
                 format!("{}:{}-{}", e.file, e.line, e.end_line)
@@ -147,7 +182,10 @@ pub fn evidence_for(ctx: &Context<'_>, nodes: &[String], keys: &[String]) -> Vec
                 format!("{}:{}", e.file, e.line)
             }
         });
-        out.push(Evidence { text: describe(a), source });
+        out.push(Evidence {
+            text: describe(a),
+            source,
+        });
     }
     out
 }
@@ -157,8 +195,16 @@ fn describe(a: &Aggregate) -> String {
         Some(k) => format!("unable to transform key \"{k}\": {}", a.error),
         None => a.error.clone(),
     };
-    let comp = a.components.keys().next().map(|c| format!("{c}: ")).unwrap_or_default();
-    let mut s = format!("{} logged {comp}{what} — {}×, {} → {}", a.node, a.count, a.first_seen, a.last_seen);
+    let comp = a
+        .components
+        .keys()
+        .next()
+        .map(|c| format!("{c}: "))
+        .unwrap_or_default();
+    let mut s = format!(
+        "{} logged {comp}{what} — {}×, {} → {}",
+        a.node, a.count, a.first_seen, a.last_seen
+    );
     if let Some(iv) = a.median_interval_secs {
         s += &format!(", every ~{iv:.1} s");
     }
@@ -174,12 +220,19 @@ pub fn findings(ctx: &Context<'_>, nodes: &[NodeRow], out: &mut Vec<Finding>) {
     let mut absent: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for row in nodes {
         for k in &row.log.keys_not_in_snapshot {
-            absent.entry(k.clone()).or_default().insert(row.name.clone());
+            absent
+                .entry(k.clone())
+                .or_default()
+                .insert(row.name.clone());
         }
     }
     // Events on nodes without a config are not in `nodes`; take their keys too.
     let prefixes = snapshot_prefixes(ctx);
-    for e in scan.events.iter().filter(|e| !nodes.iter().any(|n| n.name == e.node)) {
+    for e in scan
+        .events
+        .iter()
+        .filter(|e| !nodes.iter().any(|n| n.name == e.node))
+    {
         if let Some(k) = &e.key {
             if normalise(ctx, &prefixes, k).is_none() {
                 absent.entry(k.clone()).or_default().insert(e.node.clone());
@@ -193,8 +246,18 @@ pub fn findings(ctx: &Context<'_>, nodes: &[NodeRow], out: &mut Vec<Finding>) {
         .iter()
         .take(20)
         .map(|(k, n)| {
-            let why = if deleted_in_snapshot(ctx, k) { "deleted before the snapshot" } else { "not in the snapshot: written after it, or from another cluster" };
-            Evidence { text: format!("{k} (logged by {}): {why}", n.iter().cloned().collect::<Vec<_>>().join(", ")), source: None }
+            let why = if deleted_in_snapshot(ctx, k) {
+                "deleted before the snapshot"
+            } else {
+                "not in the snapshot: written after it, or from another cluster"
+            };
+            Evidence {
+                text: format!(
+                    "{k} (logged by {}): {why}",
+                    n.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                source: None,
+            }
         })
         .collect();
     let node_set: BTreeSet<String> = absent.values().flatten().cloned().collect();

@@ -43,7 +43,11 @@ pub fn assess<'a>(records: &'a Records<'a>, engine: &'a Engine) -> Vec<Assessed<
                 .assess_batch(&pairs)
                 .into_iter()
                 .zip(chunk.iter())
-                .map(|(verdict, r)| Assessed { key: r.kv.key, mod_revision: r.kv.mod_revision, verdict })
+                .map(|(verdict, r)| Assessed {
+                    key: r.kv.key,
+                    mod_revision: r.kv.mod_revision,
+                    verdict,
+                })
                 .collect::<Vec<_>>()
         })
         .collect()
@@ -52,7 +56,10 @@ pub fn assess<'a>(records: &'a Records<'a>, engine: &'a Engine) -> Vec<Assessed<
 /// True when a node's apiserver returns an error for the record (KMS records are unknown, not
 /// failing: only the plugin can tell).
 pub fn fails(o: &NodeOutcome<'_>) -> bool {
-    matches!(o, NodeOutcome::Failed { .. } | NodeOutcome::Panics { .. } | NodeOutcome::Garbage { .. })
+    matches!(
+        o,
+        NodeOutcome::Failed { .. } | NodeOutcome::Panics { .. } | NodeOutcome::Garbage { .. }
+    )
 }
 
 /// Everything correlation needs.
@@ -82,9 +89,16 @@ pub struct Diagnosis {
 impl Diagnosis {
     /// `ok`, `problems` or `damaged`, and the one-line why.
     pub fn verdict(&self) -> (&'static str, String) {
-        let worst = self.findings.iter().filter(|f| f.severity <= Severity::Warning).min_by_key(|f| f.severity);
+        let worst = self
+            .findings
+            .iter()
+            .filter(|f| f.severity <= Severity::Warning)
+            .min_by_key(|f| f.severity);
         if self.findings.iter().any(|f| f.kind == "snapshot-integrity") {
-            let f = self.findings.iter().find(|f| f.kind == "snapshot-integrity");
+            let f = self
+                .findings
+                .iter()
+                .find(|f| f.kind == "snapshot-integrity");
             return ("damaged", f.map(|f| f.summary.clone()).unwrap_or_default());
         }
         match worst {
@@ -101,7 +115,9 @@ impl Diagnosis {
 
     /// Problems worth a non-zero exit: anything of severity warning or worse.
     pub fn has_problems(&self) -> bool {
-        self.findings.iter().any(|f| f.severity <= Severity::Warning)
+        self.findings
+            .iter()
+            .any(|f| f.severity <= Severity::Warning)
     }
 }
 
@@ -112,7 +128,12 @@ pub fn diagnose(ctx: &Context<'_>) -> Diagnosis {
     let mut nodes = cov.node_rows(ctx);
     logmatch::match_nodes(ctx, &cov, &mut nodes);
     let mut findings = findings::all(ctx, &cov, &nodes);
-    findings.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.kind.cmp(&b.kind)).then(a.summary.cmp(&b.summary)));
+    findings.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then(a.kind.cmp(&b.kind))
+            .then(a.summary.cmp(&b.summary))
+    });
     Diagnosis {
         records: cov.counts.clone(),
         matrix: cov.matrix(ctx),

@@ -133,16 +133,40 @@ impl LogScan {
 /// warnings. Fails only when an input cannot be opened or read at all.
 pub fn scan(inputs: &[LogInput], opts: &ScanOptions) -> Result<LogScan, Error> {
     let (files, notes) = source::expand(inputs)?;
+    let pf = prefilter::Prefilter::new();
+    let mut sink = scan::Sink::default();
+    let mut stats = Vec::with_capacity(files.len());
+    for (index, file) in files.iter().enumerate() {
+        stats.push(scan::scan_file(file, index, opts, &pf, &mut sink)?);
+    }
+    Ok(finish(stats, notes, sink))
+}
+
+/// Scans logs held in memory, as `(node, name shown in events, bytes)`: the data `demo` carries
+/// in the binary. Nothing is written to disk.
+pub fn scan_memory(inputs: &[(&str, &str, &[u8])], opts: &ScanOptions) -> LogScan {
+    let pf = prefilter::Prefilter::new();
+    let mut sink = scan::Sink::default();
+    let mut stats = Vec::with_capacity(inputs.len());
+    for (index, (node, display, bytes)) in inputs.iter().enumerate() {
+        let file = source::LogFile {
+            path: None,
+            display: display.to_string(),
+            node: node.to_string(),
+            node_from: NodeFrom::Given,
+            restart: None,
+        };
+        stats.push(scan::scan_bytes(&file, bytes, index, opts, &pf, &mut sink));
+    }
+    finish(stats, Vec::new(), sink)
+}
+
+fn finish(files: Vec<FileStats>, notes: Vec<Warning>, sink: scan::Sink) -> LogScan {
     let mut out = LogScan {
+        files,
         warnings: notes,
         ..LogScan::default()
     };
-    let pf = prefilter::Prefilter::new();
-    let mut sink = scan::Sink::default();
-    for (index, file) in files.iter().enumerate() {
-        let stats = scan::scan_file(file, index, opts, &pf, &mut sink)?;
-        out.files.push(stats);
-    }
     let scan::Sink {
         mut events,
         restarts,
@@ -157,5 +181,5 @@ pub fn scan(inputs: &[LogInput], opts: &ScanOptions) -> Result<LogScan, Error> {
     out.events = events;
     out.restarts = restarts;
     out.warnings.extend(warnings);
-    Ok(out)
+    out
 }

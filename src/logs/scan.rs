@@ -75,6 +75,21 @@ struct FileScanner<'a> {
     chunk_size: usize,
 }
 
+/// Scans bytes already in memory (data built into the binary) as if they were a mapped file.
+pub(crate) fn scan_bytes(
+    file: &LogFile,
+    bytes: &[u8],
+    index: usize,
+    opts: &ScanOptions,
+    pf: &Prefilter,
+    sink: &mut Sink,
+) -> FileStats {
+    let mut s = FileScanner::new(file, index, opts, pf);
+    let n = s.window(bytes, 0, sink);
+    s.finish_lines(bytes, n);
+    s.finish(false, sink)
+}
+
 pub(crate) fn scan_file(
     file: &LogFile,
     index: usize,

@@ -86,4 +86,3 @@ pub struct KeyRow {
     /// `write` (first provider's first key) or `read`.
     pub role: String,
 }
-
