@@ -33,6 +33,10 @@ enum Command {
     Keys(cmd::keys::Args),
     /// The main job: snapshot + keys + logs → findings with evidence and remedies.
     Report(cmd::report::Args),
+    /// `report` on a real incident built into the binary: start here.
+    Demo(cmd::demo::Args),
+    /// Is this backup restorable? Exit 0 yes, 1 no (reasons listed), 2 could not run.
+    Validate(cmd::validate::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +51,8 @@ fn main() -> ExitCode {
         Command::Logs(args) => cmd::logs::run(args),
         Command::Keys(a) => cmd::keys::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
+        Command::Validate(a) => cmd::validate::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),

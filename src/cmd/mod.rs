@@ -42,6 +42,7 @@ pub type CmdResult = Result<Outcome, Error>;
 
 pub mod check;
 pub mod common;
+pub mod demo;
 pub mod get;
 pub mod keys;
 pub mod ls;
@@ -50,3 +51,4 @@ pub mod report;
 pub mod sources;
 pub mod stats;
 pub mod status;
+pub mod validate;

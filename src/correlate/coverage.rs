@@ -14,6 +14,9 @@ pub struct Coverage {
     pub failing: Vec<Vec<usize>>,
     /// Per node: encrypted records it decrypts.
     pub decrypted: Vec<u64>,
+    /// Encrypted records of resources no given config covers (e.g. OpenShift routes and OAuth
+    /// tokens, encrypted by other apiservers whose keys live in secrets inside etcd).
+    pub uncovered: Vec<usize>,
 }
 
 impl Coverage {
@@ -22,6 +25,7 @@ impl Coverage {
         let mut counts = RecordCounts::default();
         let mut failing = vec![Vec::new(); node_names.len()];
         let mut decrypted = vec![0u64; node_names.len()];
+        let mut uncovered = Vec::new();
         for (i, a) in ctx.assessed.iter().enumerate() {
             let v = &a.verdict;
             counts.live += 1;
@@ -35,6 +39,10 @@ impl Coverage {
             *counts.by_provider.entry(label).or_default() += 1;
             if v.is_encrypted() {
                 counts.encrypted += 1;
+                let ids = ctx.engine.resource_ids(a.key);
+                if !ctx.engine.nodes.iter().any(|n| n.covers(ids)) {
+                    uncovered.push(i);
+                }
                 if v.decrypts_with.is_empty() && v.kms.is_none() {
                     counts.undecryptable += 1;
                 }
@@ -54,6 +62,7 @@ impl Coverage {
             node_names,
             failing,
             decrypted,
+            uncovered,
         }
     }
 

@@ -84,6 +84,8 @@ pub struct Diagnosis {
     pub unreadable: Vec<Unreadable>,
     pub log_events: LogEvents,
     pub findings: Vec<Finding>,
+    /// Keys of encrypted records in resources no given config covers.
+    pub uncovered: Vec<String>,
 }
 
 impl Diagnosis {
@@ -141,5 +143,10 @@ pub fn diagnose(ctx: &Context<'_>) -> Diagnosis {
         nodes,
         log_events,
         findings,
+        uncovered: cov
+            .uncovered
+            .iter()
+            .map(|&i| ctx.assessed[i].key_str())
+            .collect(),
     }
 }
