@@ -131,6 +131,25 @@ impl LogScan {
     }
 }
 
+/// Scans logs held in memory, as `(node, name shown in events, bytes)`: the data `demo` carries
+/// in the binary. Nothing is written to disk.
+pub fn scan_memory(inputs: &[(&str, &str, &[u8])], opts: &ScanOptions) -> LogScan {
+    let pf = prefilter::Prefilter::new();
+    let mut sink = scan::Sink::default();
+    let mut stats = Vec::with_capacity(inputs.len());
+    for (index, (node, display, bytes)) in inputs.iter().enumerate() {
+        let file = source::LogFile {
+            path: None,
+            display: display.to_string(),
+            node: node.to_string(),
+            node_from: NodeFrom::Given,
+            restart: None,
+        };
+        stats.push(scan::scan_slice(&file, index, opts, &pf, bytes, &mut sink));
+    }
+    finish(stats, sink, Vec::new())
+}
+
 /// Scans log text already in memory (one file's worth), as `scan` would a file named `name` on
 /// node `node`. For benchmarks and for callers that hold logs extracted from elsewhere.
 pub fn scan_bytes(name: &str, node: &str, data: &[u8], opts: &ScanOptions) -> LogScan {
@@ -143,7 +162,7 @@ pub fn scan_bytes(name: &str, node: &str, data: &[u8], opts: &ScanOptions) -> Lo
     };
     let pf = prefilter::Prefilter::new();
     let mut sink = scan::Sink::default();
-    let stats = scan::scan_slice(&file, opts, &pf, data, &mut sink);
+    let stats = scan::scan_slice(&file, 0, opts, &pf, data, &mut sink);
     finish(vec![stats], sink, Vec::new())
 }
 

@@ -132,12 +132,13 @@ pub(crate) fn scan_file(
 /// Scans bytes already in memory as one mapped window.
 pub(crate) fn scan_slice(
     file: &LogFile,
+    index: usize,
     opts: &ScanOptions,
     pf: &Prefilter,
     data: &[u8],
     sink: &mut Sink,
 ) -> FileStats {
-    let mut s = FileScanner::new(file, 0, opts, pf);
+    let mut s = FileScanner::new(file, index, opts, pf);
     let n = s.window(data, 0, sink);
     s.finish_lines(data, n);
     s.finish(false, sink)
@@ -869,7 +870,7 @@ mod tests {
             ..Sink::default()
         };
         let data = corpus();
-        scan_slice(&f, &opts, &pf, &data, &mut sink);
+        scan_slice(&f, 0, &opts, &pf, &data, &mut sink);
         assert_eq!((sink.events.len(), sink.unlisted), (3, 40));
         let aggs = std::mem::take(&mut sink.aggregator).finish(&[]);
         assert_eq!(aggs.iter().map(|a| a.count).sum::<u64>(), 43);
