@@ -6,6 +6,7 @@
 //! order and the result is deterministic.
 
 use super::{Engine, NodeOutcome, RecordVerdict, Storage};
+use crate::etcd::display_key;
 use crate::keyring::Keyring;
 use crate::kube::{KeyPath, Provider};
 use rayon::prelude::*;
@@ -270,7 +271,7 @@ impl Tally {
                         .unwrap_or_else(|| "(not a resource)".into());
                     self.first
                         .entry((i, res))
-                        .or_insert_with(|| (printable_key(r.key), exact.clone()));
+                        .or_insert_with(|| (display_key(r.key), exact.clone()));
                     failing.insert(name.to_string(), exact);
                 }
             }
@@ -296,7 +297,7 @@ impl Tally {
         }
         if !failing.is_empty() {
             self.unreadable.push(Unreadable {
-                key: printable_key(r.key),
+                key: display_key(r.key),
                 mod_revision: r.mod_revision,
                 resource: resource.clone(),
                 provider: label,
@@ -319,7 +320,7 @@ impl Tally {
                 .collect();
             if !encrypted_on.is_empty() {
                 self.plaintext.push(PlaintextRecord {
-                    key: printable_key(r.key),
+                    key: display_key(r.key),
                     mod_revision: r.mod_revision,
                     resource,
                     encrypted_on,
@@ -332,7 +333,7 @@ impl Tally {
                 None => (None, Some("no plugin name".to_string())),
             };
             self.kms.push(KmsRecord {
-                key: printable_key(r.key),
+                key: display_key(r.key),
                 mod_revision: r.mod_revision,
                 envelope,
                 envelope_error,
@@ -473,27 +474,9 @@ fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
     }
 }
 
-/// An etcd key for output: UTF-8 as is, control characters escaped, other bytes as `\xNN`.
-pub fn printable_key(key: &[u8]) -> String {
-    let mut s = String::with_capacity(key.len());
-    for chunk in key.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() {
-                s.extend(c.escape_default());
-            } else {
-                s.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            s.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    s
-}
-
 /// A key name read from a record, for output (same escaping, at most 256 characters).
 pub fn printable_name(name: &str) -> String {
-    let s = printable_key(name.as_bytes());
+    let s = display_key(name.as_bytes());
     if s.chars().count() > 256 {
         let mut t: String = s.chars().take(256).collect();
         t.push('…');
