@@ -33,6 +33,14 @@ enum Command {
     /// record: exact errors, the keys that decrypt each unreadable record, key coverage,
     /// plaintext in encrypted resources, KMS-only records.
     Audit(cmd::audit::Args),
+    /// Find encryption/transform errors and kube-apiserver starts in kube-apiserver logs.
+    Logs(cmd::logs::Args),
+    /// The main job: snapshot + keys + logs → findings with evidence and remedies.
+    Report(cmd::report::Args),
+    /// `report` on a real incident built into the binary: start here.
+    Demo(cmd::demo::Args),
+    /// Is this backup restorable? Exit 0 yes, 1 no (reasons listed), 2 could not run.
+    Validate(cmd::validate::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +54,10 @@ fn main() -> ExitCode {
         Command::Stats(a) => cmd::stats::run(a),
         Command::Keys(a) => cmd::keys::run(a),
         Command::Audit(a) => cmd::audit::run(a),
+        Command::Logs(args) => cmd::logs::run(args),
+        Command::Report(a) => cmd::report::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
+        Command::Validate(a) => cmd::validate::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),

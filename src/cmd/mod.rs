@@ -1,6 +1,8 @@
 //! The subcommands: each wires the layers together for one job and renders its result.
 //! `main.rs` only parses arguments and turns [`Outcome`] / [`Error`] into exit codes.
 
+pub mod logs;
+
 /// What a command found. Exit code 0 or 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -41,9 +43,13 @@ pub type CmdResult = Result<Outcome, Error>;
 pub mod audit;
 pub mod check;
 pub mod common;
+pub mod demo;
 pub mod get;
 pub mod keys;
 pub mod ls;
+pub mod progress;
+pub mod report;
 pub mod sources;
 pub mod stats;
 pub mod status;
+pub mod validate;

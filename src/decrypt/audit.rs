@@ -6,6 +6,7 @@
 //! order and the result is deterministic.
 
 use super::{Engine, NodeOutcome, RecordVerdict, Storage};
+use crate::etcd::display_key;
 use crate::keyring::Keyring;
 use crate::kube::{KeyPath, Provider};
 use rayon::prelude::*;
@@ -287,7 +288,7 @@ impl Tally {
                     let res = resource.as_deref().unwrap_or("(not a resource)");
                     if let Some(first) = self.first.get_mut(i) {
                         if !first.contains_key(res) {
-                            first.insert(res.to_string(), (printable_key(r.key), exact.clone()));
+                            first.insert(res.to_string(), (display_key(r.key), exact.clone()));
                         }
                     }
                     failing.push((name.to_string(), exact));
@@ -320,7 +321,7 @@ impl Tally {
         }
         if !failing.is_empty() {
             self.unreadable.push(Unreadable {
-                key: printable_key(r.key),
+                key: display_key(r.key),
                 mod_revision: r.mod_revision,
                 resource: resource.clone(),
                 provider: label.to_string(),
@@ -343,7 +344,7 @@ impl Tally {
                 .collect();
             if !encrypted_on.is_empty() {
                 self.plaintext.push(PlaintextRecord {
-                    key: printable_key(r.key),
+                    key: display_key(r.key),
                     mod_revision: r.mod_revision,
                     resource: resource.clone(),
                     encrypted_on,
@@ -356,7 +357,7 @@ impl Tally {
                 None => (None, Some("no plugin name".to_string())),
             };
             self.kms.push(KmsRecord {
-                key: printable_key(r.key),
+                key: display_key(r.key),
                 mod_revision: r.mod_revision,
                 envelope,
                 envelope_error,
@@ -527,27 +528,9 @@ fn pairs_as_map<S: serde::Serializer>(pairs: &[(String, String)], s: S) -> Resul
     m.end()
 }
 
-/// An etcd key for output: UTF-8 as is, control characters escaped, other bytes as `\xNN`.
-pub fn printable_key(key: &[u8]) -> String {
-    let mut s = String::with_capacity(key.len());
-    for chunk in key.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() {
-                s.extend(c.escape_default());
-            } else {
-                s.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            s.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    s
-}
-
 /// A key name read from a record, for output (same escaping, at most 256 characters).
 pub fn printable_name(name: &str) -> String {
-    let s = printable_key(name.as_bytes());
+    let s = display_key(name.as_bytes());
     if s.chars().count() > 256 {
         let mut t: String = s.chars().take(256).collect();
         t.push('…');

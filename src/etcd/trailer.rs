@@ -31,6 +31,9 @@ pub struct TrailerCheck {
     /// For a file with a trailer: `logical_size == file_size − 32`, which holds for every file
     /// `tx.WriteTo` wrote. False means bytes were added or lost even if the hash matches.
     pub size_matches_hwm: Option<bool>,
+    /// SHA-256 of the whole file (chain of custody), from the same pass as the trailer check.
+    #[serde(skip)]
+    pub file_sha256: String,
 }
 
 impl TrailerCheck {
@@ -59,15 +62,22 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn verify(data: &[u8], logical_size: u64) -> TrailerCheck {
     let file_size = data.len() as u64;
     if !has_trailer(file_size) {
+        let file_sha256 = hex(&sha256(data));
         return TrailerCheck {
             trailer: Trailer::Missing,
             file_size,
             logical_size,
             size_matches_hwm: None,
+            file_sha256,
         };
     }
     let (body, stored) = data.split_at(data.len() - TRAILER_LEN);
-    let computed = sha256(body);
+    // One pass gives both hashes: the hasher state after the body is cloned for the body's hash,
+    // then fed the trailer for the whole file's.
+    let mut h = hasher(body);
+    let computed: [u8; 32] = h.clone().finalize().into();
+    h.update(stored);
+    let file_sha256 = hex(&h.finalize());
     let trailer = if computed[..] == stored[..] {
         Trailer::Valid {
             sha256: hex(&computed),
@@ -83,17 +93,22 @@ pub fn verify(data: &[u8], logical_size: u64) -> TrailerCheck {
         file_size,
         logical_size,
         size_matches_hwm: Some(logical_size == body.len() as u64),
+        file_sha256,
     }
 }
 
 /// SHA-256 in 8 MiB steps, so a mapping is streamed through the cache rather than faulted in by
 /// one giant call (same result; lets the page walk on the other core share the read-ahead).
 pub fn sha256(data: &[u8]) -> [u8; 32] {
+    hasher(data).finalize().into()
+}
+
+fn hasher(data: &[u8]) -> Sha256 {
     let mut h = Sha256::new();
     for chunk in data.chunks(8 << 20) {
         h.update(chunk);
     }
-    h.finalize().into()
+    h
 }
 
 #[cfg(test)]

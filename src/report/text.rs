@@ -89,7 +89,7 @@ pub fn render(r: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<(
                 capped(&f.keys, KEYS_SHOWN, |k| k.to_string())
             )?;
         }
-        for e in f.evidence.iter().take(5) {
+        for e in f.evidence.iter().take(8) {
             match &e.source {
                 Some(s) => writeln!(out, "   evidence: {s}: {}", e.text)?,
                 None => writeln!(out, "   evidence: {}", e.text)?,

@@ -1,0 +1,237 @@
+//! `logs`: kube-apiserver logs → encryption/transform error events, per-key summary, restarts.
+//!
+//! Exit 0 when no encryption error is found, 1 when some are, 2 when an input cannot be read.
+
+use super::{CmdResult, Error, Outcome};
+use crate::logs::{self, LogInput, LogScan, Offset, ScanOptions, TimeBasis};
+use crate::output::{self, Format};
+use std::io::Write;
+
+/// How to date yearless and local log times; shared by every command that reads logs.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct TimeArgs {
+    /// Year of each log's first line, for klog and journald `short` times (which carry none).
+    /// December → January rollovers within a file are followed.
+    #[arg(long, value_name = "YEAR", value_parser = clap::value_parser!(i32).range(1970..=9999))]
+    pub year: Option<i32>,
+    /// UTC offset of klog and journald `short` times, e.g. `+00:00` or `-05:00`. Without it those
+    /// times are shown as local, unless the log carries its own timestamps (CRI, journald json,
+    /// kubectl --timestamps).
+    #[arg(long, value_name = "+HH:MM", value_parser = parse_tz, allow_hyphen_values = true)]
+    pub tz: Option<Offset>,
+}
+
+impl TimeArgs {
+    pub fn options(&self) -> ScanOptions {
+        ScanOptions {
+            year: self.year,
+            tz: self.tz,
+            ..ScanOptions::default()
+        }
+    }
+}
+
+fn parse_tz(s: &str) -> Result<Offset, String> {
+    Offset::parse(s).ok_or_else(|| format!("{s:?} is not an offset like +05:30, -08:00 or Z"))
+}
+
+fn parse_input(s: &str) -> Result<LogInput, String> {
+    if s.is_empty() {
+        return Err("empty path".into());
+    }
+    Ok(LogInput::parse(s))
+}
+
+/// kube-apiserver logs for commands that correlate them with a snapshot (`report` flattens this).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct LogSourceArgs {
+    /// A kube-apiserver log: a file (plain or .gz), a directory (must-gather, /var/log/pods), or
+    /// `-` for stdin, optionally prefixed with the node name. Repeatable.
+    #[arg(long = "log", value_name = "[NODE=]PATH", value_parser = parse_input)]
+    pub log: Vec<LogInput>,
+    #[command(flatten)]
+    pub time: TimeArgs,
+}
+
+impl LogSourceArgs {
+    /// Scans the logs, or returns None when none were given.
+    pub fn scan(&self) -> Result<Option<LogScan>, Error> {
+        if self.log.is_empty() {
+            return Ok(None);
+        }
+        logs::scan(&self.log, &self.time.options())
+            .map(Some)
+            .map_err(|e| Error::new(e.to_string()))
+    }
+}
+
+/// Find encryption/transform errors in kube-apiserver logs.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Log files or directories, optionally prefixed with the node name; `-` reads stdin.
+    #[arg(value_name = "[NODE=]PATH", required = true, value_parser = parse_input)]
+    pub paths: Vec<LogInput>,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(args: &Args) -> CmdResult {
+    let scan =
+        logs::scan(&args.paths, &args.time.options()).map_err(|e| Error::new(e.to_string()))?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Json => output::write_json(&mut out, &scan)?,
+        Format::Text => render_text(&mut out, &scan)?,
+    }
+    out.flush()?;
+    Ok(if scan.has_errors() {
+        Outcome::Problems
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// Makes log-derived text safe for a terminal: control characters are escaped.
+fn clean(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn basis_note(b: TimeBasis) -> &'static str {
+    match b {
+        TimeBasis::Utc => "",
+        TimeBasis::Local => " (local time; pass --tz)",
+        TimeBasis::NoYear => " (no year, local time; pass --year and --tz)",
+        TimeBasis::Unknown => "",
+    }
+}
+
+fn lines(first: u64, last: u64) -> String {
+    if first == last {
+        first.to_string()
+    } else {
+        format!("{first}-{last}")
+    }
+}
+
+/// The text report: files, restarts, per-key summary, events, warnings, one summary line.
+pub fn render_text<W: Write>(out: &mut W, scan: &LogScan) -> std::io::Result<()> {
+    writeln!(out, "Files")?;
+    for f in &scan.files {
+        writeln!(
+            out,
+            "  {:<16} {:<26} {:>10} lines {:>12} bytes {:>6} events  {}{}",
+            clean(&f.node),
+            f.format,
+            f.lines,
+            f.bytes,
+            f.events,
+            clean(&f.file),
+            if f.gzip { " (gzip)" } else { "" }
+        )?;
+    }
+    if !scan.restarts.is_empty() {
+        writeln!(out, "\nkube-apiserver starts")?;
+        for r in &scan.restarts {
+            writeln!(
+                out,
+                "  {:<16} {}{}  {}  {}:{}",
+                clean(&r.node),
+                r.time,
+                basis_note(r.time_basis),
+                clean(&r.evidence),
+                clean(&r.file),
+                r.line
+            )?;
+        }
+    }
+    if !scan.aggregates.is_empty() {
+        writeln!(out, "\nEncryption errors by node, key and error")?;
+        for a in &scan.aggregates {
+            writeln!(
+                out,
+                "  {}  {}",
+                clean(&a.node),
+                a.key.as_deref().map_or("(no key)".to_string(), clean)
+            )?;
+            writeln!(out, "      {}", clean(&a.error))?;
+            let interval = match a.median_interval_secs {
+                Some(s) if a.cacher_loop => format!(", every ~{s} s (cacher reinitializing)"),
+                Some(s) => format!(", median interval {s} s"),
+                None => String::new(),
+            };
+            let ops: Vec<&str> = a.operations.iter().map(|o| o.name()).collect();
+            let comps: Vec<String> = a
+                .components
+                .iter()
+                .map(|(c, n)| format!("{} x{n}", clean(c)))
+                .collect();
+            writeln!(
+                out,
+                "      {} events, {} .. {}{}{}, {} restarts in between; {}; {}",
+                a.count,
+                a.first_seen,
+                a.last_seen,
+                basis_note(a.time_basis),
+                interval,
+                a.restarts,
+                ops.join(", "),
+                comps.join(", ")
+            )?;
+        }
+    }
+    if !scan.events.is_empty() {
+        writeln!(out, "\nEvents")?;
+        for e in &scan.events {
+            writeln!(
+                out,
+                "  {}  {}  {}  {}  {}  {}",
+                e.time,
+                clean(&e.node),
+                e.level.map_or('-', |l| l.letter()),
+                e.source.as_deref().map_or("-".into(), clean),
+                e.operation.name(),
+                e.component.as_deref().map_or("-".into(), clean),
+            )?;
+            writeln!(
+                out,
+                "      key {}  error {}  at {}:{}",
+                e.key.as_deref().map_or("-".into(), clean),
+                clean(&e.error),
+                clean(&e.file),
+                lines(e.line, e.end_line)
+            )?;
+        }
+    }
+    if !scan.warnings.is_empty() {
+        writeln!(out, "\nWarnings")?;
+        for w in &scan.warnings {
+            writeln!(out, "  {}", clean(&w.to_string()))?;
+        }
+    }
+    let nodes: std::collections::BTreeSet<&str> =
+        scan.aggregates.iter().map(|a| a.node.as_str()).collect();
+    writeln!(
+        out,
+        "\n{} encryption error events ({} node/key/error groups) on {} nodes; {} kube-apiserver starts; {} warnings",
+        scan.events.len() as u64 + scan.events_not_listed,
+        scan.aggregates.len(),
+        nodes.len(),
+        scan.restarts.len(),
+        scan.warnings.len()
+    )
+}

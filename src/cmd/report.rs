@@ -1,0 +1,293 @@
+//! `report`: the main job. Snapshot + key sources + logs → findings with evidence and remedies, in
+//! text, Markdown, JSON or HTML. Also the assembly `demo` and `validate` share.
+
+use super::logs::LogSourceArgs;
+use super::progress::Progress;
+use super::sources::KeySourceArgs;
+use super::{CmdResult, Error, Outcome};
+use crate::correlate::{self, Context, Diagnosis};
+use crate::decrypt::Engine;
+use crate::etcd::integrity::Integrity;
+use crate::etcd::records::Records;
+use crate::etcd::status;
+use crate::etcd::trailer::{hex, sha256, Trailer};
+use crate::etcd::Snapshot;
+use crate::keyring::Keyring;
+use crate::logs::LogScan;
+use crate::report::model::{self, Input, KeyRow, Report, SnapshotSection, Tool, Verdict};
+use crate::report::{render, ReportFormat};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Snapshot file (`etcdctl snapshot save` output or a data dir's member/snap/db).
+    #[arg(long)]
+    pub snapshot: PathBuf,
+    #[command(flatten)]
+    pub keys: KeySourceArgs,
+    #[command(flatten)]
+    pub logs: LogSourceArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Do not report a missing SHA-256 trailer (the snapshot is a data-dir copy).
+    #[arg(long)]
+    pub allow_missing_trailer: bool,
+}
+
+/// Output options shared by `report` and `demo`.
+#[derive(clap::Args)]
+pub struct OutputArgs {
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Use this creation time (RFC 3339, e.g. 2026-01-01T00:00:00Z) for reproducible output.
+    #[arg(long, value_name = "TIME")]
+    pub fixed_time: Option<String>,
+    /// No progress bars on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl OutputArgs {
+    pub fn created(&self) -> String {
+        self.fixed_time.clone().unwrap_or_else(now_utc)
+    }
+
+    /// Renders to the chosen destination; colour only for text on a terminal without NO_COLOR.
+    pub fn write(&self, report: &Report) -> Result<(), Error> {
+        let mut buf = Vec::new();
+        let color = self.output.is_none()
+            && self.format == ReportFormat::Text
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        render(report, self.format, color, &mut buf)?;
+        match &self.output {
+            Some(path) => std::fs::write(path, &buf)
+                .map_err(|e| Error::new(format!("{}: {e}", path.display())))?,
+            None => std::io::stdout().lock().write_all(&buf)?,
+        }
+        Ok(())
+    }
+}
+
+/// The current time, RFC 3339 UTC.
+pub fn now_utc() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0);
+    let s = crate::logs::time::format_utc(micros - micros % 1_000_000);
+    // format_utc prints microseconds; a report's creation time needs seconds.
+    match s.split_once('.') {
+        Some((head, _)) => format!("{head}Z"),
+        None => s,
+    }
+}
+
+/// One input for the chain of custody.
+pub fn input_of(path: &str, role: &str, node: Option<&str>, bytes: &[u8]) -> Input {
+    Input {
+        path: path.to_string(),
+        role: role.to_string(),
+        node: node.map(str::to_string),
+        size: bytes.len() as u64,
+        sha256: hex(&sha256(bytes)),
+    }
+}
+
+/// Chain-of-custody entries for files named on the command line (read once more, read-only).
+pub fn file_input(path: &str, role: &str, node: Option<&str>) -> Result<Input, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::new(format!("{path}: {e}")))?;
+    Ok(input_of(path, role, node, &bytes))
+}
+
+/// Everything `report`, `demo` and `validate` compute before rendering.
+pub struct Assembly {
+    pub report: Report,
+    pub diagnosis: Diagnosis,
+    pub integrity: Integrity,
+}
+
+/// Runs the whole pipeline on an opened snapshot, a keyring and (optionally) scanned logs.
+pub fn assemble(
+    snap: &Snapshot,
+    keyring: &Keyring,
+    logs: Option<&LogScan>,
+    mut inputs: Vec<Input>,
+    created: String,
+    allow_missing_trailer: bool,
+    progress: &Progress,
+) -> Assembly {
+    let ((integrity, (st, _)), records) = progress.stage("reading snapshot", || {
+        rayon::join(
+            || rayon::join(|| Integrity::run(snap), || status::compute(snap)),
+            || Records::read(snap),
+        )
+    });
+    let engine = Engine::new(keyring);
+    let assessed = progress.stage("trial-decrypting records", || {
+        correlate::assess(&records, &engine)
+    });
+    let path = snap.path.display().to_string();
+    let ctx = Context {
+        snapshot_path: &path,
+        records: &records,
+        assessed: &assessed,
+        engine: &engine,
+        keyring,
+        integrity: Some(&integrity),
+        allow_missing_trailer,
+        logs,
+    };
+    let diagnosis = correlate::diagnose(&ctx);
+    inputs.insert(
+        0,
+        Input {
+            path: path.clone(),
+            role: "snapshot".into(),
+            node: None,
+            size: integrity.trailer.file_size,
+            sha256: integrity.trailer.file_sha256.clone(),
+        },
+    );
+    let mut status_map = BTreeMap::new();
+    if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(&st) {
+        status_map.extend(m);
+    }
+    status_map.insert(
+        "liveKeys".into(),
+        serde_json::Value::from(records.live_count()),
+    );
+    let (state, headline) = diagnosis.verdict();
+    let report = Report {
+        schema_version: model::SCHEMA_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        created,
+        verdict: Verdict {
+            status: state.into(),
+            headline,
+        },
+        inputs,
+        snapshot: Some(SnapshotSection {
+            path,
+            status: status_map,
+            integrity: model::Integrity {
+                ok: integrity.ok,
+                sha256_trailer: match integrity.trailer.trailer {
+                    Trailer::Missing => "missing",
+                    Trailer::Valid { .. } => "valid",
+                    Trailer::Mismatch { .. } => "mismatch",
+                }
+                .into(),
+                problems: integrity.problems.clone(),
+                warnings: integrity.warnings.clone(),
+            },
+        }),
+        records: diagnosis.records.clone(),
+        keys: keyring
+            .keys
+            .iter()
+            .map(|k| KeyRow {
+                id: k.id.clone(),
+                node: Some(k.node.clone()),
+                source: k
+                    .origins
+                    .iter()
+                    .map(|o| o.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                provider: k.provider.name().into(),
+                name: k.name.clone(),
+                fingerprint: k.fingerprint.clone(),
+                role: k.role.to_string(),
+            })
+            .collect(),
+        nodes: diagnosis.nodes.clone(),
+        matrix: diagnosis.matrix.clone(),
+        unreadable: diagnosis.unreadable.clone(),
+        log_events: diagnosis.log_events.clone(),
+        findings: diagnosis.findings.clone(),
+    };
+    Assembly {
+        report,
+        diagnosis,
+        integrity,
+    }
+}
+
+/// Chain-of-custody entries for the key sources and logs given on the command line.
+pub fn source_inputs(keys: &KeySourceArgs, logs: Option<&LogScan>) -> Result<Vec<Input>, Error> {
+    let mut out = Vec::new();
+    let split = |spec: &str| -> (Option<String>, String) {
+        match spec.split_once('=') {
+            Some((n, p)) if !std::path::Path::new(spec).exists() && !n.contains('/') => {
+                (Some(n.to_string()), p.to_string())
+            }
+            _ => (crate::keyring::default_node(spec), spec.to_string()),
+        }
+    };
+    for s in &keys.encryption_config {
+        let (node, path) = split(s);
+        out.push(file_input(&path, "encryption-config", node.as_deref())?);
+    }
+    for s in &keys.static_resources {
+        let (node, path) = split(s);
+        out.push(file_input(&path, "static-resources", node.as_deref())?);
+    }
+    for (i, _) in keys.candidate_key.iter().enumerate() {
+        // The argument holds key bytes: record that it was given, never what it was.
+        out.push(Input {
+            path: format!("--key #{}", i + 1),
+            role: "key-argument".into(),
+            node: None,
+            size: 0,
+            sha256: String::new(),
+        });
+    }
+    if let Some(scan) = logs {
+        for f in &scan.files {
+            if f.file == "-" {
+                out.push(Input {
+                    path: "-".into(),
+                    role: "log".into(),
+                    node: Some(f.node.clone()),
+                    size: f.bytes,
+                    sha256: String::new(),
+                });
+            } else {
+                out.push(file_input(&f.file, "log", Some(&f.node))?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(args: &Args) -> CmdResult {
+    let progress = Progress::new(args.out.quiet);
+    let snap = super::common::open_snapshot(&args.snapshot)?;
+    let keyring = args.keys.load()?;
+    let logs = progress.stage("scanning logs", || args.logs.scan())?;
+    let inputs = source_inputs(&args.keys, logs.as_ref())?;
+    let a = assemble(
+        &snap,
+        &keyring,
+        logs.as_ref(),
+        inputs,
+        args.out.created(),
+        args.allow_missing_trailer,
+        &progress,
+    );
+    args.out.write(&a.report)?;
+    Ok(if a.diagnosis.has_problems() || !a.integrity.ok {
+        Outcome::Problems
+    } else {
+        Outcome::Clean
+    })
+}

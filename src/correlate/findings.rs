@@ -1,0 +1,527 @@
+//! The findings: each one an incident named, with the numbers, the evidence and a concrete remedy.
+
+use super::coverage::Coverage;
+use super::model::*;
+use super::{fails, Context};
+use crate::decrypt::NodeOutcome;
+use crate::etcd::trailer::Trailer;
+use crate::keyring::Role;
+use crate::kube::Provider;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Every finding, unsorted.
+pub fn all(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    integrity(ctx, &mut out);
+    let accounted = key_mismatch(ctx, cov, &mut out);
+    let lost = lost_records(ctx, &mut out);
+    node_read_failures(ctx, cov, &accounted, &lost, &mut out);
+    plaintext_in_encrypted(ctx, &mut out);
+    kms_required(ctx, &mut out);
+    super::logmatch::findings(ctx, nodes, &mut out);
+    out
+}
+
+fn list(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let Some(i) = ctx.integrity else { return };
+    if !i.ok {
+        out.push(Finding {
+            kind: "snapshot-integrity".into(),
+            severity: Severity::Critical,
+            summary: format!("the snapshot is damaged: {} problem(s), first: {}", i.problems.len(), i.problems.first().cloned().unwrap_or_default()),
+            nodes: vec![],
+            keys: vec![],
+            evidence: i.problems.iter().take(10).map(|p| Evidence { text: p.clone(), source: Some(ctx.snapshot_path.to_string()) }).collect(),
+            remedy: "Do not restore from this file. Take a fresh `etcdctl snapshot save` from a healthy member, or use an \
+                     older backup; `ls`/`get` still read the intact parts of this one."
+                .into(),
+        });
+    }
+    if matches!(i.trailer.trailer, Trailer::Missing) && !ctx.allow_missing_trailer {
+        out.push(Finding {
+            kind: "missing-trailer".into(),
+            severity: Severity::Warning,
+            summary: "the snapshot has no SHA-256 trailer (a copy of a data dir's member/snap/db, or cut short)".into(),
+            nodes: vec![],
+            keys: vec![],
+            evidence: vec![Evidence { text: format!("file size {} is not 32 more than a multiple of 512", i.trailer.file_size), source: Some(ctx.snapshot_path.to_string()) }],
+            remedy: "`etcdctl snapshot restore` needs --skip-hash-check for this file; prefer a snapshot taken with \
+                     `etcdctl snapshot save`."
+                .into(),
+        });
+    }
+    for a in &i.alarms {
+        out.push(Finding {
+            kind: "alarm".into(),
+            severity: Severity::Warning,
+            summary: format!("alarm {} was raised on member {} when the snapshot was taken", a.alarm, a.member_id),
+            nodes: vec![],
+            keys: vec![],
+            evidence: vec![Evidence { text: format!("alarm bucket: member {} {}", a.member_id, a.alarm), source: Some(ctx.snapshot_path.to_string()) }],
+            remedy: if a.alarm == "NOSPACE" {
+                "The cluster hit its space quota: compact, defragment and `etcdctl alarm disarm` after restoring.".into()
+            } else {
+                "Members diverged: restore from this snapshot only after checking the others.".into()
+            },
+        });
+    }
+}
+
+/// Records accounted for by a key-mismatch finding, per node index, so node-read-failures does
+/// not repeat them.
+type Accounted = BTreeSet<(usize, usize)>;
+
+/// A node whose key under a shared name differs from the others'.
+fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Accounted {
+    let mut accounted = Accounted::new();
+    let node_index = |name: &str| cov.node_names.iter().position(|n| n == name);
+    // (provider, name) → fingerprint → nodes holding it as an active key.
+    let mut by_name: BTreeMap<(Provider, String), BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    for k in ctx
+        .keyring
+        .keys
+        .iter()
+        .filter(|k| matches!(k.role, Role::Write | Role::Read))
+    {
+        if node_index(&k.node).is_none() {
+            continue;
+        }
+        let nodes = by_name
+            .entry((k.provider, k.name.clone()))
+            .or_default()
+            .entry(k.fingerprint.clone())
+            .or_default();
+        if !nodes.contains(&k.node) {
+            nodes.push(k.node.clone());
+        }
+    }
+    for ((provider, name), groups) in by_name {
+        if groups.len() < 2 {
+            continue;
+        }
+        let under_name: Vec<usize> = ctx
+            .assessed
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| {
+                a.verdict.provider == Some(provider)
+                    && a.verdict.key_name.as_deref() == Some(name.as_str())
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let decrypted_by = |fp: &str| {
+            under_name
+                .iter()
+                .filter(|&&i| ctx.assessed[i].verdict.nodes.iter().any(|o| matches!(o, NodeOutcome::Decrypted { fingerprint, .. } if *fingerprint == fp)))
+                .count()
+        };
+        // The reference key is the one that reads the most records (then: held by most nodes).
+        let reference = groups
+            .iter()
+            .max_by_key(|(fp, nodes)| {
+                (
+                    decrypted_by(fp),
+                    nodes.len(),
+                    std::cmp::Reverse((*fp).clone()),
+                )
+            })
+            .map(|(fp, nodes)| (fp.clone(), nodes.clone()));
+        let Some((ref_fp, ref_nodes)) = reference else {
+            continue;
+        };
+        let ref_idx: Vec<usize> = ref_nodes.iter().filter_map(|n| node_index(n)).collect();
+        for (odd_fp, odd_nodes) in groups.iter().filter(|(fp, _)| **fp != ref_fp) {
+            let odd_idx: Vec<usize> = odd_nodes.iter().filter_map(|n| node_index(n)).collect();
+            let reads = |i: usize, n: usize| ctx.assessed[i].verdict.nodes[n].is_readable();
+            let fail = |i: usize, n: usize| fails(&ctx.assessed[i].verdict.nodes[n]);
+            let odd_fails: Vec<usize> = under_name
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    ref_idx.iter().all(|&n| reads(i, n)) && odd_idx.iter().any(|&n| fail(i, n))
+                })
+                .collect();
+            let mirror: Vec<usize> = under_name
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    odd_idx.iter().all(|&n| reads(i, n)) && ref_idx.iter().any(|&n| fail(i, n))
+                })
+                .collect();
+            if odd_fails.is_empty() && mirror.is_empty() {
+                continue;
+            }
+            for &i in &odd_fails {
+                for &n in &odd_idx {
+                    accounted.insert((n, i));
+                }
+            }
+            for &i in &mirror {
+                for &n in &ref_idx {
+                    accounted.insert((n, i));
+                }
+            }
+            let odd = list(odd_nodes);
+            let refs = list(&ref_nodes);
+            let common_error = |idx: &[usize], nodes: &[usize]| -> String {
+                let mut c: BTreeMap<String, usize> = BTreeMap::new();
+                for &i in idx {
+                    for &n in nodes {
+                        if let Some(e) = ctx.assessed[i].verdict.nodes[n].error_line() {
+                            *c.entry(e).or_default() += 1;
+                        }
+                    }
+                }
+                c.into_iter()
+                    .max_by_key(|(e, n)| (*n, std::cmp::Reverse(e.clone())))
+                    .map(|(e, _)| e)
+                    .unwrap_or_default()
+            };
+            let mut evidence = Vec::new();
+            if !odd_fails.is_empty() {
+                evidence.push(Evidence {
+                    text: format!(
+                        "{} of {} records under key name {name} fail on {odd} with `{}`; {refs} read them",
+                        odd_fails.len(),
+                        under_name.len(),
+                        common_error(&odd_fails, &odd_idx)
+                    ),
+                    source: Some(ctx.snapshot_path.to_string()),
+                });
+            }
+            if !mirror.is_empty() {
+                evidence.push(Evidence {
+                    text: format!(
+                        "{} records were written with {odd}'s key: {refs} fail on them with `{}`",
+                        mirror.len(),
+                        common_error(&mirror, &ref_idx)
+                    ),
+                    source: Some(ctx.snapshot_path.to_string()),
+                });
+            }
+            let keys_of = |idx: &[usize]| {
+                idx.iter()
+                    .map(|&i| ctx.assessed[i].key_str())
+                    .collect::<Vec<_>>()
+            };
+            evidence.extend(super::logmatch::evidence_for(
+                ctx,
+                odd_nodes,
+                &keys_of(&odd_fails),
+            ));
+            evidence.extend(super::logmatch::evidence_for(
+                ctx,
+                &ref_nodes,
+                &keys_of(&mirror),
+            ));
+            for k in ctx.keyring.keys.iter().filter(|k| {
+                k.provider == provider
+                    && k.name == name
+                    && matches!(k.role, Role::Write | Role::Read)
+            }) {
+                let src = k.origins.first().map(|o| o.to_string());
+                evidence.push(Evidence {
+                    text: format!(
+                        "{}: {} key {} = {} ({})",
+                        k.node,
+                        provider.name(),
+                        name,
+                        k.fingerprint,
+                        k.role
+                    ),
+                    source: src,
+                });
+            }
+            let mut remedy = format!(
+                "Make {odd}'s {} key {name} the key with fingerprint {ref_fp}, as on {refs}, then restart {odd}'s kube-apiserver.",
+                provider.name()
+            );
+            if !mirror.is_empty() {
+                remedy += &format!(
+                    " Before that, export the {} record(s) {odd} wrote with its key (readable only through {odd}) and \
+                     re-create them afterwards: once the key is fixed no node can read them.",
+                    mirror.len()
+                );
+            }
+            let mut keys = keys_of(&odd_fails);
+            keys.extend(keys_of(&mirror));
+            out.push(Finding {
+                kind: "key-mismatch".into(),
+                severity: Severity::Critical,
+                summary: format!(
+                    "{odd}'s {} key {name} ({odd_fp}) differs from {refs}'s ({ref_fp}): {odd} cannot read {} record(s) that \
+                     {refs} read, and {refs} cannot read {} record(s) {odd} wrote",
+                    provider.name(),
+                    odd_fails.len(),
+                    mirror.len()
+                ),
+                nodes: odd_nodes.clone(),
+                keys,
+                evidence,
+                remedy,
+            });
+        }
+    }
+    accounted
+}
+
+/// Encrypted records no candidate key decrypts: the key name is held by no candidate (a read key
+/// missing after a rotation, or a stale tarball), or held only with other secrets.
+fn lost_records(ctx: &Context<'_>, out: &mut Vec<Finding>) -> BTreeSet<usize> {
+    let mut lost = BTreeSet::new();
+    // (provider, key name) → records; split by whether any candidate has that name.
+    let mut missing: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    let mut wrong: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, a) in ctx.assessed.iter().enumerate() {
+        let v = &a.verdict;
+        if !v.is_encrypted() || !v.decrypts_with.is_empty() || v.kms.is_some() {
+            continue;
+        }
+        lost.insert(i);
+        let provider = v
+            .provider
+            .map(|p| p.name().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let name = v.key_name.as_deref().unwrap_or("?").to_string();
+        let held = ctx
+            .keyring
+            .keys
+            .iter()
+            .any(|k| Some(k.provider) == v.provider && k.name == name);
+        if held { &mut wrong } else { &mut missing }
+            .entry((provider, name))
+            .or_default()
+            .push(i);
+    }
+    let key_list = |idx: &[usize]| {
+        idx.iter()
+            .map(|&i| ctx.assessed[i].key_str())
+            .collect::<Vec<_>>()
+    };
+    if !missing.is_empty() {
+        let total: usize = missing.values().map(Vec::len).sum();
+        let names: Vec<String> = missing
+            .keys()
+            .map(|(p, n)| format!("{p} key {n}"))
+            .collect();
+        out.push(Finding {
+            kind: "missing-read-key".into(),
+            severity: Severity::Critical,
+            summary: format!("{total} record(s) need {}, which no given config, tarball or --key holds", list(&names)),
+            nodes: vec![],
+            keys: missing.values().flat_map(|v| key_list(v)).collect(),
+            evidence: missing
+                .iter()
+                .map(|((p, n), v)| Evidence { text: format!("{} record(s) stored as k8s:enc:{p}:v1:{n}: …", v.len()), source: Some(ctx.snapshot_path.to_string()) })
+                .collect(),
+            remedy: format!(
+                "Find {}: an older EncryptionConfiguration, or a static_kuberesources tarball from before the key \
+                 rotation, and give it with --encryption-config, --static-resources or --key. Without it these records \
+                 cannot be read or restored.",
+                list(&names)
+            ),
+        });
+    }
+    if !wrong.is_empty() {
+        let total: usize = wrong.values().map(Vec::len).sum();
+        let names: Vec<String> = wrong.keys().map(|(p, n)| format!("{p} key {n}")).collect();
+        out.push(Finding {
+            kind: "undecryptable-records".into(),
+            severity: Severity::Critical,
+            summary: format!("{total} record(s) under {} decrypt with none of the given keys of that name", list(&names)),
+            nodes: vec![],
+            keys: wrong.values().flat_map(|v| key_list(v)).collect(),
+            evidence: wrong
+                .iter()
+                .map(|((p, n), v)| {
+                    let fps: Vec<String> = ctx.keyring.keys.iter().filter(|k| k.provider.name() == p && &k.name == n).map(|k| format!("{} ({})", k.fingerprint, k.node)).collect::<BTreeSet<_>>().into_iter().collect();
+                    Evidence { text: format!("{} record(s) under {p} key {n}; tried {}", v.len(), fps.join(", ")), source: Some(ctx.snapshot_path.to_string()) }
+                })
+                .collect(),
+            remedy: "These were written with a key of the same name but another secret. Find that key (older configs, \
+                     other nodes, backups of the encryption config); if it is gone, the records are lost: delete them \
+                     (`etcdctl del KEY`, or kubectl with AllowUnsafeMalformedObjectDeletion on 1.32+) so LISTs stop failing."
+                .into(),
+        });
+    }
+    lost
+}
+
+/// Failures on one node of records other nodes read, not explained by a key mismatch.
+fn node_read_failures(
+    ctx: &Context<'_>,
+    cov: &Coverage,
+    accounted: &Accounted,
+    lost: &BTreeSet<usize>,
+    out: &mut Vec<Finding>,
+) {
+    for (n, node) in cov.node_names.iter().enumerate() {
+        let rest: Vec<usize> = cov.failing[n]
+            .iter()
+            .copied()
+            .filter(|i| !accounted.contains(&(n, *i)) && !lost.contains(i))
+            .collect();
+        if rest.is_empty() {
+            continue;
+        }
+        let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+        let mut helpful: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for &i in &rest {
+            let v = &ctx.assessed[i].verdict;
+            if let Some(e) = v.nodes[n].error_line() {
+                *errors.entry(e).or_default() += 1;
+            }
+            for k in v
+                .decrypts_with
+                .iter()
+                .filter_map(|&k| ctx.keyring.keys.get(k))
+            {
+                helpful
+                    .entry(format!(
+                        "{} key {} ({})",
+                        k.provider.name(),
+                        k.name,
+                        k.fingerprint
+                    ))
+                    .or_default()
+                    .insert(k.node.clone());
+            }
+        }
+        let evidence: Vec<Evidence> = errors
+            .iter()
+            .map(|(e, c)| Evidence {
+                text: format!("{c} record(s): `{e}`"),
+                source: Some(ctx.snapshot_path.to_string()),
+            })
+            .chain(super::logmatch::evidence_for(
+                ctx,
+                std::slice::from_ref(node),
+                &rest
+                    .iter()
+                    .map(|&i| ctx.assessed[i].key_str())
+                    .collect::<Vec<_>>(),
+            ))
+            .collect();
+        let remedy = if helpful.is_empty() {
+            format!("Give {node}'s kube-apiserver a provider for these resources that matches how they are stored, then restart it.")
+        } else {
+            let adds: Vec<String> = helpful
+                .iter()
+                .map(|(k, nodes)| {
+                    format!(
+                        "{k}, as on {}",
+                        list(&nodes.iter().cloned().collect::<Vec<_>>())
+                    )
+                })
+                .collect();
+            format!("Add {} to {node}'s encryption config as read key(s), then restart its kube-apiserver.", adds.join("; "))
+        };
+        out.push(Finding {
+            kind: "node-read-failures".into(),
+            severity: Severity::Error,
+            summary: format!(
+                "{node} cannot read {} record(s) that other nodes read: {}",
+                rest.len(),
+                errors
+                    .iter()
+                    .map(|(e, c)| format!("{c}× {e}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            nodes: vec![node.clone()],
+            keys: rest.iter().map(|&i| ctx.assessed[i].key_str()).collect(),
+            evidence,
+            remedy,
+        });
+    }
+}
+
+/// Plaintext records of resources that some node's config encrypts on write.
+fn plaintext_in_encrypted(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let mut keys = Vec::new();
+    let mut nodes = BTreeSet::new();
+    let mut resources = BTreeSet::new();
+    for a in ctx.assessed {
+        if a.verdict.is_encrypted() {
+            continue;
+        }
+        let ids = ctx.engine.resource_ids(a.key);
+        let encrypting: Vec<&str> = ctx
+            .engine
+            .nodes
+            .iter()
+            .filter(|n| n.write_provider(ids).is_some())
+            .map(|n| n.node.as_str())
+            .collect();
+        if encrypting.is_empty() {
+            continue;
+        }
+        nodes.extend(encrypting.iter().map(|s| s.to_string()));
+        if let Some(p) = crate::kube::KeyPath::parse(a.key) {
+            resources.insert(p.qualified_resource());
+        }
+        keys.push(a.key_str());
+    }
+    if keys.is_empty() {
+        return;
+    }
+    let resources: Vec<String> = resources.into_iter().collect();
+    out.push(Finding {
+        kind: "plaintext-in-encrypted-resource".into(),
+        severity: Severity::Warning,
+        summary: format!("{} record(s) of {} are stored in plaintext although the configs encrypt that resource", keys.len(), list(&resources)),
+        nodes: nodes.into_iter().collect(),
+        evidence: vec![Evidence {
+            text: "written before encryption was enabled (or before the initial encryption finished), or through an apiserver without the config".into(),
+            source: Some(ctx.snapshot_path.to_string()),
+        }],
+        remedy: format!(
+            "Rewrite them so they get encrypted: `kubectl get {} -A -o json | kubectl replace -f -`.",
+            resources.iter().map(|r| r.split('.').next().unwrap_or(r)).collect::<Vec<_>>().join(",")
+        ),
+        keys,
+    });
+}
+
+fn kms_required(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let mut plugins: BTreeMap<String, usize> = BTreeMap::new();
+    let mut keys = Vec::new();
+    for a in ctx.assessed {
+        let Some(kms) = &a.verdict.kms else { continue };
+        let label = match kms {
+            Ok(env) => format!(
+                "{} {}, key ID {}, DEK source {}",
+                env.version.name(),
+                env.plugin,
+                env.key_id.as_deref().unwrap_or("-"),
+                env.dek_source_type.as_deref().unwrap_or("-")
+            ),
+            Err(e) => format!(
+                "{} (envelope unreadable: {e})",
+                a.verdict.key_name.as_deref().unwrap_or("?")
+            ),
+        };
+        *plugins.entry(label).or_default() += 1;
+        keys.push(a.key_str());
+    }
+    if keys.is_empty() {
+        return;
+    }
+    out.push(Finding {
+        kind: "kms-required".into(),
+        severity: Severity::Info,
+        summary: format!("{} record(s) are encrypted through a KMS plugin; only the plugin can open them", keys.len()),
+        nodes: vec![],
+        keys,
+        evidence: plugins.iter().map(|(p, c)| Evidence { text: format!("{c} record(s): plugin {p}"), source: Some(ctx.snapshot_path.to_string()) }).collect(),
+        remedy: "Check these against the KMS itself (the plugin must still hold the key that wrapped their DEK) before relying on this backup.".into(),
+    });
+}

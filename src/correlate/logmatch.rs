@@ -1,0 +1,273 @@
+//! Snapshot predictions against log observations: per node, what its apiserver should log (a
+//! LIST stops at the first unreadable key in key order, so a looping cacher repeats that key)
+//! and what its logs show. Log keys are matched after normalising the storage prefix, since an
+//! apiserver configured with `--etcd-prefix` logs `/kubernetes.io/...` where a default one logs
+//! `/registry/...`.
+
+use super::coverage::Coverage;
+use super::model::*;
+use super::Context;
+use crate::logs::{Aggregate, Event};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Storage prefixes (first path segment) of the snapshot's keys.
+fn snapshot_prefixes(ctx: &Context<'_>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut last: &[u8] = b"";
+    for a in ctx.assessed {
+        let seg = a
+            .key
+            .strip_prefix(b"/")
+            .and_then(|k| k.split(|&c| c == b'/').next())
+            .unwrap_or(b"");
+        if seg != last {
+            out.insert(String::from_utf8_lossy(seg).into_owned());
+            last = seg;
+        }
+    }
+    out
+}
+
+/// Is `key` in the snapshot (any revision)?
+fn in_snapshot(ctx: &Context<'_>, key: &str) -> bool {
+    !ctx.records.of_key(key.as_bytes()).is_empty()
+}
+
+/// The snapshot key a log key refers to: itself if present, else the same path under another
+/// storage prefix of the snapshot. None when the snapshot holds no such key.
+fn normalise(ctx: &Context<'_>, prefixes: &BTreeSet<String>, key: &str) -> Option<String> {
+    if in_snapshot(ctx, key) {
+        return Some(key.to_string());
+    }
+    let rest = key.strip_prefix('/')?.split_once('/')?.1;
+    prefixes
+        .iter()
+        .map(|p| format!("/{p}/{rest}"))
+        .find(|k| in_snapshot(ctx, k))
+}
+
+/// Whether the key's latest revision in the snapshot is a deletion.
+fn deleted_in_snapshot(ctx: &Context<'_>, key: &str) -> bool {
+    ctx.records
+        .of_key(key.as_bytes())
+        .last()
+        .is_some_and(|&i| ctx.records.get(i).rev.tombstone)
+}
+
+pub fn summarise(ctx: &Context<'_>) -> LogEvents {
+    let Some(scan) = ctx.logs else {
+        return LogEvents::default();
+    };
+    let mut ev = LogEvents {
+        total: scan.events.len() as u64,
+        ..LogEvents::default()
+    };
+    for e in &scan.events {
+        *ev.by_node.entry(e.node.clone()).or_default() += 1;
+        if let Some(k) = &e.key {
+            *ev.by_key.entry(k.clone()).or_default() += 1;
+        }
+    }
+    ev.timeline = timeline(&scan.events);
+    ev
+}
+
+/// Errors per node in up to 48 equal time buckets over the span of all events.
+fn timeline(events: &[Event]) -> Vec<TimelineSeries> {
+    const BUCKETS: i64 = 48;
+    let (Some(lo), Some(hi)) = (
+        events.iter().map(|e| e.micros).min(),
+        events.iter().map(|e| e.micros).max(),
+    ) else {
+        return Vec::new();
+    };
+    let width = ((hi - lo) / BUCKETS).max(1_000_000);
+    let n = ((hi - lo) / width + 1).clamp(1, BUCKETS + 1) as usize;
+    let mut by_node: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for e in events {
+        let b = (((e.micros - lo) / width) as usize).min(n - 1);
+        by_node.entry(&e.node).or_insert_with(|| vec![0; n])[b] += 1;
+    }
+    by_node
+        .into_iter()
+        .map(|(node, counts)| TimelineSeries {
+            node: node.to_string(),
+            points: counts
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| (crate::logs::time::format_utc(lo + i as i64 * width), c))
+                .collect(),
+        })
+        .collect()
+}
+
+/// Fills each node row's `log` with prediction vs observation.
+pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
+    let prefixes = snapshot_prefixes(ctx);
+    for (n, row) in nodes.iter_mut().enumerate() {
+        let has_log = ctx
+            .logs
+            .is_some_and(|s| s.files.iter().any(|f| f.node == row.name));
+        let events: Vec<&Event> = ctx
+            .logs
+            .map(|s| s.events.iter().filter(|e| e.node == row.name).collect())
+            .unwrap_or_default();
+        let failing: BTreeSet<String> = cov.failing[n]
+            .iter()
+            .map(|&i| ctx.assessed[i].key_str())
+            .collect();
+        let mut confirmed = BTreeSet::new();
+        let mut absent = BTreeSet::new();
+        let mut keyless_match = false;
+        for e in &events {
+            match &e.key {
+                Some(k) => match normalise(ctx, &prefixes, k) {
+                    Some(sk) if failing.contains(&sk) => {
+                        confirmed.insert(sk);
+                    }
+                    Some(_) => {}
+                    None => {
+                        absent.insert(k.clone());
+                    }
+                },
+                None => keyless_match |= row.errors.contains_key(&e.error),
+            }
+        }
+        row.log.events = events.len() as u64;
+        row.log.state = if !has_log {
+            "no-log"
+        } else if row.fails > 0 {
+            if !confirmed.is_empty() || keyless_match {
+                "confirmed"
+            } else {
+                "predicted-not-seen"
+            }
+        } else if events.is_empty() {
+            "clean"
+        } else {
+            "seen-not-predicted"
+        }
+        .to_string();
+        row.log.confirmed_keys = confirmed.into_iter().collect();
+        row.log.keys_not_in_snapshot = absent.into_iter().collect();
+    }
+}
+
+/// Log evidence for `nodes` failing on `keys`: the aggregated lines, with counts, times, the loop
+/// interval and where in which file.
+pub fn evidence_for(ctx: &Context<'_>, nodes: &[String], keys: &[String]) -> Vec<Evidence> {
+    let Some(scan) = ctx.logs else {
+        return Vec::new();
+    };
+    let prefixes = snapshot_prefixes(ctx);
+    let keys: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
+    let mut out = Vec::new();
+    for a in scan.aggregates.iter().filter(|a| nodes.contains(&a.node)) {
+        let matches = match &a.key {
+            Some(k) => normalise(ctx, &prefixes, k).is_some_and(|sk| keys.contains(sk.as_str())),
+            // Keyless (watch/GET) errors support the finding only when it has keys of its own.
+            None => !keys.is_empty(),
+        };
+        if !matches {
+            continue;
+        }
+        let first = scan
+            .events
+            .iter()
+            .find(|e| e.node == a.node && e.key == a.key && e.error == a.error);
+        let source = first.map(|e| {
+            if e.end_line > e.line {
+                format!("{}:{}-{}", e.file, e.line, e.end_line)
+            } else {
+                format!("{}:{}", e.file, e.line)
+            }
+        });
+        out.push(Evidence {
+            text: describe(a),
+            source,
+        });
+    }
+    out
+}
+
+fn describe(a: &Aggregate) -> String {
+    let what = match &a.key {
+        Some(k) => format!("unable to transform key \"{k}\": {}", a.error),
+        None => a.error.clone(),
+    };
+    let comp = a
+        .components
+        .keys()
+        .next()
+        .map(|c| format!("{c}: "))
+        .unwrap_or_default();
+    let mut s = format!(
+        "{} logged {comp}{what} — {}×, {} → {}",
+        a.node, a.count, a.first_seen, a.last_seen
+    );
+    if let Some(iv) = a.median_interval_secs {
+        s += &format!(", every ~{iv:.1} s");
+    }
+    if a.cacher_loop {
+        s += " (a cacher re-listing in a loop)";
+    }
+    s
+}
+
+/// Findings the logs alone give: keys named in logs that the snapshot does not hold.
+pub fn findings(ctx: &Context<'_>, nodes: &[NodeRow], out: &mut Vec<Finding>) {
+    let Some(scan) = ctx.logs else { return };
+    let mut absent: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in nodes {
+        for k in &row.log.keys_not_in_snapshot {
+            absent
+                .entry(k.clone())
+                .or_default()
+                .insert(row.name.clone());
+        }
+    }
+    // Events on nodes without a config are not in `nodes`; take their keys too.
+    let prefixes = snapshot_prefixes(ctx);
+    for e in scan
+        .events
+        .iter()
+        .filter(|e| !nodes.iter().any(|n| n.name == e.node))
+    {
+        if let Some(k) = &e.key {
+            if normalise(ctx, &prefixes, k).is_none() {
+                absent.entry(k.clone()).or_default().insert(e.node.clone());
+            }
+        }
+    }
+    if absent.is_empty() {
+        return;
+    }
+    let evidence = absent
+        .iter()
+        .take(20)
+        .map(|(k, n)| {
+            let why = if deleted_in_snapshot(ctx, k) {
+                "deleted before the snapshot"
+            } else {
+                "not in the snapshot: written after it, or from another cluster"
+            };
+            Evidence {
+                text: format!(
+                    "{k} (logged by {}): {why}",
+                    n.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                source: None,
+            }
+        })
+        .collect();
+    let node_set: BTreeSet<String> = absent.values().flatten().cloned().collect();
+    out.push(Finding {
+        kind: "log-key-not-in-snapshot".into(),
+        severity: Severity::Info,
+        summary: format!("the logs name {} key(s) the snapshot does not hold: the logs and the snapshot are from different times", absent.len()),
+        nodes: node_set.into_iter().collect(),
+        keys: absent.keys().cloned().collect(),
+        evidence,
+        remedy: "Compare against a snapshot taken when these errors were logged, or collect logs from around the snapshot's time.".into(),
+    });
+}

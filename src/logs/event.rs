@@ -1,0 +1,832 @@
+//! Records → typed events: the encryption/transform error family, and kube-apiserver starts.
+//!
+//! The shapes (formats.md §5; kubernetes/apiserver):
+//!
+//! - LIST, 1.19–1.25 (storage/cacher/cacher.go:419…440): `cacher (*core.Secret): unexpected
+//!   ListAndWatch error: failed to list *core.Secret: unable to transform key "<key>": <err>;
+//!   reinitializing...`; 1.26+ names the resource: `cacher (secrets): …`.
+//! - LIST via the reflector (client-go tools/cache/reflector.go, 1.23+):
+//!   `storage/cacher.go:/secrets: failed to list *core.Secret: unable to transform key "…": <err>`.
+//! - The key comes from storage/etcd3/store.go: `unable to transform key %q: %v` — only LIST names
+//!   a key, and it stops at the first bad key in key order.
+//! - Watch (storage/etcd3/watcher.go): `failed to prepare current and previous objects: <err>`.
+//! - 1.28+ (storage/value/transformer.go:164): `"failed to decrypt data" err="<err>"`.
+//! - 1.32+ (storage/etcd3/corrupt_obj_deleter.go, storage/errors.go): `data from the storage is not
+//!   transformable revision=N: <err>`, `StorageError: corrupt object, Code: 7, Key: <key>, …`.
+//! - Clients: `Internal error occurred: <err>` (kubectl, kubelet `Couldn't get secret ns/name: …`).
+//! - KMS (envelope/kmsv2/envelope.go, encryptionconfig/config.go): `failed to decrypt DEK, error:
+//!   …`, `failed to perform decrypt section of the healthz check for KMS Provider …`.
+//!
+//! The provider errors themselves (storage/value/encrypt/{aes,secretbox,identity}, config.go) are
+//! the `PHRASES` table. Several distinct ones are aggregated as `[a, b]`, kept whole.
+//!
+//! Starts are recognised by kube-apiserver's first log line in `Run`
+//! (cmd/kube-apiserver/app/server.go: `klog.Infof("Version: %+v", version.Get())`, every version
+//! since 1.x) and by klog's `"Golang settings"` line that follows it since 1.20. A new
+//! `/var/log/pods/…/<container>/N.log` with N ≥ 1 is the Nth restart of the container; the scanner
+//! adds that one.
+
+use super::klog::{Level, Structured};
+use super::time::TimeBasis;
+use crate::kube::KeyPath;
+use serde::Serialize;
+
+/// What the error says went wrong, from the innermost provider error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorClass {
+    /// aescbc: `invalid padding on input` — almost always a wrong key.
+    AescbcPadding,
+    /// aescbc: `invalid PKCS7 data (empty or not padded)` — a wrong key, 0.4% of the time.
+    AescbcPkcs7,
+    /// aescbc: `the stored data is not a multiple of the block size` — damaged value.
+    AescbcBlockSize,
+    /// aescbc/aesgcm/secretbox: `the stored data was shorter than the required size`.
+    ShortData,
+    /// aesgcm: `cipher: message authentication failed` — wrong key or key/AAD mismatch.
+    AesgcmAuth,
+    /// secretbox: `output array was not large enough for encryption` — its authentication failure.
+    SecretboxAuth,
+    /// The prefix named a provider but no configured key has the value's key name.
+    NoMatchingKey,
+    /// No configured provider matches the value's prefix.
+    NoMatchingPrefix,
+    /// A resource without encryption config met an encrypted value (1.26+).
+    IdentityEncrypted,
+    /// Encrypted bytes reached the decoder (before 1.26, resource not configured).
+    Base64,
+    /// The KMS plugin failed (DEK decryption, health check, connection).
+    Kms,
+    /// An aggregate of several of the above.
+    Multiple,
+    /// A transform failure whose cause is none of the known provider errors.
+    Other,
+}
+
+/// Which storage path failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    List,
+    Watch,
+    Get,
+    Decrypt,
+    Healthz,
+    Unknown,
+}
+
+impl Operation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::List => "list",
+            Operation::Watch => "watch",
+            Operation::Get => "get",
+            Operation::Decrypt => "decrypt",
+            Operation::Healthz => "healthz",
+            Operation::Unknown => "unknown",
+        }
+    }
+}
+
+/// One encryption/transform error found in a log. Fields serialize in this order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Event {
+    pub node: String,
+    /// See [`TimeBasis`]: UTC `…Z`, or local / no-year when the log did not say.
+    pub time: String,
+    pub time_basis: TimeBasis,
+    /// klog level; JSON logging lines are `I` with a `v`, `E` without. None for headerless text.
+    pub level: Option<Level>,
+    /// klog `file:line` or JSON `caller`.
+    pub source: Option<String>,
+    /// `cacher (*core.Secret)`, `cacher (secrets)`, `reflector storage/cacher.go:/secrets`,
+    /// `watcher`, `transformer`, `kms`, `client`, or a journald identifier.
+    pub component: Option<String>,
+    pub operation: Operation,
+    /// `secrets`, `routes.route.openshift.io`, … when the line names one.
+    pub resource: Option<String>,
+    /// The etcd key, when the line names one (LIST errors do; GET and watch errors do not).
+    pub key: Option<String>,
+    /// The apiserver's error text, innermost first wrapper removed: `invalid padding on input`, or
+    /// an aggregate `[a, b]` whole.
+    pub error: String,
+    pub class: ErrorClass,
+    /// The etcd revision, when the 1.32+ corrupt-object errors give it.
+    pub revision: Option<i64>,
+    pub file: String,
+    /// First and last physical line of the record (they differ for rejoined records).
+    pub line: u64,
+    pub end_line: u64,
+    /// Position on the file's timeline (µs), for intervals and ordering; not serialized.
+    #[serde(skip)]
+    pub micros: i64,
+    #[serde(skip)]
+    pub file_index: usize,
+}
+
+/// One observed kube-apiserver start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Restart {
+    pub node: String,
+    pub time: String,
+    pub time_basis: TimeBasis,
+    /// `Version: v1.21.14`, `"Golang settings"`, or `container log 2.log`.
+    pub evidence: String,
+    pub version: Option<String>,
+    pub file: String,
+    pub line: u64,
+    #[serde(skip)]
+    pub micros: i64,
+    #[serde(skip)]
+    pub file_index: usize,
+}
+
+/// The provider and KMS error strings, in the order they are looked for.
+const PHRASES: &[(&str, ErrorClass)] = &[
+    ("invalid padding on input", ErrorClass::AescbcPadding),
+    ("invalid PKCS7 data", ErrorClass::AescbcPkcs7),
+    (
+        "the stored data is not a multiple of the block size",
+        ErrorClass::AescbcBlockSize,
+    ),
+    (
+        "the stored data was shorter than the required size",
+        ErrorClass::ShortData,
+    ),
+    (
+        "cipher: message authentication failed",
+        ErrorClass::AesgcmAuth,
+    ),
+    (
+        "output array was not large enough for encryption",
+        ErrorClass::SecretboxAuth,
+    ),
+    (
+        "no matching key was found for the provided",
+        ErrorClass::NoMatchingKey,
+    ),
+    ("no matching prefix found", ErrorClass::NoMatchingPrefix),
+    (
+        "the provided value does not match any of the supported transformers",
+        ErrorClass::NoMatchingPrefix,
+    ),
+    (
+        "identity transformer tried to read encrypted data",
+        ErrorClass::IdentityEncrypted,
+    ),
+    ("illegal base64 data at input byte", ErrorClass::Base64),
+    ("failed to decrypt DEK", ErrorClass::Kms),
+    ("healthz check for KMS Provider", ErrorClass::Kms),
+];
+
+/// Wrappers that make a line a transform failure whatever the inner error says.
+const DEFINITIVE: &[&str] = &[
+    "unable to transform key \"",
+    "failed to decrypt data",
+    "data from the storage is not transformable",
+    "unable to transform or decode",
+];
+
+/// The wrappers that make a record an event on their own; the prefilter must find each.
+#[cfg(test)]
+pub(crate) fn definitive_wrappers() -> &'static [&'static str] {
+    DEFINITIVE
+}
+
+/// Wrapper prefixes peeled off to reach the innermost error.
+const WRAPPERS: &[&str] = &[
+    "Internal error occurred: ",
+    "failed to prepare current and previous objects: ",
+    "unexpected ListAndWatch error: ",
+];
+
+/// What a record says, before node, time and position are attached.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Classified {
+    pub component: Option<String>,
+    pub operation: Option<Operation>,
+    pub resource: Option<String>,
+    pub items: Vec<Item>,
+}
+
+/// One failing key (or one keyless error) of a record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub key: Option<String>,
+    pub error: String,
+    pub class: ErrorClass,
+    pub revision: Option<i64>,
+}
+
+/// What a record carries besides its message text.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Context<'a> {
+    /// klog source or JSON caller.
+    pub source: Option<&'a str>,
+    /// journald identifier.
+    pub ident: Option<&'a str>,
+    /// Structured fields (klog `k=v` or JSON), `err` included.
+    pub fields: Option<&'a [(String, Vec<u8>)]>,
+}
+
+fn find(hay: &[u8], needle: &str) -> Option<usize> {
+    memchr::memmem::find(hay, needle.as_bytes())
+}
+
+/// One automaton over `PHRASES` then `DEFINITIVE`: a single pass tells which are present and
+/// where, instead of a `memmem` per string (records are classified by the thousand).
+fn phrase_automaton() -> &'static aho_corasick::AhoCorasick {
+    static AC: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    AC.get_or_init(|| {
+        let pats = PHRASES
+            .iter()
+            .map(|(p, _)| *p)
+            .chain(DEFINITIVE.iter().copied());
+        aho_corasick::AhoCorasick::new(pats).expect("fixed phrase set builds")
+    })
+}
+
+/// Occurrences of the phrases and wrappers in `e`: `(position, index)`, index < `PHRASES.len()`
+/// for a provider phrase, else a `DEFINITIVE` wrapper.
+fn phrase_hits(e: &[u8]) -> Vec<(usize, usize)> {
+    phrase_automaton()
+        .find_overlapping_iter(e)
+        .map(|m| (m.start(), m.pattern().as_usize()))
+        .collect()
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Classifies a record's message. `text` is the message after any header (for structured and
+/// JSON lines: the message, with the fields in `ctx`). Returns None when it is not an
+/// encryption/transform error.
+pub fn classify(text: &[u8], ctx: &Context<'_>) -> Option<Classified> {
+    let field = |k: &str| -> Option<&[u8]> {
+        ctx.fields?
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_slice())
+    };
+    // The error body: the `err` field when structured, else the whole message. status.go writes
+    // `apiserver received an error that is not an metav1.Status: %#+v: %v`; the `%v` is the text.
+    let err_field = field("err");
+    let body: &[u8] = match err_field {
+        Some(e) => e,
+        None => match find(text, "not an metav1.Status: ") {
+            Some(p) => {
+                let rest = &text[p + 22..];
+                memchr::memmem::rfind(rest, b"}: ").map_or(rest, |q| &rest[q + 3..])
+            }
+            None => text,
+        },
+    };
+    let whole: Vec<u8>;
+    let scan: &[u8] = if err_field.is_some() {
+        whole = [text, b": ", body].concat();
+        &whole
+    } else {
+        text
+    };
+
+    let hits = phrase_hits(scan);
+    let definitive = hits.iter().any(|&(_, i)| i >= PHRASES.len());
+    let known = hits.iter().any(|&(_, i)| i < PHRASES.len());
+    let internal = find(scan, "Internal error occurred: ").is_some();
+    if !definitive && !known {
+        return None;
+    }
+
+    let mut items = Vec::new();
+    // 1. Every `unable to transform key "K": E` (only LIST names keys this way).
+    let needle = "unable to transform key \"";
+    let mut at = 0;
+    while let Some(p) = find(&body[at..], needle) {
+        let k0 = at + p + needle.len();
+        let Some((klen, past)) = key_end(&body[k0..]) else {
+            break;
+        };
+        let key = &body[k0..k0 + klen];
+        let mut e0 = k0 + past;
+        if body[e0..].starts_with(b": ") {
+            e0 += 2;
+        }
+        let next = find(&body[e0..], needle).map_or(body.len(), |n| e0 + n);
+        let (error, class, revision) = inner_error(&body[e0..next]);
+        items.push(Item {
+            key: Some(lossy(key)),
+            error,
+            class,
+            revision,
+        });
+        at = next;
+    }
+    let list_key = !items.is_empty();
+    // 2. Every `StorageError: corrupt object, …, Key: K, …, AdditionalErrorMsg: E`.
+    if items.is_empty() {
+        let needle = "StorageError: corrupt object";
+        let mut at = 0;
+        while let Some(p) = find(&body[at..], needle) {
+            let s0 = at + p;
+            let next = find(&body[s0 + needle.len()..], needle)
+                .map_or(body.len(), |n| s0 + needle.len() + n);
+            let item_text = &body[s0..next];
+            let key = find(item_text, "Key: ").map(|k| {
+                let rest = &item_text[k + 5..];
+                let end = rest
+                    .iter()
+                    .position(|&c| c == b',' || c.is_ascii_whitespace())
+                    .unwrap_or(rest.len());
+                lossy(&rest[..end])
+            });
+            let msg =
+                find(item_text, "AdditionalErrorMsg: ").map_or(&b""[..], |m| &item_text[m + 20..]);
+            // The last item of an aggregate ends with the list's closing brace.
+            let msg = super::klog::trim(msg);
+            let msg = msg.strip_suffix(b"}").unwrap_or(msg);
+            let (error, class, revision) = inner_error(msg);
+            items.push(Item {
+                key: key.filter(|k| k.starts_with('/')),
+                error,
+                class,
+                revision,
+            });
+            at = next;
+        }
+    }
+    // 3. A single keyless error.
+    if items.is_empty() {
+        let (error, class, revision) = inner_error(body);
+        if class == ErrorClass::Base64 && !definitive && !internal {
+            // Outside storage and client wrappers, bad base64 is someone else's problem
+            // (tokens, webhooks).
+            return None;
+        }
+        let key = field("key").filter(|k| k.starts_with(b"/")).map(lossy);
+        items.push(Item {
+            key,
+            error,
+            class,
+            revision,
+        });
+    }
+
+    let component = component(text, ctx, internal);
+    let operation = operation(scan, field("verb"), ctx, list_key);
+    let resource = resource(text, field("resource"), field("group"), &items);
+    Some(Classified {
+        component,
+        operation: Some(operation),
+        resource,
+        items,
+    })
+}
+
+/// A key starting right after its opening quote: `(key length, bytes up to and including the
+/// closing quote)`. The closing quote may be escaped (`\"`) inside a structured value. None when it
+/// runs off the end or is not a key.
+fn key_end(b: &[u8]) -> Option<(usize, usize)> {
+    let q = memchr::memchr(b'"', b)?;
+    let end = if q > 0 && b[q - 1] == b'\\' { q - 1 } else { q };
+    let key = &b[..end];
+    if key.first() != Some(&b'/') || key.iter().any(|c| c.is_ascii_whitespace()) {
+        return None;
+    }
+    Some((end, q + 1))
+}
+
+/// Peels wrappers off an error and cuts it at its terminator. Returns the error, its class and a
+/// revision if one was given.
+fn inner_error(e: &[u8]) -> (String, ErrorClass, Option<i64>) {
+    let mut e = super::klog::trim(e);
+    // Terminators: the cacher's `; reinitializing...`, a closing `\"` of an enclosing value, a
+    // following StorageError in an aggregate.
+    for t in ["; reinitializing", "\\\""] {
+        if let Some(p) = find(e, t) {
+            e = &e[..p];
+        }
+    }
+    let mut revision = None;
+    loop {
+        let before = e.len();
+        for w in WRAPPERS {
+            if let Some(p) = find(e, w) {
+                // Only peel a wrapper that precedes every known phrase.
+                if first_phrase(e).map_or(true, |(q, _)| p < q) {
+                    e = &e[p + w.len()..];
+                }
+            }
+        }
+        // (Wrappers are rare; `first_phrase` runs only when one is present.)
+        // `data from the storage is not transformable revision=N: <err>`
+        let nt = "data from the storage is not transformable revision=";
+        if let Some(p) = find(e, nt) {
+            let rest = &e[p + nt.len()..];
+            let d = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+            revision = std::str::from_utf8(&rest[..d])
+                .ok()
+                .and_then(|s| s.parse().ok());
+            let mut r = &rest[d..];
+            if r.starts_with(b": ") {
+                r = &r[2..];
+            }
+            e = r;
+        }
+        // `failed to list *core.Secret: ` and similar `failed to list X: `.
+        if let Some(rest) = e.strip_prefix(b"failed to list ") {
+            if let Some(c) = find(rest, ": ") {
+                e = &rest[c + 2..];
+            }
+        }
+        if e.len() == before {
+            break;
+        }
+    }
+    // Leading context of a keyless error (`kms-provider-0 check failed: healthz: failed to …`):
+    // start after the last `: ` before the first known phrase. An aggregate's `[` stays.
+    if let Some((p, _)) = first_phrase(e) {
+        if let Some(c) = memchr::memmem::rfind(&e[..p], b": ") {
+            e = &e[c + 2..];
+        }
+    }
+    let e = super::klog::trim(e);
+    // Class: the phrases present; an aggregate mentions several.
+    let mut classes: Vec<ErrorClass> = phrase_hits(e)
+        .into_iter()
+        .filter(|&(_, i)| i < PHRASES.len())
+        .map(|(_, i)| PHRASES[i].1)
+        .collect();
+    classes.sort();
+    classes.dedup();
+    let class = match classes.as_slice() {
+        [] => ErrorClass::Other,
+        [c] => *c,
+        _ => ErrorClass::Multiple,
+    };
+    (lossy(e), class, revision)
+}
+
+fn first_phrase(e: &[u8]) -> Option<(usize, ErrorClass)> {
+    phrase_hits(e)
+        .into_iter()
+        .filter(|&(_, i)| i < PHRASES.len())
+        .map(|(at, i)| (at, PHRASES[i].1))
+        .min()
+}
+
+fn component(text: &[u8], ctx: &Context<'_>, internal: bool) -> Option<String> {
+    if let Some(p) = find(text, "cacher (") {
+        let rest = &text[p..];
+        if let Some(c) = memchr::memchr(b')', rest) {
+            return Some(lossy(&rest[..=c]));
+        }
+    }
+    if let Some(p) = find(text, "storage/cacher.go:") {
+        let rest = &text[p..];
+        let end = find(rest, ": ").unwrap_or(rest.len());
+        return Some(format!(
+            "reflector {}",
+            String::from_utf8_lossy(&rest[..end])
+        ));
+    }
+    let src = ctx.source.unwrap_or("");
+    if find(text, "failed to prepare current and previous objects").is_some()
+        || src.starts_with("watcher.go")
+    {
+        return Some("watcher".into());
+    }
+    if src.contains("transformer.go") || find(text, "failed to decrypt data").is_some() {
+        return Some("transformer".into());
+    }
+    if find(text, "KMS Provider").is_some() || find(text, "decrypt DEK").is_some() {
+        return Some("kms".into());
+    }
+    if let Some(ident) = ctx.ident.filter(|i| !i.contains("apiserver")) {
+        return Some(ident.to_string());
+    }
+    if internal {
+        return Some("client".into());
+    }
+    if src.starts_with("status.go") {
+        return Some("responsewriters".into());
+    }
+    None
+}
+
+fn operation(text: &[u8], verb: Option<&[u8]>, ctx: &Context<'_>, has_key: bool) -> Operation {
+    let has = |s: &str| find(text, s).is_some();
+    if has("failed to prepare current and previous objects") {
+        return Operation::Watch;
+    }
+    if has("healthz check for KMS Provider") {
+        return Operation::Healthz;
+    }
+    if let Some(v) = verb {
+        match v.to_ascii_uppercase().as_slice() {
+            b"LIST" => return Operation::List,
+            b"WATCH" => return Operation::Watch,
+            b"GET" => return Operation::Get,
+            _ => {}
+        }
+    }
+    if has("failed to list")
+        || has("ListAndWatch")
+        || has("unable to transform or decode")
+        || has_key
+    {
+        return Operation::List;
+    }
+    if has("failed to decrypt data") || ctx.source.is_some_and(|s| s.contains("transformer.go")) {
+        return Operation::Decrypt;
+    }
+    if has("Couldn't get")
+        || has("Error from server")
+        || has("Internal error occurred")
+        || has("StorageError: corrupt object")
+    {
+        return Operation::Get;
+    }
+    Operation::Unknown
+}
+
+/// `*core.Secret` → `secrets`.
+fn type_to_resource(t: &[u8]) -> Option<String> {
+    let t = t.strip_prefix(b"*").unwrap_or(t);
+    let kind = t.rsplit(|&c| c == b'.').next()?;
+    if kind.is_empty() || !kind.iter().all(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    let k = String::from_utf8_lossy(kind).to_ascii_lowercase();
+    Some(if k.ends_with('s') {
+        if k == "endpoints" {
+            k
+        } else {
+            format!("{k}es")
+        }
+    } else if let Some(stem) = k.strip_suffix('y') {
+        format!("{stem}ies")
+    } else {
+        format!("{k}s")
+    })
+}
+
+fn resource(
+    text: &[u8],
+    res_field: Option<&[u8]>,
+    group_field: Option<&[u8]>,
+    items: &[Item],
+) -> Option<String> {
+    if let Some(k) = items.iter().find_map(|i| i.key.as_deref()) {
+        if let Some(p) = KeyPath::parse(k.as_bytes()) {
+            return Some(p.qualified_resource());
+        }
+    }
+    if let Some(r) = res_field.filter(|r| !r.is_empty()) {
+        return Some(match group_field.filter(|g| !g.is_empty()) {
+            Some(g) => format!("{}.{}", lossy(r), lossy(g)),
+            None => lossy(r),
+        });
+    }
+    if let Some(p) = find(text, "cacher (") {
+        let rest = &text[p + 8..];
+        if let Some(c) = memchr::memchr(b')', rest) {
+            let inner = &rest[..c];
+            return if inner.starts_with(b"*") {
+                type_to_resource(inner)
+            } else {
+                Some(lossy(inner))
+            };
+        }
+    }
+    if let Some(p) = find(text, "storage/cacher.go:/") {
+        let rest = &text[p + 19..];
+        let end = rest
+            .iter()
+            .position(|&c| c == b':' || c.is_ascii_whitespace())
+            .unwrap_or(rest.len());
+        let path = &rest[..end];
+        return Some(match path.iter().position(|&c| c == b'/') {
+            Some(s) => format!("{}.{}", lossy(&path[s + 1..]), lossy(&path[..s])),
+            None => lossy(path),
+        });
+    }
+    if let Some(p) = find(text, "failed to list ") {
+        let rest = &text[p + 15..];
+        let end = find(rest, ":").unwrap_or(rest.len());
+        if let Some(r) = type_to_resource(&rest[..end]) {
+            return Some(r);
+        }
+    }
+    if let Some(p) = find(text, "Couldn't get ") {
+        let rest = &text[p + 13..];
+        let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
+        return match &rest[..end] {
+            b"secret" => Some("secrets".into()),
+            b"configMap" | b"configmap" => Some("configmaps".into()),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// Is this message a kube-apiserver start line? Returns the evidence and the version.
+pub fn start_marker(
+    text: &[u8],
+    structured: Option<&Structured>,
+) -> Option<(String, Option<String>)> {
+    let msg = structured.map_or(text, |s| s.msg.as_slice());
+    if let Some(rest) = msg.strip_prefix(b"Version: v") {
+        let v: Vec<u8> = rest
+            .iter()
+            .take_while(|c| !c.is_ascii_whitespace())
+            .copied()
+            .collect();
+        let version = format!("v{}", String::from_utf8_lossy(&v));
+        return Some((format!("Version: {version}"), Some(version)));
+    }
+    if msg == b"Golang settings" {
+        return Some(("\"Golang settings\"".into(), None));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(text: &str) -> Option<Classified> {
+        classify(text.as_bytes(), &Context::default())
+    }
+
+    fn one(text: &str) -> (Classified, Item) {
+        let cl = c(text).expect("classified");
+        assert_eq!(cl.items.len(), 1, "{cl:?}");
+        let i = cl.items[0].clone();
+        (cl, i)
+    }
+
+    #[test]
+    fn cacher_1_19_and_1_26() {
+        let (cl, i) = one("cacher (*core.Secret): unexpected ListAndWatch error: failed to list *core.Secret: unable to transform key \"/registry/secrets/ns/n\": invalid padding on input; reinitializing...");
+        assert_eq!(cl.component.as_deref(), Some("cacher (*core.Secret)"));
+        assert_eq!(
+            (cl.operation, cl.resource.as_deref()),
+            (Some(Operation::List), Some("secrets"))
+        );
+        assert_eq!(i.key.as_deref(), Some("/registry/secrets/ns/n"));
+        assert_eq!(
+            (i.error.as_str(), i.class),
+            ("invalid padding on input", ErrorClass::AescbcPadding)
+        );
+        let (cl, _) = one("cacher (secrets): unexpected ListAndWatch error: failed to list *core.Secret: unable to transform key \"/registry/secrets/ns/n\": cipher: message authentication failed; reinitializing...");
+        assert_eq!(cl.component.as_deref(), Some("cacher (secrets)"));
+    }
+
+    #[test]
+    fn reflector_and_aggregate() {
+        let (cl, i) = one("storage/cacher.go:/secrets: failed to list *core.Secret: unable to transform key \"/registry/secrets/a/b\": [invalid padding on input, cipher: message authentication failed]");
+        assert_eq!(
+            cl.component.as_deref(),
+            Some("reflector storage/cacher.go:/secrets")
+        );
+        assert_eq!(
+            i.error,
+            "[invalid padding on input, cipher: message authentication failed]"
+        );
+        assert_eq!(i.class, ErrorClass::Multiple);
+        let (cl, _) = one("storage/cacher.go:/route.openshift.io/routes: failed to list *route.Route: unable to transform key \"/openshift.io/routes/ns/r\": no matching prefix found");
+        assert_eq!(cl.resource.as_deref(), Some("routes.route.openshift.io"));
+    }
+
+    #[test]
+    fn watch_decrypt_and_clients() {
+        let (cl, i) =
+            one("failed to prepare current and previous objects: invalid padding on input");
+        assert_eq!(
+            (cl.operation, cl.component.as_deref()),
+            (Some(Operation::Watch), Some("watcher"))
+        );
+        assert_eq!(
+            (i.key, i.error.as_str()),
+            (None, "invalid padding on input")
+        );
+        let (cl, i) = one("Couldn't get secret ns/name: Internal error occurred: invalid PKCS7 data (empty or not padded)");
+        assert_eq!(
+            (cl.operation, cl.resource.as_deref()),
+            (Some(Operation::Get), Some("secrets"))
+        );
+        assert_eq!(
+            (i.error.as_str(), i.class),
+            (
+                "invalid PKCS7 data (empty or not padded)",
+                ErrorClass::AescbcPkcs7
+            )
+        );
+        assert_eq!(cl.component.as_deref(), Some("client"));
+        let (_, i) = one("Error from server (InternalError): Internal error occurred: unable to transform key \"/registry/configmaps/x/y\": identity transformer tried to read encrypted data");
+        assert_eq!(i.key.as_deref(), Some("/registry/configmaps/x/y"));
+        assert_eq!(i.class, ErrorClass::IdentityEncrypted);
+    }
+
+    #[test]
+    fn structured_transformer_line() {
+        let fields = vec![(
+            "err".to_string(),
+            b"output array was not large enough for encryption".to_vec(),
+        )];
+        let ctx = Context {
+            source: Some("transformer.go:164"),
+            ident: None,
+            fields: Some(&fields),
+        };
+        let cl = classify(b"failed to decrypt data", &ctx).unwrap();
+        assert_eq!(
+            (cl.operation, cl.component.as_deref()),
+            (Some(Operation::Decrypt), Some("transformer"))
+        );
+        assert_eq!(cl.items[0].class, ErrorClass::SecretboxAuth);
+        assert_eq!(
+            cl.items[0].error,
+            "output array was not large enough for encryption"
+        );
+    }
+
+    #[test]
+    fn corrupt_objects_1_32() {
+        let (_, i) = one("data from the storage is not transformable revision=1234: no matching key was found for the provided AES transformer");
+        assert_eq!(
+            (i.revision, i.class),
+            (Some(1234), ErrorClass::NoMatchingKey)
+        );
+        assert_eq!(
+            i.error,
+            "no matching key was found for the provided AES transformer"
+        );
+        let cl = c("unable to transform or decode 2 objects: { StorageError: corrupt object, Code: 7, Key: /registry/secrets/a/b, ResourceVersion: 0, AdditionalErrorMsg: data from the storage is not transformable revision=7: invalid padding on input StorageError: corrupt object, Code: 7, Key: /registry/secrets/a/c, ResourceVersion: 0, AdditionalErrorMsg: data from the storage is not transformable revision=9: invalid padding on input }").unwrap();
+        let keys: Vec<_> = cl
+            .items
+            .iter()
+            .map(|i| (i.key.clone().unwrap(), i.revision, i.error.clone()))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                (
+                    "/registry/secrets/a/b".to_string(),
+                    Some(7),
+                    "invalid padding on input".to_string()
+                ),
+                (
+                    "/registry/secrets/a/c".to_string(),
+                    Some(9),
+                    "invalid padding on input".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn status_go_and_kms_context() {
+        let (cl, i) = one("apiserver received an error that is not an metav1.Status: &storage.StorageError{Code:7, Key:\"/registry/secrets/ns1/s1\", ResourceVersion:0, AdditionalErrorMsg:\"\", err:(*etcd3.corruptObjectError)(0xc000a1b2c0)}: StorageError: corrupt object, Code: 7, Key: /registry/secrets/ns1/s1, ResourceVersion: 0, AdditionalErrorMsg: data from the storage is not transformable revision=48213: the stored data is not a multiple of the block size");
+        assert_eq!(
+            (i.key.as_deref(), i.revision),
+            (Some("/registry/secrets/ns1/s1"), Some(48213))
+        );
+        assert_eq!(
+            i.error,
+            "the stored data is not a multiple of the block size"
+        );
+        assert_eq!(cl.operation, Some(Operation::Get));
+        let (_, i) = one("apiserver received an error that is not an metav1.Status: &errors.errorString{s:\"invalid padding on input\"}: invalid padding on input");
+        assert_eq!(i.error, "invalid padding on input");
+        let (cl, i) = one("kms-provider-0 check failed: healthz: failed to perform decrypt section of the healthz check for KMS Provider vault, error: rpc error: code = DeadlineExceeded desc = context deadline exceeded");
+        assert_eq!(
+            (cl.operation, i.class),
+            (Some(Operation::Healthz), ErrorClass::Kms)
+        );
+        assert!(
+            i.error.starts_with("failed to perform decrypt section"),
+            "{}",
+            i.error
+        );
+    }
+
+    #[test]
+    fn not_events() {
+        assert!(c("ClientConn switching balancer to \"pick_first\"").is_none());
+        assert!(
+            c("Unable to authenticate the request: illegal base64 data at input byte 4").is_none()
+        );
+        assert!(c("unionTransformers: transform something else").is_none());
+    }
+
+    #[test]
+    fn starts() {
+        assert_eq!(
+            start_marker(b"Version: v1.21.14", None),
+            Some(("Version: v1.21.14".into(), Some("v1.21.14".into())))
+        );
+        assert!(start_marker(b"resourceVersion: v1", None).is_none());
+    }
+}
