@@ -42,7 +42,7 @@ pub enum Error {
         message: String,
     },
     #[error("{file}: {message}")]
-    Tarball { file: String, message: String },
+    Invalid { file: String, message: String },
     #[error("{file}: no static-pod-resources/kube-apiserver-pod-N/secrets/encryption-config/encryption-config in the tarball")]
     NoEncryptionConfig { file: String },
     #[error("node name {node:?} is given to both {first} and {second}; name them with NODE=PATH")]
@@ -203,6 +203,33 @@ pub fn default_node(path: &str) -> Option<String> {
     (!stem.is_empty()).then(|| stem.to_string())
 }
 
+/// The largest EncryptionConfiguration we read (real ones are a few KiB).
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Reads a config file, refusing more than [`MAX_CONFIG_BYTES`] (pipes and devices included).
+fn read_capped(path: &Path, display: &str) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let io = |e: std::io::Error| Error::Io {
+        file: display.to_string(),
+        source: e,
+    };
+    let f = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    f.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(Error::Invalid {
+            file: display.to_string(),
+            message: format!(
+                "larger than {} MiB: not an EncryptionConfiguration",
+                MAX_CONFIG_BYTES >> 20
+            ),
+        });
+    }
+    Ok(bytes)
+}
+
 /// Collects key sources, then builds the [`Keyring`].
 #[derive(Default)]
 pub struct KeyringBuilder {
@@ -233,10 +260,7 @@ impl KeyringBuilder {
     /// `--encryption-config [NODE=]PATH`.
     pub fn encryption_config(&mut self, spec: &str) -> Result<&mut Self, Error> {
         let s = node_spec(spec, "--encryption-config")?;
-        let bytes = std::fs::read(&s.path).map_err(|e| Error::Io {
-            file: s.display.clone(),
-            source: e,
-        })?;
+        let bytes = read_capped(&s.path, &s.display)?;
         let config = config::parse(&bytes, &s.display)?;
         self.add_config(
             &s.node,

@@ -91,12 +91,12 @@ pub fn read(path: &Path, display: &str) -> Result<Vec<TarballConfig>, Error> {
 
 /// As [`read`], over bytes already in memory.
 pub fn read_bytes(bytes: &[u8], display: &str) -> Result<Vec<TarballConfig>, Error> {
-    let tar_err = |what: &str, e: std::io::Error| Error::Tarball {
+    let tar_err = |what: &str, e: std::io::Error| Error::Invalid {
         file: display.to_string(),
         message: format!("{what}: {e}"),
     };
     if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return Err(Error::Tarball {
+        return Err(Error::Invalid {
             file: display.to_string(),
             message: "not gzip-compressed (expected a static_kuberesources_*.tar.gz)".to_string(),
         });
@@ -129,7 +129,7 @@ pub fn read_bytes(bytes: &[u8], display: &str) -> Result<Vec<TarballConfig>, Err
             .read_to_end(&mut buf)
             .map_err(|e| tar_err(&name, e))?;
         if buf.len() as u64 > MAX_ENTRY_BYTES {
-            return Err(Error::Tarball {
+            return Err(Error::Invalid {
                 file: entry_display,
                 message: format!("entry inflates beyond {} MiB", MAX_ENTRY_BYTES >> 20),
             });
