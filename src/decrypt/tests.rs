@@ -482,3 +482,44 @@ fn open_returns_plaintext_without_showing_it() {
     let d = format!("{e:?}");
     assert!(!d.contains("AAECAwQFBgcICQoLDA0OD"));
 }
+
+/// Hostile values never panic: random bytes behind every prefix, every length around block
+/// and nonce boundaries, judged by nodes with every provider.
+#[test]
+fn random_values_never_panic() {
+    let all = cfg(&format!(
+        "- resources: ['*.*']\n  providers:\n  - aescbc: {{keys: [{{name: key1, secret: '{B_KEY1}'}}, {{name: 'a:b', secret: '{B_BAD_PADDING}'}}]}}\n  - aesgcm: {{keys: [{{name: gk, secret: '{B_KEY1_16}'}}]}}\n  - secretbox: {{keys: [{{name: sb, secret: '{B_KEY1}'}}]}}\n  - kms: {{name: p1}}\n  - kms: {{apiVersion: v2, name: p2}}\n  - identity: {{}}\n"
+    ));
+    let (_, e) = engine(vec![("n", all)], &[&format!("x={B_OTHER}")]);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let prefixes: [&[u8]; 9] = [
+        b"k8s:enc:aescbc:v1:key1:",
+        b"k8s:enc:aescbc:v1:a:b:",
+        b"k8s:enc:aescbc:v1:",
+        b"k8s:enc:aesgcm:v1:gk:",
+        b"k8s:enc:secretbox:v1:sb:",
+        b"k8s:enc:kms:v1:p1:",
+        b"k8s:enc:kms:v2:p2:",
+        b"k8s:enc:",
+        b"k8s\x00",
+    ];
+    let keys: [&[u8]; 4] = [SECRET_KEY, b"/registry/x", b"\xff\xfe/a/b/c", b""];
+    for i in 0..6000 {
+        let p = prefixes[i % prefixes.len()];
+        let len = (rnd() % 120) as usize;
+        let mut v = p.to_vec();
+        v.extend((0..len).map(|_| rnd() as u8));
+        let k = keys[i % keys.len()];
+        let verdict = e.assess(k, &v);
+        assert_eq!(verdict.nodes.len(), 1);
+        let _ = e.open(k, &v);
+        let batch = e.assess_batch(&[(k, &v), (k, &v[..v.len() / 2])]);
+        assert_eq!(batch[0].nodes, verdict.nodes);
+    }
+}

@@ -668,6 +668,28 @@ resources:
         );
     }
 
+    /// Every truncation and a byte flip at every position: an error or a config, never a panic,
+    /// and never an error quoting the secret.
+    #[test]
+    fn damaged_configs_never_panic_or_leak() {
+        let json = crate::keyring::tarball::tests::OPENSHIFT_CONFIG.as_bytes();
+        let yaml = format!(
+            "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n- resources: [secrets]\n  providers:\n  - aescbc:\n      keys:\n      - name: k\n        secret: {K32}\n  - identity: {{}}\n"
+        );
+        for text in [json, yaml.as_bytes()] {
+            for n in 0..text.len() {
+                if let Err(e) = parse(&text[..n], "f") {
+                    assert!(!e.to_string().contains("MDEyMzQ1Njc4"), "{e}");
+                }
+                let mut t = text.to_vec();
+                t[n] ^= 0x20;
+                if let Err(e) = parse(&t, "f") {
+                    assert!(!e.to_string().contains("MDEyMzQ1Njc4"), "{e}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn go_base64_is_lenient_about_newlines_and_trailing_bits() {
         assert_eq!(decode_base64("YQ==").as_deref(), Some(&b"a"[..]));
