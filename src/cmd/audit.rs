@@ -63,11 +63,14 @@ pub fn run(args: &Args) -> CmdResult {
         clean: a.clean(),
         audit: &a,
     };
-    let mut out = std::io::stdout().lock();
+    // Block-buffered: a broken cluster's JSON lists every record, and stdout's line buffering
+    // would make that one write per line.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match args.format {
         Format::Json => write_json(&mut out, &out_doc)?,
         Format::Text => write_text(&mut out, &out_doc)?,
     }
+    out.flush()?;
     Ok(if out_doc.clean && out_doc.complete {
         Outcome::Clean
     } else {

@@ -69,8 +69,9 @@ pub struct Unreadable {
     pub provider: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_name: Option<String>,
-    /// Node → exactly what its kube-apiserver returns.
-    pub failing_nodes: BTreeMap<String, String>,
+    /// Node → exactly what its kube-apiserver returns, in node (argument) order. A JSON object.
+    #[serde(serialize_with = "pairs_as_map")]
+    pub failing_nodes: Vec<(String, String)>,
     /// Ids of candidate keys that decrypt it.
     pub decrypts_with: Vec<String>,
 }
@@ -166,14 +167,15 @@ type CoverageRow = (usize, Vec<usize>, BTreeMap<usize, usize>);
 #[derive(Default)]
 struct Tally {
     counts: RecordCounts,
+    by_provider: BTreeMap<&'static str, usize>,
     per_node: Vec<NodeTally>,
     unreadable: Vec<Unreadable>,
-    coverage: BTreeMap<(Provider, String), CoverageRow>,
+    coverage: BTreeMap<Provider, BTreeMap<String, CoverageRow>>,
     key_decrypts: Vec<usize>,
     plaintext: Vec<PlaintextRecord>,
     kms: Vec<KmsRecord>,
-    /// (node index, resource) → first failure, in key order.
-    first: BTreeMap<(usize, String), (String, String)>,
+    /// Per node index: resource → first failure (key, error), in key order.
+    first: Vec<BTreeMap<String, (String, String)>>,
 }
 
 #[derive(Default, Clone)]
@@ -189,44 +191,63 @@ struct NodeTally {
 pub fn audit(engine: &Engine, keyring: &Keyring, records: &[Input<'_>]) -> Audit {
     let n_nodes = engine.nodes.len();
     let n_keys = keyring.keys.len();
-    let tally = records
+    // Chunk tallies are collected, then merged left to right: a parallel tree reduce would copy
+    // the long lists (unreadable records) once per tree level.
+    let tallies: Vec<Tally> = records
         .par_chunks(CHUNK)
         .map(|chunk| {
             let pairs: Vec<(&[u8], &[u8])> = chunk.iter().map(|r| (r.key, r.value)).collect();
             let verdicts = engine.assess_batch(&pairs);
-            let mut t = Tally {
-                per_node: vec![NodeTally::default(); n_nodes],
-                key_decrypts: vec![0; n_keys],
-                ..Tally::default()
-            };
+            let mut t = Tally::new(n_nodes, n_keys);
+            // Consecutive records usually share a resource: parse it once per run of them.
+            let mut last: Option<(&[u8], Option<String>)> = None;
             for (r, v) in chunk.iter().zip(&verdicts) {
-                t.add(engine, keyring, r, v);
+                let prefix = r.key.get(..memchr::memrchr(b'/', r.key).unwrap_or(0));
+                let resource = match (&last, prefix) {
+                    (Some((p, res)), Some(q)) if *p == q => res.clone(),
+                    _ => {
+                        let res = KeyPath::parse(r.key).map(|p| p.qualified_resource());
+                        last = prefix.map(|p| (p, res.clone()));
+                        res
+                    }
+                };
+                t.add(engine, keyring, r, v, &resource);
             }
             t
         })
-        .reduce(
-            || Tally {
-                per_node: vec![NodeTally::default(); n_nodes],
-                key_decrypts: vec![0; n_keys],
-                ..Tally::default()
-            },
-            merge,
-        );
+        .collect();
+    let tally = tallies.into_iter().fold(Tally::new(n_nodes, n_keys), merge);
     finish(engine, keyring, tally)
 }
 
 impl Tally {
-    fn add(&mut self, engine: &Engine, keyring: &Keyring, r: &Input<'_>, v: &RecordVerdict<'_>) {
+    fn new(n_nodes: usize, n_keys: usize) -> Tally {
+        Tally {
+            per_node: vec![NodeTally::default(); n_nodes],
+            key_decrypts: vec![0; n_keys],
+            first: vec![BTreeMap::new(); n_nodes],
+            ..Tally::default()
+        }
+    }
+
+    fn add(
+        &mut self,
+        engine: &Engine,
+        keyring: &Keyring,
+        r: &Input<'_>,
+        v: &RecordVerdict<'_>,
+        resource: &Option<String>,
+    ) {
         let c = &mut self.counts;
         c.live += 1;
-        let label = match (v.provider, v.storage) {
-            (Some(p), _) => p.name().to_string(),
-            (None, Storage::UnknownEncrypted) => "encrypted-unknown".to_string(),
-            (None, Storage::Protobuf) => "protobuf".to_string(),
-            (None, Storage::Json) => "json".to_string(),
-            (None, _) => "other".to_string(),
+        let label: &'static str = match (v.provider, v.storage) {
+            (Some(p), _) => p.name(),
+            (None, Storage::UnknownEncrypted) => "encrypted-unknown",
+            (None, Storage::Protobuf) => "protobuf",
+            (None, Storage::Json) => "json",
+            (None, _) => "other",
         };
-        *c.by_provider.entry(label.clone()).or_default() += 1;
+        *self.by_provider.entry(label).or_default() += 1;
         let is_kms = matches!(v.provider, Some(Provider::KmsV1 | Provider::KmsV2));
         if v.is_encrypted() {
             c.encrypted += 1;
@@ -243,9 +264,7 @@ impl Tally {
                 *n += 1;
             }
         }
-        let path = KeyPath::parse(r.key);
-        let resource = path.as_ref().map(|p| p.qualified_resource());
-        let mut failing = BTreeMap::new();
+        let mut failing = Vec::new();
         for (i, o) in v.nodes.iter().enumerate() {
             let Some(nt) = self.per_node.get_mut(i) else {
                 continue;
@@ -266,32 +285,37 @@ impl Tally {
                     };
                     *nt.errors.entry(line).or_default() += 1;
                     let exact = other.error_line().unwrap_or_default();
-                    let res = resource
-                        .clone()
-                        .unwrap_or_else(|| "(not a resource)".into());
-                    self.first
-                        .entry((i, res))
-                        .or_insert_with(|| (display_key(r.key), exact.clone()));
-                    failing.insert(name.to_string(), exact);
+                    let res = resource.as_deref().unwrap_or("(not a resource)");
+                    if let Some(first) = self.first.get_mut(i) {
+                        if !first.contains_key(res) {
+                            first.insert(res.to_string(), (display_key(r.key), exact.clone()));
+                        }
+                    }
+                    failing.push((name.to_string(), exact));
                 }
             }
         }
         if let (Some(p), Some(name)) = (v.provider, v.key_name.as_deref()) {
             if !is_kms {
-                let row = self
-                    .coverage
-                    .entry((p, name.to_string()))
-                    .or_insert_with(|| (0, vec![0; v.nodes.len()], BTreeMap::new()));
-                row.0 += 1;
-                for (i, o) in v.nodes.iter().enumerate() {
-                    if o.is_readable() {
-                        if let Some(n) = row.1.get_mut(i) {
-                            *n += 1;
+                let rows = self.coverage.entry(p).or_default();
+                if !rows.contains_key(name) {
+                    rows.insert(
+                        name.to_string(),
+                        (0, vec![0; v.nodes.len()], BTreeMap::new()),
+                    );
+                }
+                if let Some(row) = rows.get_mut(name) {
+                    row.0 += 1;
+                    for (i, o) in v.nodes.iter().enumerate() {
+                        if o.is_readable() {
+                            if let Some(n) = row.1.get_mut(i) {
+                                *n += 1;
+                            }
                         }
                     }
-                }
-                for &k in &v.decrypts_with {
-                    *row.2.entry(k).or_default() += 1;
+                    for &k in &v.decrypts_with {
+                        *row.2.entry(k).or_default() += 1;
+                    }
                 }
             }
         }
@@ -300,7 +324,7 @@ impl Tally {
                 key: display_key(r.key),
                 mod_revision: r.mod_revision,
                 resource: resource.clone(),
-                provider: label,
+                provider: label.to_string(),
                 key_name: v.key_name.as_deref().map(printable_name),
                 failing_nodes: failing,
                 decrypts_with: v
@@ -322,7 +346,7 @@ impl Tally {
                 self.plaintext.push(PlaintextRecord {
                     key: display_key(r.key),
                     mod_revision: r.mod_revision,
-                    resource,
+                    resource: resource.clone(),
                     encrypted_on,
                 });
             }
@@ -356,8 +380,8 @@ fn merge(mut a: Tally, b: Tally) -> Tally {
     ca.plaintext += cb.plaintext;
     ca.undecryptable += cb.undecryptable;
     ca.kms += cb.kms;
-    for (k, n) in cb.by_provider {
-        *ca.by_provider.entry(k).or_default() += n;
+    for (k, n) in b.by_provider {
+        *a.by_provider.entry(k).or_default() += n;
     }
     for (x, y) in a.per_node.iter_mut().zip(b.per_node) {
         x.readable += y.readable;
@@ -369,10 +393,16 @@ fn merge(mut a: Tally, b: Tally) -> Tally {
         }
     }
     a.unreadable.extend(b.unreadable);
-    for (k, (n, nodes, keys)) in b.coverage {
+    for (k, (n, nodes, keys)) in b
+        .coverage
+        .into_iter()
+        .flat_map(|(p, rows)| rows.into_iter().map(move |(name, row)| ((p, name), row)))
+    {
         let row = a
             .coverage
-            .entry(k)
+            .entry(k.0)
+            .or_default()
+            .entry(k.1)
             .or_insert_with(|| (0, vec![0; nodes.len()], BTreeMap::new()));
         row.0 += n;
         for (x, y) in row.1.iter_mut().zip(nodes) {
@@ -388,8 +418,10 @@ fn merge(mut a: Tally, b: Tally) -> Tally {
     a.plaintext.extend(b.plaintext);
     a.kms.extend(b.kms);
     // `a` holds earlier keys: its first failures win.
-    for (k, v) in b.first {
-        a.first.entry(k).or_insert(v);
+    for (x, y) in a.first.iter_mut().zip(b.first) {
+        for (res, f) in y {
+            x.entry(res).or_insert(f);
+        }
     }
     a
 }
@@ -424,6 +456,7 @@ fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
     let coverage = t
         .coverage
         .into_iter()
+        .flat_map(|(p, rows)| rows.into_iter().map(move |(name, row)| ((p, name), row)))
         .map(|((p, name), (records, per_node, keys))| Coverage {
             provider: p.name().to_string(),
             key_name: printable_name(&name),
@@ -455,15 +488,26 @@ fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
     let first_failures = t
         .first
         .into_iter()
-        .map(|((i, resource), (key, error))| FirstFailure {
-            node: node_name(i),
-            resource,
-            key,
-            error,
+        .enumerate()
+        .flat_map(|(i, per)| {
+            let node = node_name(i);
+            per.into_iter()
+                .map(move |(resource, (key, error))| FirstFailure {
+                    node: node.clone(),
+                    resource,
+                    key,
+                    error,
+                })
         })
         .collect();
+    let mut records = t.counts;
+    records.by_provider = t
+        .by_provider
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), n))
+        .collect();
     Audit {
-        records: t.counts,
+        records,
         nodes,
         unreadable: t.unreadable,
         coverage,
@@ -472,6 +516,16 @@ fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
         kms_records: t.kms,
         first_failures,
     }
+}
+
+/// Serializes `[(k, v)]` as a JSON object in the pairs' order (keys are distinct node names).
+fn pairs_as_map<S: serde::Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(pairs.len()))?;
+    for (k, v) in pairs {
+        m.serialize_entry(k, v)?;
+    }
+    m.end()
 }
 
 /// A key name read from a record, for output (same escaping, at most 256 characters).
