@@ -24,7 +24,7 @@ impl Coverage {
         let mut uncovered = Vec::new();
         for (i, u) in ctx.audit.unreadable.iter().enumerate() {
             for (n, name) in node_names.iter().enumerate() {
-                if u.failing_nodes.contains_key(name) {
+                if u.error_on(name).is_some() {
                     failing[n].push(i);
                 }
             }

@@ -165,7 +165,7 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
             let fails_on = |i: usize, nodes: &[String]| {
                 nodes
                     .iter()
-                    .any(|n| audit.unreadable[i].failing_nodes.contains_key(n))
+                    .any(|n| audit.unreadable[i].error_on(n).is_some())
             };
             let odd_fails: Vec<usize> = under_name
                 .iter()
@@ -193,7 +193,7 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
                 let mut c: BTreeMap<&str, usize> = BTreeMap::new();
                 for &i in idx {
                     for n in nodes {
-                        if let Some(e) = audit.unreadable[i].failing_nodes.get(n) {
+                        if let Some(e) = audit.unreadable[i].error_on(n) {
                             *c.entry(e).or_default() += 1;
                         }
                     }
@@ -393,7 +393,7 @@ fn node_read_failures(
         let mut helpful: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for &i in &rest {
             let u = &audit.unreadable[i];
-            if let Some(e) = u.failing_nodes.get(node) {
+            if let Some(e) = u.error_on(node) {
                 *errors.entry(e).or_default() += 1;
             }
             for k in u
