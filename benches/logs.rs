@@ -5,7 +5,7 @@
 //!   pair about every 1,600 lines, ~0.1%).
 //! - `scan_bytes/klog_10pct`: the same with one line in ten an error, to price record rebuilding
 //!   and classification.
-//! - `prefilter/block`: the literal prefilter alone on one 1 MiB block.
+//! - `prefilter/block`: the literal prefilter alone on 1 MiB of the same text.
 //!
 //! Run with `cargo bench --bench logs`. The whole command against ripgrep is scripts/bench-logs.sh (and scripts/bench.sh).
 

@@ -6,7 +6,7 @@ use super::progress::Progress;
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Error, Outcome};
 use crate::correlate::{self, Context, Diagnosis};
-use crate::decrypt::Engine;
+use crate::decrypt::{audit, Engine};
 use crate::etcd::integrity::Integrity;
 use crate::etcd::records::Records;
 use crate::etcd::status;
@@ -129,14 +129,22 @@ pub fn assemble(
         )
     });
     let engine = Engine::new(keyring);
-    let assessed = progress.stage("trial-decrypting records", || {
-        correlate::assess(&records, &engine)
+    let live: Vec<audit::Input> = records
+        .live()
+        .map(|r| audit::Input {
+            key: r.kv.key,
+            value: r.kv.value,
+            mod_revision: r.kv.mod_revision,
+        })
+        .collect();
+    let audit = progress.stage("trial-decrypting records", || {
+        audit::audit(&engine, keyring, &live)
     });
     let path = snap.path.display().to_string();
     let ctx = Context {
         snapshot_path: &path,
         records: &records,
-        assessed: &assessed,
+        audit: &audit,
         engine: &engine,
         keyring,
         integrity: Some(&integrity),

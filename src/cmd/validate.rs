@@ -79,7 +79,7 @@ pub fn run(args: &Args) -> CmdResult {
     reasons.extend(a.integrity.problems.iter().cloned());
     let nodes = !a.report.nodes.is_empty();
     let mut unreadable_by_key: BTreeMap<String, u64> = BTreeMap::new();
-    let mut kms = 0u64;
+    let kms = a.report.records.kms;
     let uncovered: std::collections::BTreeSet<&str> =
         a.diagnosis.uncovered.iter().map(String::as_str).collect();
     if !uncovered.is_empty() && nodes {
@@ -106,7 +106,6 @@ pub fn run(args: &Args) -> CmdResult {
     }
     for f in &a.report.findings {
         match f.kind.as_str() {
-            "kms-required" => kms += f.keys.len() as u64,
             "plaintext-in-encrypted-resource" => warnings.push(f.summary.clone()),
             _ => {}
         }

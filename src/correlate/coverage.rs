@@ -1,90 +1,78 @@
-//! Who reads what: record counts, per-node results, the node × key matrix and the unreadable list.
+//! Who reads what, per node, derived from `decrypt::audit`: node rows, the node × key matrix, and
+//! the unreadable records indexed per node.
 
 use super::model::*;
-use super::{fails, Context};
-use crate::decrypt::{NodeOutcome, Storage};
+use super::Context;
 use crate::keyring::Role;
 use std::collections::BTreeMap;
 
-/// Per-node failing records and the counts, computed once and shared by every finding.
+/// Indexes over the audit, computed once and shared by every finding.
 pub struct Coverage {
-    pub counts: RecordCounts,
     pub node_names: Vec<String>,
-    /// Per node (engine order): indexes into `ctx.assessed` of records it cannot read, key order.
+    /// Per node (engine order): indexes into `audit.unreadable` of records it cannot read. The
+    /// audit lists records in key order, so the first is where the node's LIST stops.
     pub failing: Vec<Vec<usize>>,
-    /// Per node: encrypted records it decrypts.
-    pub decrypted: Vec<u64>,
-    /// Encrypted records of resources no given config covers (e.g. OpenShift routes and OAuth
-    /// tokens, encrypted by other apiservers whose keys live in secrets inside etcd).
-    pub uncovered: Vec<usize>,
+    /// Encrypted records (keys) of resources no given config covers (e.g. OpenShift routes and
+    /// OAuth tokens, encrypted by other apiservers whose keys live in secrets inside etcd).
+    pub uncovered: Vec<String>,
 }
 
 impl Coverage {
     pub fn compute(ctx: &Context<'_>) -> Coverage {
         let node_names: Vec<String> = ctx.engine.nodes.iter().map(|n| n.node.clone()).collect();
-        let mut counts = RecordCounts::default();
         let mut failing = vec![Vec::new(); node_names.len()];
-        let mut decrypted = vec![0u64; node_names.len()];
         let mut uncovered = Vec::new();
-        for (i, a) in ctx.assessed.iter().enumerate() {
-            let v = &a.verdict;
-            counts.live += 1;
-            let label = match (v.storage, v.provider) {
-                (Storage::Encrypted, Some(p)) => p.name().to_string(),
-                (Storage::UnknownEncrypted, _) => "encrypted-unknown".to_string(),
-                (Storage::Protobuf, _) => "protobuf".into(),
-                (Storage::Json, _) => "json".into(),
-                _ => "other".into(),
-            };
-            *counts.by_provider.entry(label).or_default() += 1;
-            if v.is_encrypted() {
-                counts.encrypted += 1;
-                let ids = ctx.engine.resource_ids(a.key);
-                if !ctx.engine.nodes.iter().any(|n| n.covers(ids)) {
-                    uncovered.push(i);
-                }
-                if v.decrypts_with.is_empty() && v.kms.is_none() {
-                    counts.undecryptable += 1;
-                }
-            } else {
-                counts.plaintext += 1;
-            }
-            for (n, o) in v.nodes.iter().enumerate() {
-                if fails(o) {
+        for (i, u) in ctx.audit.unreadable.iter().enumerate() {
+            for (n, name) in node_names.iter().enumerate() {
+                if u.error_on(name).is_some() {
                     failing[n].push(i);
-                } else if matches!(o, NodeOutcome::Decrypted { .. }) {
-                    decrypted[n] += 1;
                 }
+            }
+            let ids = ctx.engine.resource_ids(u.key.as_bytes());
+            if !ctx.engine.nodes.iter().any(|n| n.covers(ids)) {
+                uncovered.push(u.key.clone());
             }
         }
         Coverage {
-            counts,
             node_names,
             failing,
-            decrypted,
             uncovered,
         }
     }
 
-    /// Per node: reads, failures, errors, where its LIST stops.
+    /// Per node: encrypted records it decrypts, failures, errors, where its LIST stops.
     pub fn node_rows(&self, ctx: &Context<'_>) -> Vec<NodeRow> {
-        self.node_names
+        let audit = ctx.audit;
+        ctx.audit
+            .nodes
             .iter()
             .enumerate()
-            .map(|(n, name)| {
-                let mut errors = BTreeMap::new();
-                for &i in &self.failing[n] {
-                    if let Some(e) = ctx.assessed[i].verdict.nodes[n].error_line() {
-                        *errors.entry(e).or_insert(0u64) += 1;
-                    }
-                }
+            .map(|(n, s)| {
+                // `readable` counts plaintext records too; those the node fails on (a config
+                // without identity) are in the unreadable list under their storage label.
+                let plaintext_failing = self
+                    .failing
+                    .get(n)
+                    .into_iter()
+                    .flatten()
+                    .filter(|&&i| {
+                        matches!(
+                            audit.unreadable[i].provider.as_str(),
+                            "protobuf" | "json" | "other"
+                        )
+                    })
+                    .count();
+                let plaintext_read = audit.records.plaintext.saturating_sub(plaintext_failing);
                 NodeRow {
-                    name: name.clone(),
-                    decrypts: self.decrypted[n],
-                    fails: self.failing[n].len() as u64,
-                    errors,
-                    // Records are in key order, so the first failing one is where a LIST stops.
-                    first_failing_key: self.failing[n].first().map(|&i| ctx.assessed[i].key_str()),
+                    name: s.node.clone(),
+                    decrypts: s.readable.saturating_sub(plaintext_read) as u64,
+                    fails: s.failing as u64,
+                    errors: s.errors.clone(),
+                    first_failing_key: self
+                        .failing
+                        .get(n)
+                        .and_then(|f| f.first())
+                        .map(|&i| audit.unreadable[i].key.clone()),
                     log: LogMatch {
                         state: String::new(),
                         events: 0,
@@ -96,7 +84,8 @@ impl Coverage {
             .collect()
     }
 
-    /// Node × key: for each node's active key, records stored under its name that it reads/fails.
+    /// Node × key: for each node's active key, the records stored under its name that the node
+    /// reads and fails.
     pub fn matrix(&self, ctx: &Context<'_>) -> Vec<MatrixRow> {
         self.node_names
             .iter()
@@ -109,29 +98,28 @@ impl Coverage {
                     .iter()
                     .filter(|k| &k.node == node && matches!(k.role, Role::Write | Role::Read))
                 {
-                    let mut cell = MatrixCell {
-                        fingerprint: k.fingerprint.clone(),
-                        decrypts: 0,
-                        fails: 0,
-                    };
-                    for a in ctx.assessed {
-                        let v = &a.verdict;
-                        if v.provider != Some(k.provider)
-                            || v.key_name.as_deref() != Some(k.name.as_str())
-                        {
-                            continue;
-                        }
-                        match &v.nodes[n] {
-                            NodeOutcome::Decrypted { fingerprint, .. }
-                                if *fingerprint == k.fingerprint =>
-                            {
-                                cell.decrypts += 1
-                            }
-                            o if fails(o) => cell.fails += 1,
-                            _ => {}
-                        }
-                    }
-                    cells.insert(format!("{}:{}", k.provider.name(), k.name), cell);
+                    let row = ctx
+                        .audit
+                        .coverage
+                        .iter()
+                        .find(|c| c.provider == k.provider.name() && c.key_name == k.name);
+                    let decrypts = row.and_then(|r| r.nodes.get(node)).copied().unwrap_or(0) as u64;
+                    let fails = self.failing[n]
+                        .iter()
+                        .filter(|&&i| {
+                            let u = &ctx.audit.unreadable[i];
+                            u.provider == k.provider.name()
+                                && u.key_name.as_deref() == Some(k.name.as_str())
+                        })
+                        .count() as u64;
+                    cells.insert(
+                        format!("{}:{}", k.provider.name(), k.name),
+                        MatrixCell {
+                            fingerprint: k.fingerprint.clone(),
+                            decrypts,
+                            fails,
+                        },
+                    );
                 }
                 MatrixRow {
                     node: node.clone(),
@@ -139,45 +127,5 @@ impl Coverage {
                 }
             })
             .collect()
-    }
-
-    /// Every live encrypted record at least one node cannot read, in key order.
-    pub fn unreadable(&self, ctx: &Context<'_>) -> Vec<Unreadable> {
-        let mut out = Vec::new();
-        for a in ctx.assessed {
-            let v = &a.verdict;
-            let failing_nodes: BTreeMap<String, String> = v
-                .nodes
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| fails(o))
-                .map(|(n, o)| {
-                    (
-                        self.node_names[n].clone(),
-                        o.error_line().unwrap_or_default(),
-                    )
-                })
-                .collect();
-            if failing_nodes.is_empty() || !v.is_encrypted() {
-                continue;
-            }
-            out.push(Unreadable {
-                key: a.key_str(),
-                mod_revision: a.mod_revision,
-                provider: v
-                    .provider
-                    .map(|p| p.name().to_string())
-                    .unwrap_or_else(|| "unknown".into()),
-                key_name: v.key_name.as_ref().map(|s| s.to_string()),
-                failing_nodes,
-                decrypts_with: v
-                    .decrypts_with
-                    .iter()
-                    .filter_map(|&k| ctx.keyring.keys.get(k))
-                    .map(|k| k.id.clone())
-                    .collect(),
-            });
-        }
-        out
     }
 }

@@ -2,8 +2,7 @@
 
 use super::coverage::Coverage;
 use super::model::*;
-use super::{fails, Context};
-use crate::decrypt::NodeOutcome;
+use super::Context;
 use crate::etcd::trailer::Trailer;
 use crate::keyring::Role;
 use crate::kube::Provider;
@@ -75,13 +74,22 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-/// Records accounted for by a key-mismatch finding, per node index, so node-read-failures does
-/// not repeat them.
+/// (node index, index into `audit.unreadable`) pairs a key-mismatch finding explains, so
+/// node-read-failures does not repeat them.
 type Accounted = BTreeSet<(usize, usize)>;
 
-/// A node whose key under a shared name differs from the others'.
+/// Providers whose records a candidate key can open offline.
+fn key_provider(label: &str) -> bool {
+    matches!(
+        label,
+        "aescbc" | "aesgcm" | "secretbox" | "encrypted-unknown"
+    )
+}
+
+/// A node whose key under a shared name differs from the other nodes'.
 fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Accounted {
     let mut accounted = Accounted::new();
+    let audit = ctx.audit;
     let node_index = |name: &str| cov.node_names.iter().position(|n| n == name);
     // (provider, name) → fingerprint → nodes holding it as an active key.
     let mut by_name: BTreeMap<(Provider, String), BTreeMap<String, Vec<String>>> = BTreeMap::new();
@@ -107,21 +115,28 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
         if groups.len() < 2 {
             continue;
         }
-        let under_name: Vec<usize> = ctx
-            .assessed
+        let Some(row) = audit
+            .coverage
             .iter()
-            .enumerate()
-            .filter(|(_, a)| {
-                a.verdict.provider == Some(provider)
-                    && a.verdict.key_name.as_deref() == Some(name.as_str())
-            })
-            .map(|(i, _)| i)
-            .collect();
-        let decrypted_by = |fp: &str| {
-            under_name
+            .find(|c| c.provider == provider.name() && c.key_name == name)
+        else {
+            continue;
+        };
+        // Records under this name each fingerprint decrypts (candidate ids → fingerprints).
+        let decrypted_by = |fp: &str| -> usize {
+            let mut ids: Vec<&str> = ctx
+                .keyring
+                .keys
                 .iter()
-                .filter(|&&i| ctx.assessed[i].verdict.nodes.iter().any(|o| matches!(o, NodeOutcome::Decrypted { fingerprint, .. } if *fingerprint == fp)))
-                .count()
+                .filter(|k| k.fingerprint == fp && k.provider == provider)
+                .map(|k| k.id.as_str())
+                .collect();
+            ids.dedup();
+            ids.iter()
+                .filter_map(|id| row.keys.get(*id))
+                .copied()
+                .max()
+                .unwrap_or(0)
         };
         // The reference key is the one that reads the most records (then: held by most nodes).
         let reference = groups
@@ -137,53 +152,61 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
         let Some((ref_fp, ref_nodes)) = reference else {
             continue;
         };
-        let ref_idx: Vec<usize> = ref_nodes.iter().filter_map(|n| node_index(n)).collect();
+        let under_name: Vec<usize> = audit
+            .unreadable
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| {
+                u.provider == provider.name() && u.key_name.as_deref() == Some(name.as_str())
+            })
+            .map(|(i, _)| i)
+            .collect();
         for (odd_fp, odd_nodes) in groups.iter().filter(|(fp, _)| **fp != ref_fp) {
-            let odd_idx: Vec<usize> = odd_nodes.iter().filter_map(|n| node_index(n)).collect();
-            let reads = |i: usize, n: usize| ctx.assessed[i].verdict.nodes[n].is_readable();
-            let fail = |i: usize, n: usize| fails(&ctx.assessed[i].verdict.nodes[n]);
+            let fails_on = |i: usize, nodes: &[String]| {
+                nodes
+                    .iter()
+                    .any(|n| audit.unreadable[i].error_on(n).is_some())
+            };
             let odd_fails: Vec<usize> = under_name
                 .iter()
                 .copied()
-                .filter(|&i| {
-                    ref_idx.iter().all(|&n| reads(i, n)) && odd_idx.iter().any(|&n| fail(i, n))
-                })
+                .filter(|&i| fails_on(i, odd_nodes) && !fails_on(i, &ref_nodes))
                 .collect();
             let mirror: Vec<usize> = under_name
                 .iter()
                 .copied()
-                .filter(|&i| {
-                    odd_idx.iter().all(|&n| reads(i, n)) && ref_idx.iter().any(|&n| fail(i, n))
-                })
+                .filter(|&i| fails_on(i, &ref_nodes) && !fails_on(i, odd_nodes))
                 .collect();
             if odd_fails.is_empty() && mirror.is_empty() {
                 continue;
             }
-            for &i in &odd_fails {
-                for &n in &odd_idx {
-                    accounted.insert((n, i));
-                }
-            }
-            for &i in &mirror {
-                for &n in &ref_idx {
-                    accounted.insert((n, i));
+            for (idx, nodes) in [(&odd_fails, odd_nodes), (&mirror, &ref_nodes)] {
+                for &i in idx.iter() {
+                    for n in nodes.iter().filter_map(|n| node_index(n)) {
+                        accounted.insert((n, i));
+                    }
                 }
             }
             let odd = list(odd_nodes);
             let refs = list(&ref_nodes);
-            let common_error = |idx: &[usize], nodes: &[usize]| -> String {
-                let mut c: BTreeMap<String, usize> = BTreeMap::new();
+            let common_error = |idx: &[usize], nodes: &[String]| -> String {
+                let mut c: BTreeMap<&str, usize> = BTreeMap::new();
                 for &i in idx {
-                    for &n in nodes {
-                        if let Some(e) = ctx.assessed[i].verdict.nodes[n].error_line() {
+                    for n in nodes {
+                        if let Some(e) = audit.unreadable[i].error_on(n) {
                             *c.entry(e).or_default() += 1;
                         }
                     }
                 }
                 c.into_iter()
-                    .max_by_key(|(e, n)| (*n, std::cmp::Reverse(e.clone())))
-                    .map(|(e, _)| e)
+                    .max_by_key(|(e, n)| (*n, std::cmp::Reverse(*e)))
+                    .map(|(e, _)| e.to_string())
                     .unwrap_or_default()
+            };
+            let keys_of = |idx: &[usize]| {
+                idx.iter()
+                    .map(|&i| audit.unreadable[i].key.clone())
+                    .collect::<Vec<_>>()
             };
             let mut evidence = Vec::new();
             if !odd_fails.is_empty() {
@@ -191,8 +214,8 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
                     text: format!(
                         "{} of {} records under key name {name} fail on {odd} with `{}`; {refs} read them",
                         odd_fails.len(),
-                        under_name.len(),
-                        common_error(&odd_fails, &odd_idx)
+                        row.records,
+                        common_error(&odd_fails, odd_nodes)
                     ),
                     source: Some(ctx.snapshot_path.to_string()),
                 });
@@ -202,16 +225,11 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
                     text: format!(
                         "{} records were written with {odd}'s key: {refs} fail on them with `{}`",
                         mirror.len(),
-                        common_error(&mirror, &ref_idx)
+                        common_error(&mirror, &ref_nodes)
                     ),
                     source: Some(ctx.snapshot_path.to_string()),
                 });
             }
-            let keys_of = |idx: &[usize]| {
-                idx.iter()
-                    .map(|&i| ctx.assessed[i].key_str())
-                    .collect::<Vec<_>>()
-            };
             evidence.extend(super::logmatch::evidence_for(
                 ctx,
                 odd_nodes,
@@ -277,33 +295,27 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
 /// missing after a rotation, or a stale tarball), or held only with other secrets.
 fn lost_records(ctx: &Context<'_>, out: &mut Vec<Finding>) -> BTreeSet<usize> {
     let mut lost = BTreeSet::new();
-    // (provider, key name) → records; split by whether any candidate has that name.
     let mut missing: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     let mut wrong: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    for (i, a) in ctx.assessed.iter().enumerate() {
-        let v = &a.verdict;
-        if !v.is_encrypted() || !v.decrypts_with.is_empty() || v.kms.is_some() {
+    for (i, u) in ctx.audit.unreadable.iter().enumerate() {
+        if !key_provider(&u.provider) || !u.decrypts_with.is_empty() {
             continue;
         }
         lost.insert(i);
-        let provider = v
-            .provider
-            .map(|p| p.name().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        let name = v.key_name.as_deref().unwrap_or("?").to_string();
+        let name = u.key_name.clone().unwrap_or_else(|| "?".into());
         let held = ctx
             .keyring
             .keys
             .iter()
-            .any(|k| Some(k.provider) == v.provider && k.name == name);
+            .any(|k| k.provider.name() == u.provider && k.name == name);
         if held { &mut wrong } else { &mut missing }
-            .entry((provider, name))
+            .entry((u.provider.clone(), name))
             .or_default()
             .push(i);
     }
     let key_list = |idx: &[usize]| {
         idx.iter()
-            .map(|&i| ctx.assessed[i].key_str())
+            .map(|&i| ctx.audit.unreadable[i].key.clone())
             .collect::<Vec<_>>()
     };
     if !missing.is_empty() {
@@ -342,8 +354,12 @@ fn lost_records(ctx: &Context<'_>, out: &mut Vec<Finding>) -> BTreeSet<usize> {
             evidence: wrong
                 .iter()
                 .map(|((p, n), v)| {
-                    let fps: Vec<String> = ctx.keyring.keys.iter().filter(|k| k.provider.name() == p && &k.name == n).map(|k| format!("{} ({})", k.fingerprint, k.node)).collect::<BTreeSet<_>>().into_iter().collect();
-                    Evidence { text: format!("{} record(s) under {p} key {n}; tried {}", v.len(), fps.join(", ")), source: Some(ctx.snapshot_path.to_string()) }
+                    let fps: BTreeSet<String> =
+                        ctx.keyring.keys.iter().filter(|k| k.provider.name() == p && &k.name == n).map(|k| format!("{} ({})", k.fingerprint, k.node)).collect();
+                    Evidence {
+                        text: format!("{} record(s) under {p} key {n}; tried {}", v.len(), fps.into_iter().collect::<Vec<_>>().join(", ")),
+                        source: Some(ctx.snapshot_path.to_string()),
+                    }
                 })
                 .collect(),
             remedy: "These were written with a key of the same name but another secret. Find that key (older configs, \
@@ -363,6 +379,7 @@ fn node_read_failures(
     lost: &BTreeSet<usize>,
     out: &mut Vec<Finding>,
 ) {
+    let audit = ctx.audit;
     for (n, node) in cov.node_names.iter().enumerate() {
         let rest: Vec<usize> = cov.failing[n]
             .iter()
@@ -372,17 +389,17 @@ fn node_read_failures(
         if rest.is_empty() {
             continue;
         }
-        let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+        let mut errors: BTreeMap<&str, usize> = BTreeMap::new();
         let mut helpful: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for &i in &rest {
-            let v = &ctx.assessed[i].verdict;
-            if let Some(e) = v.nodes[n].error_line() {
+            let u = &audit.unreadable[i];
+            if let Some(e) = u.error_on(node) {
                 *errors.entry(e).or_default() += 1;
             }
-            for k in v
+            for k in u
                 .decrypts_with
                 .iter()
-                .filter_map(|&k| ctx.keyring.keys.get(k))
+                .filter_map(|id| ctx.keyring.keys.iter().find(|k| &k.id == id))
             {
                 helpful
                     .entry(format!(
@@ -395,6 +412,10 @@ fn node_read_failures(
                     .insert(k.node.clone());
             }
         }
+        let keys: Vec<String> = rest
+            .iter()
+            .map(|&i| audit.unreadable[i].key.clone())
+            .collect();
         let evidence: Vec<Evidence> = errors
             .iter()
             .map(|(e, c)| Evidence {
@@ -404,10 +425,7 @@ fn node_read_failures(
             .chain(super::logmatch::evidence_for(
                 ctx,
                 std::slice::from_ref(node),
-                &rest
-                    .iter()
-                    .map(|&i| ctx.assessed[i].key_str())
-                    .collect::<Vec<_>>(),
+                &keys,
             ))
             .collect();
         let remedy = if helpful.is_empty() {
@@ -437,7 +455,7 @@ fn node_read_failures(
                     .join("; ")
             ),
             nodes: vec![node.clone()],
-            keys: rest.iter().map(|&i| ctx.assessed[i].key_str()).collect(),
+            keys,
             evidence,
             remedy,
         });
@@ -446,39 +464,26 @@ fn node_read_failures(
 
 /// Plaintext records of resources that some node's config encrypts on write.
 fn plaintext_in_encrypted(ctx: &Context<'_>, out: &mut Vec<Finding>) {
-    let mut keys = Vec::new();
-    let mut nodes = BTreeSet::new();
-    let mut resources = BTreeSet::new();
-    for a in ctx.assessed {
-        if a.verdict.is_encrypted() {
-            continue;
-        }
-        let ids = ctx.engine.resource_ids(a.key);
-        let encrypting: Vec<&str> = ctx
-            .engine
-            .nodes
-            .iter()
-            .filter(|n| n.write_provider(ids).is_some())
-            .map(|n| n.node.as_str())
-            .collect();
-        if encrypting.is_empty() {
-            continue;
-        }
-        nodes.extend(encrypting.iter().map(|s| s.to_string()));
-        if let Some(p) = crate::kube::KeyPath::parse(a.key) {
-            resources.insert(p.qualified_resource());
-        }
-        keys.push(a.key_str());
-    }
-    if keys.is_empty() {
+    let recs = &ctx.audit.plaintext_in_encrypted_resources;
+    if recs.is_empty() {
         return;
     }
-    let resources: Vec<String> = resources.into_iter().collect();
+    let nodes: BTreeSet<String> = recs
+        .iter()
+        .flat_map(|r| r.encrypted_on.iter().cloned())
+        .collect();
+    let resources: Vec<String> = recs
+        .iter()
+        .filter_map(|r| r.resource.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     out.push(Finding {
         kind: "plaintext-in-encrypted-resource".into(),
         severity: Severity::Warning,
-        summary: format!("{} record(s) of {} are stored in plaintext although the configs encrypt that resource", keys.len(), list(&resources)),
+        summary: format!("{} record(s) of {} are stored in plaintext although the configs encrypt that resource", recs.len(), list(&resources)),
         nodes: nodes.into_iter().collect(),
+        keys: recs.iter().map(|r| r.key.clone()).collect(),
         evidence: vec![Evidence {
             text: "written before encryption was enabled (or before the initial encryption finished), or through an apiserver without the config".into(),
             source: Some(ctx.snapshot_path.to_string()),
@@ -487,40 +492,34 @@ fn plaintext_in_encrypted(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             "Rewrite them so they get encrypted: `kubectl get {} -A -o json | kubectl replace -f -`.",
             resources.iter().map(|r| r.split('.').next().unwrap_or(r)).collect::<Vec<_>>().join(",")
         ),
-        keys,
     });
 }
 
 fn kms_required(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let recs = &ctx.audit.kms_records;
+    if recs.is_empty() {
+        return;
+    }
     let mut plugins: BTreeMap<String, usize> = BTreeMap::new();
-    let mut keys = Vec::new();
-    for a in ctx.assessed {
-        let Some(kms) = &a.verdict.kms else { continue };
-        let label = match kms {
-            Ok(env) => format!(
+    for r in recs {
+        let label = match (&r.envelope, &r.envelope_error) {
+            (Some(env), _) => format!(
                 "{} {}, key ID {}, DEK source {}",
                 env.version.name(),
                 env.plugin,
                 env.key_id.as_deref().unwrap_or("-"),
                 env.dek_source_type.as_deref().unwrap_or("-")
             ),
-            Err(e) => format!(
-                "{} (envelope unreadable: {e})",
-                a.verdict.key_name.as_deref().unwrap_or("?")
-            ),
+            (None, e) => format!("envelope unreadable: {}", e.as_deref().unwrap_or("?")),
         };
         *plugins.entry(label).or_default() += 1;
-        keys.push(a.key_str());
-    }
-    if keys.is_empty() {
-        return;
     }
     out.push(Finding {
         kind: "kms-required".into(),
         severity: Severity::Info,
-        summary: format!("{} record(s) are encrypted through a KMS plugin; only the plugin can open them", keys.len()),
-        nodes: vec![],
-        keys,
+        summary: format!("{} record(s) are encrypted through a KMS plugin; only the plugin can open them", recs.len()),
+        nodes: recs.iter().flat_map(|r| r.nodes.iter().cloned()).collect::<BTreeSet<_>>().into_iter().collect(),
+        keys: recs.iter().map(|r| r.key.clone()).collect(),
         evidence: plugins.iter().map(|(p, c)| Evidence { text: format!("{c} record(s): plugin {p}"), source: Some(ctx.snapshot_path.to_string()) }).collect(),
         remedy: "Check these against the KMS itself (the plugin must still hold the key that wrapped their DEK) before relying on this backup.".into(),
     });

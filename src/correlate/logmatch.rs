@@ -14,12 +14,12 @@ use std::collections::{BTreeMap, BTreeSet};
 fn snapshot_prefixes(ctx: &Context<'_>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut last: &[u8] = b"";
-    for a in ctx.assessed {
-        let seg = a
-            .key
-            .strip_prefix(b"/")
-            .and_then(|k| k.split(|&c| c == b'/').next())
-            .unwrap_or(b"");
+    for r in ctx.records.live() {
+        let seg =
+            r.kv.key
+                .strip_prefix(b"/")
+                .and_then(|k| k.split(|&c| c == b'/').next())
+                .unwrap_or(b"");
         if seg != last {
             out.insert(String::from_utf8_lossy(seg).into_owned());
             last = seg;
@@ -112,9 +112,12 @@ pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
             .logs
             .map(|s| s.events.iter().filter(|e| e.node == row.name).collect())
             .unwrap_or_default();
-        let failing: BTreeSet<String> = cov.failing[n]
-            .iter()
-            .map(|&i| ctx.assessed[i].key_str())
+        let failing: BTreeSet<String> = cov
+            .failing
+            .get(n)
+            .into_iter()
+            .flatten()
+            .map(|&i| ctx.audit.unreadable[i].key.clone())
             .collect();
         let mut confirmed = BTreeSet::new();
         let mut absent = BTreeSet::new();
@@ -130,7 +133,7 @@ pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
                         absent.insert(k.clone());
                     }
                 },
-                None => keyless_match |= row.errors.contains_key(&e.error),
+                None => keyless_match |= row.errors.contains_key(e.error.as_str()),
             }
         }
         row.log.events = events.len() as u64;

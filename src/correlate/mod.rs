@@ -13,60 +13,19 @@ pub mod model;
 
 pub use model::*;
 
-use crate::decrypt::{Engine, NodeOutcome, RecordVerdict};
+use crate::decrypt::audit::Audit;
+use crate::decrypt::Engine;
 use crate::etcd::integrity::Integrity;
 use crate::etcd::records::Records;
 use crate::keyring::Keyring;
 use crate::logs::LogScan;
-use rayon::prelude::*;
 
-/// One live record with its verdict.
-pub struct Assessed<'a> {
-    pub key: &'a [u8],
-    pub mod_revision: i64,
-    pub verdict: RecordVerdict<'a>,
-}
-
-impl Assessed<'_> {
-    pub fn key_str(&self) -> String {
-        crate::etcd::display_key(self.key)
-    }
-}
-
-/// Runs the decryption engine over every live record in parallel. The result is in key order.
-pub fn assess<'a>(records: &'a Records<'a>, engine: &'a Engine) -> Vec<Assessed<'a>> {
-    let live: Vec<_> = records.live().collect();
-    live.par_chunks(256)
-        .flat_map_iter(|chunk| {
-            let pairs: Vec<(&[u8], &[u8])> = chunk.iter().map(|r| (r.kv.key, r.kv.value)).collect();
-            engine
-                .assess_batch(&pairs)
-                .into_iter()
-                .zip(chunk.iter())
-                .map(|(verdict, r)| Assessed {
-                    key: r.kv.key,
-                    mod_revision: r.kv.mod_revision,
-                    verdict,
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-/// True when a node's apiserver returns an error for the record (KMS records are unknown, not
-/// failing: only the plugin can tell).
-pub fn fails(o: &NodeOutcome<'_>) -> bool {
-    matches!(
-        o,
-        NodeOutcome::Failed { .. } | NodeOutcome::Panics { .. } | NodeOutcome::Garbage { .. }
-    )
-}
-
-/// Everything correlation needs.
+/// Everything correlation needs. The per-record work is done once, by `decrypt::audit` (which
+/// `audit` prints too), so `report` and `audit` can never disagree.
 pub struct Context<'a> {
     pub snapshot_path: &'a str,
     pub records: &'a Records<'a>,
-    pub assessed: &'a [Assessed<'a>],
+    pub audit: &'a Audit,
     pub engine: &'a Engine,
     pub keyring: &'a Keyring,
     pub integrity: Option<&'a Integrity>,
@@ -137,16 +96,12 @@ pub fn diagnose(ctx: &Context<'_>) -> Diagnosis {
             .then(a.summary.cmp(&b.summary))
     });
     Diagnosis {
-        records: cov.counts.clone(),
+        records: ctx.audit.records.clone(),
         matrix: cov.matrix(ctx),
-        unreadable: cov.unreadable(ctx),
+        unreadable: ctx.audit.unreadable.clone(),
         nodes,
         log_events,
         findings,
-        uncovered: cov
-            .uncovered
-            .iter()
-            .map(|&i| ctx.assessed[i].key_str())
-            .collect(),
+        uncovered: cov.uncovered.clone(),
     }
 }

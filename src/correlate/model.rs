@@ -4,26 +4,20 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct RecordCounts {
-    pub live: u64,
-    pub encrypted: u64,
-    pub plaintext: u64,
-    /// Encrypted records no candidate key decrypts.
-    pub undecryptable: u64,
-    /// Live records by envelope: `aescbc`, `aesgcm`, `secretbox`, `kms`, `kmsv2`, `identity`, …
-    pub by_provider: BTreeMap<String, u64>,
-}
+/// Counts over the live records, as `audit` computes them.
+pub use crate::decrypt::audit::RecordCounts;
+/// A live record at least one node cannot read, as `audit` lists it.
+pub use crate::decrypt::audit::Unreadable;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct NodeRow {
     pub name: String,
-    /// Encrypted records this node's apiserver reads.
+    /// Records this node's apiserver reads (plaintext or decrypted).
     pub decrypts: u64,
     /// Records this node's apiserver cannot read.
     pub fails: u64,
     /// Exact apiserver error → number of records.
-    pub errors: BTreeMap<String, u64>,
+    pub errors: BTreeMap<String, usize>,
     /// The first unreadable key in key order: where this node's LIST stops.
     pub first_failing_key: Option<String>,
     /// What this node's logs say about that prediction.
@@ -55,18 +49,6 @@ pub struct MatrixCell {
     /// Records stored under this key name that the node's key decrypts / fails.
     pub decrypts: u64,
     pub fails: u64,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Unreadable {
-    pub key: String,
-    pub mod_revision: i64,
-    pub provider: String,
-    pub key_name: Option<String>,
-    /// node → the exact error that node's apiserver returns.
-    pub failing_nodes: BTreeMap<String, String>,
-    /// Ids of candidate keys that do decrypt it.
-    pub decrypts_with: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

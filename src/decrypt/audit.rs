@@ -76,6 +76,16 @@ pub struct Unreadable {
     pub decrypts_with: Vec<String>,
 }
 
+impl Unreadable {
+    /// What `node`'s kube-apiserver returns for this record, if it fails.
+    pub fn error_on(&self, node: &str) -> Option<&str> {
+        self.failing_nodes
+            .iter()
+            .find(|(n, _)| n == node)
+            .map(|(_, e)| e.as_str())
+    }
+}
+
 /// Records stored under one provider + key name, and who reads them.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Coverage {

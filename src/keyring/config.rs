@@ -166,8 +166,66 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<EncryptionConfig, Error> {
     w.config(&tree)
 }
 
+/// Real EncryptionConfigurations are a few KiB and nest a handful of levels.
+pub const MAX_CONFIG_BYTES: usize = 4 << 20;
+pub const MAX_FLOW_DEPTH: usize = 64;
+
+/// Rejects inputs a parser would choke on before any parser sees them: the YAML parser's time is
+/// quadratic in flow nesting (`[[[[…` 50,000 deep took 31 s), so brackets and braces outside
+/// quoted strings and comments are counted in one pass.
+fn check_shape(bytes: &[u8], file: &str) -> Result<(), Error> {
+    let err = |line: Option<usize>, message: String| Error::Syntax {
+        file: file.to_string(),
+        format: "config",
+        line,
+        column: None,
+        message,
+    };
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(err(
+            None,
+            format!(
+                "{} bytes; an encryption config is at most {} MiB",
+                bytes.len(),
+                MAX_CONFIG_BYTES >> 20
+            ),
+        ));
+    }
+    let (mut depth, mut line) = (0usize, 1usize);
+    let mut quote: Option<u8> = None;
+    let mut comment = false;
+    let mut prev = b'\n';
+    for &b in bytes {
+        match (quote, b) {
+            (_, b'\n') => {
+                line += 1;
+                comment = false;
+            }
+            _ if comment => {}
+            (Some(q), c) if c == q && prev != b'\\' => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'#') if prev.is_ascii_whitespace() => comment = true,
+            (None, b'[' | b'{') => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Err(err(
+                        Some(line),
+                        format!("nesting deeper than {MAX_FLOW_DEPTH} levels"),
+                    ));
+                }
+            }
+            (None, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        prev = b;
+    }
+    Ok(())
+}
+
 /// JSON when the first non-blank byte is `{` (OpenShift writes compact JSON), else YAML.
 fn parse_tree(bytes: &[u8], file: &str) -> Result<Value, Error> {
+    check_shape(bytes, file)?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
         return serde_json::from_slice::<Value>(bytes).map_err(|e| Error::Syntax {
@@ -697,5 +755,32 @@ resources:
         assert_eq!(decode_base64("Y\nQ==").as_deref(), Some(&b"a"[..]));
         assert_eq!(decode_base64("YQ"), None);
         assert_eq!(decode_base64("Y Q=="), None);
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    #[test]
+    fn deep_flow_nesting_is_rejected_before_parsing() {
+        // Found while probing hostile inputs: 50,000 nested `[` kept the YAML parser busy 31 s.
+        let deep = format!("a: {}", "[".repeat(200_000));
+        let e = parse(deep.as_bytes(), "deep.yaml").unwrap_err().to_string();
+        assert!(
+            e.contains("deep.yaml") && e.contains("nesting deeper than 64"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn brackets_in_quotes_and_comments_do_not_count() {
+        let text = format!("# {}\nkind: \"{}\"\n", "[".repeat(100), "{".repeat(100));
+        assert!(check_shape(text.as_bytes(), "x.yaml").is_ok());
+        assert!(check_shape(
+            include_bytes!("../../testdata/encrypted/cp-1.yaml"),
+            "cp-1.yaml"
+        )
+        .is_ok());
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! source (open: map | gzip/stdin stream) ──> windows of whole records
-//!   ──> prefilter (Teddy over 1 MiB blocks, in parallel; newline counts) ──> hit lines
+//!   ──> prefilter (Teddy over 256 KiB blocks, in parallel; newline counts) ──> hit lines
 //!   ──> record (walk to the header above, continuation lines below; container → payload; wrap)
 //!   ──> klog / JSON header, time ──> event (classify) ──> Event, Restart
 //! all files ──> aggregate (node × key × error)

@@ -117,13 +117,10 @@ pub(crate) fn scan_file(
     let mut gzip = false;
     match source::open(file)? {
         Opened::Empty => {}
-        Opened::Mapped(map) => {
-            let n = s.window(&map, 0, sink);
-            s.finish_lines(&map, n);
-        }
+        Opened::Mapped(map) => s.whole(&map, sink),
         Opened::Stream { reader, gzip: gz } => {
             gzip = gz;
-            s.stream(reader, sink)?;
+            s.stream(reader, sink);
         }
     }
     Ok(s.finish(gzip, sink))
@@ -139,8 +136,7 @@ pub(crate) fn scan_slice(
     sink: &mut Sink,
 ) -> FileStats {
     let mut s = FileScanner::new(file, index, opts, pf);
-    let n = s.window(data, 0, sink);
-    s.finish_lines(data, n);
+    s.whole(data, sink);
     s.finish(false, sink)
 }
 
@@ -407,8 +403,9 @@ impl<'a> FileScanner<'a> {
         line_base - base
     }
 
-    fn finish_lines(&mut self, buf: &[u8], newlines: u64) {
-        self.lines += newlines;
+    /// A whole file in memory (mapped): one window.
+    fn whole(&mut self, buf: &[u8], sink: &mut Sink) {
+        self.lines += self.window(buf, 0, sink);
         if buf.last().is_some_and(|&c| c != b'\n') {
             self.lines += 1;
         }
@@ -711,7 +708,9 @@ impl<'a> FileScanner<'a> {
         }
     }
 
-    fn stream(&mut self, mut reader: Box<dyn Read + Send>, sink: &mut Sink) -> Result<(), Error> {
+    /// Reads a stream in windows. A read error ends the stream with a warning: what was read
+    /// is kept (a truncated gzip still yields its events).
+    fn stream(&mut self, mut reader: Box<dyn Read + Send>, sink: &mut Sink) {
         let (window, chunk) = (self.window_size, self.chunk_size);
         let mut buf: Vec<u8> = Vec::with_capacity(window + chunk);
         let mut base: u64 = 0;
@@ -785,7 +784,6 @@ impl<'a> FileScanner<'a> {
                 }
             }
         }
-        Ok(())
     }
 }
 
@@ -814,15 +812,13 @@ mod tests {
         let pf = Prefilter::new();
         let mut mapped = Sink::default();
         let mut s = FileScanner::new(&f, 0, &opts, &pf);
-        let n = s.window(data, 0, &mut mapped);
-        s.finish_lines(data, n);
+        s.whole(data, &mut mapped);
         let a = s.finish(false, &mut mapped);
         let mut streamed = Sink::default();
         let mut s = FileScanner::new(&f, 0, &opts, &pf);
         s.window_size = window;
         s.chunk_size = chunk;
-        s.stream(Box::new(std::io::Cursor::new(data.to_vec())), &mut streamed)
-            .unwrap();
+        s.stream(Box::new(std::io::Cursor::new(data.to_vec())), &mut streamed);
         let b = s.finish(false, &mut streamed);
         ((mapped, a), (streamed, b))
     }
