@@ -13,7 +13,9 @@ use std::path::PathBuf;
 fn snapshot_path() -> PathBuf {
     std::env::var_os("AUTOPSY_BENCH_SNAPSHOT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/snapshots/basic.db"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/snapshots/basic.db")
+        })
 }
 
 fn bench(c: &mut Criterion) {
@@ -39,14 +41,33 @@ fn bench(c: &mut Criterion) {
     });
     let values: Vec<&[u8]> = {
         let (leaves, _) = bucket.leaves();
-        leaves.iter().flat_map(|l| l.view.elements().flatten().map(|e| e.value).collect::<Vec<_>>()).collect()
+        leaves
+            .iter()
+            .flat_map(|l| {
+                l.view
+                    .elements()
+                    .flatten()
+                    .map(|e| e.value)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     };
     g.bench_function("KeyValue decode", |b| {
-        b.iter(|| values.iter().filter_map(|v| KeyValue::decode(black_box(v)).ok()).map(|kv| kv.mod_revision).sum::<i64>())
+        b.iter(|| {
+            values
+                .iter()
+                .filter_map(|v| KeyValue::decode(black_box(v)).ok())
+                .map(|kv| kv.mod_revision)
+                .sum::<i64>()
+        })
     });
-    g.bench_function("Records::read (parallel decode + live view)", |b| b.iter(|| Records::read(black_box(&snap)).live_count()));
+    g.bench_function("Records::read (parallel decode + live view)", |b| {
+        b.iter(|| Records::read(black_box(&snap)).live_count())
+    });
     g.throughput(Throughput::Bytes(snap.db().logical_size()));
-    g.bench_function("status hash (CRC-32C, parallel)", |b| b.iter(|| status::compute(black_box(&snap)).0.hash));
+    g.bench_function("status hash (CRC-32C, parallel)", |b| {
+        b.iter(|| status::compute(black_box(&snap)).0.hash)
+    });
     g.finish();
 }
 

@@ -203,10 +203,8 @@ pub fn default_node(path: &str) -> Option<String> {
     (!stem.is_empty()).then(|| stem.to_string())
 }
 
-/// The largest EncryptionConfiguration we read (real ones are a few KiB).
-pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
-
-/// Reads a config file, refusing more than [`MAX_CONFIG_BYTES`] (pipes and devices included).
+/// Reads a config file, stopping past [`config::MAX_CONFIG_BYTES`] (so pipes and devices
+/// cannot exhaust memory either).
 fn read_capped(path: &Path, display: &str) -> Result<Vec<u8>, Error> {
     use std::io::Read;
     let io = |e: std::io::Error| Error::Io {
@@ -215,15 +213,15 @@ fn read_capped(path: &Path, display: &str) -> Result<Vec<u8>, Error> {
     };
     let f = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
-    f.take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+    let cap = config::MAX_CONFIG_BYTES as u64;
+    f.take(cap + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > cap {
         return Err(Error::Invalid {
             file: display.to_string(),
             message: format!(
-                "larger than {} MiB: not an EncryptionConfiguration",
-                MAX_CONFIG_BYTES >> 20
+                "more than {} MiB; an encryption config is at most {} MiB",
+                cap >> 20,
+                cap >> 20
             ),
         });
     }
