@@ -57,18 +57,27 @@ impl OutputArgs {
         self.fixed_time.clone().unwrap_or_else(now_utc)
     }
 
-    /// Renders to the chosen destination; colour only for text on a terminal without NO_COLOR.
+    /// Renders to the chosen destination, streaming through a buffer (a report on a multi-GiB
+    /// snapshot can list hundreds of thousands of keys); colour only for text on a terminal
+    /// without NO_COLOR.
     pub fn write(&self, report: &Report) -> Result<(), Error> {
-        let mut buf = Vec::new();
         let color = self.output.is_none()
             && self.format == ReportFormat::Text
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        render(report, self.format, color, &mut buf)?;
         match &self.output {
-            Some(path) => std::fs::write(path, &buf)
-                .map_err(|e| Error::new(format!("{}: {e}", path.display())))?,
-            None => std::io::stdout().lock().write_all(&buf)?,
+            Some(path) => {
+                let err = |e: std::io::Error| Error::new(format!("{}: {e}", path.display()));
+                let f = std::fs::File::create(path).map_err(err)?;
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+                render(report, self.format, color, &mut w).map_err(err)?;
+                w.flush().map_err(err)?;
+            }
+            None => {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+                render(report, self.format, color, &mut w)?;
+                w.flush()?;
+            }
         }
         Ok(())
     }
@@ -99,16 +108,40 @@ pub fn input_of(path: &str, role: &str, node: Option<&str>, bytes: &[u8]) -> Inp
     }
 }
 
-/// Chain-of-custody entries for files named on the command line (read once more, read-only).
+/// A chain-of-custody entry for a file named on the command line: read once more, read-only, in
+/// 1 MiB steps so a multi-GB log costs no memory.
 pub fn file_input(path: &str, role: &str, node: Option<&str>) -> Result<Input, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::new(format!("{path}: {e}")))?;
-    Ok(input_of(path, role, node, &bytes))
+    use sha2::Digest;
+    use std::io::Read;
+    let err = |e: std::io::Error| Error::new(format!("{path}: {e}"));
+    let mut f = std::fs::File::open(path).map_err(err)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(err)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok(Input {
+        path: path.to_string(),
+        role: role.to_string(),
+        node: node.map(str::to_string),
+        size,
+        sha256: hex(&h.finalize()),
+    })
 }
 
 /// Everything `report`, `demo` and `validate` compute before rendering.
 pub struct Assembly {
     pub report: Report,
-    pub diagnosis: Diagnosis,
+    /// Findings of severity warning or worse (exit 1).
+    pub problems: bool,
+    /// Encrypted records of resources no given config covers (`validate` does not judge them).
+    pub uncovered: Vec<String>,
     pub integrity: Integrity,
 }
 
@@ -122,12 +155,15 @@ pub fn assemble(
     allow_missing_trailer: bool,
     progress: &Progress,
 ) -> Assembly {
-    let ((integrity, (st, _)), records) = progress.stage("reading snapshot", || {
+    // SHA-256 of the whole file on one core; the page walk, status hash and record decode on the
+    // other. The key bucket is decoded once, for the integrity check and for everything after.
+    let ((trailer, records), (structure, (st, _))) = progress.stage("reading snapshot", || {
         rayon::join(
-            || rayon::join(|| Integrity::run(snap), || status::compute(snap)),
-            || Records::read(snap),
+            || rayon::join(|| snap.verify_trailer(), || Records::read(snap)),
+            || rayon::join(|| snap.check_structure(), || status::compute(snap)),
         )
     });
+    let integrity = Integrity::from_parts(snap, trailer, structure, &records);
     let engine = Engine::new(keyring);
     let live: Vec<audit::Input> = records
         .live()
@@ -152,6 +188,7 @@ pub fn assemble(
         logs,
     };
     let diagnosis = correlate::diagnose(&ctx);
+    let problems = diagnosis.has_problems();
     inputs.insert(
         0,
         Input {
@@ -171,6 +208,16 @@ pub fn assemble(
         serde_json::Value::from(records.live_count()),
     );
     let (state, headline) = diagnosis.verdict();
+    let Diagnosis {
+        records: counts,
+        nodes,
+        matrix,
+        log_events,
+        findings,
+        uncovered,
+    } = diagnosis;
+    // The unreadable list can hold every record of a multi-GiB snapshot: moved, never copied.
+    let unreadable = audit.unreadable;
     let report = Report {
         schema_version: model::SCHEMA_VERSION,
         tool: Tool {
@@ -198,7 +245,7 @@ pub fn assemble(
                 warnings: integrity.warnings.clone(),
             },
         }),
-        records: diagnosis.records.clone(),
+        records: counts,
         keys: keyring
             .keys
             .iter()
@@ -217,15 +264,16 @@ pub fn assemble(
                 role: k.role.to_string(),
             })
             .collect(),
-        nodes: diagnosis.nodes.clone(),
-        matrix: diagnosis.matrix.clone(),
-        unreadable: diagnosis.unreadable.clone(),
-        log_events: diagnosis.log_events.clone(),
-        findings: diagnosis.findings.clone(),
+        nodes,
+        matrix,
+        unreadable,
+        log_events,
+        findings,
     };
     Assembly {
         report,
-        diagnosis,
+        problems,
+        uncovered,
         integrity,
     }
 }
@@ -282,18 +330,25 @@ pub fn run(args: &Args) -> CmdResult {
     let snap = super::common::open_snapshot(&args.snapshot)?;
     let keyring = args.keys.load()?;
     let logs = progress.stage("scanning logs", || args.logs.scan())?;
-    let inputs = source_inputs(&args.keys, logs.as_ref())?;
-    let a = assemble(
-        &snap,
-        &keyring,
-        logs.as_ref(),
-        inputs,
-        args.out.created(),
-        args.allow_missing_trailer,
-        &progress,
+    // Hashing the inputs for the chain of custody (a log can be GBs) overlaps the snapshot work.
+    let (inputs, a) = rayon::join(
+        || source_inputs(&args.keys, logs.as_ref()),
+        || {
+            assemble(
+                &snap,
+                &keyring,
+                logs.as_ref(),
+                Vec::new(),
+                args.out.created(),
+                args.allow_missing_trailer,
+                &progress,
+            )
+        },
     );
+    let mut a = a;
+    a.report.inputs.extend(inputs?);
     args.out.write(&a.report)?;
-    Ok(if a.diagnosis.has_problems() || !a.integrity.ok {
+    Ok(if a.problems || !a.integrity.ok {
         Outcome::Problems
     } else {
         Outcome::Clean

@@ -81,7 +81,7 @@ pub fn run(args: &Args) -> CmdResult {
     let mut unreadable_by_key: BTreeMap<String, u64> = BTreeMap::new();
     let kms = a.report.records.kms;
     let uncovered: std::collections::BTreeSet<&str> =
-        a.diagnosis.uncovered.iter().map(String::as_str).collect();
+        a.uncovered.iter().map(String::as_str).collect();
     if !uncovered.is_empty() && nodes {
         warnings.push(format!(
             "{} encrypted record(s) belong to resources none of the given configs covers (OpenShift: routes and \

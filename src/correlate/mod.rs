@@ -40,7 +40,6 @@ pub struct Diagnosis {
     pub records: RecordCounts,
     pub nodes: Vec<NodeRow>,
     pub matrix: Vec<MatrixRow>,
-    pub unreadable: Vec<Unreadable>,
     pub log_events: LogEvents,
     pub findings: Vec<Finding>,
     /// Keys of encrypted records in resources no given config covers.
@@ -98,7 +97,6 @@ pub fn diagnose(ctx: &Context<'_>) -> Diagnosis {
     Diagnosis {
         records: ctx.audit.records.clone(),
         matrix: cov.matrix(ctx),
-        unreadable: ctx.audit.unreadable.clone(),
         nodes,
         log_events,
         findings,

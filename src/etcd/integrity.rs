@@ -35,6 +35,17 @@ impl Integrity {
             || snap.verify_trailer(),
             || (snap.check_structure(), Records::read(snap)),
         );
+        Integrity::from_parts(snap, trailer, structure, &records)
+    }
+
+    /// Builds the result from checks the caller already ran (so `report` decodes the key bucket
+    /// once for the integrity check and for everything else).
+    pub fn from_parts(
+        snap: &Snapshot,
+        trailer: TrailerCheck,
+        structure: CheckReport,
+        records: &Records<'_>,
+    ) -> Integrity {
         let cluster = ClusterInfo::read(snap);
         let db = snap.db();
         let choice = db.meta_choice().clone();
