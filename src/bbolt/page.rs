@@ -143,6 +143,25 @@ fn slice_at<'a>(
     }
 }
 
+/// A page's element table: `count` fixed-size elements after the header, checked to fit on
+/// construction. Shared by leaf and branch views.
+#[derive(Clone, Copy, Debug)]
+struct ElementTable<'a> {
+    bytes: &'a [u8],
+    count: usize,
+}
+
+impl<'a> ElementTable<'a> {
+    fn new(page: Page<'a>) -> Result<ElementTable<'a>, ElementError> {
+        let count = page.count() as usize;
+        element_table_fits(page.bytes, count)?;
+        Ok(ElementTable {
+            bytes: page.bytes,
+            count,
+        })
+    }
+}
+
 /// A view of a leaf page (or of an inline bucket's fake page). Construction checks the element
 /// table fits; each element's key and value are checked when read.
 #[derive(Clone, Copy, Debug)]
@@ -153,12 +172,8 @@ pub struct LeafPage<'a> {
 
 impl<'a> LeafPage<'a> {
     pub fn new(page: Page<'a>) -> Result<LeafPage<'a>, ElementError> {
-        let count = page.count() as usize;
-        element_table_fits(page.bytes, count)?;
-        Ok(LeafPage {
-            bytes: page.bytes,
-            count,
-        })
+        let ElementTable { bytes, count } = ElementTable::new(page)?;
+        Ok(LeafPage { bytes, count })
     }
     pub fn len(&self) -> usize {
         self.count
@@ -204,12 +219,8 @@ pub struct BranchPage<'a> {
 
 impl<'a> BranchPage<'a> {
     pub fn new(page: Page<'a>) -> Result<BranchPage<'a>, ElementError> {
-        let count = page.count() as usize;
-        element_table_fits(page.bytes, count)?;
-        Ok(BranchPage {
-            bytes: page.bytes,
-            count,
-        })
+        let ElementTable { bytes, count } = ElementTable::new(page)?;
+        Ok(BranchPage { bytes, count })
     }
     pub fn len(&self) -> usize {
         self.count
