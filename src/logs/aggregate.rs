@@ -128,15 +128,26 @@ struct Group {
     operations: Vec<Operation>,
 }
 
+/// At most this many node × key × error groups are kept: a log naming millions of distinct keys
+/// would otherwise grow memory with the key count. Events of further groups are counted
+/// (`overflow`) and reported as a warning.
+pub const MAX_GROUPS: usize = if cfg!(test) { 1_000 } else { 100_000 };
+
 /// Folds events into groups as they are found, so memory does not grow with the event count.
 #[derive(Debug, Default)]
 pub struct Aggregator {
     groups: BTreeMap<(String, Option<String>, String), Group>,
+    /// Events not aggregated because they would have opened a group past [`MAX_GROUPS`].
+    pub overflow: u64,
 }
 
 impl Aggregator {
     pub fn add(&mut self, e: &Event) {
         let key = (e.node.clone(), e.key.clone(), e.error.clone());
+        if self.groups.len() >= MAX_GROUPS && !self.groups.contains_key(&key) {
+            self.overflow += 1;
+            return;
+        }
         let seen = Seen::of(e);
         let g = self.groups.entry(key).or_insert_with(|| Group {
             class: BTreeMap::new(),
@@ -283,6 +294,22 @@ mod tests {
             micros,
             file_index: 0,
         }
+    }
+
+    #[test]
+    fn distinct_keys_beyond_the_cap_are_counted_not_kept() {
+        let mut a = Aggregator::default();
+        for i in 0..(MAX_GROUPS as u64 + 500) {
+            let mut e = ev("cacher (secrets)", i as i64, i);
+            e.key = Some(format!("/registry/secrets/ns/s{i}"));
+            a.add(&e);
+        }
+        // An event of an existing group still counts after the cap.
+        let mut again = ev("cacher (secrets)", 0, 1);
+        again.key = Some("/registry/secrets/ns/s0".into());
+        a.add(&again);
+        assert_eq!(a.overflow, 500);
+        assert_eq!(a.finish(&[]).len(), MAX_GROUPS);
     }
 
     fn restart(micros: i64, line: u64, version: Option<&str>) -> Restart {

@@ -205,6 +205,17 @@ fn finish(mut files: Vec<FileStats>, sink: scan::Sink, mut warnings: Vec<Warning
             ),
         });
     }
+    if aggregator.overflow > 0 {
+        warnings.push(Warning {
+            file: "-".into(),
+            line: None,
+            message: format!(
+                "{} events name more than {} distinct node x key x error groups; they are counted here but not aggregated",
+                aggregator.overflow,
+                aggregate::MAX_GROUPS
+            ),
+        });
+    }
     LogScan {
         aggregates: aggregator.finish(&restarts),
         files,
