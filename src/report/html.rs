@@ -21,6 +21,22 @@ fn esc(s: &str) -> String {
     o
 }
 
+/// Escapes text and turns `backtick spans` (as findings write commands and error strings) into
+/// `<code>` elements.
+fn rich(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, part) in s.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push_str("<code>");
+            out.push_str(&esc(part));
+            out.push_str("</code>");
+        } else {
+            out.push_str(&esc(part));
+        }
+    }
+    out
+}
+
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}\
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}\
 table{border-collapse:collapse;margin:.5em 0;width:100%}td,th{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}\
@@ -75,7 +91,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             out,
             "<p><span class=\"sev\">{sev}</span> <code>{}</code> {}</p>",
             esc(&f.kind),
-            esc(&f.summary)
+            rich(&f.summary)
         )?;
         if !f.nodes.is_empty() {
             writeln!(out, "<p>Nodes: {}</p>", esc(&f.nodes.join(", ")))?;
@@ -92,14 +108,14 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                     .as_deref()
                     .map(|s| format!("<code>{}</code> ", esc(s)))
                     .unwrap_or_default();
-                writeln!(out, "<li>{src}{}</li>", esc(&e.text))?;
+                writeln!(out, "<li>{src}{}</li>", rich(&e.text))?;
             }
             writeln!(out, "</ul>")?;
         }
         writeln!(
             out,
             "<p><strong>Remedy:</strong> {}</p></div>",
-            esc(&f.remedy)
+            rich(&f.remedy)
         )?;
     }
     writeln!(out, "</section>")?;
@@ -294,4 +310,16 @@ fn timeline_svg(series: &[TimelineSeries], out: &mut dyn Write) -> std::io::Resu
         )?;
     }
     writeln!(out, "</svg>")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backtick_spans_become_code_and_everything_is_escaped() {
+        assert_eq!(
+            super::rich("fail with `a<b>` then `c`"),
+            "fail with <code>a&lt;b&gt;</code> then <code>c</code>"
+        );
+        assert_eq!(super::rich("<script>"), "&lt;script&gt;");
+    }
 }
