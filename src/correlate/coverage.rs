@@ -56,10 +56,7 @@ impl Coverage {
                     .into_iter()
                     .flatten()
                     .filter(|&&i| {
-                        matches!(
-                            audit.unreadable[i].provider.as_str(),
-                            "protobuf" | "json" | "other"
-                        )
+                        matches!(audit.unreadable[i].provider, "protobuf" | "json" | "other")
                     })
                     .count();
                 let plaintext_read = audit.records.plaintext.saturating_sub(plaintext_failing);

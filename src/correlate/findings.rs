@@ -307,9 +307,9 @@ fn lost_records(ctx: &Context<'_>, out: &mut Vec<Finding>) -> BTreeSet<usize> {
             .keyring
             .keys
             .iter()
-            .any(|k| k.provider.name() == u.provider && k.name == name);
+            .any(|k| k.provider.name() == u.provider && *k.name == *name);
         if held { &mut wrong } else { &mut missing }
-            .entry((u.provider.clone(), name))
+            .entry((u.provider.to_string(), name.to_string()))
             .or_default()
             .push(i);
     }
@@ -399,7 +399,7 @@ fn node_read_failures(
             for k in u
                 .decrypts_with
                 .iter()
-                .filter_map(|id| ctx.keyring.keys.iter().find(|k| &k.id == id))
+                .filter_map(|id| ctx.keyring.keys.iter().find(|k| *k.id == **id))
             {
                 helpful
                     .entry(format!(

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Records per parallel task.
 pub const CHUNK: usize = 256;
@@ -63,17 +64,19 @@ pub struct NodeSummary {
 pub struct Unreadable {
     pub key: String,
     pub mod_revision: i64,
+    // The strings below repeat across records (a snapshot can have 300k unreadable records with
+    // the same node names, errors and key ids): they are shared, not copied per record.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    pub resource: Option<Arc<str>>,
     /// The provider, or the storage for plaintext (`protobuf`, `json`, `other`).
-    pub provider: String,
+    pub provider: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_name: Option<String>,
+    pub key_name: Option<Arc<str>>,
     /// Node → exactly what its kube-apiserver returns, in node (argument) order. A JSON object.
     #[serde(serialize_with = "pairs_as_map")]
-    pub failing_nodes: Vec<(String, String)>,
+    pub failing_nodes: Vec<(Arc<str>, Arc<str>)>,
     /// Ids of candidate keys that decrypt it.
-    pub decrypts_with: Vec<String>,
+    pub decrypts_with: Vec<Arc<str>>,
 }
 
 impl Unreadable {
@@ -81,8 +84,8 @@ impl Unreadable {
     pub fn error_on(&self, node: &str) -> Option<&str> {
         self.failing_nodes
             .iter()
-            .find(|(n, _)| n == node)
-            .map(|(_, e)| e.as_str())
+            .find(|(n, _)| &**n == node)
+            .map(|(_, e)| &**e)
     }
 }
 
@@ -186,6 +189,8 @@ struct Tally {
     kms: Vec<KmsRecord>,
     /// Per node index: resource → first failure (key, error), in key order.
     first: Vec<BTreeMap<String, (String, String)>>,
+    /// Strings shared by this chunk's records (errors, key names).
+    interned: HashMap<String, Arc<str>>,
 }
 
 #[derive(Default, Clone)]
@@ -201,6 +206,18 @@ struct NodeTally {
 pub fn audit(engine: &Engine, keyring: &Keyring, records: &[Input<'_>]) -> Audit {
     let n_nodes = engine.nodes.len();
     let n_keys = keyring.keys.len();
+    let shared = Shared {
+        nodes: engine
+            .nodes
+            .iter()
+            .map(|n| Arc::from(n.node.as_str()))
+            .collect(),
+        ids: keyring
+            .keys
+            .iter()
+            .map(|k| Arc::from(k.id.as_str()))
+            .collect(),
+    };
     // Chunk tallies are collected, then merged left to right: a parallel tree reduce would copy
     // the long lists (unreadable records) once per tree level.
     let tallies: Vec<Tally> = records
@@ -210,18 +227,18 @@ pub fn audit(engine: &Engine, keyring: &Keyring, records: &[Input<'_>]) -> Audit
             let verdicts = engine.assess_batch(&pairs);
             let mut t = Tally::new(n_nodes, n_keys);
             // Consecutive records usually share a resource: parse it once per run of them.
-            let mut last: Option<(&[u8], Option<String>)> = None;
+            let mut last: Option<(&[u8], Option<Arc<str>>)> = None;
             for (r, v) in chunk.iter().zip(&verdicts) {
                 let prefix = r.key.get(..memchr::memrchr(b'/', r.key).unwrap_or(0));
                 let resource = match (&last, prefix) {
                     (Some((p, res)), Some(q)) if *p == q => res.clone(),
                     _ => {
-                        let res = KeyPath::parse(r.key).map(|p| p.qualified_resource());
+                        let res = KeyPath::parse(r.key).map(|p| Arc::from(p.qualified_resource()));
                         last = prefix.map(|p| (p, res.clone()));
                         res
                     }
                 };
-                t.add(engine, keyring, r, v, &resource);
+                t.add(engine, &shared, r, v, &resource);
             }
             t
         })
@@ -230,7 +247,22 @@ pub fn audit(engine: &Engine, keyring: &Keyring, records: &[Input<'_>]) -> Audit
     finish(engine, keyring, tally)
 }
 
+/// Strings every chunk shares: node names and candidate key ids, by index.
+struct Shared {
+    nodes: Vec<Arc<str>>,
+    ids: Vec<Arc<str>>,
+}
+
 impl Tally {
+    fn intern(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.interned.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.interned.insert(s.to_string(), a.clone());
+        a
+    }
+
     fn new(n_nodes: usize, n_keys: usize) -> Tally {
         Tally {
             per_node: vec![NodeTally::default(); n_nodes],
@@ -243,10 +275,10 @@ impl Tally {
     fn add(
         &mut self,
         engine: &Engine,
-        keyring: &Keyring,
+        shared: &Shared,
         r: &Input<'_>,
         v: &RecordVerdict<'_>,
-        resource: &Option<String>,
+        resource: &Option<Arc<str>>,
     ) {
         let c = &mut self.counts;
         c.live += 1;
@@ -279,7 +311,11 @@ impl Tally {
             let Some(nt) = self.per_node.get_mut(i) else {
                 continue;
             };
-            let name = engine.nodes.get(i).map(|n| n.node.as_str()).unwrap_or("");
+            let name = shared
+                .nodes
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| Arc::from(""));
             match o {
                 NodeOutcome::Plaintext | NodeOutcome::Decrypted { .. } => nt.readable += 1,
                 NodeOutcome::NeedsKms { .. } => nt.kms += 1,
@@ -301,7 +337,8 @@ impl Tally {
                             first.insert(res.to_string(), (display_key(r.key), exact.clone()));
                         }
                     }
-                    failing.push((name.to_string(), exact));
+                    let exact = self.intern(&exact);
+                    failing.push((name, exact));
                 }
             }
         }
@@ -330,17 +367,21 @@ impl Tally {
             }
         }
         if !failing.is_empty() {
+            let key_name = v.key_name.as_deref().map(|n| {
+                let n = printable_name(n);
+                self.intern(&n)
+            });
             self.unreadable.push(Unreadable {
                 key: display_key(r.key),
                 mod_revision: r.mod_revision,
                 resource: resource.clone(),
-                provider: label.to_string(),
-                key_name: v.key_name.as_deref().map(printable_name),
+                provider: label,
+                key_name,
                 failing_nodes: failing,
                 decrypts_with: v
                     .decrypts_with
                     .iter()
-                    .filter_map(|&k| keyring.keys.get(k).map(|c| c.id.clone()))
+                    .filter_map(|&k| shared.ids.get(k).cloned())
                     .collect(),
             });
         }
@@ -356,7 +397,7 @@ impl Tally {
                 self.plaintext.push(PlaintextRecord {
                     key: display_key(r.key),
                     mod_revision: r.mod_revision,
-                    resource: resource.clone(),
+                    resource: resource.as_deref().map(str::to_string),
                     encrypted_on,
                 });
             }
@@ -529,11 +570,14 @@ fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
 }
 
 /// Serializes `[(k, v)]` as a JSON object in the pairs' order (keys are distinct node names).
-fn pairs_as_map<S: serde::Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+fn pairs_as_map<S: serde::Serializer>(
+    pairs: &[(Arc<str>, Arc<str>)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut m = s.serialize_map(Some(pairs.len()))?;
     for (k, v) in pairs {
-        m.serialize_entry(k, v)?;
+        m.serialize_entry(&**k, &**v)?;
     }
     m.end()
 }
