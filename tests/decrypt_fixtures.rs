@@ -218,14 +218,7 @@ fn audit_summaries_and_list_failures() {
         let engine = Engine::new(&kr);
         let snap = Snapshot::open(&dir(d).join(snapshot)).unwrap();
         let records = Records::read(&snap);
-        let inputs: Vec<Input<'_>> = records
-            .live()
-            .map(|r| Input {
-                key: r.kv.key,
-                value: r.kv.value,
-                mod_revision: r.kv.mod_revision,
-            })
-            .collect();
+        let inputs: Vec<Input<'_>> = Input::live(&records);
         let a = audit(&engine, &kr, &inputs);
         for n in &a.nodes {
             let s = &exp["summary"][&n.node];

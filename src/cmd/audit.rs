@@ -47,14 +47,7 @@ pub fn run(args: &Args) -> CmdResult {
     let keyring = args.keys.load()?;
     let snap = open_snapshot(&args.snapshot)?;
     let records = Records::read(&snap);
-    let inputs: Vec<Input<'_>> = records
-        .live()
-        .map(|r| Input {
-            key: r.kv.key,
-            value: r.kv.value,
-            mod_revision: r.kv.mod_revision,
-        })
-        .collect();
+    let inputs: Vec<Input<'_>> = Input::live(&records);
     let engine = Engine::new(&keyring);
     let a = audit(&engine, &keyring, &inputs);
     let out_doc = AuditOutput {

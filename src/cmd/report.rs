@@ -165,14 +165,7 @@ pub fn assemble(
     });
     let integrity = Integrity::from_parts(snap, trailer, structure, &records);
     let engine = Engine::new(keyring);
-    let live: Vec<audit::Input> = records
-        .live()
-        .map(|r| audit::Input {
-            key: r.kv.key,
-            value: r.kv.value,
-            mod_revision: r.kv.mod_revision,
-        })
-        .collect();
+    let live: Vec<audit::Input> = audit::Input::live(&records);
     let audit = progress.stage("trial-decrypting records", || {
         audit::audit(&engine, keyring, &live)
     });
@@ -281,21 +274,17 @@ pub fn assemble(
 /// Chain-of-custody entries for the key sources and logs given on the command line.
 pub fn source_inputs(keys: &KeySourceArgs, logs: Option<&LogScan>) -> Result<Vec<Input>, Error> {
     let mut out = Vec::new();
-    let split = |spec: &str| -> (Option<String>, String) {
-        match spec.split_once('=') {
-            Some((n, p)) if !std::path::Path::new(spec).exists() && !n.contains('/') => {
-                (Some(n.to_string()), p.to_string())
-            }
-            _ => (crate::keyring::default_node(spec), spec.to_string()),
-        }
+    // The same [NODE=]PATH parsing the keyring used when it loaded these sources.
+    let spec = |s: &str, flag: &str| {
+        crate::keyring::node_spec(s, flag).map_err(|e| Error::new(e.to_string()))
     };
     for s in &keys.encryption_config {
-        let (node, path) = split(s);
-        out.push(file_input(&path, "encryption-config", node.as_deref())?);
+        let s = spec(s, "--encryption-config")?;
+        out.push(file_input(&s.display, "encryption-config", Some(&s.node))?);
     }
     for s in &keys.static_resources {
-        let (node, path) = split(s);
-        out.push(file_input(&path, "static-resources", node.as_deref())?);
+        let s = spec(s, "--static-resources")?;
+        out.push(file_input(&s.display, "static-resources", Some(&s.node))?);
     }
     for (i, _) in keys.candidate_key.iter().enumerate() {
         // The argument holds key bytes: record that it was given, never what it was.

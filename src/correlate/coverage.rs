@@ -15,6 +15,8 @@ pub struct Coverage {
     /// Encrypted records (keys) of resources no given config covers (e.g. OpenShift routes and
     /// OAuth tokens, encrypted by other apiservers whose keys live in secrets inside etcd).
     pub uncovered: Vec<String>,
+    /// Storage prefixes (first path segment) of the snapshot's keys, for matching log keys.
+    pub prefixes: std::collections::BTreeSet<String>,
 }
 
 impl Coverage {
@@ -37,6 +39,7 @@ impl Coverage {
             node_names,
             failing,
             uncovered,
+            prefixes: super::logmatch::snapshot_prefixes(ctx),
         }
     }
 

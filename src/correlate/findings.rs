@@ -17,7 +17,7 @@ pub fn all(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow]) -> Vec<Finding>
     node_read_failures(ctx, cov, &accounted, &lost, &mut out);
     plaintext_in_encrypted(ctx, &mut out);
     kms_required(ctx, &mut out);
-    super::logmatch::findings(ctx, nodes, &mut out);
+    super::logmatch::findings(ctx, cov, nodes, &mut out);
     out
 }
 
@@ -232,11 +232,13 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
             }
             evidence.extend(super::logmatch::evidence_for(
                 ctx,
+                cov,
                 odd_nodes,
                 &keys_of(&odd_fails),
             ));
             evidence.extend(super::logmatch::evidence_for(
                 ctx,
+                cov,
                 &ref_nodes,
                 &keys_of(&mirror),
             ));
@@ -424,6 +426,7 @@ fn node_read_failures(
             })
             .chain(super::logmatch::evidence_for(
                 ctx,
+                cov,
                 std::slice::from_ref(node),
                 &keys,
             ))

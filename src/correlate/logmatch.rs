@@ -11,7 +11,7 @@ use crate::logs::{Aggregate, Event};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Storage prefixes (first path segment) of the snapshot's keys.
-fn snapshot_prefixes(ctx: &Context<'_>) -> BTreeSet<String> {
+pub(super) fn snapshot_prefixes(ctx: &Context<'_>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut last: &[u8] = b"";
     for r in ctx.records.live() {
@@ -103,7 +103,7 @@ fn timeline(events: &[Event]) -> Vec<TimelineSeries> {
 
 /// Fills each node row's `log` with prediction vs observation.
 pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
-    let prefixes = snapshot_prefixes(ctx);
+    let prefixes = &cov.prefixes;
     for (n, row) in nodes.iter_mut().enumerate() {
         let has_log = ctx
             .logs
@@ -124,7 +124,7 @@ pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
         let mut keyless_match = false;
         for e in &events {
             match &e.key {
-                Some(k) => match normalise(ctx, &prefixes, k) {
+                Some(k) => match normalise(ctx, prefixes, k) {
                     Some(sk) if failing.contains(&sk) => {
                         confirmed.insert(sk);
                     }
@@ -158,16 +158,21 @@ pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
 
 /// Log evidence for `nodes` failing on `keys`: the aggregated lines, with counts, times, the loop
 /// interval and where in which file.
-pub fn evidence_for(ctx: &Context<'_>, nodes: &[String], keys: &[String]) -> Vec<Evidence> {
+pub fn evidence_for(
+    ctx: &Context<'_>,
+    cov: &Coverage,
+    nodes: &[String],
+    keys: &[String],
+) -> Vec<Evidence> {
     let Some(scan) = ctx.logs else {
         return Vec::new();
     };
-    let prefixes = snapshot_prefixes(ctx);
+    let prefixes = &cov.prefixes;
     let keys: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
     let mut out = Vec::new();
     for a in scan.aggregates.iter().filter(|a| nodes.contains(&a.node)) {
         let matches = match &a.key {
-            Some(k) => normalise(ctx, &prefixes, k).is_some_and(|sk| keys.contains(sk.as_str())),
+            Some(k) => normalise(ctx, prefixes, k).is_some_and(|sk| keys.contains(sk.as_str())),
             // Keyless (watch/GET) errors support the finding only when it has keys of its own.
             None => !keys.is_empty(),
         };
@@ -218,7 +223,7 @@ fn describe(a: &Aggregate) -> String {
 }
 
 /// Findings the logs alone give: keys named in logs that the snapshot does not hold.
-pub fn findings(ctx: &Context<'_>, nodes: &[NodeRow], out: &mut Vec<Finding>) {
+pub fn findings(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow], out: &mut Vec<Finding>) {
     let Some(scan) = ctx.logs else { return };
     let mut absent: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for row in nodes {
@@ -230,14 +235,14 @@ pub fn findings(ctx: &Context<'_>, nodes: &[NodeRow], out: &mut Vec<Finding>) {
         }
     }
     // Events on nodes without a config are not in `nodes`; take their keys too.
-    let prefixes = snapshot_prefixes(ctx);
+    let prefixes = &cov.prefixes;
     for e in scan
         .events
         .iter()
         .filter(|e| !nodes.iter().any(|n| n.name == e.node))
     {
         if let Some(k) = &e.key {
-            if normalise(ctx, &prefixes, k).is_none() {
+            if normalise(ctx, prefixes, k).is_none() {
                 absent.entry(k.clone()).or_default().insert(e.node.clone());
             }
         }

@@ -26,6 +26,20 @@ pub struct Input<'a> {
     pub mod_revision: i64,
 }
 
+impl<'a> Input<'a> {
+    /// The live records of a snapshot, in key order: what `audit`, `report` and `validate` judge.
+    pub fn live(records: &crate::etcd::records::Records<'a>) -> Vec<Input<'a>> {
+        records
+            .live()
+            .map(|r| Input {
+                key: r.kv.key,
+                value: r.kv.value,
+                mod_revision: r.kv.mod_revision,
+            })
+            .collect()
+    }
+}
+
 /// Counts over the records.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RecordCounts {

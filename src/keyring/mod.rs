@@ -152,15 +152,16 @@ pub struct Keyring {
 }
 
 /// Where a `[NODE=]PATH` argument points.
-struct NodeSpec {
-    node: String,
-    path: PathBuf,
-    display: String,
+pub struct NodeSpec {
+    pub node: String,
+    pub path: PathBuf,
+    /// The path as given, for messages and the chain of custody.
+    pub display: String,
 }
 
 /// Splits `[NODE=]PATH`. A path that exists as given wins over a split at `=`; the node defaults
 /// to the file name without its extensions (`master-1.yaml` → `master-1`).
-fn node_spec(spec: &str, flag: &str) -> Result<NodeSpec, Error> {
+pub fn node_spec(spec: &str, flag: &str) -> Result<NodeSpec, Error> {
     let arg_err = |m: &str| Error::Argument {
         argument: format!("{flag} {spec}"),
         message: m.to_string(),
