@@ -1,7 +1,12 @@
-//! Integrity check equivalent to `bbolt check` (tx_check.go): every page reachable from the meta's
-//! root is visited once; out-of-bounds pages, pages reached twice (cycles included), invalid page
-//! types, elements outside their page and keys out of order are reported with page and bucket.
-//! With a persisted freelist, pages both reachable and free, and pages neither, are reported too.
+//! Integrity check equivalent to `bbolt check` of bbolt 1.4 (tx_check.go at v1.4.0, the rules
+//! etcd 3.5.8+ and 3.6 run in `snapshot status`): every page reachable from the meta's root is
+//! visited once; out-of-bounds pages, pages reached twice (cycles included), invalid page types
+//! and elements outside their page are reported with page and bucket. Key order follows
+//! `recursivelyCheckPageKeyOrderInternal` (bbolt ≥ 1.3.7): every key of a page lies within the
+//! range its parent's branch element gives, and keys ascend. With a persisted freelist, tree
+//! pages that are also free (`reachable freed`; the freelist's own pages are reachable but not
+//! tree pages, so never this), pages neither reached nor free (`unreachable unfreed`) and pages
+//! freed twice (`already freed`) are reported, as bbolt does.
 //!
 //! Unlike bbolt's check (bbolt#581) this never panics, and it keeps going past damage.
 
@@ -9,7 +14,7 @@ use super::bucket::Bucket;
 use super::bytes::u64_at;
 use super::db::Db;
 use super::error::{Problem, ProblemKind};
-use super::page::{PageKind, Pgid, FREELIST_PAGE_FLAG, PAGE_HEADER_SIZE};
+use super::page::{BranchPage, LeafPage, PageKind, Pgid, FREELIST_PAGE_FLAG, PAGE_HEADER_SIZE};
 use super::walk::{Visited, MAX_DEPTH};
 use serde::Serialize;
 
@@ -20,7 +25,9 @@ pub struct CheckReport {
     pub problems: Vec<Problem>,
     /// Pages reached from the root (metas and the freelist included).
     pub reachable_pages: u64,
-    /// Pages listed in the persisted freelist, when there is one.
+    /// Whether the meta points at a freelist page, and whether it could be read.
+    pub freelist: FreelistState,
+    /// Pages listed in the persisted freelist, when there is one and it could be read.
     pub freelist_pages: Option<u64>,
     /// Pages below the high-water mark not reached. Without a persisted freelist these are the
     /// free pages (bbolt rebuilds its freelist this way); with one, they are problems.
@@ -29,6 +36,20 @@ pub struct CheckReport {
     pub buckets: u64,
     /// Key/value pairs visited (sub-bucket entries excluded).
     pub keys: u64,
+}
+
+/// The freelist as the meta describes it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FreelistState {
+    /// `meta.freelist` = pgidNoFreelist: etcd's default since 3.4 (`NoFreelistSync`); bbolt
+    /// rebuilds the freelist from the unreachable pages.
+    #[default]
+    NotPersisted,
+    /// A freelist page that was read.
+    Persisted,
+    /// The meta points at a freelist page that cannot be read.
+    Unreadable,
 }
 
 fn problems_as_strings<S: serde::Serializer>(p: &[Problem], s: S) -> Result<S::Ok, S::Error> {
@@ -47,10 +68,11 @@ pub fn check(db: &Db) -> CheckReport {
     let mut reached = Visited::new(db.file_pages());
     reached.mark(0);
     reached.mark(1);
-    let free = read_freelist(db, &mut reached, &mut report);
-    check_bucket(&db.root_bucket(), 0, &mut reached, &mut report);
+    let (free, freelist_run) = read_freelist(db, &mut reached, &mut report);
+    check_bucket(db, &db.root_bucket(), 0, &mut reached, &mut report);
 
     let hwm = db.meta().hwm.min(db.file_pages());
+    let in_freelist_run = |id: Pgid| freelist_run.is_some_and(|(a, b)| (a..=b).contains(&id));
     for id in 2..hwm {
         let is_reached = reached.is_marked(id);
         let is_free = free.as_ref().is_some_and(|f| f.is_marked(id));
@@ -59,8 +81,10 @@ pub fn check(db: &Db) -> CheckReport {
         } else {
             report.unreachable_pages += 1;
         }
+        // tx_check.go reports `reachable freed` from verifyPageReachable, which sees tree pages
+        // only: the freelist's own pages are reachable without being checked against it.
         let kind = match (is_reached, is_free, free.is_some()) {
-            (true, true, _) => ProblemKind::ReachableFreed,
+            (true, true, _) if !in_freelist_run(id) => ProblemKind::ReachableFreed,
             (false, false, true) => ProblemKind::UnreachableUnfreed,
             _ => continue,
         };
@@ -76,39 +100,38 @@ pub fn check(db: &Db) -> CheckReport {
 
 /// Reads the persisted freelist, if the meta points at one. The pointer is checked against the
 /// page's flags before it is trusted: real files exist where it points at a leaf.
-fn read_freelist(db: &Db, reached: &mut Visited, report: &mut CheckReport) -> Option<Visited> {
+/// Returns the free set and the freelist's own page run (first, last).
+fn read_freelist(
+    db: &Db,
+    reached: &mut Visited,
+    report: &mut CheckReport,
+) -> (Option<Visited>, Option<(Pgid, Pgid)>) {
     let meta = db.meta();
     if !meta.freelist_persisted() {
-        return None;
+        return (None, None);
     }
+    report.freelist = FreelistState::Unreadable;
     let id = meta.freelist;
     let bad = |detail: String| Problem {
         page: Some(id),
         bucket: String::new(),
-        kind: ProblemKind::BadFreelist { detail },
+        kind: ProblemKind::FreelistUnreadable { detail },
     };
     let page = match db.page(id) {
         Ok(p) => p,
         Err(kind) => {
-            report.problems.push(Problem {
-                page: Some(id),
-                bucket: "(freelist)".into(),
-                kind,
-            });
-            return None;
+            report.problems.push(bad(kind.to_string()));
+            return (None, None);
         }
     };
     if page.flags() != FREELIST_PAGE_FLAG {
-        report.problems.push(Problem {
-            page: Some(id),
-            bucket: "(freelist)".into(),
-            kind: ProblemKind::InvalidType {
-                flags: page.flags(),
-                expected: "freelist",
-            },
-        });
-        return None;
+        report.problems.push(bad(format!(
+            "page type {:#06x}, not a freelist page",
+            page.flags()
+        )));
+        return (None, None);
     }
+    let run = (id, id + u64::from(page.overflow()));
     for i in 0..=u64::from(page.overflow()) {
         if reached.mark(id + i) {
             report.problems.push(Problem {
@@ -125,7 +148,7 @@ fn read_freelist(db: &Db, reached: &mut Visited, report: &mut CheckReport) -> Op
             Some(n) => (n, PAGE_HEADER_SIZE + 8),
             None => {
                 report.problems.push(bad("count word out of page".into()));
-                return None;
+                return (None, None);
             }
         }
     } else {
@@ -136,10 +159,11 @@ fn read_freelist(db: &Db, reached: &mut Visited, report: &mut CheckReport) -> Op
         .and_then(|n| n.checked_add(start as u64))
         .is_some_and(|end| end <= b.len() as u64);
     if !fits {
-        report
-            .problems
-            .push(bad(format!("{count} ids do not fit in the page")));
-        return None;
+        report.problems.push(bad(format!(
+            "it claims {count} ids, which do not fit in its {} bytes",
+            b.len()
+        )));
+        return (None, None);
     }
     let mut free = Visited::new(db.file_pages());
     let mut n = 0u64;
@@ -167,12 +191,14 @@ fn read_freelist(db: &Db, reached: &mut Visited, report: &mut CheckReport) -> Op
         }
         n += 1;
     }
+    report.freelist = FreelistState::Persisted;
     report.freelist_pages = Some(n);
-    Some(free)
+    (Some(free), Some(run))
 }
 
-fn check_bucket(
-    bucket: &Bucket<'_>,
+fn check_bucket<'a>(
+    db: &'a Db,
+    bucket: &Bucket<'a>,
     nesting: usize,
     reached: &mut Visited,
     report: &mut CheckReport,
@@ -186,7 +212,27 @@ fn check_bucket(
         });
         return;
     }
-    let leaves = bucket.leaves_with(reached, &mut report.problems);
+    let mut walk_problems = Vec::new();
+    let leaves = bucket.leaves_with(reached, &mut walk_problems);
+    // For a tree bucket, key order is bbolt's range rule below (which covers branch order too, so
+    // the walk's own branch-order findings would be duplicates). bbolt skips inline buckets
+    // (`RootPage() == 0`); we still check that their keys ascend.
+    let inline = bucket.is_inline();
+    report.problems.extend(
+        walk_problems
+            .into_iter()
+            .filter(|p| inline || !matches!(p.kind, ProblemKind::KeysOutOfOrder { .. })),
+    );
+    if !inline {
+        let mut order = KeyOrder {
+            db,
+            bucket: &bucket.path,
+            seen: Visited::new(db.file_pages()),
+            stack: Vec::new(),
+            problems: &mut report.problems,
+        };
+        order.check(bucket.root_page(), None, None);
+    }
     let mut prev: Option<&[u8]> = None;
     let mut subs: Vec<(Pgid, _)> = Vec::new();
     for leaf in leaves {
@@ -206,7 +252,7 @@ fn check_bucket(
                     continue;
                 }
             };
-            if prev.is_some_and(|p| p >= e.key) {
+            if inline && prev.is_some_and(|p| p >= e.key) {
                 report
                     .problems
                     .push(problem(ProblemKind::KeysOutOfOrder { index: i }));
@@ -221,8 +267,146 @@ fn check_bucket(
     }
     for (page, e) in subs {
         match bucket.sub_bucket(page, &e) {
-            Ok(sub) => check_bucket(&sub, nesting + 1, reached, report),
+            Ok(sub) => check_bucket(db, &sub, nesting + 1, reached, report),
             Err(p) => report.problems.push(p),
+        }
+    }
+}
+
+/// Keys shown in problems: hex, as bbolt's `HexKVStringer`, cut at 64 bytes so a hostile key
+/// cannot flood the report.
+fn key_hex(k: &[u8]) -> String {
+    const SHOWN: usize = 64;
+    let mut s: String = k.iter().take(SHOWN).map(|b| format!("{b:02x}")).collect();
+    if k.len() > SHOWN {
+        s += &format!("…({} bytes)", k.len());
+    }
+    s
+}
+
+/// bbolt ≥ 1.3.7's key-range check of one bucket's tree (tx_check.go
+/// `recursivelyCheckPageKeyOrderInternal` and `verifyKeyOrder`, v1.3.7 through v1.4.x): each
+/// subtree is bounded below (closed) by its branch element's key and above (open) by the next
+/// element's key; within a page keys strictly ascend, and a branch element's key must lie above
+/// the largest key of the previous element's subtree. Pages already seen in this bucket (shared
+/// children, cycles: reported by the walk) are not descended again, so work stays linear.
+struct KeyOrder<'a, 'p> {
+    db: &'a Db,
+    bucket: &'p str,
+    seen: Visited,
+    stack: Vec<Pgid>,
+    problems: &'p mut Vec<Problem>,
+}
+
+impl<'a> KeyOrder<'a, '_> {
+    /// Checks the subtree at `id` within `[min, max)` and returns its largest key (bbolt's
+    /// `maxKeyInSubtree`; `None` where bbolt has nil).
+    fn check(
+        &mut self,
+        id: Pgid,
+        min: Option<&'a [u8]>,
+        max: Option<&'a [u8]>,
+    ) -> Option<&'a [u8]> {
+        if self.stack.len() > MAX_DEPTH || self.seen.mark(id) {
+            return None;
+        }
+        // Unreadable pages and wrong page types are the walk's findings.
+        let page = self.db.page(id).ok()?;
+        self.stack.push(id);
+        let largest = match page.kind() {
+            PageKind::Branch => match BranchPage::new(page) {
+                Ok(b) => {
+                    let keys: Vec<_> = (0..b.len()).map(|i| b.element(i).ok()).collect();
+                    let mut running = min;
+                    let mut largest = None;
+                    for (i, e) in keys.iter().enumerate() {
+                        let Some(e) = e else { continue };
+                        self.verify(id, false, i, e.key, running, max);
+                        let next = match keys.get(i + 1) {
+                            Some(n) => n.as_ref().map(|n| n.key),
+                            None => max,
+                        };
+                        largest = self.check(e.child, Some(e.key), next);
+                        running = largest;
+                    }
+                    largest
+                }
+                Err(_) => None,
+            },
+            PageKind::Leaf => match LeafPage::new(page) {
+                Ok(l) => {
+                    let mut running = min;
+                    for (i, e) in l.elements().enumerate() {
+                        let Ok(e) = e else { continue };
+                        self.verify(id, true, i, e.key, running, max);
+                        running = Some(e.key);
+                    }
+                    if l.is_empty() {
+                        None
+                    } else {
+                        running
+                    }
+                }
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        self.stack.pop();
+        largest
+    }
+
+    /// `verifyKeyOrder`: `previous` is the lower bound for element 0 and the previous key after.
+    fn verify(
+        &mut self,
+        id: Pgid,
+        leaf: bool,
+        index: usize,
+        key: &[u8],
+        previous: Option<&[u8]>,
+        max: Option<&[u8]>,
+    ) {
+        // The page's parent is the page below it on the stack.
+        let parent = self.stack.len().checked_sub(2).map(|i| self.stack[i]);
+        let mut push = |kind| {
+            self.problems.push(Problem {
+                page: Some(id),
+                bucket: self.bucket.to_string(),
+                kind,
+            })
+        };
+        match (index, previous) {
+            (0, Some(p)) if p > key => push(ProblemKind::KeyBelowAncestor {
+                index,
+                leaf,
+                key: key_hex(key),
+                parent,
+                bound: key_hex(p),
+            }),
+            (0, _) => {}
+            // bytes.Compare(nil, key): nil is the empty key.
+            (_, p) => {
+                let p = p.unwrap_or_default();
+                if p >= key {
+                    push(ProblemKind::KeyNotAbovePrevious {
+                        index,
+                        leaf,
+                        key: key_hex(key),
+                        previous: key_hex(p),
+                        equal: p == key,
+                    });
+                }
+            }
+        }
+        if let Some(m) = max {
+            if key >= m {
+                push(ProblemKind::KeyNotBelowNext {
+                    index,
+                    leaf,
+                    key: key_hex(key),
+                    parent,
+                    bound: key_hex(m),
+                });
+            }
         }
     }
 }

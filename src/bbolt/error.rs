@@ -58,6 +58,65 @@ pub enum ProblemKind {
     UnreachableUnfreed,
     /// A page listed free twice in the freelist.
     FreedTwice,
+    /// The meta points at a freelist page that cannot be read: bbolt would fail or panic loading
+    /// it, so no free-page accounting is possible.
+    FreelistUnreadable { detail: String },
+    /// bbolt ≥ 1.3.7 key-range rule (tx_check.go `verifyKeyOrder`): element `index` of this
+    /// branch or leaf page has a key below the bound its parent's branch element gives
+    /// (`parent` page, key `bound`, hex).
+    KeyBelowAncestor {
+        index: usize,
+        leaf: bool,
+        key: String,
+        parent: Option<Pgid>,
+        bound: String,
+    },
+    /// bbolt ≥ 1.3.7: a key not above the previous one (within a leaf; for a branch element, the
+    /// previous child's largest key). `equal` is bbolt's "(found =)".
+    KeyNotAbovePrevious {
+        index: usize,
+        leaf: bool,
+        key: String,
+        previous: String,
+        equal: bool,
+    },
+    /// bbolt ≥ 1.3.7: a key at or above the next branch element's key in the `parent` page,
+    /// which bounds this subtree from above.
+    KeyNotBelowNext {
+        index: usize,
+        leaf: bool,
+        key: String,
+        parent: Option<Pgid>,
+        bound: String,
+    },
+}
+
+impl ProblemKind {
+    /// Problems only bbolt 1.3.7 and later report (etcd 3.5.8+, 3.6): etcdctl 3.4 and etcdutl
+    /// ≤ 3.5.7 (bbolt 1.3.6) accept such a file.
+    pub fn since_bbolt_1_3_7(&self) -> bool {
+        matches!(
+            self,
+            ProblemKind::KeyBelowAncestor { .. }
+                | ProblemKind::KeyNotAbovePrevious { .. }
+                | ProblemKind::KeyNotBelowNext { .. }
+        )
+    }
+}
+
+fn page_type(leaf: bool) -> &'static str {
+    if leaf {
+        "leaf"
+    } else {
+        "branch"
+    }
+}
+
+fn parent_page(parent: &Option<Pgid>) -> String {
+    match parent {
+        Some(p) => format!("branch page {p}"),
+        None => "its parent".into(),
+    }
 }
 
 impl fmt::Display for Problem {
@@ -100,6 +159,46 @@ impl fmt::Display for ProblemKind {
             ReachableFreed => write!(f, "reachable freed"),
             UnreachableUnfreed => write!(f, "unreachable unfreed"),
             FreedTwice => write!(f, "already freed"),
+            FreelistUnreadable { detail } => write!(
+                f,
+                "freelist persisted but unreadable ({detail}); free pages not checked"
+            ),
+            KeyBelowAncestor {
+                index,
+                leaf,
+                key,
+                parent,
+                bound,
+            } => write!(
+                f,
+                "{} key[{index}]=(hex){key} is below the key (hex){bound} of its element in {}",
+                page_type(*leaf),
+                parent_page(parent)
+            ),
+            KeyNotAbovePrevious {
+                index,
+                leaf,
+                key,
+                previous,
+                equal,
+            } => write!(
+                f,
+                "{} key[{index}]=(hex){key} is {} the previous key (hex){previous}",
+                page_type(*leaf),
+                if *equal { "equal to" } else { "below" }
+            ),
+            KeyNotBelowNext {
+                index,
+                leaf,
+                key,
+                parent,
+                bound,
+            } => write!(
+                f,
+                "{} key[{index}]=(hex){key} is not below the next element's key (hex){bound} in {}",
+                page_type(*leaf),
+                parent_page(parent)
+            ),
         }
     }
 }

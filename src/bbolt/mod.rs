@@ -20,7 +20,7 @@ pub mod page;
 mod walk;
 
 pub use bucket::{Bucket, Leaf};
-pub use check::{check, CheckReport};
+pub use check::{check, CheckReport, FreelistState};
 pub use db::{Data, Db, MetaChoice};
 pub use error::{Error, Problem, ProblemKind};
 pub use meta::Meta;

@@ -5,6 +5,7 @@
 
 use super::common::open_snapshot;
 use super::{CmdResult, Outcome};
+use crate::bbolt::FreelistState;
 use crate::etcd::integrity::Integrity;
 use crate::etcd::trailer::Trailer;
 use crate::output::{write_json, Format};
@@ -59,9 +60,13 @@ fn render_text(out: &mut impl Write, c: &Integrity) -> std::io::Result<()> {
         Trailer::Mismatch { .. } => "MISMATCH".to_string(),
     };
     writeln!(out, "trailer    {trailer}")?;
-    let free = match c.structure.freelist_pages {
-        Some(n) => format!("freelist persisted, {n} free pages"),
-        None => format!(
+    let free = match (c.structure.freelist, c.structure.freelist_pages) {
+        (FreelistState::Persisted, Some(n)) => format!("freelist persisted, {n} free pages"),
+        (FreelistState::Unreadable, _) | (FreelistState::Persisted, None) => format!(
+            "freelist persisted but UNREADABLE (page {}), {} unreachable pages",
+            c.meta.freelist, c.structure.unreachable_pages
+        ),
+        (FreelistState::NotPersisted, _) => format!(
             "freelist not persisted, {} unreachable (free) pages",
             c.structure.unreachable_pages
         ),

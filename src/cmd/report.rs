@@ -192,14 +192,19 @@ pub fn assemble(
             sha256: integrity.trailer.file_sha256.clone(),
         },
     );
-    let mut status_map = BTreeMap::new();
-    if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(&st) {
-        status_map.extend(m);
-    }
-    status_map.insert(
-        "liveKeys".into(),
-        serde_json::Value::from(records.live_count()),
-    );
+    // The report's snapshot status keeps its keys: the 3.4/3.5 numbers, 3.6's `version` (semver
+    // only, as etcdutl 3.6 prints it) and the live-key count 3.6 calls total keys.
+    let status_map: BTreeMap<String, serde_json::Value> = [
+        ("hash", serde_json::Value::from(st.hash)),
+        ("revision", st.revision.into()),
+        ("totalKey", st.pairs.into()),
+        ("totalSize", st.total_size.into()),
+        ("version", st.version().into()),
+        ("liveKeys", records.live_count().into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
     let (state, headline) = diagnosis.verdict();
     let Diagnosis {
         records: counts,

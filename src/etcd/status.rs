@@ -1,33 +1,98 @@
-//! The numbers `etcdctl snapshot status` prints (etcdctl/snapshot/v3_snapshot.go `Status` in 3.4,
-//! etcdutl/snapshot/v3_snapshot.go in 3.5):
+//! The numbers `snapshot status` prints, for each etcd generation that defines them:
 //!
-//! - `hash`: CRC-32C (Castagnoli) over, for each top-level bucket in byte order, the bucket name
-//!   followed by every key and value of the bucket in key order (`b.ForEach`);
-//! - `revision`: main revision of the last key of the `key` bucket (tombstones included);
-//! - `totalKey`: number of key/value pairs over all buckets (3.4/3.5 meaning);
-//! - `totalSize`: `tx.Size()` = high-water mark × page size;
-//! - `version`: `meta/storageVersion`, written by 3.6+ only.
+//! - etcdctl 3.4 (etcdctl/snapshot/v3_snapshot.go `Status`) and etcdutl 3.5
+//!   (etcdutl/snapshot/v3_snapshot.go at v3.5.x) print four numbers: `hash`, `revision`,
+//!   `totalKey` = every key/value pair of every top-level bucket, `totalSize`;
+//! - etcdutl 3.6 (same file at 2d377000ff61, "use map to count unique user keys", in v3.6.0+)
+//!   counts `totalKey` as distinct live user keys (a map fed in `key`-bucket order, tombstones
+//!   deleting) and adds `version` = `meta/storageVersion` when it parses as semver, else `""`.
+//!
+//! Shared by both: `hash` is CRC-32C (Castagnoli) over, for each top-level bucket in byte order,
+//! the bucket name followed by every key and value of the bucket in key order (`b.ForEach`);
+//! `revision` is the main revision of the last key of the `key` bucket (tombstones included);
+//! `totalSize` is `tx.Size()` = high-water mark × page size.
 //!
 //! Each bucket's leaves are hashed in parallel chunks and the CRCs combined, so the result equals
 //! the sequential CRC over the concatenation.
 
 use super::buckets;
+use super::meta::storage_version_semver;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
 use crate::bbolt::{Leaf, Problem};
 use rayon::prelude::*;
-use serde::Serialize;
 
-/// What `snapshot status` reports, plus the live-key count etcd 3.6 calls total keys.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// Which tool's definition of `snapshot status` to follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Semantics {
+    /// etcdctl 3.4 and etcdutl 3.5: four fields, `totalKey` counts every pair.
+    Etcd35,
+    /// etcdutl 3.6: five fields, `totalKey` counts live user keys, `version`.
+    Etcd36,
+}
+
+/// Everything needed to print `snapshot status` under either [`Semantics`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Status {
     pub hash: u32,
     pub revision: i64,
-    #[serde(rename = "totalKey")]
-    pub total_key: u64,
-    #[serde(rename = "totalSize")]
+    /// Key/value pairs over all top-level buckets (3.4/3.5 `totalKey`).
+    pub pairs: u64,
     pub total_size: u64,
-    pub version: String,
+    /// The raw `meta/storageVersion` value, when the key exists (written by etcd 3.6+).
+    pub storage_version: Option<Vec<u8>>,
+}
+
+/// The fields one tool prints, in its order. `version` is `None` where the tool has no such
+/// field (3.4/3.5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Printed {
+    pub semantics: Semantics,
+    pub hash: u32,
+    pub revision: i64,
+    pub total_key: u64,
+    pub total_size: u64,
+    pub version: Option<String>,
+}
+
+impl Status {
+    /// The semantics of the etcd that wrote the file: 3.6 writes `meta/storageVersion` (at
+    /// bootstrap and on every schema migration, server/storage/schema/schema.go), earlier
+    /// versions never do.
+    pub fn native_semantics(&self) -> Semantics {
+        if self.storage_version.is_some() {
+            Semantics::Etcd36
+        } else {
+            Semantics::Etcd35
+        }
+    }
+
+    /// `storageVersion` as etcdutl 3.6 prints it: normalised semver, else empty.
+    pub fn version(&self) -> String {
+        self.storage_version
+            .as_deref()
+            .and_then(storage_version_semver)
+            .unwrap_or_default()
+    }
+
+    /// What a tool of `semantics` prints. `live_keys` is the number of distinct keys whose latest
+    /// revision is not a tombstone ([`crate::etcd::Records::live_count`]): the final size of
+    /// etcdutl 3.6's `seenKeys` map, which is fed in revision order so each key's last entry
+    /// decides.
+    pub fn printed(&self, semantics: Semantics, live_keys: u64) -> Printed {
+        let (total_key, version) = match semantics {
+            Semantics::Etcd35 => (self.pairs, None),
+            Semantics::Etcd36 => (live_keys, Some(self.version())),
+        };
+        Printed {
+            semantics,
+            hash: self.hash,
+            revision: self.revision,
+            total_key,
+            total_size: self.total_size,
+            version,
+        }
+    }
 }
 
 /// CRC of a run of bytes, its length and the number of pairs it covers.
@@ -103,26 +168,25 @@ pub fn compute(snap: &Snapshot) -> (Status, Vec<Problem>) {
             }
         }
     }
-    let version = read_storage_version(snap).unwrap_or_default();
     let status = Status {
         hash: total.crc,
         revision,
-        total_key: total.pairs,
+        pairs: total.pairs,
         total_size: db.logical_size(),
-        version,
+        storage_version: read_storage_version(snap),
     };
     (status, problems)
 }
 
-fn read_storage_version(snap: &Snapshot) -> Option<String> {
+fn read_storage_version<'a>(snap: &'a Snapshot) -> Option<Vec<u8>> {
     let (meta, _) = snap.bucket(buckets::META);
-    let mut v = None;
+    let mut v: Option<&'a [u8]> = None;
     meta?.for_each(|_, e| {
-        if e.key == b"storageVersion" {
-            v = Some(String::from_utf8_lossy(e.value).into_owned());
+        if e.key == b"storageVersion" && !e.is_bucket() {
+            v = Some(e.value);
         }
     });
-    v
+    v.map(<[u8]>::to_vec)
 }
 
 /// go-humanize `Bytes` (SI units), as etcdctl prints sizes: `238 kB`, `2.1 MB`.
