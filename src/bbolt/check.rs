@@ -183,9 +183,10 @@ fn read_freelist(
             continue;
         }
         if free.mark(pid) {
+            // Worded as bbolt words it (`page N: already freed`), no bucket.
             report.problems.push(Problem {
                 page: Some(pid),
-                bucket: "(freelist)".into(),
+                bucket: String::new(),
                 kind: ProblemKind::FreedTwice,
             });
         }

@@ -9,7 +9,7 @@
 
 use super::common::open_snapshot;
 use super::{CmdResult, Outcome};
-use crate::bbolt::Problem;
+use crate::bbolt::{FreelistState, Problem};
 use crate::etcd::records::Records;
 use crate::etcd::status::{self, humanize_bytes, Printed, Semantics, Status};
 use crate::output::write_json;
@@ -126,7 +126,7 @@ pub fn run(args: &Args) -> CmdResult {
     eprintln!(
         "etcd-autopsy: {}: {}",
         snap.path.display(),
-        refusal(&problems, record_problems)
+        refusal(&problems, check.freelist, record_problems)
     );
     Ok(Outcome::Problems)
 }
@@ -148,26 +148,48 @@ fn extended<'a>(st: &Status, live: u64, problems: &'a [String]) -> Extended<'a> 
     }
 }
 
-/// What etcdctl/etcdutl would do with a file that has these problems, in one paragraph.
-fn refusal(problems: &[&Problem], record_problems: usize) -> String {
+/// What etcdctl/etcdutl would do with a file that has these problems, in one paragraph. Both run
+/// `tx.Check()` first (etcdutl/snapshot/v3_snapshot.go `Status`), which force-loads the freelist;
+/// without a persisted one bbolt rebuilds it by walking the tree (db.go `freepages`) and panics on
+/// the first problem that walk reports instead of returning it.
+fn refusal(problems: &[&Problem], freelist: FreelistState, record_problems: usize) -> String {
     let n = problems.len();
-    let new_rules = problems.iter().filter(|p| p.kind.since_bbolt_1_3_7()).count();
+    let old_rules = problems
+        .iter()
+        .filter(|p| !p.kind.since_bbolt_1_3_7())
+        .count();
+    let fails = |count: usize| {
+        if freelist == FreelistState::NotPersisted {
+            "panic while loading the freelist (\"freepages: failed to get all reachable pages\", \
+             exit 2)"
+                .to_string()
+        } else {
+            format!(
+                "print no status and fail with \"Error: snapshot file integrity check failed. \
+                 {count} errors found.\" (exit 1)"
+            )
+        }
+    };
     let mut s = String::new();
     if n > 0 {
         s += &format!(
-            "{n} integrity problem(s); etcdutl 3.6 (bbolt 1.4) would print no status and fail with \
-             \"Error: snapshot file integrity check failed. {n} errors found.\" (exit 1)"
+            "{n} integrity problem(s); etcdutl 3.6 and etcdutl/etcd >= 3.5.8 (bbolt >= 1.3.7) \
+             would {}",
+            fails(n)
         );
-        if new_rules == n {
-            s += "; etcdctl 3.4 and etcdutl < 3.5.8 (bbolt < 1.3.7, no key-range rule) would \
-                  accept it and print these numbers";
-        } else if new_rules > 0 {
-            s += &format!(
-                "; etcdctl 3.4 and etcdutl < 3.5.8 (bbolt < 1.3.7) would report {} of them",
-                n - new_rules
-            );
-        }
-        s += ".";
+        s += &if old_rules == 0 {
+            "; etcdctl 3.4 and etcdutl < 3.5.8 (bbolt 1.3.6, no key-range rule) would accept it \
+             and print these numbers."
+                .to_string()
+        } else if old_rules < n {
+            format!(
+                "; etcdctl 3.4 and etcdutl < 3.5.8 (bbolt 1.3.6) see {old_rules} of them and would \
+                 {}.",
+                fails(old_rules)
+            )
+        } else {
+            "; so would etcdctl 3.4 and etcdutl < 3.5.8.".to_string()
+        };
     }
     if record_problems > 0 {
         if !s.is_empty() {
