@@ -252,7 +252,7 @@ fn key_range_violation_without_freelist_is_the_same_finding_bbolt_panics_on() {
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
     assert!(err.contains("etcdutl 3.6"), "{err}");
-    assert!(err.contains("panic while loading the freelist"), "{err}");
+    assert!(err.contains("panic while rebuilding the freelist"), "{err}");
     assert!(err.contains("etcdctl 3.4"), "{err}");
     assert!(err.contains("would accept it"), "{err}");
 }

@@ -69,7 +69,17 @@ pub fn check(db: &Db) -> CheckReport {
     reached.mark(0);
     reached.mark(1);
     let (free, freelist_run) = read_freelist(db, &mut reached, &mut report);
-    check_bucket(db, &db.root_bucket(), 0, &mut reached, &mut report);
+    // One seen-set for the key-order pass over all buckets: a page reached twice is the walk's
+    // finding, and sharing keeps the pass linear in pages however many buckets there are.
+    let mut order_seen = Visited::new(db.file_pages());
+    check_bucket(
+        db,
+        &db.root_bucket(),
+        0,
+        &mut reached,
+        &mut order_seen,
+        &mut report,
+    );
 
     let hwm = db.meta().hwm.min(db.file_pages());
     let in_freelist_run = |id: Pgid| freelist_run.is_some_and(|(a, b)| (a..=b).contains(&id));
@@ -202,6 +212,7 @@ fn check_bucket<'a>(
     bucket: &Bucket<'a>,
     nesting: usize,
     reached: &mut Visited,
+    order_seen: &mut Visited,
     report: &mut CheckReport,
 ) {
     report.buckets += 1;
@@ -228,7 +239,7 @@ fn check_bucket<'a>(
         let mut order = KeyOrder {
             db,
             bucket: &bucket.path,
-            seen: Visited::new(db.file_pages()),
+            seen: order_seen,
             stack: Vec::new(),
             problems: &mut report.problems,
         };
@@ -268,7 +279,7 @@ fn check_bucket<'a>(
     }
     for (page, e) in subs {
         match bucket.sub_bucket(page, &e) {
-            Ok(sub) => check_bucket(db, &sub, nesting + 1, reached, report),
+            Ok(sub) => check_bucket(db, &sub, nesting + 1, reached, order_seen, report),
             Err(p) => report.problems.push(p),
         }
     }
@@ -289,12 +300,12 @@ fn key_hex(k: &[u8]) -> String {
 /// `recursivelyCheckPageKeyOrderInternal` and `verifyKeyOrder`, v1.3.7 through v1.4.x): each
 /// subtree is bounded below (closed) by its branch element's key and above (open) by the next
 /// element's key; within a page keys strictly ascend, and a branch element's key must lie above
-/// the largest key of the previous element's subtree. Pages already seen in this bucket (shared
-/// children, cycles: reported by the walk) are not descended again, so work stays linear.
+/// the largest key of the previous element's subtree. Pages already seen (shared children, cycles: reported by the
+/// walk) are not descended again, so work stays linear.
 struct KeyOrder<'a, 'p> {
     db: &'a Db,
     bucket: &'p str,
-    seen: Visited,
+    seen: &'p mut Visited,
     stack: Vec<Pgid>,
     problems: &'p mut Vec<Problem>,
 }

@@ -50,8 +50,6 @@ pub enum ProblemKind {
     TooDeep { depth: usize },
     /// A sub-bucket value too short to hold its header, or an inline page that is malformed.
     BadBucketValue { key: String, detail: String },
-    /// The freelist page could not be read.
-    BadFreelist { detail: String },
     /// A page both reachable from the tree and listed free.
     ReachableFreed,
     /// A page below the hwm neither reachable nor free (only when the freelist is persisted).
@@ -155,7 +153,6 @@ impl fmt::Display for ProblemKind {
             EmptyPage => write!(f, "page has no elements"),
             TooDeep { depth } => write!(f, "tree deeper than {depth} levels; subtree skipped"),
             BadBucketValue { key, detail } => write!(f, "sub-bucket {key:?}: {detail}"),
-            BadFreelist { detail } => write!(f, "freelist: {detail}"),
             ReachableFreed => write!(f, "reachable freed"),
             UnreachableUnfreed => write!(f, "unreachable unfreed"),
             FreedTwice => write!(f, "already freed"),
