@@ -11,7 +11,6 @@ use serde_json::Value;
 use std::io::Read;
 use std::path::PathBuf;
 
-
 const FORMATS: [&str; 4] = ["json", "table", "simple", "fields"];
 
 fn expected() -> serde_json::Map<String, Value> {
@@ -83,7 +82,11 @@ fn status_prints_what_each_tool_prints_in_every_format() {
         } else {
             "etcdctl-3.4"
         };
-        for (semantics, tool) in [("3.5", "etcdctl-3.4"), ("3.6", "etcdutl-3.6"), ("auto", native)] {
+        for (semantics, tool) in [
+            ("3.5", "etcdctl-3.4"),
+            ("3.6", "etcdutl-3.6"),
+            ("auto", native),
+        ] {
             for w in FORMATS {
                 let o = run(&[
                     "status",
@@ -114,7 +117,12 @@ fn status_numbers_equal_the_go_reference() {
         let new = &e["bbolt-1.3.9"];
         let clean = new.get("panic").is_none() && new["check"].as_array().unwrap().is_empty();
         let o = run(&["status", path.to_str().unwrap(), "-w", "extended"]);
-        assert_eq!(code(&o), if clean { 0 } else { 1 }, "{name}: {}", stderr(&o));
+        assert_eq!(
+            code(&o),
+            if clean { 0 } else { 1 },
+            "{name}: {}",
+            stderr(&o)
+        );
         let got: Value = serde_json::from_str(&stdout(&o)).unwrap();
         let (s35, s36) = (&r["status_3_5"], &r["status_3_6"]);
         assert_eq!(got["hash"], s35["hash"], "{name}");
@@ -124,7 +132,10 @@ fn status_numbers_equal_the_go_reference() {
         assert_eq!(got["totalSize"], s35["totalSize"], "{name}");
         let v36 = s36.get("version").and_then(Value::as_str).unwrap_or("");
         assert_eq!(got["version"], v36, "{name}");
-        assert_ne!(got["pairs"], got["liveKeys"], "{name}: history makes them differ");
+        assert_ne!(
+            got["pairs"], got["liveKeys"],
+            "{name}: history makes them differ"
+        );
     }
 }
 

@@ -321,7 +321,10 @@ mod tests {
             "{\"hash\":2639659434,\"revision\":478,\"totalKey\":482,\"totalSize\":237568,\
              \"version\":\"\"}\n"
         );
-        assert_eq!(render(&p, WriteOut::Simple), "9d5601aa, 478, 482, 238 kB, \n");
+        assert_eq!(
+            render(&p, WriteOut::Simple),
+            "9d5601aa, 478, 482, 238 kB, \n"
+        );
         assert_eq!(
             render(&p, WriteOut::Fields),
             "\"Hash\" : 2639659434\n\"Revision\" : 478\n\"Keys\" : 482\n\"Size\" : 237568\n\

@@ -80,10 +80,7 @@ fn split_off(s: &str, delim: char) -> (&str, &str) {
 fn valid_identifier(id: &str) -> bool {
     id.is_empty()
         || id.split('.').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -105,7 +102,10 @@ mod tests {
     fn storage_version_follows_go_semver() {
         assert_eq!(sv(b"3.6.0").as_deref(), Some("3.6.0"));
         assert_eq!(sv(b"03.06.00").as_deref(), Some("3.6.0"));
-        assert_eq!(sv(b"3.6.0-rc.1+build.5").as_deref(), Some("3.6.0-rc.1+build.5"));
+        assert_eq!(
+            sv(b"3.6.0-rc.1+build.5").as_deref(),
+            Some("3.6.0-rc.1+build.5")
+        );
         assert_eq!(sv(b"3.6"), None);
         assert_eq!(sv(b"v3.6.0"), None);
         assert_eq!(sv(b""), None);
