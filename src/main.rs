@@ -16,7 +16,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The numbers `etcdctl snapshot status` prints (hash, revision, total keys, total size).
+    /// What `snapshot status` prints, byte for byte, as the file's own etcdctl/etcdutl would
+    /// (3.4/3.5, or 3.6 when the file carries meta/storageVersion; --semantics to choose).
     Status(cmd::status::Args),
     /// Is the snapshot intact? SHA-256 trailer, meta pages, page graph, records.
     Check(cmd::check::Args),
