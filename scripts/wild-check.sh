@@ -6,6 +6,10 @@
 #
 #   bash scripts/wild-check.sh [DIR]        (needs a built target/debug/etcd-autopsy; etcdctl)
 #
+# With GEN_BBOLT="path:1.3.6 path:1.3.9" (gen-bbolt binaries built by scripts/gen-bbolt/regen.sh's
+# recipe against those bbolt versions), it also compares status numbers and check lists with
+# bbolt's own (scripts/gen-bbolt/refcmp.py).
+#
 # Exit 0 when nothing above was found, 1 otherwise. Summary on stdout, details in $OUT
 # (default: a temp dir it names).
 set -uo pipefail
@@ -67,5 +71,9 @@ echo "wild-check: $files files, $runs runs; exit codes: $(for c in "${!codes[@]}
 differ=$(cat "$out/problems.txt" 2>/dev/null | grep '^DIFFER' | cut -d' ' -f2 | sort -u | wc -l)
 echo "wild-check: etcdctl 3.4 accepted $((agree + differ)) files: status byte-identical in json/table/simple/fields on $agree, different on $differ; refused $refused (see $out/refused.txt)"
 [ -f "$out/problems.txt" ] && { echo "wild-check: problems:"; cat "$out/problems.txt"; }
+if [ -n "${GEN_BBOLT:-}" ]; then
+  # shellcheck disable=SC2086
+  python3 "$root/scripts/gen-bbolt/refcmp.py" "$bin" "$dir" $GEN_BBOLT || fail=1
+fi
 echo "wild-check: details in $out"
 exit $fail

@@ -54,6 +54,7 @@ type shape struct {
 var shapes = []shape{
 	{name: "v35-array-persist-4k", pageSize: 4096, freelist: bolt.FreelistArrayType, persist: true, version: "3.5", keys: 120},
 	{name: "v35-map-nofreelist-4k", pageSize: 4096, freelist: bolt.FreelistMapType, persist: false, version: "3.5", keys: 120},
+	{name: "v35-array-nofreelist-16k", pageSize: 16384, freelist: bolt.FreelistArrayType, persist: false, version: "3.5", keys: 150},
 	{name: "v36-map-nofreelist-16k", pageSize: 16384, freelist: bolt.FreelistMapType, persist: false, version: "3.6", keys: 300},
 	{name: "v36-array-persist-64k", pageSize: 65536, freelist: bolt.FreelistArrayType, persist: true, version: "3.6", keys: 200},
 	{name: "v36-map-persist-1k", pageSize: 1024, freelist: bolt.FreelistMapType, persist: true, version: "3.6", keys: 80},
