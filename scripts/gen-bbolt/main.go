@@ -451,6 +451,18 @@ func damage(b []byte, kind string) {
 			must(fmt.Errorf("key lengths differ"))
 		}
 		copy(b[off:off+n], append([]byte(nil), src...))
+	case "leaf-swap":
+		// Keys 2 and 3 of the key bucket's first leaf swapped (same length): out of order
+		// inside one page, bounds from the parent still respected.
+		l := f.leafUnder(f.keyBucketRoot(), false)
+		o2, n2 := f.leafKey(l, 2)
+		o3, n3 := f.leafKey(l, 3)
+		if n2 != n3 {
+			must(fmt.Errorf("key lengths differ"))
+		}
+		k2 := append([]byte(nil), b[o2:o2+n2]...)
+		copy(b[o2:o2+n2], b[o3:o3+n3])
+		copy(b[o3:o3+n3], k2)
 	case "freelist-dup", "freelist-badcount":
 		fl := f.u64(f.meta() + 32)
 		if fl == 0xFFFFFFFFFFFFFFFF {

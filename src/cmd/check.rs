@@ -95,6 +95,21 @@ fn render_text(out: &mut impl Write, c: &Integrity) -> std::io::Result<()> {
             c.problems.len() - SHOWN
         )?;
     }
+    let key_range = c
+        .structure
+        .problems
+        .iter()
+        .filter(|p| p.kind.since_bbolt_1_3_7())
+        .count();
+    if key_range > 0 {
+        // tx_check.go gained the key-range rule in bbolt 1.3.7 (etcd 3.5.8); docs/compatibility.md.
+        writeln!(
+            out,
+            "note       {key_range} of these break bbolt >= 1.3.7's key-range rule, which etcdutl \
+             3.6/3.5.8+ enforce (and etcd 3.5.8+/3.6 at start when the freelist is not \
+             persisted); etcdctl 3.4 and etcd <= 3.5.7 do not check it"
+        )?;
+    }
     if c.ok {
         writeln!(out, "result     OK")
     } else {
