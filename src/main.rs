@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 /// Offline forensics for etcd snapshots of Kubernetes and OpenShift clusters.
 ///
-/// Exit codes: 0 nothing wrong, 1 problems found, 2 could not run.
+/// Exit codes (the same in every command): 0 nothing wrong, 1 problems found, 2 could not run
+/// (bad arguments, unreadable or wrong input, refused output), 3 not found (`get`).
 #[derive(Parser)]
 #[command(name = "etcd-autopsy", version, about, long_about = None)]
 struct Cli {
@@ -63,6 +64,10 @@ fn main() -> ExitCode {
         Ok(Outcome::Clean) => ExitCode::from(0),
         Ok(Outcome::Problems) => ExitCode::from(1),
         Err(cmd::Error::OutputClosed) => ExitCode::from(0),
+        Err(e @ cmd::Error::NotFound(_)) => {
+            eprintln!("etcd-autopsy: {e}");
+            ExitCode::from(3)
+        }
         Err(e) => {
             eprintln!("etcd-autopsy: {e}");
             ExitCode::from(2)

@@ -159,7 +159,7 @@ fn invocations(out_dir: &std::path::Path) -> Vec<Vec<String>> {
             a.extend(inc(n));
         }
         v.push(a.clone());
-        a.push("-o".into());
+        a.push("--output-file".into());
         a.push(
             out_dir
                 .join(format!("report.{f}"))

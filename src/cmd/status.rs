@@ -1,6 +1,8 @@
 //! `status`: what `etcdctl snapshot status` prints, plus the live-key count.
 
 use super::common::open_snapshot;
+use super::outfile::{Guard, Mode};
+use super::output_args::{Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
 use crate::etcd::records::Records;
 use crate::etcd::status::{self, humanize_bytes, Status};
@@ -13,16 +15,9 @@ use std::path::PathBuf;
 pub struct Args {
     /// Snapshot file (`etcdctl snapshot save` output or a data dir's member/snap/db).
     pub snapshot: PathBuf,
-    /// Output format, as etcdctl's `-w`.
-    #[arg(short = 'w', long = "write-out", value_enum, default_value = "table")]
-    pub write_out: WriteOut,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum WriteOut {
-    Table,
-    Json,
-    Simple,
+    /// `-w table|json|simple` as etcdctl's (also `-o`).
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// etcdctl's JSON fields first (same names, same order), then ours.
@@ -36,6 +31,14 @@ struct JsonStatus<'a> {
 }
 
 pub fn run(args: &Args) -> CmdResult {
+    let mut guard = Guard::new();
+    guard.input(&args.snapshot);
+    let (fmt, mut out) = args.out.prepare(
+        "status",
+        &[Fmt::Table, Fmt::Json, Fmt::Simple],
+        &guard,
+        Mode::Private,
+    )?;
     let snap = open_snapshot(&args.snapshot)?;
     // etcdctl runs tx.Check() before computing status and refuses a damaged file; we compute the
     // numbers anyway and say the file is damaged. The check runs beside the hashing.
@@ -44,16 +47,15 @@ pub fn run(args: &Args) -> CmdResult {
         || (snap.check_structure(), Records::read(&snap)),
     );
     let live = records.live_count();
-    let mut out = std::io::stdout().lock();
-    match args.write_out {
-        WriteOut::Json => write_json(
+    match fmt {
+        Fmt::Json => write_json(
             &mut out,
             &JsonStatus {
                 status: &st,
                 live_keys: live,
             },
         )?,
-        WriteOut::Simple => writeln!(
+        Fmt::Simple => writeln!(
             out,
             "{:x}, {}, {}, {}, {}, {}",
             st.hash,
@@ -63,7 +65,7 @@ pub fn run(args: &Args) -> CmdResult {
             st.version,
             live
         )?,
-        WriteOut::Table => {
+        _ => {
             let headers = [
                 "HASH",
                 "REVISION",
@@ -83,6 +85,7 @@ pub fn run(args: &Args) -> CmdResult {
             write!(out, "{}", table(&headers, &row))?;
         }
     }
+    out.finish()?;
     let problems = check.problems.len() + st_problems.len();
     if problems > 0 {
         eprintln!(
