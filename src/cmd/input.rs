@@ -345,6 +345,37 @@ pub fn key_source(path: &Path, flag: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Checks a log path before the log reader opens it: a snapshot or a tarball given as a log is
+/// named ("this looks like a bbolt database; use …"). Streams (`-`, FIFOs such as `<(zcat …)`)
+/// are allowed: `logs` reads them as they come.
+pub fn log_path(path: &Path) -> Result<(), Error> {
+    if path.as_os_str() == "-" {
+        return Ok(());
+    }
+    let Ok(m) = std::fs::metadata(path) else {
+        return Ok(()); // the log reader names the error
+    };
+    if !m.is_file() {
+        return Ok(());
+    }
+    let Ok(h) = head(path) else {
+        return Ok(());
+    };
+    let kind = sniff(&h);
+    if matches!(
+        kind,
+        Sniffed::Bbolt | Sniffed::Tar | Sniffed::EncryptionConfig
+    ) {
+        return Err(Error::new(format!(
+            "{}: not a log: this looks like {}; use {}",
+            path.display(),
+            kind.describe(),
+            flag_for(kind).unwrap_or("another flag")
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,6 +61,9 @@ impl LogSourceArgs {
         if self.log.is_empty() {
             return Ok(None);
         }
+        for l in &self.log {
+            super::input::log_path(&l.path)?;
+        }
         logs::scan(&self.log, &self.time.options())
             .map(Some)
             .map_err(|e| Error::new(e.to_string()))
@@ -90,8 +93,21 @@ pub fn run(args: &Args) -> CmdResult {
         &guard,
         Mode::Private,
     )?;
+    for p in &args.paths {
+        super::input::log_path(&p.path)?;
+    }
     let scan =
         logs::scan(&args.paths, &args.time.options()).map_err(|e| Error::new(e.to_string()))?;
+    if scan.files.is_empty() {
+        // Nothing recognisable anywhere (e.g. a directory without kube-apiserver logs): could
+        // not run, exit 2, rather than "0 events" with exit 0.
+        let why: Vec<String> = scan.warnings.iter().map(|w| w.to_string()).collect();
+        return Err(Error::new(if why.is_empty() {
+            "logs: no kube-apiserver log found in the inputs".to_string()
+        } else {
+            why.join("; ")
+        }));
+    }
     match fmt {
         Fmt::Json => output::write_json(&mut out, &scan)?,
         Fmt::Jsonl => write_lines(&mut out, &scan)?,

@@ -120,9 +120,11 @@ impl OutputArgs {
     /// The format to write, from `allowed` (the first is the default), or a one-line refusal.
     pub fn format(&self, command: &str, allowed: &[Fmt]) -> Result<Fmt, Error> {
         let given = match (&self.format, &self.legacy_format) {
-            (Some(a), Some(b)) if a != b => return Err(Error::new(format!(
+            (Some(a), Some(b)) if a != b => {
+                return Err(Error::new(format!(
                 "-o {a} and --format {b} disagree; give one (--format is the old spelling of -o)"
-            ))),
+            )))
+            }
             (Some(a), _) => Some(("-o", a.as_str())),
             (None, Some(b)) => Some(("--format", b.as_str())),
             (None, None) => None,
