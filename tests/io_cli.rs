@@ -39,10 +39,6 @@ impl Work {
         Work { dir }
     }
 
-    fn p(&self, name: &str) -> String {
-        self.dir.join(name).to_str().unwrap().to_string()
-    }
-
     /// Runs the binary in the work dir (relative paths are as a user types them).
     fn run(&self, args: &[&str]) -> Output {
         self.run_env(args, &[("NO_COLOR", "1")])

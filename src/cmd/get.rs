@@ -89,7 +89,7 @@ pub fn run(args: &Args) -> CmdResult {
         .iter()
         .rev()
         .map(|&i| records.get(i))
-        .find(|r| args.revision.is_none_or(|n| r.rev.main <= n))
+        .find(|r| args.revision.map_or(true, |n| r.rev.main <= n))
         .ok_or_else(|| {
             let when = args
                 .revision

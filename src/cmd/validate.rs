@@ -160,9 +160,8 @@ fn validate(
         }
     }
     for f in &a.report.findings {
-        match f.kind.as_str() {
-            "plaintext-in-encrypted-resource" => warnings.push(f.summary.clone()),
-            _ => {}
+        if f.kind.as_str() == "plaintext-in-encrypted-resource" {
+            warnings.push(f.summary.clone());
         }
     }
     if !nodes && a.report.records.encrypted > kms {

@@ -300,7 +300,7 @@ fn lost_records(ctx: &Context<'_>, out: &mut Vec<Finding>) -> BTreeSet<usize> {
     let mut missing: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     let mut wrong: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, u) in ctx.audit.unreadable.iter().enumerate() {
-        if !key_provider(&u.provider) || !u.decrypts_with.is_empty() {
+        if !key_provider(u.provider) || !u.decrypts_with.is_empty() {
             continue;
         }
         lost.insert(i);
