@@ -1,6 +1,6 @@
 //! Command-line entry point: argument parsing and exit codes only.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use etcd_autopsy::cmd::{self, Outcome};
 use std::process::ExitCode;
 
@@ -46,7 +46,9 @@ enum Command {
 
 fn main() -> ExitCode {
     etcd_autopsy::guard::install_sigbus_handler();
-    let cli = Cli::parse();
+    // Each subcommand's `-o` help lists its own formats.
+    let matches = cmd::output_args::with_format_help(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result: cmd::CmdResult = match &cli.command {
         Command::Status(a) => cmd::status::run(a),
         Command::Check(a) => cmd::check::run(a),
@@ -82,5 +84,6 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+        etcd_autopsy::cmd::output_args::with_format_help(super::Cli::command()).debug_assert();
     }
 }

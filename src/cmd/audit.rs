@@ -5,7 +5,7 @@
 use super::common::open_snapshot;
 use super::keys::write_table;
 use super::outfile::{Guard, Mode};
-use super::output_args::{Fmt, OutputArgs};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Error, Outcome};
 use crate::decrypt::audit::{audit, Audit, Input, Unreadable};
@@ -21,7 +21,7 @@ const GROUP_LIST: usize = 10;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file.
+    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
     pub snapshot: PathBuf,
     #[command(flatten)]
     pub keys: KeySourceArgs,
@@ -49,12 +49,9 @@ pub fn run(args: &Args) -> CmdResult {
     let mut guard = Guard::new();
     guard.input(&args.snapshot);
     args.keys.guard(&mut guard);
-    let (fmt, mut out) = args.out.prepare(
-        "audit",
-        &[Fmt::Text, Fmt::Json, Fmt::Jsonl],
-        &guard,
-        Mode::Private,
-    )?;
+    let (fmt, mut out) = args
+        .out
+        .prepare("audit", formats("audit"), &guard, Mode::Private)?;
     let keyring = args.keys.load()?;
     let snap = open_snapshot(&args.snapshot)?;
     let records = Records::read(&snap);

@@ -5,7 +5,7 @@
 
 use super::common::open_snapshot;
 use super::outfile::{Guard, Mode};
-use super::output_args::{Fmt, OutputArgs};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
 use crate::etcd::integrity::Integrity;
 use crate::etcd::trailer::Trailer;
@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file.
+    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
     pub snapshot: PathBuf,
     #[command(flatten)]
     pub out: OutputArgs,
@@ -24,9 +24,9 @@ pub struct Args {
 pub fn run(args: &Args) -> CmdResult {
     let mut guard = Guard::new();
     guard.input(&args.snapshot);
-    let (fmt, mut out) =
-        args.out
-            .prepare("check", &[Fmt::Text, Fmt::Json], &guard, Mode::Private)?;
+    let (fmt, mut out) = args
+        .out
+        .prepare("check", formats("check"), &guard, Mode::Private)?;
     let snap = open_snapshot(&args.snapshot)?;
     let c = Integrity::run(&snap);
     match fmt {

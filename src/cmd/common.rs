@@ -13,6 +13,12 @@ use std::path::Path;
 /// file, a file of another kind ("this looks like a tarball; use --static-resources") and a bbolt
 /// file without etcd's buckets are refused; a truncated file is opened with a warning.
 pub fn open_snapshot(path: &Path) -> Result<Snapshot, Error> {
+    open_snapshot_traced(path).map(|(snap, _)| snap)
+}
+
+/// [`open_snapshot`], also saying whether the file was decompressed (then the bytes read are not
+/// the file's bytes: a chain of custody must hash the file as given).
+pub fn open_snapshot_traced(path: &Path) -> Result<(Snapshot, Option<Sniffed>), Error> {
     let resolved = input::snapshot_path(path)?;
     if let Some(note) = &resolved.note {
         eprintln!("etcd-autopsy: note: {note}");
@@ -25,8 +31,12 @@ pub fn open_snapshot(path: &Path) -> Result<Snapshot, Error> {
         e => Error::new(format!("{shown}: {e}")),
     })?;
     let kind = input::sniff(&data[..data.len().min(4096)]);
+    let compressed = matches!(
+        kind,
+        Sniffed::Gzip | Sniffed::Zstd | Sniffed::Xz | Sniffed::Bzip2
+    );
     let snap = match kind {
-        Sniffed::Gzip | Sniffed::Zstd | Sniffed::Xz | Sniffed::Bzip2 => {
+        _ if compressed => {
             let bytes = input::decompress(kind, &data, &shown)?;
             let inner = input::sniff(&bytes[..bytes.len().min(4096)]);
             if inner != Sniffed::Bbolt {
@@ -50,7 +60,7 @@ pub fn open_snapshot(path: &Path) -> Result<Snapshot, Error> {
     if let Some(t) = snap.truncation() {
         eprintln!("etcd-autopsy: warning: {shown}: {t}; what follows is partial");
     }
-    Ok(snap)
+    Ok((snap, compressed.then_some(kind)))
 }
 
 fn from_data(shown: &str, data: Data, kind: Sniffed) -> Result<Snapshot, Error> {

@@ -8,7 +8,7 @@
 use super::common::{display_key, open_snapshot};
 use super::ls::{entry, Entry};
 use super::outfile::{Guard, Mode};
-use super::output_args::{Fmt, OutputArgs};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Error, Outcome};
 use crate::decrypt::{Engine, NodeOutcome};
@@ -23,7 +23,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file.
+    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
     pub snapshot: PathBuf,
     /// The etcd key, e.g. /registry/secrets/default/my-secret.
     pub key: String,
@@ -76,7 +76,7 @@ pub fn run(args: &Args) -> CmdResult {
     args.keys.guard(&mut guard);
     let (fmt, mut out) = args
         .out
-        .prepare("get", &[Fmt::Text, Fmt::Json], &guard, Mode::Private)?;
+        .prepare("get", formats("get"), &guard, Mode::Private)?;
     let keyring = if args.keys.is_empty() {
         None
     } else {

@@ -7,7 +7,7 @@
 
 use super::common::display_key;
 use super::outfile::{Guard, Mode};
-use super::output_args::{Fmt, OutputArgs};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Error, Outcome};
 use crate::keyring::{CandidateKey, Keyring, Marker, Origin, ProviderConfig, Role};
@@ -204,9 +204,9 @@ pub fn run(args: &Args) -> CmdResult {
     }
     let mut guard = Guard::new();
     args.keys.guard(&mut guard);
-    let (fmt, mut out) =
-        args.out
-            .prepare("keys", &[Fmt::Text, Fmt::Json], &guard, Mode::Private)?;
+    let (fmt, mut out) = args
+        .out
+        .prepare("keys", formats("keys"), &guard, Mode::Private)?;
     let keyring = args.keys.load()?;
     let v = view(&keyring);
     let problems = !v.conflicts.is_empty() || v.configs.iter().any(|c| c.config_error.is_some());

@@ -3,7 +3,7 @@
 //! Exit 0 when no encryption error is found, 1 when some are, 2 when an input cannot be read.
 
 use super::outfile::{Guard, Mode};
-use super::output_args::{Fmt, OutputArgs};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Error, Outcome};
 use crate::logs::{self, LogInput, LogScan, Offset, ScanOptions, TimeBasis};
 use crate::output::{self, write_typed_line};
@@ -87,12 +87,9 @@ pub fn run(args: &Args) -> CmdResult {
     for p in &args.paths {
         guard.input(&p.path);
     }
-    let (fmt, mut out) = args.out.prepare(
-        "logs",
-        &[Fmt::Text, Fmt::Json, Fmt::Jsonl],
-        &guard,
-        Mode::Private,
-    )?;
+    let (fmt, mut out) = args
+        .out
+        .prepare("logs", formats("logs"), &guard, Mode::Private)?;
     for p in &args.paths {
         super::input::log_path(&p.path)?;
     }

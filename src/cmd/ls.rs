@@ -3,7 +3,7 @@
 
 use super::common::{display_key, open_snapshot};
 use super::outfile::{Guard, Mode};
-use super::output_args::{Fmt, OutputArgs};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
 use crate::etcd::records::{Record, Records};
 use crate::kube::ObjectInfo;
@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file.
+    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
     pub snapshot: PathBuf,
     /// Only keys starting with this prefix (e.g. /registry/secrets/).
     pub prefix: Option<String>,
@@ -56,13 +56,12 @@ pub fn entry<'a>(r: &Record<'a>) -> Entry<'a> {
     }
 }
 
-/// `ls` writes text, JSON or JSON Lines (one entry per line).
-pub const FORMATS: &[Fmt] = &[Fmt::Text, Fmt::Json, Fmt::Jsonl];
-
 pub fn run(args: &Args) -> CmdResult {
     let mut guard = Guard::new();
     guard.input(&args.snapshot);
-    let (fmt, mut out) = args.out.prepare("ls", FORMATS, &guard, Mode::Private)?;
+    let (fmt, mut out) = args
+        .out
+        .prepare("ls", formats("ls"), &guard, Mode::Private)?;
     let snap = open_snapshot(&args.snapshot)?;
     let records = Records::read(&snap);
     let prefix = args.prefix.as_deref().unwrap_or("").as_bytes();

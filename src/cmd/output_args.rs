@@ -70,6 +70,46 @@ impl Fmt {
     }
 }
 
+/// The formats each command writes; the first is its default. The one list `-o` is checked
+/// against and `--help` shows.
+pub fn formats(command: &str) -> &'static [Fmt] {
+    match command {
+        "status" => &[Fmt::Table, Fmt::Json, Fmt::Simple],
+        "ls" | "audit" | "logs" => &[Fmt::Text, Fmt::Json, Fmt::Jsonl],
+        "report" | "demo" => &[Fmt::Text, Fmt::Md, Fmt::Json, Fmt::Html],
+        _ => &[Fmt::Text, Fmt::Json],
+    }
+}
+
+/// Gives each subcommand's `-o` help its own list of formats.
+pub fn with_format_help(mut cmd: clap::Command) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        let list = formats(&name);
+        let help = format!(
+            "Output format: {} (default {}){}; -w/--write-out (etcdctl) is the same flag",
+            self::list(list),
+            list[0].name(),
+            if list.contains(&Fmt::Jsonl) {
+                "; jsonl is JSON Lines, one row per line"
+            } else {
+                ""
+            }
+        );
+        cmd = cmd.mut_subcommand(&name, |sc| {
+            if sc.get_arguments().any(|a| a.get_id() == "format") {
+                sc.mut_arg("format", |a| a.help(help))
+            } else {
+                sc
+            }
+        });
+    }
+    cmd
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorWhen {
     #[default]
@@ -82,9 +122,8 @@ pub enum ColorWhen {
 #[derive(clap::Args, Clone, Debug, Default)]
 #[group(skip)]
 pub struct OutputArgs {
-    /// Output format: text (default) or json for every command; also jsonl (one object per
-    /// line) for ls/audit/logs, md and html for report/demo, table/json/simple for status.
-    /// `-w/--write-out` (etcdctl) is the same flag.
+    /// Output format (each command's `--help` lists its own); `-w/--write-out` (etcdctl) is the
+    /// same flag.
     #[arg(
         short = 'o',
         long = "output",

@@ -23,7 +23,8 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file (`etcdctl snapshot save` output or a data dir's member/snap/db).
+    /// Snapshot file (`etcdctl snapshot save` output or a data dir's member/snap/db; also the data
+    /// dir itself, or a .gz/.zst/.xz snapshot).
     #[arg(long)]
     pub snapshot: PathBuf,
     #[command(flatten)]
@@ -51,9 +52,6 @@ pub struct OutputArgs {
     pub quiet: bool,
 }
 
-/// The formats a report is written in; text first (the default).
-pub const FORMATS: &[Fmt] = &[Fmt::Text, Fmt::Md, Fmt::Json, Fmt::Html];
-
 /// `--fixed-time` must be RFC 3339 (`2026-01-01T00:00:00Z`, `…+02:00`): it is written into the
 /// report as its creation time, so `yesterday` would be a lie in the evidence.
 pub fn parse_fixed_time(s: &str) -> Result<String, String> {
@@ -70,12 +68,17 @@ impl OutputArgs {
 
     /// The report's format, checked before any input is read.
     pub fn format(&self, command: &str) -> Result<ReportFormat, Error> {
-        Ok(match self.common.format(command, FORMATS)? {
-            Fmt::Md => ReportFormat::Md,
-            Fmt::Json => ReportFormat::Json,
-            Fmt::Html => ReportFormat::Html,
-            _ => ReportFormat::Text,
-        })
+        Ok(
+            match self
+                .common
+                .format(command, super::output_args::formats(command))?
+            {
+                Fmt::Md => ReportFormat::Md,
+                Fmt::Json => ReportFormat::Json,
+                Fmt::Html => ReportFormat::Html,
+                _ => ReportFormat::Text,
+            },
+        )
     }
 
     /// Opens the destination (stdout or `--output-file`, 0600: a report names keys and
@@ -339,7 +342,7 @@ pub fn run(args: &Args) -> CmdResult {
     }
     let sink = args.out.open(&guard)?;
     let progress = Progress::new(args.out.quiet);
-    let snap = super::common::open_snapshot(&args.snapshot)?;
+    let (snap, compressed) = super::common::open_snapshot_traced(&args.snapshot)?;
     let keyring = args.keys.load()?;
     let logs = progress.stage("scanning logs", || args.logs.scan())?;
     // Hashing the inputs for the chain of custody (a log can be GBs) overlaps the snapshot work.
@@ -358,6 +361,14 @@ pub fn run(args: &Args) -> CmdResult {
         },
     );
     let mut a = a;
+    if compressed.is_some() {
+        // The chain of custody names the file as given: its size and SHA-256, not those of the
+        // bytes decompressed from it.
+        let path = snap.path.display().to_string();
+        if let Some(first) = a.report.inputs.first_mut() {
+            *first = file_input(&path, "snapshot", None)?;
+        }
+    }
     a.report.inputs.extend(inputs?);
     args.out.write(&a.report, format, sink)?;
     Ok(if a.problems || !a.integrity.ok {

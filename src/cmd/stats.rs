@@ -3,7 +3,7 @@
 
 use super::common::{display_key, open_snapshot};
 use super::outfile::{Guard, Mode};
-use super::output_args::{Fmt, OutputArgs};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
 use crate::etcd::meta::MetaInfo;
 use crate::etcd::records::Records;
@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file.
+    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
     pub snapshot: PathBuf,
     /// How many of the largest objects and most-revised keys to list.
     #[arg(long, default_value_t = 10)]
@@ -151,9 +151,9 @@ pub fn compute(
 pub fn run(args: &Args) -> CmdResult {
     let mut guard = Guard::new();
     guard.input(&args.snapshot);
-    let (fmt, mut out) =
-        args.out
-            .prepare("stats", &[Fmt::Text, Fmt::Json], &guard, Mode::Private)?;
+    let (fmt, mut out) = args
+        .out
+        .prepare("stats", formats("stats"), &guard, Mode::Private)?;
     let snap = open_snapshot(&args.snapshot)?;
     let records = Records::read(&snap);
     let meta = MetaInfo::read(&snap);

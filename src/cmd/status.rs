@@ -2,7 +2,7 @@
 
 use super::common::open_snapshot;
 use super::outfile::{Guard, Mode};
-use super::output_args::{Fmt, OutputArgs};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
 use crate::etcd::records::Records;
 use crate::etcd::status::{self, humanize_bytes, Status};
@@ -13,7 +13,8 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file (`etcdctl snapshot save` output or a data dir's member/snap/db).
+    /// Snapshot file (`etcdctl snapshot save` output or a data dir's member/snap/db; also the data
+    /// dir itself, or a .gz/.zst/.xz snapshot).
     pub snapshot: PathBuf,
     /// `-w table|json|simple` as etcdctl's (also `-o`).
     #[command(flatten)]
@@ -33,12 +34,9 @@ struct JsonStatus<'a> {
 pub fn run(args: &Args) -> CmdResult {
     let mut guard = Guard::new();
     guard.input(&args.snapshot);
-    let (fmt, mut out) = args.out.prepare(
-        "status",
-        &[Fmt::Table, Fmt::Json, Fmt::Simple],
-        &guard,
-        Mode::Private,
-    )?;
+    let (fmt, mut out) = args
+        .out
+        .prepare("status", formats("status"), &guard, Mode::Private)?;
     let snap = open_snapshot(&args.snapshot)?;
     // etcdctl runs tx.Check() before computing status and refuses a damaged file; we compute the
     // numbers anyway and say the file is damaged. The check runs beside the hashing.

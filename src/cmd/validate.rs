@@ -6,7 +6,7 @@
 
 use super::metrics::{self, Metrics};
 use super::outfile::{Guard, Mode};
-use super::output_args::{Fmt, OutputArgs};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::progress::Progress;
 use super::report::{assemble, now_utc, source_inputs};
 use super::sources::KeySourceArgs;
@@ -21,7 +21,7 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file.
+    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
     pub snapshot: PathBuf,
     #[command(flatten)]
     pub keys: KeySourceArgs,
@@ -101,9 +101,9 @@ fn validate(
     guard: &Guard,
     verdict: &mut Option<(Validation, Option<i64>)>,
 ) -> CmdResult {
-    let (fmt, mut out) =
-        args.out
-            .prepare("validate", &[Fmt::Text, Fmt::Json], guard, Mode::Private)?;
+    let (fmt, mut out) = args
+        .out
+        .prepare("validate", formats("validate"), guard, Mode::Private)?;
     let progress = Progress::new(args.quiet);
     let snap = super::common::open_snapshot(&args.snapshot)?;
     let keyring = args.keys.load()?;
