@@ -430,6 +430,17 @@ fn directories_data_dirs_and_special_files() {
                 )
             );
         }
+        if path != "fifo" {
+            // `logs` reads pipes (`<(zcat …)`), not devices or sockets.
+            let o = w.run(&["logs", path]);
+            assert_eq!(code(&o), 2, "logs {path}");
+            assert_eq!(
+                err_line(&o),
+                format!(
+                    "etcd-autopsy: {path}: is {what}, not a log file; give a file, a directory, a pipe or `-` for stdin"
+                )
+            );
+        }
         for flag in ["--encryption-config", "--static-resources"] {
             let o = w.run(&["keys", flag, path]);
             assert_eq!(code(&o), 2, "{flag} {path}");

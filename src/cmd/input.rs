@@ -174,6 +174,19 @@ fn special(m: &std::fs::Metadata) -> Option<&'static str> {
     }
 }
 
+fn is_fifo(m: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        m.file_type().is_fifo()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = m;
+        false
+    }
+}
+
 /// Reads up to 4 KiB from the start of a regular file.
 fn head(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut f = std::fs::File::open(path)?;
@@ -270,30 +283,47 @@ pub fn decompress(kind: Sniffed, bytes: &[u8], shown: &str) -> Result<Vec<u8>, E
         }
         _ => return Ok(bytes.to_vec()),
     };
-    let mut out = Vec::new();
-    reader
-        .take(DECOMPRESSED_CAP + 1)
-        .read_to_end(&mut out)
-        .map_err(err)?;
-    if out.len() as u64 > DECOMPRESSED_CAP {
-        return Err(too_big(shown));
+    let mut reader = reader;
+    let mut out = Capped(Vec::new());
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(err(e)),
+        };
+        std::io::Write::write_all(&mut out, &buf[..n]).map_err(|e| oom_or(e, shown))?;
     }
-    Ok(out)
+    Ok(out.0)
+}
+
+/// The cap and memory errors of [`Capped`] as one-line messages.
+fn oom_or(e: std::io::Error, shown: &str) -> Error {
+    if e.kind() == std::io::ErrorKind::OutOfMemory {
+        too_big(shown)
+    } else {
+        Error::new(format!("{shown}: {e}"))
+    }
 }
 
 fn too_big(shown: &str) -> Error {
     Error::new(format!(
-        "{shown}: decompresses to more than {} GiB, the in-memory cap; decompress it yourself",
+        "{shown}: decompresses to more than the in-memory cap ({} GiB, or the memory this process \
+         may allocate); decompress it yourself, to a place you choose",
         DECOMPRESSED_CAP >> 30
     ))
 }
 
-/// A `Vec` writer that refuses to grow past [`DECOMPRESSED_CAP`].
+/// A `Vec` writer that refuses to grow past [`DECOMPRESSED_CAP`] and reports an allocation that
+/// fails (a decompression bomb under a memory limit) as an error instead of aborting.
 struct Capped(Vec<u8>);
 
 impl std::io::Write for Capped {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.0.len() as u64 + buf.len() as u64 > DECOMPRESSED_CAP {
+        if self.0.len() as u64 + buf.len() as u64 > DECOMPRESSED_CAP
+            || self.0.try_reserve(buf.len()).is_err()
+        {
             return Err(std::io::ErrorKind::OutOfMemory.into());
         }
         self.0.extend_from_slice(buf);
@@ -355,6 +385,13 @@ pub fn log_path(path: &Path) -> Result<(), Error> {
     let Ok(m) = std::fs::metadata(path) else {
         return Ok(()); // the log reader names the error
     };
+    if let Some(what) = special(&m).filter(|_| !is_fifo(&m)) {
+        // A pipe (`<(zcat …)`) is a stream `logs` reads; a device or socket never ends.
+        return Err(Error::new(format!(
+            "{}: is {what}, not a log file; give a file, a directory, a pipe or `-` for stdin",
+            path.display()
+        )));
+    }
     if !m.is_file() {
         return Ok(());
     }
