@@ -135,7 +135,7 @@ pub struct OutputArgs {
     /// Old spelling of -o/--output.
     #[arg(long = "format", value_name = "FORMAT", hide = true)]
     pub legacy_format: Option<String>,
-    /// Write to FILE instead of stdout; the format follows its extension (.json .jsonl .md .html
+    /// Write to FILE instead of stdout (`-`: stdout); the format follows its extension (.json .jsonl .md .html
     /// .txt) unless -o is given. Never an input; an existing file only with --force.
     #[arg(long = "output-file", value_name = "FILE")]
     pub file: Option<PathBuf>,
@@ -182,7 +182,7 @@ impl OutputArgs {
                         )
                     } else {
                         format!(
-                            "{flag} {s}: unknown format; {command} writes {}",
+                            "{flag} {s}: unknown format; {command} writes {} (to write to a file use --output-file)",
                             list(allowed)
                         )
                     }));
@@ -191,6 +191,7 @@ impl OutputArgs {
         };
         let from_file = match &self.file {
             None => None,
+            Some(p) if p.as_os_str() == "-" => None,
             Some(p) => {
                 let s = p.to_string_lossy();
                 if !s.contains('/') && Fmt::parse(&s).is_some() {
@@ -237,7 +238,7 @@ impl OutputArgs {
             ColorWhen::Always => true,
             ColorWhen::Never => false,
             ColorWhen::Auto => {
-                self.file.is_none()
+                self.file.as_ref().map_or(true, |p| p.as_os_str() == "-")
                     && std::io::stdout().is_terminal()
                     && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
                     && std::env::var_os("TERM").map_or(true, |t| t != "dumb")
@@ -260,7 +261,7 @@ impl OutputArgs {
     /// Opens the destination: stdout, or `--output-file` checked against `guard` and written
     /// atomically. Call [`Sink::finish`] once everything is written.
     pub fn open(&self, guard: &Guard, mode: Mode) -> Result<Sink, Error> {
-        match &self.file {
+        match self.file.as_ref().filter(|p| p.as_os_str() != "-") {
             None => Ok(Sink::Stdout(std::io::BufWriter::with_capacity(
                 1 << 20,
                 std::io::stdout(),
@@ -389,7 +390,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "-o yaml: unknown format; ls writes text, json"
+            "-o yaml: unknown format; ls writes text, json (to write to a file use --output-file)"
         );
     }
 }
