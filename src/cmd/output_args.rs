@@ -193,13 +193,7 @@ impl OutputArgs {
             None => None,
             Some(p) if p.as_os_str() == "-" => None,
             Some(p) => {
-                let s = p.to_string_lossy();
-                if !s.contains('/') && Fmt::parse(&s).is_some() {
-                    return Err(Error::new(format!(
-                        "--output-file {s}: `{s}` is a format name, not a file; to choose the format use -o {s} \
-                         (to really name a file {s}, write --output-file ./{s})"
-                    )));
-                }
+                not_a_format_name("--output-file", p)?;
                 Fmt::of_extension(p).map(|f| (f, p))
             }
         };
@@ -272,6 +266,19 @@ impl OutputArgs {
             }
         }
     }
+}
+
+/// Refuses a file flag given a bare format name (`--output-file json`): kubectl's `-o json`
+/// habit, which would otherwise write a file named `json`.
+pub fn not_a_format_name(flag: &str, p: &std::path::Path) -> Result<(), Error> {
+    let s = p.to_string_lossy();
+    if !s.contains('/') && Fmt::parse(&s).is_some() {
+        return Err(Error::new(format!(
+            "{flag} {s}: `{s}` is a format name, not a file; to choose the format use -o {s} \
+             (to really name a file {s}, write {flag} ./{s})"
+        )));
+    }
+    Ok(())
 }
 
 /// `text` and `table` are one format where a command has one of them.

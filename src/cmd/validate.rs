@@ -66,6 +66,7 @@ pub fn run(args: &Args) -> CmdResult {
     args.keys.guard(&mut guard);
     if let Some(m) = &args.metrics {
         // Refuse a bad metrics path before anything else: no file could make the alert fire.
+        super::output_args::not_a_format_name("--metrics", m)?;
         guard.check(m, "--metrics", args.out.force)?;
     }
     let now = match &args.fixed_time {
