@@ -484,7 +484,20 @@ fn compressed_snapshots_are_read_in_memory_and_said_so() {
                 "etcd-autopsy: note: {name} is {what}: decompressed 708640 bytes into memory (nothing written to disk)"
             )
         );
-        // Cut-off compressed data is an error, not a truncated snapshot.
+        // A flipped bit (caught by the format's checksum) and cut-off data are errors, never
+        // a truncated snapshot.
+        let mut flipped = std::fs::read(w.dir.join(&name)).unwrap();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 1;
+        let bad = format!("flipped.db.{ext}");
+        std::fs::write(w.dir.join(&bad), &flipped).unwrap();
+        let o = w.run(&["status", &bad]);
+        assert_eq!(code(&o), 2, "{bad}: {}", stderr(&o));
+        assert!(
+            err_line(&o).starts_with(&format!("etcd-autopsy: {bad}: {what} is damaged: ")),
+            "{}",
+            err_line(&o)
+        );
         let bytes = std::fs::read(w.dir.join(&name)).unwrap();
         let cut = format!("cut.db.{ext}");
         std::fs::write(w.dir.join(&cut), &bytes[..bytes.len() / 2]).unwrap();

@@ -257,10 +257,7 @@ pub fn decompress(kind: Sniffed, bytes: &[u8], shown: &str) -> Result<Vec<u8>, E
         |e: std::io::Error| Error::new(format!("{shown}: {} is damaged: {e}", kind.describe()));
     let reader: Box<dyn Read + '_> = match kind {
         Sniffed::Gzip => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
-        Sniffed::Zstd => Box::new(
-            ruzstd::decoding::StreamingDecoder::new(bytes)
-                .map_err(|e| err(std::io::Error::other(e.to_string())))?,
-        ),
+        Sniffed::Zstd => return zstd(bytes, shown),
         Sniffed::Xz => {
             // lzma-rs decodes into a writer; the cap is enforced by the writer.
             let mut out = Capped(Vec::new());
@@ -294,6 +291,46 @@ pub fn decompress(kind: Sniffed, bytes: &[u8], shown: &str) -> Result<Vec<u8>, E
             Err(e) => return Err(err(e)),
         };
         std::io::Write::write_all(&mut out, &buf[..n]).map_err(|e| oom_or(e, shown))?;
+    }
+    Ok(out.0)
+}
+
+/// zstd, frame by frame (a file may hold several, zstd's format spec RFC 8878 §3.1), each frame's
+/// content checksum verified when it has one (`zstd` writes one by default): ruzstd's streaming
+/// reader decodes one frame and does not compare the checksum itself.
+fn zstd(bytes: &[u8], shown: &str) -> Result<Vec<u8>, Error> {
+    let damaged =
+        |m: String| Error::new(format!("{shown}: a zstd-compressed file is damaged: {m}"));
+    let mut src: &[u8] = bytes;
+    let mut out = Capped(Vec::new());
+    let mut buf = vec![0u8; 1 << 20];
+    while !src.is_empty() {
+        let at = bytes.len() - src.len();
+        let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut src)
+            .map_err(|e| damaged(format!("frame at byte {at}: {e}")))?;
+        loop {
+            let n = match dec.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(damaged(e.to_string())),
+            };
+            std::io::Write::write_all(&mut out, &buf[..n]).map_err(|e| oom_or(e, shown))?;
+        }
+        let frame = dec.into_frame_decoder();
+        if !frame.is_finished() {
+            return Err(damaged(format!("frame at byte {at} is cut off")));
+        }
+        if let (Some(stored), Some(computed)) = (
+            frame.get_checksum_from_data(),
+            frame.get_calculated_checksum(),
+        ) {
+            if stored != computed {
+                return Err(damaged(format!(
+                    "frame at byte {at}: content checksum {stored:08x}, computed {computed:08x}"
+                )));
+            }
+        }
     }
     Ok(out.0)
 }
