@@ -607,6 +607,16 @@ fn truncation_is_named_and_partial_reads_exit_1() {
     // Not mistaken for a data-dir copy.
     let warnings = v["warnings"].to_string();
     assert!(!warnings.contains("data dir"), "{warnings}");
+    let o = w.run(&["report", "--snapshot", "cut.db", "-q", "-o", "json"]);
+    assert_eq!(code(&o), 1);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let kinds: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(!kinds.contains(&"missing-trailer"), "{kinds:?}");
     let o = w.run(&["validate", "cut.db", "-q"]);
     assert_eq!(code(&o), 1);
     assert!(

@@ -44,7 +44,8 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 .into(),
         });
     }
-    if matches!(i.trailer.trailer, Trailer::Missing) && !ctx.allow_missing_trailer {
+    // A truncated file has no trailer either; its truncation is the critical finding above.
+    if matches!(i.trailer.trailer, Trailer::Missing) && !ctx.allow_missing_trailer && !i.truncated {
         out.push(Finding {
             kind: "missing-trailer".into(),
             severity: Severity::Warning,

@@ -25,6 +25,10 @@ pub struct Integrity {
     pub warnings: Vec<String>,
     /// Every problem, one line each, in a stable order.
     pub problems: Vec<String>,
+    /// The file is shorter than high-water mark × page size (then a missing trailer is not a
+    /// data-dir copy). The problem line says so in `problems`.
+    #[serde(skip)]
+    pub truncated: bool,
 }
 
 impl Integrity {
@@ -121,6 +125,7 @@ impl Integrity {
             alarms,
             warnings,
             problems,
+            truncated: truncated.is_some(),
         }
     }
 }
