@@ -371,6 +371,25 @@ fn color_follows_flag_no_color_and_term() {
     )));
     let o = w.run(&["ls", "basic.db", "--color", "sometimes"]);
     assert_eq!(code(&o), 2);
+    // On a terminal (a pty from util-linux `script`): colour unless NO_COLOR (non-empty) or
+    // TERM=dumb.
+    let on_tty = |env: &[(&str, &str)]| -> bool {
+        let mut c = Command::new("script");
+        c.args(["-qec", &format!("'{}' demo -q", bin()), "/dev/null"])
+            .env_remove("NO_COLOR")
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let o = c
+            .output()
+            .expect("util-linux `script` is needed for this test (Debian bsdutils)");
+        o.stdout.windows(2).any(|x| x == b"\x1b[")
+    };
+    assert!(on_tty(&[("TERM", "xterm")]));
+    assert!(on_tty(&[("TERM", "xterm"), ("NO_COLOR", "")]));
+    assert!(!on_tty(&[("TERM", "xterm"), ("NO_COLOR", "1")]));
+    assert!(!on_tty(&[("TERM", "dumb")]));
 }
 
 #[test]
