@@ -16,7 +16,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ -z "$html" ]; then
   html=$work/demo.html
-  cargo run --release --quiet --manifest-path "$repo/Cargo.toml" -- demo --format html --quiet -o "$html" || [ $? -eq 1 ]
+  cargo run --release --quiet --manifest-path "$repo/Cargo.toml" -- demo --format html --quiet --force --output-file "$html" || [ $? -eq 1 ]
 fi
 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync \

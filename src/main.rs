@@ -1,12 +1,13 @@
 //! Command-line entry point: argument parsing and exit codes only.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use etcd_autopsy::cmd::{self, Outcome};
 use std::process::ExitCode;
 
 /// Offline forensics for etcd snapshots of Kubernetes and OpenShift clusters.
 ///
-/// Exit codes: 0 nothing wrong, 1 problems found, 2 could not run.
+/// Exit codes (the same in every command): 0 nothing wrong, 1 problems found, 2 could not run
+/// (bad arguments, unreadable or wrong input, refused output), 3 not found (`get`).
 #[derive(Parser)]
 #[command(name = "etcd-autopsy", version, about, long_about = None)]
 struct Cli {
@@ -46,7 +47,9 @@ enum Command {
 
 fn main() -> ExitCode {
     etcd_autopsy::guard::install_sigbus_handler();
-    let cli = Cli::parse();
+    // Each subcommand's `-o` help lists its own formats.
+    let matches = cmd::output_args::with_format_help(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result: cmd::CmdResult = match &cli.command {
         Command::Status(a) => cmd::status::run(a),
         Command::Check(a) => cmd::check::run(a),
@@ -64,6 +67,10 @@ fn main() -> ExitCode {
         Ok(Outcome::Clean) => ExitCode::from(0),
         Ok(Outcome::Problems) => ExitCode::from(1),
         Err(cmd::Error::OutputClosed) => ExitCode::from(0),
+        Err(e @ cmd::Error::NotFound(_)) => {
+            eprintln!("etcd-autopsy: {e}");
+            ExitCode::from(3)
+        }
         Err(e) => {
             eprintln!("etcd-autopsy: {e}");
             ExitCode::from(2)
@@ -78,5 +85,6 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+        etcd_autopsy::cmd::output_args::with_format_help(super::Cli::command()).debug_assert();
     }
 }

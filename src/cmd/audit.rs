@@ -4,12 +4,14 @@
 
 use super::common::open_snapshot;
 use super::keys::write_table;
+use super::outfile::{Guard, Mode};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Error, Outcome};
 use crate::decrypt::audit::{audit, Audit, Input, Unreadable};
 use crate::decrypt::Engine;
 use crate::etcd::Records;
-use crate::output::{write_json, Format};
+use crate::output::{write_json, write_typed_line};
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,12 +21,12 @@ const GROUP_LIST: usize = 10;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file.
+    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
     pub snapshot: PathBuf,
     #[command(flatten)]
     pub keys: KeySourceArgs,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Serialize)]
@@ -44,6 +46,12 @@ pub fn run(args: &Args) -> CmdResult {
             "audit: give the nodes' key sources: --encryption-config, --static-resources or --key",
         ));
     }
+    let mut guard = Guard::new();
+    guard.input(&args.snapshot);
+    args.keys.guard(&mut guard);
+    let (fmt, mut out) = args
+        .out
+        .prepare("audit", formats("audit"), &guard, Mode::Private)?;
     let keyring = args.keys.load()?;
     let snap = open_snapshot(&args.snapshot)?;
     let records = Records::read(&snap);
@@ -56,19 +64,63 @@ pub fn run(args: &Args) -> CmdResult {
         clean: a.clean(),
         audit: &a,
     };
-    // Block-buffered: a broken cluster's JSON lists every record, and stdout's line buffering
-    // would make that one write per line.
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    match args.format {
-        Format::Json => write_json(&mut out, &out_doc)?,
-        Format::Text => write_text(&mut out, &out_doc)?,
+    // The sink is block-buffered: a broken cluster's JSON lists every record.
+    match fmt {
+        Fmt::Json => write_json(&mut out, &out_doc)?,
+        Fmt::Jsonl => write_lines(&mut out, &out_doc)?,
+        _ => write_text(&mut out, &out_doc)?,
     }
-    out.flush()?;
+    out.finish()?;
     Ok(if out_doc.clean && out_doc.complete {
         Outcome::Clean
     } else {
         Outcome::Problems
     })
+}
+
+/// JSON Lines: one row per node, unreadable record, plaintext record, KMS record, coverage row
+/// and key, each `{"type": …}`, then one `summary` row with the counts. The same facts as the
+/// JSON document, one per line for `grep`/`jq -c`.
+fn write_lines<W: Write>(out: &mut W, d: &AuditOutput<'_>) -> std::io::Result<()> {
+    let a = d.audit;
+    for n in &a.nodes {
+        write_typed_line(out, "node", n)?;
+    }
+    for u in &a.unreadable {
+        write_typed_line(out, "unreadable", u)?;
+    }
+    for p in &a.plaintext_in_encrypted_resources {
+        write_typed_line(out, "plaintext-in-encrypted-resource", p)?;
+    }
+    for k in &a.kms_records {
+        write_typed_line(out, "kms", k)?;
+    }
+    for c in &a.coverage {
+        write_typed_line(out, "coverage", c)?;
+    }
+    for k in &a.keys {
+        write_typed_line(out, "key", k)?;
+    }
+    for f in &a.first_failures {
+        write_typed_line(out, "first-failure", f)?;
+    }
+    #[derive(Serialize)]
+    struct Summary<'a> {
+        snapshot: &'a str,
+        complete: bool,
+        clean: bool,
+        records: &'a crate::decrypt::audit::RecordCounts,
+    }
+    write_typed_line(
+        out,
+        "summary",
+        &Summary {
+            snapshot: &d.snapshot,
+            complete: d.complete,
+            clean: d.clean,
+            records: &a.records,
+        },
+    )
 }
 
 fn write_text<W: Write>(out: &mut W, d: &AuditOutput<'_>) -> std::io::Result<()> {

@@ -4,30 +4,37 @@
 //! found in a readable file, 2 unreadable.
 
 use super::common::open_snapshot;
+use super::outfile::{Guard, Mode};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
 use crate::bbolt::FreelistState;
 use crate::etcd::integrity::Integrity;
 use crate::etcd::trailer::Trailer;
-use crate::output::{write_json, Format};
+use crate::output::write_json;
 use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file.
+    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
     pub snapshot: PathBuf,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 pub fn run(args: &Args) -> CmdResult {
+    let mut guard = Guard::new();
+    guard.input(&args.snapshot);
+    let (fmt, mut out) = args
+        .out
+        .prepare("check", formats("check"), &guard, Mode::Private)?;
     let snap = open_snapshot(&args.snapshot)?;
     let c = Integrity::run(&snap);
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Json => write_json(&mut out, &c)?,
-        Format::Text => render_text(&mut out, &c)?,
+    match fmt {
+        Fmt::Json => write_json(&mut out, &c)?,
+        _ => render_text(&mut out, &c)?,
     }
+    out.finish()?;
     Ok(if c.ok {
         Outcome::Clean
     } else {

@@ -60,6 +60,9 @@ fn builtin(name: &str) -> String {
 }
 
 pub fn run(args: &Args) -> CmdResult {
+    let format = args.out.format("demo")?;
+    // The demo's inputs are built in; only the output is checked.
+    let sink = args.out.open(&super::outfile::Guard::new())?;
     let progress = Progress::new(args.out.quiet);
     let snap = Snapshot::from_data(&builtin("snapshot.db"), Data::Static(SNAPSHOT))
         .map_err(|e| Error::new(e.to_string()))?;
@@ -98,7 +101,7 @@ pub fn run(args: &Args) -> CmdResult {
         false,
         &progress,
     );
-    args.out.write(&a.report)?;
+    args.out.write(&a.report, format, sink)?;
     Ok(if a.problems {
         Outcome::Problems
     } else {

@@ -7,12 +7,14 @@
 
 use super::common::{display_key, open_snapshot};
 use super::ls::{entry, Entry};
+use super::outfile::{Guard, Mode};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Error, Outcome};
 use crate::decrypt::{Engine, NodeOutcome};
 use crate::etcd::records::Records;
 use crate::kube::object::{self, ObjectSummary};
-use crate::output::{write_json, Format};
+use crate::output::write_json;
 use base64::Engine as _;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -21,7 +23,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file.
+    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
     pub snapshot: PathBuf,
     /// The etcd key, e.g. /registry/secrets/default/my-secret.
     pub key: String,
@@ -34,8 +36,8 @@ pub struct Args {
     pub reveal: bool,
     #[command(flatten)]
     pub keys: KeySourceArgs,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// What the key sources say about the record.
@@ -69,6 +71,12 @@ struct GetOutput<'a> {
 }
 
 pub fn run(args: &Args) -> CmdResult {
+    let mut guard = Guard::new();
+    guard.input(&args.snapshot);
+    args.keys.guard(&mut guard);
+    let (fmt, mut out) = args
+        .out
+        .prepare("get", formats("get"), &guard, Mode::Private)?;
     let keyring = if args.keys.is_empty() {
         None
     } else {
@@ -81,13 +89,13 @@ pub fn run(args: &Args) -> CmdResult {
         .iter()
         .rev()
         .map(|&i| records.get(i))
-        .find(|r| args.revision.is_none_or(|n| r.rev.main <= n))
+        .find(|r| args.revision.map_or(true, |n| r.rev.main <= n))
         .ok_or_else(|| {
             let when = args
                 .revision
                 .map(|n| format!(" at revision {n}"))
                 .unwrap_or_default();
-            Error::new(format!(
+            Error::NotFound(format!(
                 "{}: key {:?} not found{when}",
                 snap.path.display(),
                 display_key(args.key.as_bytes())
@@ -152,10 +160,9 @@ pub fn run(args: &Args) -> CmdResult {
                 .collect()
         }),
     };
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Json => write_json(&mut out, &out_rec)?,
-        Format::Text => {
+    match fmt {
+        Fmt::Json => write_json(&mut out, &out_rec)?,
+        _ => {
             let r = &out_rec.record;
             writeln!(out, "key              {}", r.key)?;
             if r.deleted {
@@ -255,6 +262,7 @@ pub fn run(args: &Args) -> CmdResult {
             }
         }
     }
+    out.finish()?;
     Ok(if problems {
         Outcome::Problems
     } else {

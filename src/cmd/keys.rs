@@ -6,11 +6,13 @@
 //! or a config would be refused by kube-apiserver (a masked resource); 2 on unreadable input.
 
 use super::common::display_key;
+use super::outfile::{Guard, Mode};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Error, Outcome};
 use crate::keyring::{CandidateKey, Keyring, Marker, Origin, ProviderConfig, Role};
 use crate::kube::Provider;
-use crate::output::{write_json, Format};
+use crate::output::write_json;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -19,8 +21,8 @@ use std::io::Write;
 pub struct Args {
     #[command(flatten)]
     pub keys: KeySourceArgs,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// One config as `keys` shows it.
@@ -200,14 +202,19 @@ pub fn run(args: &Args) -> CmdResult {
             "keys: give at least one --encryption-config, --static-resources or --key",
         ));
     }
+    let mut guard = Guard::new();
+    args.keys.guard(&mut guard);
+    let (fmt, mut out) = args
+        .out
+        .prepare("keys", formats("keys"), &guard, Mode::Private)?;
     let keyring = args.keys.load()?;
     let v = view(&keyring);
     let problems = !v.conflicts.is_empty() || v.configs.iter().any(|c| c.config_error.is_some());
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Json => write_json(&mut out, &v)?,
-        Format::Text => write_text(&mut out, &v)?,
+    match fmt {
+        Fmt::Json => write_json(&mut out, &v)?,
+        _ => write_text(&mut out, &v)?,
     }
+    out.finish()?;
     Ok(if problems {
         Outcome::Problems
     } else {

@@ -2,9 +2,11 @@
 //!
 //! Exit 0 when no encryption error is found, 1 when some are, 2 when an input cannot be read.
 
+use super::outfile::{Guard, Mode};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Error, Outcome};
 use crate::logs::{self, LogInput, LogScan, Offset, ScanOptions, TimeBasis};
-use crate::output::{self, Format};
+use crate::output::{self, write_typed_line};
 use std::io::Write;
 
 /// How to date yearless and local log times; shared by every command that reads logs.
@@ -59,6 +61,9 @@ impl LogSourceArgs {
         if self.log.is_empty() {
             return Ok(None);
         }
+        for l in &self.log {
+            super::input::log_path(&l.path)?;
+        }
         logs::scan(&self.log, &self.time.options())
             .map(Some)
             .map_err(|e| Error::new(e.to_string()))
@@ -73,26 +78,75 @@ pub struct Args {
     pub paths: Vec<LogInput>,
     #[command(flatten)]
     pub time: TimeArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 pub fn run(args: &Args) -> CmdResult {
+    let mut guard = Guard::new();
+    for p in &args.paths {
+        guard.input(&p.path);
+    }
+    let (fmt, mut out) = args
+        .out
+        .prepare("logs", formats("logs"), &guard, Mode::Private)?;
+    for p in &args.paths {
+        super::input::log_path(&p.path)?;
+    }
     let scan =
         logs::scan(&args.paths, &args.time.options()).map_err(|e| Error::new(e.to_string()))?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    match args.format {
-        Format::Json => output::write_json(&mut out, &scan)?,
-        Format::Text => render_text(&mut out, &scan)?,
+    if scan.files.is_empty() {
+        // Nothing recognisable anywhere (e.g. a directory without kube-apiserver logs): could
+        // not run, exit 2, rather than "0 events" with exit 0.
+        let why: Vec<String> = scan.warnings.iter().map(|w| w.to_string()).collect();
+        return Err(Error::new(if why.is_empty() {
+            "logs: no kube-apiserver log found in the inputs".to_string()
+        } else {
+            why.join("; ")
+        }));
     }
-    out.flush()?;
+    match fmt {
+        Fmt::Json => output::write_json(&mut out, &scan)?,
+        Fmt::Jsonl => write_lines(&mut out, &scan)?,
+        _ => render_text(&mut out, &scan)?,
+    }
+    out.finish()?;
     Ok(if scan.has_errors() {
         Outcome::Problems
     } else {
         Outcome::Clean
     })
+}
+
+/// JSON Lines: a row per file, event, restart, aggregate and warning (`{"type": …}`), then a
+/// `summary` row with the count of events not listed.
+fn write_lines(out: &mut impl Write, scan: &LogScan) -> std::io::Result<()> {
+    for f in &scan.files {
+        write_typed_line(out, "file", f)?;
+    }
+    for e in &scan.events {
+        write_typed_line(out, "event", e)?;
+    }
+    for r in &scan.restarts {
+        write_typed_line(out, "restart", r)?;
+    }
+    for a in &scan.aggregates {
+        write_typed_line(out, "aggregate", a)?;
+    }
+    for w in &scan.warnings {
+        write_typed_line(out, "warning", w)?;
+    }
+    #[derive(serde::Serialize)]
+    struct Summary {
+        events_not_listed: u64,
+    }
+    write_typed_line(
+        out,
+        "summary",
+        &Summary {
+            events_not_listed: scan.events_not_listed,
+        },
+    )
 }
 
 /// Makes log-derived text safe for a terminal: control characters are escaped.

@@ -2,17 +2,19 @@
 //! `--history`, deleted keys with `--deleted`.
 
 use super::common::{display_key, open_snapshot};
+use super::outfile::{Guard, Mode};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
 use crate::etcd::records::{Record, Records};
 use crate::kube::ObjectInfo;
-use crate::output::{write_json, Format};
+use crate::output::{write_json, write_json_line};
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file.
+    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
     pub snapshot: PathBuf,
     /// Only keys starting with this prefix (e.g. /registry/secrets/).
     pub prefix: Option<String>,
@@ -22,8 +24,8 @@ pub struct Args {
     /// Keys whose latest revision is a deletion (still visible until compaction).
     #[arg(long, conflicts_with = "history")]
     pub deleted: bool,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Serialize)]
@@ -55,6 +57,11 @@ pub fn entry<'a>(r: &Record<'a>) -> Entry<'a> {
 }
 
 pub fn run(args: &Args) -> CmdResult {
+    let mut guard = Guard::new();
+    guard.input(&args.snapshot);
+    let (fmt, mut out) = args
+        .out
+        .prepare("ls", formats("ls"), &guard, Mode::Private)?;
     let snap = open_snapshot(&args.snapshot)?;
     let records = Records::read(&snap);
     let prefix = args.prefix.as_deref().unwrap_or("").as_bytes();
@@ -81,10 +88,14 @@ pub fn run(args: &Args) -> CmdResult {
             .collect()
     };
     let entries: Vec<Entry> = selected.iter().map(|r| entry(r)).collect();
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Json => write_json(&mut out, &entries)?,
-        Format::Text => {
+    match fmt {
+        Fmt::Json => write_json(&mut out, &entries)?,
+        Fmt::Jsonl => {
+            for e in &entries {
+                write_json_line(&mut out, e)?;
+            }
+        }
+        _ => {
             writeln!(
                 out,
                 "{:<10} {:>8} {:>8} {:>5} {:>8} {:<10} {:<22} KEY",
@@ -116,6 +127,7 @@ pub fn run(args: &Args) -> CmdResult {
             }
         }
     }
+    out.finish()?;
     if !records.complete() {
         eprintln!(
             "etcd-autopsy: {}: partial listing: {} structural and {} record problem(s); run `check`",

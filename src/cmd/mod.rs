@@ -2,6 +2,7 @@
 //! `main.rs` only parses arguments and turns [`Outcome`] / [`Error`] into exit codes.
 
 pub mod logs;
+pub mod metrics;
 
 /// What a command found. Exit code 0 or 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,6 +18,10 @@ pub enum Outcome {
 pub enum Error {
     #[error("{0}")]
     Failed(String),
+    /// What was asked for is not there (`get` of a missing key or revision): exit 3, so a
+    /// script can tell "absent" from "could not run".
+    #[error("{0}")]
+    NotFound(String),
     /// The reader of our output went away (`| head`): not an error worth a message.
     #[error("output closed")]
     OutputClosed,
@@ -45,8 +50,11 @@ pub mod check;
 pub mod common;
 pub mod demo;
 pub mod get;
+pub mod input;
 pub mod keys;
 pub mod ls;
+pub mod outfile;
+pub mod output_args;
 pub mod progress;
 pub mod report;
 pub mod sources;

@@ -2,6 +2,8 @@
 //! text, Markdown, JSON or HTML. Also the assembly `demo` and `validate` share.
 
 use super::logs::LogSourceArgs;
+use super::outfile::{Guard, Mode};
+use super::output_args::{Fmt, Sink};
 use super::progress::Progress;
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Error, Outcome};
@@ -17,12 +19,12 @@ use crate::logs::LogScan;
 use crate::report::model::{self, Input, KeyRow, Report, SnapshotSection, Tool, Verdict};
 use crate::report::{render, ReportFormat};
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file (`etcdctl snapshot save` output or a data dir's member/snap/db).
+    /// Snapshot file (`etcdctl snapshot save` output or a data dir's member/snap/db; also the data
+    /// dir itself, or a .gz/.zst/.xz snapshot).
     #[arg(long)]
     pub snapshot: PathBuf,
     #[command(flatten)]
@@ -36,20 +38,27 @@ pub struct Args {
     pub allow_missing_trailer: bool,
 }
 
-/// Output options shared by `report` and `demo`.
+/// Output options shared by `report` and `demo`: the common output flags (`-o FORMAT`,
+/// `--output-file`, `--force`, `--color`) plus the report's own.
 #[derive(clap::Args)]
 pub struct OutputArgs {
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: ReportFormat,
-    /// Write the report to FILE instead of stdout.
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: super::output_args::OutputArgs,
     /// Use this creation time (RFC 3339, e.g. 2026-01-01T00:00:00Z) for reproducible output.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", value_parser = parse_fixed_time)]
     pub fixed_time: Option<String>,
     /// No progress bars on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// `--fixed-time` must be RFC 3339 (`2026-01-01T00:00:00Z`, `…+02:00`): it is written into the
+/// report as its creation time, so `yesterday` would be a lie in the evidence.
+pub fn parse_fixed_time(s: &str) -> Result<String, String> {
+    match crate::logs::time::parse_rfc3339(s.as_bytes()) {
+        Some((_, n)) if n == s.len() => Ok(s.to_string()),
+        _ => Err("not an RFC 3339 time; write e.g. 2026-01-01T00:00:00Z".into()),
+    }
 }
 
 impl OutputArgs {
@@ -57,29 +66,38 @@ impl OutputArgs {
         self.fixed_time.clone().unwrap_or_else(now_utc)
     }
 
-    /// Renders to the chosen destination, streaming through a buffer (a report on a multi-GiB
-    /// snapshot can list hundreds of thousands of keys); colour only for text on a terminal
-    /// without NO_COLOR.
-    pub fn write(&self, report: &Report) -> Result<(), Error> {
-        let color = self.output.is_none()
-            && self.format == ReportFormat::Text
-            && std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        match &self.output {
-            Some(path) => {
-                let err = |e: std::io::Error| Error::new(format!("{}: {e}", path.display()));
-                let f = std::fs::File::create(path).map_err(err)?;
-                let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-                render(report, self.format, color, &mut w).map_err(err)?;
-                w.flush().map_err(err)?;
-            }
-            None => {
-                let mut w = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-                render(report, self.format, color, &mut w)?;
-                w.flush()?;
-            }
-        }
-        Ok(())
+    /// The report's format, checked before any input is read.
+    pub fn format(&self, command: &str) -> Result<ReportFormat, Error> {
+        Ok(
+            match self
+                .common
+                .format(command, super::output_args::formats(command))?
+            {
+                Fmt::Md => ReportFormat::Md,
+                Fmt::Json => ReportFormat::Json,
+                Fmt::Html => ReportFormat::Html,
+                _ => ReportFormat::Text,
+            },
+        )
+    }
+
+    /// Opens the destination (stdout or `--output-file`, 0600: a report names keys and
+    /// records) after checking it against the inputs.
+    pub fn open(&self, guard: &Guard) -> Result<Sink, Error> {
+        self.common.open(guard, Mode::Private)
+    }
+
+    /// Renders to `sink`, streaming through a buffer (a report on a multi-GiB snapshot can list
+    /// hundreds of thousands of keys); colour only for text, as `--color` says.
+    pub fn write(
+        &self,
+        report: &Report,
+        format: ReportFormat,
+        mut sink: Sink,
+    ) -> Result<(), Error> {
+        let color = format == ReportFormat::Text && self.common.color();
+        render(report, format, color, &mut sink)?;
+        sink.finish()
     }
 }
 
@@ -320,8 +338,16 @@ pub fn source_inputs(keys: &KeySourceArgs, logs: Option<&LogScan>) -> Result<Vec
 }
 
 pub fn run(args: &Args) -> CmdResult {
+    let format = args.out.format("report")?;
+    let mut guard = Guard::new();
+    guard.input(&args.snapshot);
+    args.keys.guard(&mut guard);
+    for l in &args.logs.log {
+        guard.input(&l.path);
+    }
+    let sink = args.out.open(&guard)?;
     let progress = Progress::new(args.out.quiet);
-    let snap = super::common::open_snapshot(&args.snapshot)?;
+    let (snap, compressed) = super::common::open_snapshot_traced(&args.snapshot)?;
     let keyring = args.keys.load()?;
     let logs = progress.stage("scanning logs", || args.logs.scan())?;
     // Hashing the inputs for the chain of custody (a log can be GBs) overlaps the snapshot work.
@@ -340,8 +366,16 @@ pub fn run(args: &Args) -> CmdResult {
         },
     );
     let mut a = a;
+    if compressed.is_some() {
+        // The chain of custody names the file as given: its size and SHA-256, not those of the
+        // bytes decompressed from it.
+        let path = snap.path.display().to_string();
+        if let Some(first) = a.report.inputs.first_mut() {
+            *first = file_input(&path, "snapshot", None)?;
+        }
+    }
     a.report.inputs.extend(inputs?);
-    args.out.write(&a.report)?;
+    args.out.write(&a.report, format, sink)?;
     Ok(if a.problems || !a.integrity.ok {
         Outcome::Problems
     } else {

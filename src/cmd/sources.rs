@@ -30,8 +30,31 @@ impl KeySourceArgs {
             && self.candidate_key.is_empty()
     }
 
+    /// Adds every key-source file to the inputs an output must never overwrite.
+    pub fn guard(&self, g: &mut super::outfile::Guard) {
+        for s in self.encryption_config.iter().chain(&self.static_resources) {
+            g.input_spec(s);
+        }
+    }
+
+    /// Refuses special files and files of the wrong kind before the keyring opens them.
+    fn precheck(&self) -> Result<(), Error> {
+        for (flag, specs) in [
+            ("--encryption-config", &self.encryption_config),
+            ("--static-resources", &self.static_resources),
+        ] {
+            for s in specs {
+                if let Ok(spec) = crate::keyring::node_spec(s, flag) {
+                    super::input::key_source(&spec.path, flag)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Reads every source. The error is one line naming the file (or `--key #n`) and the field.
     pub fn load(&self) -> Result<Keyring, Error> {
+        self.precheck()?;
         let mut b = KeyringBuilder::new();
         let err = |e: crate::keyring::Error| Error::new(e.to_string());
         for s in &self.encryption_config {

@@ -2,11 +2,13 @@
 //! largest objects, history held per key, compaction revisions, db size against live bytes.
 
 use super::common::{display_key, open_snapshot};
+use super::outfile::{Guard, Mode};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
 use crate::etcd::meta::MetaInfo;
 use crate::etcd::records::Records;
 use crate::kube::{Envelope, KeyPath};
-use crate::output::{write_json, Format};
+use crate::output::write_json;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -14,13 +16,13 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file.
+    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
     pub snapshot: PathBuf,
     /// How many of the largest objects and most-revised keys to list.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Clone, Copy, Default, Serialize)]
@@ -147,6 +149,11 @@ pub fn compute(
 }
 
 pub fn run(args: &Args) -> CmdResult {
+    let mut guard = Guard::new();
+    guard.input(&args.snapshot);
+    let (fmt, mut out) = args
+        .out
+        .prepare("stats", formats("stats"), &guard, Mode::Private)?;
     let snap = open_snapshot(&args.snapshot)?;
     let records = Records::read(&snap);
     let meta = MetaInfo::read(&snap);
@@ -157,10 +164,18 @@ pub fn run(args: &Args) -> CmdResult {
         snap.db().logical_size(),
         args.top,
     );
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Json => write_json(&mut out, &s)?,
-        Format::Text => render_text(&mut out, &s)?,
+    match fmt {
+        Fmt::Json => write_json(&mut out, &s)?,
+        _ => render_text(&mut out, &s)?,
+    }
+    out.finish()?;
+    if !records.complete() {
+        eprintln!(
+            "etcd-autopsy: warning: {}: partial statistics: {} structural and {} record problem(s); run `check`",
+            snap.path.display(),
+            records.structure_problems.len(),
+            records.record_problems.len()
+        );
     }
     Ok(if records.complete() {
         Outcome::Clean

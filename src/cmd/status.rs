@@ -8,6 +8,8 @@
 //! `fields` prints `"Name" : value` lines with the hash in decimal.
 
 use super::common::open_snapshot;
+use super::outfile::{Guard, Mode};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
 use crate::bbolt::{FreelistState, Problem};
 use crate::etcd::records::Records;
@@ -21,10 +23,10 @@ use std::path::PathBuf;
 pub struct Args {
     /// Snapshot file (`etcdctl snapshot save` output or a data dir's member/snap/db).
     pub snapshot: PathBuf,
-    /// Output format, as etcdctl's `-w`; `extended` is ours (both semantics and the raw
-    /// storageVersion, pretty JSON).
-    #[arg(short = 'w', long = "write-out", value_enum, default_value = "table")]
-    pub write_out: WriteOut,
+    /// `-w table|json|simple|fields` as etcdctl's/etcdutl's (also `-o`); `extended` is ours
+    /// (both semantics and the raw storageVersion, pretty JSON).
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// Whose `snapshot status` to reproduce: `auto` follows the file (etcdutl 3.6 when it
     /// carries meta/storageVersion, else etcdctl 3.4 / etcdutl 3.5).
     #[arg(long, value_enum, default_value = "auto")]
@@ -96,6 +98,18 @@ fn semantics_name(s: Semantics) -> &'static str {
 }
 
 pub fn run(args: &Args) -> CmdResult {
+    let mut guard = Guard::new();
+    guard.input(&args.snapshot);
+    let (fmt, mut out) = args
+        .out
+        .prepare("status", formats("status"), &guard, Mode::Private)?;
+    let write_out = match fmt {
+        Fmt::Json => WriteOut::Json,
+        Fmt::Simple => WriteOut::Simple,
+        Fmt::Fields => WriteOut::Fields,
+        Fmt::Extended => WriteOut::Extended,
+        _ => WriteOut::Table,
+    };
     let snap = open_snapshot(&args.snapshot)?;
     // etcdctl/etcdutl run tx.Check() before computing status and refuse a damaged file; we print
     // the numbers anyway and say what they would do. The check runs beside the hashing.
@@ -116,14 +130,13 @@ pub fn run(args: &Args) -> CmdResult {
         problems.extend(st_problems.iter());
     }
     let record_problems = records.record_problems.len();
-    let mut out = std::io::stdout().lock();
-    if args.write_out == WriteOut::Extended {
+    if write_out == WriteOut::Extended {
         let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         write_json(&mut out, &extended(&st, live, &lines))?;
     } else {
-        out.write_all(render(&st.printed(semantics, live), args.write_out).as_bytes())?;
+        out.write_all(render(&st.printed(semantics, live), write_out).as_bytes())?;
     }
-    out.flush()?;
+    out.finish()?;
     if problems.is_empty() && record_problems == 0 {
         return Ok(Outcome::Clean);
     }

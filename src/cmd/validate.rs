@@ -4,32 +4,39 @@
 //! and every encrypted record can be read by at least one of the given kube-apiserver configs.
 //! Exit 0 restorable, 1 not (every reason listed), 2 could not run.
 
+use super::metrics::{self, Metrics};
+use super::outfile::{Guard, Mode};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::progress::Progress;
 use super::report::{assemble, now_utc, source_inputs};
 use super::sources::KeySourceArgs;
-use super::{CmdResult, Error, Outcome};
+use super::{CmdResult, Outcome};
 use crate::etcd::trailer::Trailer;
-use crate::output::{write_json, Format};
+use crate::output::write_json;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file.
+    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
     pub snapshot: PathBuf,
     #[command(flatten)]
     pub keys: KeySourceArgs,
     /// Accept a snapshot without SHA-256 trailer (a copy of a data dir's member/snap/db).
     #[arg(long)]
     pub allow_missing_trailer: bool,
-    /// Write a Prometheus textfile-collector file (replaced atomically).
+    /// Write a Prometheus textfile-collector file (atomically, 0644; also when validation cannot
+    /// run, with restorable 0). An existing file is replaced only with --force.
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Use this time (RFC 3339) as the run's time in the metrics, for reproducible output.
+    #[arg(long, value_name = "TIME", value_parser = super::report::parse_fixed_time)]
+    pub fixed_time: Option<String>,
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }
@@ -46,10 +53,58 @@ pub struct Validation {
     pub records: crate::correlate::RecordCounts,
     /// Records no given config can read, by `provider key name`.
     pub unreadable_by_key: BTreeMap<String, u64>,
+    /// Distinct live keys (a gauge in `--metrics`).
+    #[serde(skip)]
+    pub live_keys: usize,
 }
 
+/// Runs the validation; with `--metrics`, the metrics file is written whatever the outcome.
 pub fn run(args: &Args) -> CmdResult {
     let started = Instant::now();
+    let mut guard = Guard::new();
+    guard.input(&args.snapshot);
+    args.keys.guard(&mut guard);
+    if let Some(m) = &args.metrics {
+        // Refuse a bad metrics path before anything else: no file could make the alert fire.
+        super::output_args::not_a_format_name("--metrics", m)?;
+        guard.check(m, "--metrics", args.out.force)?;
+    }
+    let now = match &args.fixed_time {
+        Some(t) => {
+            crate::logs::time::parse_rfc3339(t.as_bytes()).map_or(0, |(us, _)| us / 1_000_000)
+        }
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    };
+    let mut verdict = None;
+    let result = validate(args, &guard, &mut verdict);
+    if let Some(path) = &args.metrics {
+        let v = verdict.as_ref();
+        let m = Metrics {
+            snapshot: &args.snapshot,
+            verdict: v.map(|(v, rev): &(Validation, Option<i64>)| metrics::Verdict {
+                restorable: v.restorable,
+                records: &v.records,
+                revision: *rev,
+                live_keys: v.live_keys as u64,
+            }),
+            now,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        metrics::write(path, &guard, args.out.force, &m)?;
+    }
+    result
+}
+
+fn validate(
+    args: &Args,
+    guard: &Guard,
+    verdict: &mut Option<(Validation, Option<i64>)>,
+) -> CmdResult {
+    let (fmt, mut out) = args
+        .out
+        .prepare("validate", formats("validate"), guard, Mode::Private)?;
     let progress = Progress::new(args.quiet);
     let snap = super::common::open_snapshot(&args.snapshot)?;
     let keyring = args.keys.load()?;
@@ -68,7 +123,8 @@ pub fn run(args: &Args) -> CmdResult {
     let trailer = match &a.integrity.trailer.trailer {
         Trailer::Valid { .. } => "valid",
         Trailer::Missing => {
-            if !args.allow_missing_trailer {
+            // A truncated file has no trailer either; its truncation is among the problems.
+            if !args.allow_missing_trailer && snap.truncation().is_none() {
                 reasons.push("no SHA-256 trailer: restore would need --skip-hash-check (use --allow-missing-trailer for a data-dir copy)".into());
             }
             "missing"
@@ -105,9 +161,8 @@ pub fn run(args: &Args) -> CmdResult {
         }
     }
     for f in &a.report.findings {
-        match f.kind.as_str() {
-            "plaintext-in-encrypted-resource" => warnings.push(f.summary.clone()),
-            _ => {}
+        if f.kind.as_str() == "plaintext-in-encrypted-resource" {
+            warnings.push(f.summary.clone());
         }
     }
     if !nodes && a.report.records.encrypted > kms {
@@ -134,14 +189,11 @@ pub fn run(args: &Args) -> CmdResult {
         sha256_trailer: trailer.into(),
         records: a.report.records.clone(),
         unreadable_by_key,
+        live_keys: a.integrity.live_keys,
     };
-    if let Some(path) = &args.metrics {
-        write_metrics(path, &v, started.elapsed().as_secs_f64())?;
-    }
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Json => write_json(&mut out, &v)?,
-        Format::Text => {
+    match fmt {
+        Fmt::Json => write_json(&mut out, &v)?,
+        _ => {
             writeln!(
                 out,
                 "{}: {}",
@@ -165,54 +217,18 @@ pub fn run(args: &Args) -> CmdResult {
             }
         }
     }
-    Ok(if v.restorable {
+    out.finish()?;
+    let restorable = v.restorable;
+    let revision = a
+        .report
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.status.get("revision"))
+        .and_then(serde_json::Value::as_i64);
+    *verdict = Some((v, revision));
+    Ok(if restorable {
         Outcome::Clean
     } else {
         Outcome::Problems
     })
-}
-
-/// Escapes a Prometheus label value.
-fn label(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn write_metrics(path: &Path, v: &Validation, seconds: f64) -> Result<(), Error> {
-    let snap = label(
-        Path::new(&v.snapshot)
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(&v.snapshot),
-    );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let mut s = String::new();
-    s += "# HELP etcd_autopsy_backup_restorable 1 if the snapshot is intact and every encrypted record decrypts with the given keys.\n";
-    s += "# TYPE etcd_autopsy_backup_restorable gauge\n";
-    s += &format!(
-        "etcd_autopsy_backup_restorable{{snapshot=\"{snap}\"}} {}\n",
-        u8::from(v.restorable)
-    );
-    s += "# HELP etcd_autopsy_backup_records Live records in the snapshot by state.\n# TYPE etcd_autopsy_backup_records gauge\n";
-    for (state, n) in [
-        ("live", v.records.live),
-        ("encrypted", v.records.encrypted),
-        ("plaintext", v.records.plaintext),
-        ("undecryptable", v.records.undecryptable),
-    ] {
-        s += &format!("etcd_autopsy_backup_records{{snapshot=\"{snap}\",state=\"{state}\"}} {n}\n");
-    }
-    s += "# HELP etcd_autopsy_backup_validation_seconds Time the validation took.\n# TYPE etcd_autopsy_backup_validation_seconds gauge\n";
-    s += &format!("etcd_autopsy_backup_validation_seconds{{snapshot=\"{snap}\"}} {seconds:.3}\n");
-    s += "# HELP etcd_autopsy_backup_validation_timestamp_seconds When the validation ran.\n# TYPE etcd_autopsy_backup_validation_timestamp_seconds gauge\n";
-    s +=
-        &format!("etcd_autopsy_backup_validation_timestamp_seconds{{snapshot=\"{snap}\"}} {now}\n");
-    // Write beside the target and rename, so the collector never reads a half-written file.
-    let tmp = path.with_extension("prom.tmp");
-    std::fs::write(&tmp, s).map_err(|e| Error::new(format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::new(format!("{}: {e}", path.display())))
 }

@@ -44,7 +44,8 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 .into(),
         });
     }
-    if matches!(i.trailer.trailer, Trailer::Missing) && !ctx.allow_missing_trailer {
+    // A truncated file has no trailer either; its truncation is the critical finding above.
+    if matches!(i.trailer.trailer, Trailer::Missing) && !ctx.allow_missing_trailer && !i.truncated {
         out.push(Finding {
             kind: "missing-trailer".into(),
             severity: Severity::Warning,
@@ -300,7 +301,7 @@ fn lost_records(ctx: &Context<'_>, out: &mut Vec<Finding>) -> BTreeSet<usize> {
     let mut missing: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     let mut wrong: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, u) in ctx.audit.unreadable.iter().enumerate() {
-        if !key_provider(&u.provider) || !u.decrypts_with.is_empty() {
+        if !key_provider(u.provider) || !u.decrypts_with.is_empty() {
             continue;
         }
         lost.insert(i);

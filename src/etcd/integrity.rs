@@ -25,6 +25,10 @@ pub struct Integrity {
     pub warnings: Vec<String>,
     /// Every problem, one line each, in a stable order.
     pub problems: Vec<String>,
+    /// The file is shorter than high-water mark × page size (then a missing trailer is not a
+    /// data-dir copy). The problem line says so in `problems`.
+    #[serde(skip)]
+    pub truncated: bool,
 }
 
 impl Integrity {
@@ -64,7 +68,13 @@ impl Integrity {
                 1 - choice.used
             ));
         }
+        let truncated = snap.truncation();
+        if let Some(t) = &truncated {
+            problems.push(t.clone());
+        }
         match &trailer.trailer {
+            // A truncated file has no trailer either; it is not a data-dir copy.
+            Trailer::Missing if truncated.is_some() => {}
             Trailer::Missing => warnings.push(format!(
                 "no SHA-256 trailer (size {} is not 32 more than a multiple of 512): a copy of a data \
                  dir's member/snap/db has none; `etcdctl snapshot restore` needs --skip-hash-check",
@@ -89,7 +99,9 @@ impl Integrity {
             .map(|p| p.to_string())
             .collect();
         problems.extend(record_problems.iter().cloned());
-        if !records.has_key_bucket {
+        if !records.has_key_bucket && truncated.is_some() {
+            problems.push("no readable `key` bucket (the file is truncated)".into());
+        } else if !records.has_key_bucket {
             problems.push("no `key` bucket: not an etcd v3 backend".into());
         }
         let alarms: Vec<Alarm> = cluster.raised_alarms().cloned().collect();
@@ -113,6 +125,7 @@ impl Integrity {
             alarms,
             warnings,
             problems,
+            truncated: truncated.is_some(),
         }
     }
 }

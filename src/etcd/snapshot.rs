@@ -49,6 +49,22 @@ impl Snapshot {
         trailer::verify(self.db.data(), self.db.logical_size())
     }
 
+    /// When the file is shorter than its meta page says: `truncated: N of at least M bytes
+    /// (high-water mark × page size)`. A data-dir copy is never shorter (bbolt grows the file
+    /// ahead of the high-water mark, bbolt db.go `mmap`/`grow`), so this is damage, not a copy
+    /// without a trailer.
+    pub fn truncation(&self) -> Option<String> {
+        let have = self.db.data().len() as u64;
+        let need = self.db.logical_size();
+        (have < need).then(|| {
+            format!(
+                "truncated: {have} of at least {need} bytes (high-water mark {} × page size {})",
+                self.db.meta().hwm,
+                self.db.page_size()
+            )
+        })
+    }
+
     /// A top-level bucket by name.
     pub fn bucket(&self, name: &[u8]) -> (Option<Bucket<'_>>, Vec<Problem>) {
         self.db.root_bucket().bucket(name)
