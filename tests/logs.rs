@@ -87,13 +87,14 @@ fn incident_paste_is_rejoined_with_the_exact_key() {
     assert_eq!(
         summary(&v),
         vec![
-            (s("2021-11-16T20:09:52.635602Z"), k.clone(), e.clone(), 4, 6),
-            (s("2021-11-16T20:09:53.637011Z"), k.clone(), e.clone(), 7, 9),
+            // `line` is the line holding the error; the records start at 4, 7 and 10.
+            (s("2021-11-16T20:09:52.635602Z"), k.clone(), e.clone(), 6, 6),
+            (s("2021-11-16T20:09:53.637011Z"), k.clone(), e.clone(), 9, 9),
             (
                 s("2021-11-16T20:09:54.638420Z"),
                 k.clone(),
                 e.clone(),
-                10,
+                12,
                 13
             ),
         ]
@@ -132,7 +133,7 @@ fn text_output_names_the_loop() {
         "{out}"
     );
     assert!(out.contains(INCIDENT_KEY));
-    assert!(out.contains("incident-1.txt:4-6"));
+    assert!(out.contains("incident-1.txt:6 (record 4-6)"));
 }
 
 #[test]
@@ -406,7 +407,8 @@ fn pods_directory_picks_kube_apiserver_and_joins_cri_chunks() {
     assert_eq!(
         got,
         vec![
-            (s("2021-11-16T20:09:52.635602Z"), 2, 4),
+            // The record starts on line 2; the error is in the chunk on line 3.
+            (s("2021-11-16T20:09:52.635602Z"), 3, 4),
             (s("2021-11-16T20:09:53.637011Z"), 5, 5),
             (s("2021-11-16T20:09:54.638420Z"), 6, 6),
             (s("2021-11-16T20:05:30.000100Z"), 3, 3),
@@ -483,7 +485,7 @@ fn docker_partial_lines_join() {
                 s("2021-11-16T20:09:52.635602Z"),
                 Some(s(INCIDENT_KEY)),
                 s("invalid padding on input"),
-                2,
+                3,
                 3
             ),
             (

@@ -207,13 +207,31 @@ pub fn render_text<W: Write>(out: &mut W, scan: &LogScan) -> std::io::Result<()>
                 e.operation.name(),
                 e.component.as_deref().map_or("-".into(), clean),
             )?;
+            let record = if e.record_line != e.line || e.end_line != e.line {
+                format!(" (record {})", lines(e.record_line, e.end_line))
+            } else {
+                String::new()
+            };
+            let side = match (&e.client, &e.object) {
+                (Some(c), Some(o)) => format!("  client {}  object {}", clean(c), clean(o)),
+                (Some(c), None) => format!("  client {}", clean(c)),
+                (None, _) => String::new(),
+            };
+            let count = if e.count > 1 {
+                format!("  x{}", e.count)
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "      key {}  error {}  at {}:{}",
+                "      key {}  error {}  at {}:{}{}{}{}",
                 e.key.as_deref().map_or("-".into(), clean),
                 clean(&e.error),
                 clean(&e.file),
-                lines(e.line, e.end_line)
+                e.line,
+                record,
+                side,
+                count
             )?;
         }
     }
