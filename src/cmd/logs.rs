@@ -1,6 +1,8 @@
 //! `logs`: kube-apiserver logs → encryption/transform error events, per-key summary, restarts.
 //!
-//! Exit 0 when no encryption error is found, 1 when some are, 2 when an input cannot be read.
+//! Exit 0 when logs were read and no encryption error is found, 1 when some are, 2 when an input
+//! cannot be read, 3 when nothing given was recognised as a log (every file skipped, or no klog,
+//! JSON, logrus or envelope line in any of them).
 
 use super::{CmdResult, Error, Outcome};
 use crate::logs::{self, LogInput, LogScan, Offset, ScanOptions, TimeBasis};
@@ -90,6 +92,8 @@ pub fn run(args: &Args) -> CmdResult {
     out.flush()?;
     Ok(if scan.has_errors() {
         Outcome::Problems
+    } else if !scan.recognised_any() {
+        Outcome::NothingRecognised
     } else {
         Outcome::Clean
     })
@@ -235,6 +239,12 @@ pub fn render_text<W: Write>(out: &mut W, scan: &LogScan) -> std::io::Result<()>
             )?;
         }
     }
+    if !scan.skipped.is_empty() {
+        writeln!(out, "\nSkipped")?;
+        for k in &scan.skipped {
+            writeln!(out, "  {}: {}", clean(&k.file), clean(&k.reason))?;
+        }
+    }
     if !scan.warnings.is_empty() {
         writeln!(out, "\nWarnings")?;
         for w in &scan.warnings {
@@ -251,5 +261,12 @@ pub fn render_text<W: Write>(out: &mut W, scan: &LogScan) -> std::io::Result<()>
         nodes.len(),
         scan.restarts.len(),
         scan.warnings.len()
-    )
+    )?;
+    if !scan.recognised_any() {
+        writeln!(
+            out,
+            "nothing was recognised as a log: no errors found is not \"no errors\" (exit 3)"
+        )?;
+    }
+    Ok(())
 }

@@ -763,13 +763,21 @@ fn end_of_error(e: &[u8]) -> &[u8] {
     trim_paste_punctuation(e)
 }
 
-/// Drops trailing backticks, quotes, `,` `;` `|` and an unbalanced `)`: a paste's, never the end of
-/// one of the apiserver's error texts.
+/// Drops trailing backticks, `,` `;` `|`, and an unbalanced quote or `)`: a paste's, never the end
+/// of one of the apiserver's error texts.
 fn trim_paste_punctuation(mut e: &[u8]) -> &[u8] {
     loop {
         e = super::klog::trim(e);
         match e.last() {
-            Some(b'`' | b'"' | b'\'' | b',' | b';' | b'|' | b'\\') => e = &e[..e.len() - 1],
+            Some(b'`' | b',' | b';' | b'|' | b'\\') => e = &e[..e.len() - 1],
+            // A quote closes one the error opened (`desc = "transport: …"`) unless it is odd.
+            Some(&q @ (b'"' | b'\'')) => {
+                if e.iter().filter(|&&c| c == q).count() % 2 == 1 {
+                    e = &e[..e.len() - 1];
+                } else {
+                    return e;
+                }
+            }
             Some(b')') => {
                 let open = e.iter().filter(|&&c| c == b'(').count();
                 let close = e.iter().filter(|&&c| c == b')').count();

@@ -210,6 +210,9 @@ impl<'a> FileScanner<'a> {
             events: s.events,
             restarts: 0,
             rejoined: s.rejoined,
+            recognised: s.events > 0
+                || s.payload != "text"
+                || s.container.is_some_and(|c| c != Container::Plain),
         }
     }
 }
@@ -274,12 +277,13 @@ fn describe_from(text: &[u8]) -> Option<String> {
         .split(|&c| c == b' ' || c == b'\t')
         .filter(|w| !w.is_empty())
         .collect();
-    // reason, age, [(xN, over, AGE)], from
-    let mut i = 1;
-    if cols.get(i + 1).is_some_and(|w| w.starts_with(b"(x")) {
-        i += 3;
-    }
-    cols.get(i + 1)
+    // type, reason, age, [`(xN` `over` `AGE)`], from
+    let from = if cols.get(3).is_some_and(|w| w.starts_with(b"(x")) {
+        6
+    } else {
+        3
+    };
+    cols.get(from)
         .filter(|w| {
             w.iter()
                 .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b',' | b'.'))
