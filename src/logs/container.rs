@@ -668,4 +668,70 @@ mod tests {
         let lines: Vec<&[u8]> = vec![b"E1116 20:09:52.635602 1 x.go:1] m", b""];
         assert_eq!(detect(lines.into_iter()), Container::Plain);
     }
+
+    #[test]
+    fn pasted_envelopes() {
+        let k = "E0312 12:00:00.000001       1 reflector.go:147] m";
+        let e = parse(
+            format!("[pod/kube-apiserver-cp-2/kube-apiserver] 2024-03-12T12:00:01.25Z {k}")
+                .as_bytes(),
+            Container::Plain,
+        )
+        .into_owned_for_test();
+        assert_eq!(
+            (e.0, e.1.as_deref(), e.2),
+            (Container::KubectlPrefix, Some("cp-2"), k.to_string())
+        );
+        assert!(e.3.is_some());
+        let e = parse(
+            format!("kube-apiserver-cp-3 kube-apiserver {k}").as_bytes(),
+            Container::Plain,
+        )
+        .into_owned_for_test();
+        assert_eq!(
+            (e.0, e.1.as_deref(), e.2),
+            (Container::Stern, Some("cp-3"), k.to_string())
+        );
+        // Two words before ordinary text are not stern.
+        assert_eq!(
+            parse(b"we saw this error: boom", Container::Plain).container,
+            Container::Plain
+        );
+        let e = parse(br#"time="2024-03-12T12:20:00Z" level=info msg="E0312 12:20:00.000001 1 x.go:1] key \"/registry/a\"" component=kube-apiserver"#, Container::Plain).into_owned_for_test();
+        assert_eq!(
+            (e.0, e.2.as_str()),
+            (
+                Container::Logrus,
+                r#"E0312 12:20:00.000001 1 x.go:1] key "/registry/a""#
+            )
+        );
+        let e = parse(
+            format!("  - Mar 12 12:30:00 cp-1 kube-apiserver[2211]: {k}").as_bytes(),
+            Container::Plain,
+        )
+        .into_owned_for_test();
+        assert_eq!(
+            (e.0, e.1.as_deref()),
+            (Container::JournalShort, Some("cp-1"))
+        );
+        for q in ["> ", "> > ", "# ", ">", "* "] {
+            let line = format!("{q}{k}");
+            let e = parse(line.as_bytes(), Container::Plain);
+            assert_eq!(&*e.payload, k.as_bytes(), "{q:?}");
+        }
+        let line = format!("Error seen: `{k}`");
+        let e = parse(line.as_bytes(), Container::Plain);
+        assert!(e.payload.starts_with(b"E0312"));
+    }
+
+    impl Envelope<'_> {
+        fn into_owned_for_test(self) -> (Container, Option<String>, String, Option<Micros>) {
+            (
+                self.container,
+                self.host,
+                String::from_utf8_lossy(&self.payload).into_owned(),
+                self.time,
+            )
+        }
+    }
 }

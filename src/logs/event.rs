@@ -528,6 +528,12 @@ pub fn classify(text: &[u8], ctx: &Context<'_>) -> Option<Classified> {
     while let Some(p) = find(&body[at..], needle) {
         let k0 = at + p + needle.len();
         let Some((klen, past)) = key_end(&body[k0..]) else {
+            // `"<full etcd key>"`, `"..."`: a placeholder (spaces and all) is documentation.
+            let quoted =
+                memchr::memchr(b'"', &body[k0..]).map_or(&body[k0..], |q| &body[k0..k0 + q]);
+            if is_placeholder_key(quoted) {
+                return None;
+            }
             break;
         };
         let key = &body[k0..k0 + klen];
@@ -596,11 +602,13 @@ pub fn classify(text: &[u8], ctx: &Context<'_>) -> Option<Classified> {
         });
     }
 
-    // Documentation quoting the error (`"/registry/secrets/<namespace>/<name>"`) is not a log.
+    // Documentation quoting the error (`"/registry/secrets/<namespace>/<name>"`, `err="…"`,
+    // `<err>`) is not a log.
     if items.iter().any(|i| {
         i.key
             .as_deref()
             .is_some_and(|k| is_placeholder_key(k.as_bytes()))
+            || matches!(i.error.as_str(), "" | "…" | "..." | "<err>" | "<error>")
     }) {
         return None;
     }
@@ -790,6 +798,22 @@ fn trim_paste_punctuation(mut e: &[u8]) -> &[u8] {
             _ => return e,
         }
     }
+}
+
+/// Is a known error in `text` said the way Go error chains say it: at the start, after `: `, or
+/// inside an aggregate (`[`, `, `)? Text with no log header must be (prose that mentions
+/// `'invalid padding on input'` or a backticked error is not a log line).
+pub fn chained(text: &[u8]) -> bool {
+    phrase_hits(text).iter().any(|&(at, i)| {
+        i < PHRASES.len() && {
+            let before = &text[..at];
+            before.is_empty()
+                || before.ends_with(b": ")
+                || before.ends_with(b"[")
+                || before.ends_with(b", ")
+                || before.ends_with(b"=\"")
+        }
+    })
 }
 
 /// Does `text` hold a known error after its last wrapper (so the error has been said)?
@@ -1156,6 +1180,116 @@ mod tests {
             c("Unable to authenticate the request: illegal base64 data at input byte 4").is_none()
         );
         assert!(c("unionTransformers: transform something else").is_none());
+    }
+
+    #[test]
+    fn errors_end_where_the_apiservers_text_ends() {
+        let k = "storage/cacher.go:/secrets: failed to list *core.Secret: unable to transform key \"/registry/secrets/a/b\": ";
+        for (tail, want) in [
+            ("no matching prefix found```", "no matching prefix found"),
+            ("no matching prefix found\"`", "no matching prefix found"),
+            (
+                "invalid padding on input We tried restarting the kubelet.",
+                "invalid padding on input",
+            ),
+            (
+                "invalid PKCS7 data (empty or not padded)`.",
+                "invalid PKCS7 data (empty or not padded)",
+            ),
+            (
+                "illegal base64 data at input byte 12`",
+                "illegal base64 data at input byte 12",
+            ),
+            (
+                "no matching key was found for the provided AES transformer, see above",
+                "no matching key was found for the provided AES transformer",
+            ),
+            (
+                "[invalid padding on input, no matching prefix found]`",
+                "[invalid padding on input, no matching prefix found]",
+            ),
+            (
+                "failed to decrypt DEK, error: rpc error: desc = \"x y\"`",
+                "failed to decrypt DEK, error: rpc error: desc = \"x y\"",
+            ),
+        ] {
+            let (_, i) = one(&format!("{k}{tail}"));
+            assert_eq!(i.error, want, "{tail}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_documentation() {
+        for key in [
+            "/registry/secrets/<namespace>/<secret-name>",
+            "/registry/secrets/...",
+            "/registry/configmaps/{ns}/{name}",
+            "/registry/secrets/$NS/x",
+            "<full etcd key>",
+        ] {
+            assert!(
+                c(&format!(
+                    "unable to transform key \"{key}\": invalid padding on input"
+                ))
+                .is_none(),
+                "{key}"
+            );
+        }
+        assert!(is_placeholder_key(b"/registry/secrets/\xe2\x80\xa6"));
+        assert!(!is_placeholder_key(b"/registry/secrets/ns-1/name.v2_x"));
+    }
+
+    #[test]
+    fn kms_and_k3s_classes() {
+        for (text, class) in [
+            ("failed get version from remote KMS provider: rpc error: code = Unavailable", ErrorClass::KmsUnavailable),
+            ("KMS provider api version v2 is not supported, only v1beta1 is supported now", ErrorClass::KmsUnavailable),
+            ("unable to transform key \"/registry/secrets/a/b\": error while decrypting key: \"rpc error\"", ErrorClass::Kms),
+            ("unable to transform key \"/registry/secrets/a/b\": invalid data encountered by envelope transformer: failed to read uint16 length prefixed data", ErrorClass::KmsInvalidData),
+            ("\"failed to decrypt data\" err=\"failed to validate annotations: x\"", ErrorClass::KmsInvalidData),
+            ("failed to encrypt DEK, error: rpc error", ErrorClass::KmsEncrypt),
+            ("Server Encryption Hashes: hash does not match between node-a and node-b", ErrorClass::SecretsEncryptHashMismatch),
+            ("/var/lib/rancher/k3s/server/cred/encryption-config.json newer than datastore and could cause a cluster outage. Remove the file(s) from disk and restart to be recreated from datastore.", ErrorClass::SecretsEncryptConfigNewer),
+        ] {
+            let cl = c(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(cl.items[0].class, class, "{text}");
+        }
+        let cl =
+            c("Server Encryption Hashes: hash does not match between node-a and node-b").unwrap();
+        assert_eq!(cl.peers, vec!["node-a".to_string(), "node-b".to_string()]);
+        assert!(c("/var/lib/rancher/k3s/server/cred/passwd newer than datastore and could cause a cluster outage.").is_none());
+    }
+
+    #[test]
+    fn base64_only_in_storage_and_client_contexts() {
+        let (_, i) = one("storage/cacher.go:/secrets: failed to list *core.Secret: illegal base64 data at input byte 0");
+        assert_eq!(i.class, ErrorClass::Base64);
+        let cl = c("Error from server (InternalError): Internal error occurred: illegal base64 data at input byte 0").unwrap();
+        assert_eq!((cl.side, cl.client), (Side::Client, Some("kubectl")));
+        assert!(
+            c("Unable to authenticate the request: illegal base64 data at input byte 4").is_none()
+        );
+    }
+
+    #[test]
+    fn clients_name_their_object() {
+        let cl = c("object-\"payments\"/\"db\": Failed to watch *v1.Secret: failed to list *v1.Secret: Internal error occurred: invalid padding on input").unwrap();
+        assert_eq!((cl.side, cl.client), (Side::Client, Some("kubelet")));
+        assert_eq!(cl.object.as_deref(), Some("payments/db"));
+        let cl = c("cacher (secrets): unexpected ListAndWatch error: failed to list *core.Secret: unable to transform key \"/registry/secrets/a/b\": invalid padding on input; reinitializing...").unwrap();
+        assert_eq!((cl.side, cl.client), (Side::Apiserver, None));
+    }
+
+    #[test]
+    fn chained_errors_and_prose() {
+        assert!(chained(
+            b"Internal error occurred: invalid padding on input"
+        ));
+        assert!(chained(b"invalid padding on input"));
+        assert!(!chained(
+            b"it fails with 'invalid padding on input', as the log shows"
+        ));
+        assert!(!chained(b"error `invalid padding on input`"));
     }
 
     #[test]

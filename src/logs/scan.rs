@@ -805,7 +805,17 @@ impl<'a> FileScanner<'a> {
                 Some(&fields)
             },
         };
-        let classified = event::classify(&msg, &ctx);
+        // A record with no header and no envelope at all (pasted prose, a README) is an event only
+        // when its error reads like a Go error chain.
+        let bare = head.level.is_none()
+            && !head.json
+            && !head.describe
+            && head.stamp.is_none()
+            && head.journal_stamp.is_none()
+            && head.enclosing.is_none()
+            && head.host.is_none()
+            && head.ident.is_none();
+        let classified = event::classify(&msg, &ctx).filter(|_| !bare || event::chained(&msg));
         let start = event::start_marker(&msg, structured.as_ref());
         let time = self.time_of(&head, json_ts);
         if classified.is_none() && start.is_none() {

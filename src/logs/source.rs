@@ -12,15 +12,24 @@
 //! - `/var/log/containers/<pod>_<ns>_<container>-<id>.log` with the same pod and container.
 //! - must-gather's `namespaces/<ns>/pods/kube-apiserver-<node>/kube-apiserver/kube-apiserver/logs/
 //!   {current,previous}.log` (an `.insecure.log` twin is skipped when the plain one exists).
-//! - any other file whose name contains `apiserver` (not `audit`), ending in `.log`, `.txt`,
-//!   `.json`, `.gz` or nothing.
+//! - any other file whose first 64 KiB (gunzipped) hold a log line: klog, JSON logging, logrus,
+//!   or any envelope (CRI, docker, journald, kubectl). Bundles name them `k3s.log`,
+//!   `rke2-server.log`, `journal.txt`, `current.log`, …; the name does not matter.
+//!
+//! Everything else is listed in [`Skipped`] with the reason: other containers of a kube-apiserver
+//! pod, other pods' logs, audit logs, empty, binary, or no log lines.
 //!
 //! # Node names
 //!
 //! `NODE=` on the command line wins; then the pod name (`kube-apiserver-<node>`); then, line by
-//! line, the host a journald line names; then the file: its stem without extensions and without a
-//! `kube-apiserver-` prefix, or the nearest parent directory whose name is not generic
-//! (`logs`, `current`, `kube-apiserver`, a number, …). stdin is `stdin`.
+//! line, the host an envelope names (journald's host, `kubectl logs --prefix`'s or stern's pod);
+//! then the file. A file's node is read from its **absolute** path, so it does not depend on how
+//! the path was spelled (`kube-apiserver.log` in `/x/cp-2` and `/x/cp-2/kube-apiserver.log` are
+//! both `cp-2`): klog's own file name (`kube-apiserver.HOST.USER.log.SEVERITY.…`) gives HOST;
+//! otherwise the file's stem without extensions, logrotate suffixes (`.1`, `-20240312`) and a
+//! `kube-apiserver-` prefix, or, when that stem is generic (`kube-apiserver`, `apiserver`, `k3s`,
+//! `rke2-server`, `journal`, `current`, `logs`, a number, …), the nearest parent directory whose
+//! name is not. stdin is `stdin`.
 
 use super::{Error, Warning};
 use serde::Serialize;

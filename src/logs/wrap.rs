@@ -180,4 +180,28 @@ mod tests {
             br#"err="unable to transform key \"/registry/s/"#
         ));
     }
+
+    #[test]
+    fn complete_records() {
+        let has = |t: &[u8]| crate::logs::event::says_error(t);
+        assert!(complete(
+            b"unable to transform key \"/registry/a/b\": invalid padding on input",
+            has
+        ));
+        assert!(!complete(b"unable to transform key \"/registry/a/", has));
+        assert!(!complete(b"cacher (secrets): unexpected ListAndWatch", has));
+        assert!(!complete(
+            b"unable to transform key \"/registry/a/b\":",
+            has
+        ));
+        assert!(!complete(
+            b"err=\"unable to transform key \\\"/registry/a/b\\\": invalid padding on input",
+            has
+        ));
+        assert!(!complete(b"\"failed to decrypt data\" err=<", has));
+        assert!(!complete(
+            b"unable to transform key \"/registry/a/b\": [invalid padding on input,",
+            has
+        ));
+    }
 }
