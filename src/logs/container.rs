@@ -167,9 +167,10 @@ fn parse_outer(line: &[u8], hint: Container) -> Envelope<'_> {
     }
     // A log line inside Markdown inline code or bold after some prose (`Error seen: \`E0312 …\``):
     // the line starts at the marker.
-    for marker in [&b"`"[..], b"**"] {
-        if let Some(p) = memchr::memmem::find(line, marker) {
-            let rest = &line[p + marker.len()..];
+    if super::klog::parse_header(line).is_none() {
+        if let Some(p) = memchr::memchr2(b'`', b'*', line) {
+            let rest = &line[p + 1..];
+            let rest = rest.strip_prefix(b"*").unwrap_or(rest);
             if super::klog::parse_header(rest).is_some() {
                 return Envelope::plain(rest);
             }

@@ -31,6 +31,20 @@ const MAX_WARNINGS: usize = 50;
 /// Headerless lines that still start a record: kubectl's error and the shell prompts pasted with
 /// it. (Not `error: `: a wrapped cacher line continues with `error: failed to list …`.)
 const CLIENT_HEADS: &[&str] = &["Error from server", "$ "];
+/// Messages whose classification is remembered (per file, replaced round-robin): a loop's few
+/// distinct messages (reflector and cacher lines of one failing LIST) stay in it.
+const CLASSIFY_CACHE: usize = 8;
+
+/// What `classify` depends on: message, source, journald identifier, structured fields, and
+/// whether the record had no header at all.
+type ClassifyKey = (
+    Vec<u8>,
+    Option<String>,
+    Option<String>,
+    Vec<(String, Vec<u8>)>,
+    bool,
+);
+
 /// Lines looked at to detect a file's format.
 const SAMPLE_LINES: usize = 64;
 
@@ -101,6 +115,11 @@ struct FileScanner<'a> {
     rejoined: u64,
     warnings: Vec<Warning>,
     suppressed: usize,
+    /// Classifications of recent messages: a cacher loop logs the same message thousands of
+    /// times, and `classify` is a pure function of the message and its context.
+    cache: Vec<(ClassifyKey, Option<event::Classified>)>,
+    /// Next cache slot to replace once it is full.
+    cache_next: usize,
     /// `WINDOW` and `CHUNK`; smaller in tests, to cross many window boundaries.
     window_size: usize,
     chunk_size: usize,
@@ -163,6 +182,8 @@ impl<'a> FileScanner<'a> {
             rejoined: 0,
             warnings: Vec::new(),
             suppressed: 0,
+            cache: Vec::new(),
+            cache_next: 0,
             window_size: WINDOW,
             chunk_size: CHUNK,
         }
@@ -757,7 +778,8 @@ impl<'a> FileScanner<'a> {
             return used;
         };
         let line_of = |needle: &[u8], from: usize| -> Option<(u64, usize)> {
-            if needle.is_empty() {
+            if needle.is_empty() || starts.len() < 2 {
+                // One physical line: it holds everything.
                 return None;
             }
             let at = from + memchr::memmem::find(text.get(from..)?, needle)?;
@@ -815,7 +837,33 @@ impl<'a> FileScanner<'a> {
             && head.enclosing.is_none()
             && head.host.is_none()
             && head.ident.is_none();
-        let classified = event::classify(&msg, &ctx).filter(|_| !bare || event::chained(&msg));
+        let hit = self.cache.iter().find(|(k, _)| {
+            k.4 == bare
+                && k.0.as_slice() == &*msg
+                && k.1 == src
+                && k.2 == head.ident
+                && k.3 == fields
+        });
+        let classified = match hit {
+            Some((_, c)) => c.clone(),
+            None => {
+                let c = event::classify(&msg, &ctx).filter(|_| !bare || event::chained(&msg));
+                let key = (
+                    msg.to_vec(),
+                    src.clone(),
+                    head.ident.clone(),
+                    fields.clone(),
+                    bare,
+                );
+                if self.cache.len() < CLASSIFY_CACHE {
+                    self.cache.push((key, c.clone()));
+                } else {
+                    self.cache[self.cache_next] = (key, c.clone());
+                    self.cache_next = (self.cache_next + 1) % CLASSIFY_CACHE;
+                }
+                c
+            }
+        };
         let start = event::start_marker(&msg, structured.as_ref());
         let time = self.time_of(&head, json_ts);
         if classified.is_none() && start.is_none() {
@@ -831,7 +879,11 @@ impl<'a> FileScanner<'a> {
             if last > first {
                 self.rejoined += 1;
             }
-            let (count, over_secs) = describe_count(&text);
+            let (count, over_secs) = if head.describe {
+                describe_count(&text)
+            } else {
+                (1, None)
+            };
             if head.describe {
                 c.side = event::Side::Client;
                 c.client = Some("kubectl describe");
