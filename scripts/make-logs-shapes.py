@@ -186,10 +186,13 @@ SHAPES.append(("10-clients.txt", [
     "  Type     Reason       Age                 From     Message",
     "  ----     ------       ----                ----     -------",
     "  Warning  FailedMount  3m (x23 over 40m)   kubelet  MountVolume.SetUp failed for volume \"creds\" : Internal error occurred: " + PAD,
+    "",
+    "Mar 12 13:05:00 cp-1 kube-controller-manager[1400]: E0312 13:05:00.000001    1400 reflector.go:147] k8s.io/client-go/informers/factory.go:159: Failed to watch *v1.Secret: failed to list *v1.Secret: Internal error occurred: " + PAD,
 ], [
     ev(1, PAD, KEY1, side="client", client="kubelet", node="worker-7", object="payments/db-credentials"),
     ev(4, PAD, None, side="client", client="kubectl", object="payments/db-credentials"),
     ev(9, PAD, None, side="client", client="kubectl describe", count=23, over_secs=2400),
+    ev(11, PAD, None, side="client", client="kube-controller-manager", node="cp-1", time="2024-03-12T13:05:00.000001Z"),
 ]))
 
 # 12. k3s/rke2 secrets-encrypt.

@@ -866,7 +866,7 @@ fn client_side_events_are_kept_apart_from_apiservers() {
         .iter()
         .map(|a| a["count"].as_u64().unwrap())
         .sum();
-    assert_eq!(total, 1 + 1 + 23);
+    assert_eq!(total, 1 + 1 + 23 + 1);
 }
 
 #[test]

@@ -779,21 +779,14 @@ fn trim_paste_punctuation(mut e: &[u8]) -> &[u8] {
         match e.last() {
             Some(b'`' | b',' | b';' | b'|' | b'\\') => e = &e[..e.len() - 1],
             // A quote closes one the error opened (`desc = "transport: …"`) unless it is odd.
-            Some(&q @ (b'"' | b'\'')) => {
-                if e.iter().filter(|&&c| c == q).count() % 2 == 1 {
-                    e = &e[..e.len() - 1];
-                } else {
-                    return e;
-                }
+            Some(&q @ (b'"' | b'\'')) if e.iter().filter(|&&c| c == q).count() % 2 == 1 => {
+                e = &e[..e.len() - 1]
             }
-            Some(b')') => {
-                let open = e.iter().filter(|&&c| c == b'(').count();
-                let close = e.iter().filter(|&&c| c == b')').count();
-                if close > open {
-                    e = &e[..e.len() - 1];
-                } else {
-                    return e;
-                }
+            Some(b')')
+                if e.iter().filter(|&&c| c == b')').count()
+                    > e.iter().filter(|&&c| c == b'(').count() =>
+            {
+                e = &e[..e.len() - 1]
             }
             _ => return e,
         }

@@ -113,9 +113,12 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// Files to read, notes on the inputs, and files skipped under directories.
+pub type Expanded = (Vec<LogFile>, Vec<Warning>, Vec<Skipped>);
+
 /// Expands inputs into files, in order: named files as given, directory contents in natural
 /// order. A file reached twice (e.g. through /var/log/containers symlinks) is read once.
-pub fn expand(inputs: &[LogInput]) -> Result<(Vec<LogFile>, Vec<Warning>, Vec<Skipped>), Error> {
+pub fn expand(inputs: &[LogInput]) -> Result<Expanded, Error> {
     let mut files = Vec::new();
     let mut notes = Vec::new();
     let mut skipped = Vec::new();
