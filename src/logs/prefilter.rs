@@ -41,11 +41,13 @@ pub const ERROR_NEEDLES: &[&str] = &[
     "KMS",
     // `kms plugin failed health check probe` (encryptionconfig/config.go).
     "kms plugin",
-    // What an apiserver without the matching config says about encrypted bytes (pre-1.26).
-    "illegal base64",
-    // k3s/rke2 secrets-encrypt: `hash does not match between A and B`, `… newer than datastore`.
-    "not match between",
-    "than datastore",
+    // What an apiserver without the matching config says about encrypted bytes (pre-1.26):
+    // `illegal base64 data`, from its rarer middle (`ill…` starts `will`, `still`).
+    "legal base64",
+    // k3s/rke2 secrets-encrypt: `hash does not match between A and B`, `… newer than datastore`
+    // (again from rarer starts than `not…`, `tha…`).
+    "does not match between",
+    "tastore and could",
     // journalctl -o json writes a non-UTF-8 MESSAGE as an array of byte values, which hides
     // every other needle; such lines are rare, so all of them are looked at.
     "\"MESSAGE\":[",
