@@ -31,6 +31,10 @@ const MAX_WARNINGS: usize = 50;
 /// Headerless lines that still start a record: kubectl's error and the shell prompts pasted with
 /// it. (Not `error: `: a wrapped cacher line continues with `error: failed to list …`.)
 const CLIENT_HEADS: &[&str] = &["Error from server", "$ "];
+/// A line's identity in the current window and its kind.
+type KindEntry = ((usize, usize), LineKind, bool);
+const NO_KINDS: [KindEntry; 4] = [((usize::MAX, 0), LineKind::Blank, false); 4];
+
 /// Messages whose classification is remembered (per file, replaced round-robin): a loop's few
 /// distinct messages (reflector and cacher lines of one failing LIST) stay in it.
 const CLASSIFY_CACHE: usize = 8;
@@ -120,6 +124,8 @@ struct FileScanner<'a> {
     cache: Vec<(ClassifyKey, Option<event::Classified>)>,
     /// Next cache slot to replace once it is full.
     cache_next: usize,
+    /// Kinds of the last lines looked at, by (address, length) within the current window.
+    kinds: std::cell::Cell<[KindEntry; 4]>,
     /// `WINDOW` and `CHUNK`; smaller in tests, to cross many window boundaries.
     window_size: usize,
     chunk_size: usize,
@@ -184,6 +190,7 @@ impl<'a> FileScanner<'a> {
             suppressed: 0,
             cache: Vec::new(),
             cache_next: 0,
+            kinds: std::cell::Cell::new(NO_KINDS),
             window_size: WINDOW,
             chunk_size: CHUNK,
         }
@@ -449,7 +456,22 @@ impl<'a> FileScanner<'a> {
         self.container.unwrap_or(Container::Plain)
     }
 
+    /// `kind_uncached`, remembered for the last few lines: `bounds` asks about a hit line's
+    /// neighbours, and in a log of consecutive hits each line is every role in turn.
     fn kind(&self, line: &[u8]) -> (LineKind, bool) {
+        let id = (line.as_ptr() as usize, line.len());
+        let mut cache = self.kinds.get();
+        if let Some(&(_, k, p)) = cache.iter().find(|(i, _, _)| *i == id) {
+            return (k, p);
+        }
+        let (k, p) = self.kind_uncached(line);
+        cache.rotate_right(1);
+        cache[0] = (id, k, p);
+        self.kinds.set(cache);
+        (k, p)
+    }
+
+    fn kind_uncached(&self, line: &[u8]) -> (LineKind, bool) {
         let env = container::parse(line, self.hint());
         let p = &*env.payload;
         let p = &p[p
@@ -529,6 +551,8 @@ impl<'a> FileScanner<'a> {
 
     /// Handles one window of whole records starting after `base` lines. Returns its newline count.
     fn window(&mut self, buf: &[u8], base: u64, sink: &mut Sink) -> u64 {
+        // Lines are remembered by address: a stream's buffer is reused between windows.
+        self.kinds.set(NO_KINDS);
         if !self.detected {
             self.detected = true;
             self.detect(buf);
