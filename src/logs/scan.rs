@@ -81,7 +81,31 @@ impl Default for Sink {
     }
 }
 
+/// Overwrites `dst` with `src`, keeping its allocation.
+fn set(dst: &mut String, src: &str) {
+    dst.clear();
+    dst.push_str(src);
+}
+
+fn set_opt(dst: &mut Option<String>, src: Option<&str>) {
+    match (dst.as_mut(), src) {
+        (Some(d), Some(s)) => set(d, s),
+        (_, s) => *dst = s.map(str::to_string),
+    }
+}
+
 impl Sink {
+    /// Will the next event be listed (not only aggregated)?
+    fn listing(&self) -> bool {
+        self.events.len() < self.max_events
+    }
+
+    /// Counts an event past the listing cap.
+    fn aggregate_only(&mut self, e: &Event) {
+        self.aggregator.add(e);
+        self.unlisted += 1;
+    }
+
     fn event(&mut self, e: Event) {
         self.aggregator.add(&e);
         if self.events.len() < self.max_events {
@@ -121,11 +145,13 @@ struct FileScanner<'a> {
     suppressed: usize,
     /// Classifications of recent messages: a cacher loop logs the same message thousands of
     /// times, and `classify` is a pure function of the message and its context.
-    cache: Vec<(ClassifyKey, Option<event::Classified>)>,
+    cache: Vec<(ClassifyKey, Option<std::rc::Rc<event::Classified>>)>,
     /// Next cache slot to replace once it is full.
     cache_next: usize,
     /// Kinds of the last lines looked at, by (address, length) within the current window.
     kinds: std::cell::Cell<[KindEntry; 4]>,
+    /// The event refilled for records past the listing cap.
+    scratch: Option<Event>,
     /// `WINDOW` and `CHUNK`; smaller in tests, to cross many window boundaries.
     window_size: usize,
     chunk_size: usize,
@@ -191,6 +217,7 @@ impl<'a> FileScanner<'a> {
             cache: Vec::new(),
             cache_next: 0,
             kinds: std::cell::Cell::new(NO_KINDS),
+            scratch: None,
             window_size: WINDOW,
             chunk_size: CHUNK,
         }
@@ -871,7 +898,9 @@ impl<'a> FileScanner<'a> {
         let classified = match hit {
             Some((_, c)) => c.clone(),
             None => {
-                let c = event::classify(&msg, &ctx).filter(|_| !bare || event::chained(&msg));
+                let c = event::classify(&msg, &ctx)
+                    .filter(|_| !bare || event::chained(&msg))
+                    .map(std::rc::Rc::new);
                 let key = (
                     msg.to_vec(),
                     src.clone(),
@@ -899,7 +928,7 @@ impl<'a> FileScanner<'a> {
             micros: 0,
         });
         let node = self.node(head.host.as_deref());
-        if let Some(mut c) = classified {
+        if let Some(c) = classified {
             if last > first {
                 self.rejoined += 1;
             }
@@ -908,25 +937,33 @@ impl<'a> FileScanner<'a> {
             } else {
                 (1, None)
             };
+            // What the record's context adds to the (cached, shared) classification.
+            let (mut side, mut client) = (c.side, c.client);
+            let mut component: Option<std::borrow::Cow<'_, str>> =
+                c.component.as_deref().map(std::borrow::Cow::Borrowed);
+            let mut object: Option<std::borrow::Cow<'_, str>> =
+                c.object.as_deref().map(std::borrow::Cow::Borrowed);
+            let mut resource: Option<std::borrow::Cow<'_, str>> =
+                c.resource.as_deref().map(std::borrow::Cow::Borrowed);
             if head.describe {
-                c.side = event::Side::Client;
-                c.client = Some("kubectl describe");
-                if c.component.as_deref().map_or(true, |x| x == "client") {
-                    c.component = describe_from(&text);
+                side = event::Side::Client;
+                client = Some("kubectl describe");
+                if component.as_deref().map_or(true, |x| x == "client") {
+                    component = describe_from(&text).map(std::borrow::Cow::Owned);
                 }
-            } else if c.side == event::Side::Client && c.client == Some("client") {
-                c.client = self.file_client().or(c.client);
-            } else if c.side == event::Side::Apiserver {
+            } else if side == event::Side::Client && client == Some("client") {
+                client = self.file_client().or(client);
+            } else if side == event::Side::Apiserver {
                 if let Some(cl) = self.file_client() {
-                    c.side = event::Side::Client;
-                    c.client = Some(cl);
+                    side = event::Side::Client;
+                    client = Some(cl);
                 }
             }
-            if c.object.is_none() && c.client == Some("kubectl") {
+            if object.is_none() && client == Some("kubectl") {
                 if let Some((res, obj)) = kubectl_get_object(before) {
-                    c.object = Some(obj);
-                    if c.resource.is_none() {
-                        c.resource = Some(res);
+                    object = Some(std::borrow::Cow::Owned(obj));
+                    if resource.is_none() {
+                        resource = Some(std::borrow::Cow::Owned(res));
                     }
                 }
             }
@@ -937,10 +974,11 @@ impl<'a> FileScanner<'a> {
                         | event::ErrorClass::SecretsEncryptConfigNewer
                 )
             }) {
-                c.component = Some("secrets-encrypt".into());
+                component = Some(std::borrow::Cow::Borrowed("secrets-encrypt"));
             }
+            let operation = c.operation.unwrap_or(event::Operation::Unknown);
             let mut from = 0usize;
-            for item in c.items {
+            for item in &c.items {
                 self.events += 1;
                 let anchor = item
                     .key
@@ -958,32 +996,88 @@ impl<'a> FileScanner<'a> {
                 if let Some(a) = at_err.or(anchor) {
                     from = a.1 + 1;
                 }
-                sink.event(Event {
-                    node: node.clone(),
-                    time: time.text.clone(),
-                    time_basis: time.basis,
-                    level,
-                    source: src.clone(),
-                    component: c.component.clone(),
-                    operation: c.operation.unwrap_or(event::Operation::Unknown),
-                    resource: c.resource.clone(),
-                    key: item.key,
-                    error: item.error,
-                    class: item.class,
-                    revision: item.revision,
-                    side: c.side,
-                    client: c.client.map(str::to_string),
-                    object: c.object.clone(),
-                    count,
-                    over_secs,
-                    peers: c.peers.clone(),
-                    file: self.file.display.clone(),
-                    line,
-                    record_line: first,
-                    end_line: last,
-                    micros: time.micros,
-                    file_index: self.index,
-                });
+                if sink.listing() {
+                    sink.event(Event {
+                        node: node.clone(),
+                        time: time.text.clone(),
+                        time_basis: time.basis,
+                        level,
+                        source: src.clone(),
+                        component: component.as_deref().map(str::to_string),
+                        operation,
+                        resource: resource.as_deref().map(str::to_string),
+                        key: item.key.clone(),
+                        error: item.error.clone(),
+                        class: item.class,
+                        revision: item.revision,
+                        side,
+                        client: client.map(str::to_string),
+                        object: object.as_deref().map(str::to_string),
+                        count,
+                        over_secs,
+                        peers: c.peers.clone(),
+                        file: self.file.display.clone(),
+                        line,
+                        record_line: first,
+                        end_line: last,
+                        micros: time.micros,
+                        file_index: self.index,
+                    });
+                } else {
+                    // Past the listing cap only the aggregates count it: refill one event's
+                    // buffers instead of allocating a new one per record.
+                    let e = self.scratch.get_or_insert_with(|| Event {
+                        node: String::new(),
+                        time: String::new(),
+                        time_basis: TimeBasis::Unknown,
+                        level: None,
+                        source: None,
+                        component: None,
+                        operation,
+                        resource: None,
+                        key: None,
+                        error: String::new(),
+                        class: item.class,
+                        revision: None,
+                        side,
+                        client: None,
+                        object: None,
+                        count,
+                        over_secs: None,
+                        peers: Vec::new(),
+                        file: String::new(),
+                        line,
+                        record_line: first,
+                        end_line: last,
+                        micros: 0,
+                        file_index: self.index,
+                    });
+                    set(&mut e.node, &node);
+                    set(&mut e.time, &time.text);
+                    e.time_basis = time.basis;
+                    e.level = level;
+                    set_opt(&mut e.source, src.as_deref());
+                    set_opt(&mut e.component, component.as_deref());
+                    e.operation = operation;
+                    set_opt(&mut e.resource, resource.as_deref());
+                    set_opt(&mut e.key, item.key.as_deref());
+                    set(&mut e.error, &item.error);
+                    e.class = item.class;
+                    e.revision = item.revision;
+                    e.side = side;
+                    set_opt(&mut e.client, client);
+                    set_opt(&mut e.object, object.as_deref());
+                    e.count = count;
+                    e.over_secs = over_secs;
+                    e.peers.clone_from(&c.peers);
+                    set(&mut e.file, &self.file.display);
+                    e.line = line;
+                    e.record_line = first;
+                    e.end_line = last;
+                    e.micros = time.micros;
+                    e.file_index = self.index;
+                    sink.aggregate_only(e);
+                }
             }
         }
         if let Some((evidence, version)) = start {
