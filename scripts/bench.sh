@@ -85,6 +85,12 @@ for size in small mid big; do
     printf 'audit\t%s audit %s %s\topenssl dgst -sha256 %s\n' "$bin" "$db" "$keys" "$db"
     if [ "$size" = big ] && [ -f "$dir/apiserver.log" ]; then
       printf 'logs\t%s logs %s --format json\trg -c "unable to transform" %s\n' "$bin" "$dir/apiserver.log" "$dir/apiserver.log"
+      # The same literals the prefilter looks for (src/logs/prefilter.rs ERROR_NEEDLES, START_NEEDLES).
+      rgf="rg -c -F -e nsform -e crypt -e 'ious objects' -e 'Internal error' -e padding -e KMS -e 'kms plugin' -e 'legal base64' -e 'does not match between' -e 'tastore and could' -e '\"MESSAGE\":[' -e '] Version: v' -e '\"Version: v' -e 'Golang settings'"
+      printf 'logs-literals\t%s logs %s --format json\t%s %s\n' "$bin" "$dir/apiserver.log" "$rgf" "$dir/apiserver.log"
+      # Only error lines (issue #18 item 8: >= 200 MB/s), generated beside the bench data.
+      [ -f "$dir/errors-200m.log" ] || python3 "$repo/scripts/gen-klog.py" --mb 200 --only-errors --out "$dir/errors-200m.log"
+      printf 'logs-errors\t%s logs %s --format json\tcat %s\n' "$bin" "$dir/errors-200m.log" "$dir/errors-200m.log"
       printf 'report\t%s report --snapshot %s %s --log cp-3=%s --format json\topenssl dgst -sha256 %s\n' "$bin" "$db" "$keys" "$dir/apiserver.log" "$db"
     fi
   } | python3 "$repo/scripts/bench/measure.py" "$runs" "$dir/results-$size.json"

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Writes deterministic, realistic kube-apiserver klog text for benchmarks.
 
-    scripts/gen-klog.py --mb 1024 --out /tmp/klog-1g.log [--seed 1] [--error-rate 0.001]
+    scripts/gen-klog.py --mb 1024 --out /tmp/klog-1g.log [--seed 1] [--loop-seconds 1] [--only-errors]
 
 The line shapes are the ones kube-apiserver 1.21 writes in a busy cluster (httplog, trace, watch,
 grpc, admission, allocator lines), with klog's 7-column PID padding. About `--error-rate` of the lines
 are encryption errors of the incident in ../shared/reference/incidents.md §1: the cacher
-reinitializing once every `--loop-seconds` (default 1 s, with jitter) on one undecryptable secret (a
+reinitializing once every `--loop-seconds` (default 1 s, with jitter; `--only-errors` writes nothing
+but those pairs and watch errors, every 50-1200 µs: the worst case for the scanner, issue #18 item 8) on one undecryptable secret (a
 reflector.go:424 + cacher.go:419 pair, ~0.1% of ~1,600 lines/s) and, more rarely, a watch error. Trace lines are multi-line, as klog writes them, so the file
 also carries headerless continuation lines. The output is the same for the same arguments. Write it
 outside the repository (e.g. /tmp).
@@ -108,6 +109,7 @@ def main():
     ap.add_argument("--out", required=True, help="output path (outside the repository)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--loop-seconds", type=float, default=1.0, help="cacher error loop period")
+    ap.add_argument("--only-errors", action="store_true", help="only encryption error lines")
     args = ap.parse_args()
 
     rng = random.Random(args.seed)
@@ -120,7 +122,9 @@ def main():
     with open(args.out, "w", encoding="utf-8", newline="\n") as out:
         while written < target:
             t += datetime.timedelta(microseconds=rng.randint(50, 1200))
-            if t >= next_loop:
+            if args.only_errors:
+                lines = loop_lines(t) if rng.random() < 0.9 else watch_error_lines(t)
+            elif t >= next_loop:
                 lines = loop_lines(t)
                 t += datetime.timedelta(microseconds=31)
                 next_loop = t + datetime.timedelta(seconds=args.loop_seconds * rng.uniform(0.97, 1.03))

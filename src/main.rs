@@ -66,6 +66,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),
         Ok(Outcome::Problems) => ExitCode::from(1),
+        Ok(Outcome::NothingRecognised) => ExitCode::from(3),
         Err(cmd::Error::OutputClosed) => ExitCode::from(0),
         Err(e @ cmd::Error::NotFound(_)) => {
             eprintln!("etcd-autopsy: {e}");

@@ -87,13 +87,14 @@ fn incident_paste_is_rejoined_with_the_exact_key() {
     assert_eq!(
         summary(&v),
         vec![
-            (s("2021-11-16T20:09:52.635602Z"), k.clone(), e.clone(), 4, 6),
-            (s("2021-11-16T20:09:53.637011Z"), k.clone(), e.clone(), 7, 9),
+            // `line` is the line holding the error; the records start at 4, 7 and 10.
+            (s("2021-11-16T20:09:52.635602Z"), k.clone(), e.clone(), 6, 6),
+            (s("2021-11-16T20:09:53.637011Z"), k.clone(), e.clone(), 9, 9),
             (
                 s("2021-11-16T20:09:54.638420Z"),
                 k.clone(),
                 e.clone(),
-                10,
+                12,
                 13
             ),
         ]
@@ -132,7 +133,7 @@ fn text_output_names_the_loop() {
         "{out}"
     );
     assert!(out.contains(INCIDENT_KEY));
-    assert!(out.contains("incident-1.txt:4-6"));
+    assert!(out.contains("incident-1.txt:6 (record 4-6)"));
 }
 
 #[test]
@@ -406,7 +407,8 @@ fn pods_directory_picks_kube_apiserver_and_joins_cri_chunks() {
     assert_eq!(
         got,
         vec![
-            (s("2021-11-16T20:09:52.635602Z"), 2, 4),
+            // The record starts on line 2; the error is in the chunk on line 3.
+            (s("2021-11-16T20:09:52.635602Z"), 3, 4),
             (s("2021-11-16T20:09:53.637011Z"), 5, 5),
             (s("2021-11-16T20:09:54.638420Z"), 6, 6),
             (s("2021-11-16T20:05:30.000100Z"), 3, 3),
@@ -483,7 +485,7 @@ fn docker_partial_lines_join() {
                 s("2021-11-16T20:09:52.635602Z"),
                 Some(s(INCIDENT_KEY)),
                 s("invalid padding on input"),
-                2,
+                3,
                 3
             ),
             (
@@ -660,17 +662,24 @@ fn exit_codes() {
     let (code, v) = json(&[f.to_str().unwrap()]);
     assert_eq!(code, 0);
     assert!(events(&v).is_empty());
-    // An empty file and an empty directory are clean too; the directory gets a warning.
+    // An empty file and an empty directory are nothing recognisable: exit 3, not "clean".
     let e = dir.join("empty.log");
     std::fs::write(&e, "").unwrap();
     let sub = dir.join("nothing-here");
     std::fs::create_dir_all(&sub).unwrap();
     let (code, v) = json(&[e.to_str().unwrap(), sub.to_str().unwrap()]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 3);
     assert_eq!(
         v["warnings"][0]["message"],
-        "no kube-apiserver logs found in this directory"
+        "no logs recognised in this directory (see the skipped files)"
     );
+    // With one real log beside them, the scan is clean again.
+    let (code, _) = json(&[
+        e.to_str().unwrap(),
+        sub.to_str().unwrap(),
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
     // Bad flags are clap's exit 2.
     let (code, _, _) = run(&["logs", "--tz", "+25:00", f.to_str().unwrap()], None);
     assert_eq!(code, 2);
@@ -795,4 +804,122 @@ fn ten_megabyte_line_is_cut_with_a_warning() {
     assert_eq!(events(&v)[0]["line"], 2);
     assert_eq!(v["warnings"][0]["line"], 1);
     assert_eq!(v["files"][0]["lines"], 2);
+}
+
+/// Compares each event with its expected fields (`cls` is `class`); extra events fail.
+fn check_expected(name: &str, got: &[Value], want: &[Value]) {
+    let lines: Vec<String> = got
+        .iter()
+        .map(|e| format!("{}: {} {}", e["line"], e["key"], e["error"]))
+        .collect();
+    assert_eq!(got.len(), want.len(), "{name}: events {lines:#?}");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        for (k, v) in w.as_object().unwrap() {
+            let gk = if k == "cls" { "class" } else { k.as_str() };
+            assert_eq!(&g[gk], v, "{name}: event {i} field {k}: {g}");
+        }
+    }
+}
+
+/// Issue #12's shapes (scripts/make-logs-shapes.py): every event a careful reader sees, exactly,
+/// and nothing else.
+#[test]
+fn pasted_shapes_give_exactly_the_expected_events() {
+    let dir = td("shapes");
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/expected.json")).unwrap())
+            .unwrap();
+    for (name, want) in expected.as_object().unwrap() {
+        let path = format!("{dir}/{name}");
+        let (code, v) = json(&[&path, "--year", "2024", "--tz", "+00:00"]);
+        let want = want.as_array().unwrap();
+        // Documentation is no log at all: exit 3, not 0.
+        assert_eq!(code, if want.is_empty() { 3 } else { 1 }, "{name}");
+        check_expected(name, events(&v), want);
+    }
+}
+
+#[test]
+fn shapes_mixed_with_noise_keep_their_events() {
+    let dir = td("shapes");
+    let want: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{dir}/mixed-1.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let (code, v) = json(&[&format!("{dir}/mixed-1.txt"), "--year", "2024", "--tz", "Z"]);
+    assert_eq!(code, 1);
+    check_expected("mixed-1.txt", events(&v), want.as_array().unwrap());
+}
+
+#[test]
+fn client_side_events_are_kept_apart_from_apiservers() {
+    let (_, v) = json(&[&td("shapes/10-clients.txt"), "--year", "2024", "--tz", "Z"]);
+    for a in v["aggregates"].as_array().unwrap() {
+        assert_eq!(a["side"], "client", "{a}");
+    }
+    let describe = &events(&v)[2];
+    assert_eq!(describe["component"], "kubelet");
+    // x23 over 40m counts 23 in the aggregate.
+    let total: u64 = v["aggregates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 1 + 1 + 23 + 1);
+}
+
+#[test]
+fn bundle_directories_are_read_by_content_and_skips_say_why() {
+    let (code, v) = json(&[&td("bundles/k3s"), "--year", "2024", "--tz", "Z"]);
+    assert_eq!(code, 1);
+    let nodes: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["node"].as_str().unwrap())
+        .collect();
+    assert_eq!(nodes, vec!["node-a", "node-b"]);
+    let skipped: Vec<String> = v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let f = s["file"].as_str().unwrap();
+            f.rsplit('/').next().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(skipped, vec!["README.md", "ps.txt"]);
+    assert!(v["skipped"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("no log lines"));
+    // Nothing recognisable is exit 3, distinct from 0 "scanned, no errors".
+    let (code, _, out) = run(&["logs", &td("bundles/nothing")], None);
+    assert_eq!(code, 3, "{out}");
+}
+
+#[test]
+fn node_from_a_path_does_not_depend_on_its_spelling() {
+    let dir = tempdir("spelling").join("cp-7");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(td("shapes/01-swallow.md"), dir.join("kube-apiserver.log")).unwrap();
+    let abs = dir.join("kube-apiserver.log");
+    let node_of = |args: &[&str], cwd: &Path| -> String {
+        let out = Command::new(BIN)
+            .args(["logs", "--format", "json"])
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["files"][0]["node"].as_str().unwrap().to_string()
+    };
+    let parent = dir.parent().unwrap();
+    assert_eq!(node_of(&[abs.to_str().unwrap()], Path::new("/")), "cp-7");
+    assert_eq!(node_of(&["kube-apiserver.log"], &dir), "cp-7");
+    assert_eq!(
+        node_of(&["./cp-7/../cp-7/kube-apiserver.log"], parent),
+        "cp-7"
+    );
 }

@@ -1,6 +1,8 @@
 //! `logs`: kube-apiserver logs → encryption/transform error events, per-key summary, restarts.
 //!
-//! Exit 0 when no encryption error is found, 1 when some are, 2 when an input cannot be read.
+//! Exit 0 when logs were read and no encryption error is found, 1 when some are, 2 when an input
+//! cannot be read, 3 when nothing given was recognised as a log (every file skipped, or no klog,
+//! JSON, logrus or envelope line in any of them).
 
 use super::outfile::{Guard, Mode};
 use super::output_args::{formats, Fmt, OutputArgs};
@@ -113,6 +115,8 @@ pub fn run(args: &Args) -> CmdResult {
     out.finish()?;
     Ok(if scan.has_errors() {
         Outcome::Problems
+    } else if !scan.recognised_any() {
+        Outcome::NothingRecognised
     } else {
         Outcome::Clean
     })
@@ -261,14 +265,38 @@ pub fn render_text<W: Write>(out: &mut W, scan: &LogScan) -> std::io::Result<()>
                 e.operation.name(),
                 e.component.as_deref().map_or("-".into(), clean),
             )?;
+            let record = if e.record_line != e.line || e.end_line != e.line {
+                format!(" (record {})", lines(e.record_line, e.end_line))
+            } else {
+                String::new()
+            };
+            let side = match (&e.client, &e.object) {
+                (Some(c), Some(o)) => format!("  client {}  object {}", clean(c), clean(o)),
+                (Some(c), None) => format!("  client {}", clean(c)),
+                (None, _) => String::new(),
+            };
+            let count = if e.count > 1 {
+                format!("  x{}", e.count)
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "      key {}  error {}  at {}:{}",
+                "      key {}  error {}  at {}:{}{}{}{}",
                 e.key.as_deref().map_or("-".into(), clean),
                 clean(&e.error),
                 clean(&e.file),
-                lines(e.line, e.end_line)
+                e.line,
+                record,
+                side,
+                count
             )?;
+        }
+    }
+    if !scan.skipped.is_empty() {
+        writeln!(out, "\nSkipped")?;
+        for k in &scan.skipped {
+            writeln!(out, "  {}: {}", clean(&k.file), clean(&k.reason))?;
         }
     }
     if !scan.warnings.is_empty() {
@@ -287,5 +315,12 @@ pub fn render_text<W: Write>(out: &mut W, scan: &LogScan) -> std::io::Result<()>
         nodes.len(),
         scan.restarts.len(),
         scan.warnings.len()
-    )
+    )?;
+    if !scan.recognised_any() {
+        writeln!(
+            out,
+            "nothing was recognised as a log: no errors found is not \"no errors\" (exit 3)"
+        )?;
+    }
+    Ok(())
 }

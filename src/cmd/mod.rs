@@ -11,6 +11,9 @@ pub enum Outcome {
     Clean,
     /// Problems found in readable input: exit 1.
     Problems,
+    /// Inputs were readable but nothing in them was recognised (`logs`: no file held log lines):
+    /// exit 3, so "nothing to look at" is never taken for "looked, found nothing".
+    NothingRecognised,
 }
 
 /// Why a command could not run: exit 2, printed as one line naming the input and the reason.

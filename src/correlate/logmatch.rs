@@ -110,7 +110,13 @@ pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
             .is_some_and(|s| s.files.iter().any(|f| f.node == row.name));
         let events: Vec<&Event> = ctx
             .logs
-            .map(|s| s.events.iter().filter(|e| e.node == row.name).collect())
+            // A client-side event names where the client ran, not an apiserver (logs::Side).
+            .map(|s| {
+                s.events
+                    .iter()
+                    .filter(|e| e.node == row.name && e.side == crate::logs::event::Side::Apiserver)
+                    .collect()
+            })
             .unwrap_or_default();
         let failing: BTreeSet<String> = cov
             .failing
@@ -170,7 +176,11 @@ pub fn evidence_for(
     let prefixes = &cov.prefixes;
     let keys: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
     let mut out = Vec::new();
-    for a in scan.aggregates.iter().filter(|a| nodes.contains(&a.node)) {
+    for a in scan
+        .aggregates
+        .iter()
+        .filter(|a| nodes.contains(&a.node) && a.side == crate::logs::event::Side::Apiserver)
+    {
         let matches = match &a.key {
             Some(k) => normalise(ctx, prefixes, k).is_some_and(|sk| keys.contains(sk.as_str())),
             // Keyless (watch/GET) errors support the finding only when it has keys of its own.

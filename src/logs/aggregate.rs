@@ -6,7 +6,7 @@
 //! gives the interval. A median of 0.5–2 s is the cacher reinitializing in a loop
 //! (storage/cacher/cacher.go `startCaching` retries every second).
 
-use super::event::{ErrorClass, Event, Operation, Restart};
+use super::event::{ErrorClass, Event, Operation, Restart, Side};
 use super::time::TimeBasis;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -15,6 +15,10 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Aggregate {
     pub node: String,
+    /// Client-side groups are kept apart: their node ran a client, not the failing apiserver.
+    pub side: Side,
+    /// The client, for client-side groups (the first event's).
+    pub client: Option<String>,
     pub key: Option<String>,
     pub error: String,
     pub class: ErrorClass,
@@ -115,6 +119,7 @@ impl Seen {
 struct Group {
     class: BTreeMap<ErrorClass, ()>,
     resource: Option<String>,
+    client: Option<String>,
     count: u64,
     basis: TimeBasis,
     first_time: Seen,
@@ -133,60 +138,91 @@ struct Group {
 /// (`overflow`) and reported as a warning.
 pub const MAX_GROUPS: usize = if cfg!(test) { 1_000 } else { 100_000 };
 
+type GroupKey = (String, Option<String>, String, Side);
+
 /// Folds events into groups as they are found, so memory does not grow with the event count.
 #[derive(Debug, Default)]
 pub struct Aggregator {
-    groups: BTreeMap<(String, Option<String>, String), Group>,
+    groups: BTreeMap<GroupKey, Group>,
+    /// The last event's group: consecutive events of a loop share it, and finding it again
+    /// allocates nothing.
+    last: Option<GroupKey>,
     /// Events not aggregated because they would have opened a group past [`MAX_GROUPS`].
     pub overflow: u64,
 }
 
 impl Aggregator {
     pub fn add(&mut self, e: &Event) {
-        let key = (e.node.clone(), e.key.clone(), e.error.clone());
-        if self.groups.len() >= MAX_GROUPS && !self.groups.contains_key(&key) {
-            self.overflow += 1;
-            return;
+        let same = self
+            .last
+            .as_ref()
+            .is_some_and(|k| k.3 == e.side && k.2 == e.error && k.1 == e.key && k.0 == e.node);
+        if !same {
+            let key = (e.node.clone(), e.key.clone(), e.error.clone(), e.side);
+            if self.groups.len() >= MAX_GROUPS && !self.groups.contains_key(&key) {
+                self.overflow += e.count.max(1);
+                return;
+            }
+            self.last = Some(key);
         }
-        let seen = Seen::of(e);
-        let g = self.groups.entry(key).or_insert_with(|| Group {
-            class: BTreeMap::new(),
-            resource: None,
-            count: 0,
-            basis: e.time_basis,
-            first_time: seen.clone(),
-            last_time: seen.clone(),
-            first_input: seen.clone(),
-            last_input: seen.clone(),
-            files: BTreeMap::new(),
-            times: BTreeMap::new(),
-            components: BTreeMap::new(),
-            operations: Vec::new(),
-        });
-        g.count += 1;
-        g.class.insert(e.class, ());
+        let Some(key) = self.last.as_ref() else {
+            return;
+        };
+        let g = match self.groups.get_mut(key) {
+            Some(g) => g,
+            None => {
+                let seen = Seen::of(e);
+                self.groups.entry(key.clone()).or_insert_with(|| Group {
+                    class: BTreeMap::new(),
+                    resource: None,
+                    client: e.client.clone(),
+                    count: 0,
+                    basis: e.time_basis,
+                    first_time: seen.clone(),
+                    last_time: seen.clone(),
+                    first_input: seen.clone(),
+                    last_input: seen,
+                    files: BTreeMap::new(),
+                    times: BTreeMap::new(),
+                    components: BTreeMap::new(),
+                    operations: Vec::new(),
+                })
+            }
+        };
+        g.count += e.count.max(1);
+        g.class.entry(e.class).or_insert(());
         if g.resource.is_none() {
             g.resource = e.resource.clone();
         }
         g.basis = g.basis.max(e.time_basis);
-        if seen.by_time() < g.first_time.by_time() {
-            g.first_time = seen.clone();
+        let by_time = (e.micros, e.file_index, e.line);
+        let by_input = (e.file_index, e.line);
+        if by_time < g.first_time.by_time() {
+            g.first_time = Seen::of(e);
         }
-        if seen.by_time() > g.last_time.by_time() {
-            g.last_time = seen.clone();
+        if by_time > g.last_time.by_time() {
+            g.last_time = Seen::of(e);
         }
-        if seen.by_input() < g.first_input.by_input() {
-            g.first_input = seen.clone();
+        if by_input < g.first_input.by_input() {
+            g.first_input = Seen::of(e);
         }
-        if seen.by_input() > g.last_input.by_input() {
-            g.last_input = seen;
+        if by_input > g.last_input.by_input() {
+            g.last_input = Seen::of(e);
         }
         let lines = g.files.entry(e.file_index).or_insert((e.line, e.line));
         lines.0 = lines.0.min(e.line);
         lines.1 = lines.1.max(e.line);
-        let comp = e.component.clone().unwrap_or_else(|| "-".into());
-        *g.components.entry(comp.clone()).or_insert(0) += 1;
-        let t = g.times.entry(comp).or_default();
+        let comp = e.component.as_deref().unwrap_or("-");
+        match g.components.get_mut(comp) {
+            Some(n) => *n += e.count.max(1),
+            None => {
+                g.components.insert(comp.to_string(), e.count.max(1));
+            }
+        }
+        let t = match g.times.get_mut(comp) {
+            Some(t) => t,
+            None => g.times.entry(comp.to_string()).or_default(),
+        };
         if t.len() < MAX_TIMES_PER_COMPONENT {
             t.push(e.micros);
         }
@@ -198,7 +234,7 @@ impl Aggregator {
     /// The groups, ordered by node, key, error, with restarts counted between first and last.
     pub fn finish(self, restarts: &[Restart]) -> Vec<Aggregate> {
         let mut out = Vec::with_capacity(self.groups.len());
-        for ((node, key, error), g) in self.groups {
+        for ((node, key, error, side), g) in self.groups {
             let all_utc = g.basis == TimeBasis::Utc;
             let single_file = g.files.len() == 1;
             let comparable = all_utc || (single_file && g.basis != TimeBasis::Unknown);
@@ -223,7 +259,7 @@ impl Aggregator {
             operations.sort();
             let restarts_between = restarts
                 .iter()
-                .filter(|r| r.node == node)
+                .filter(|r| side == Side::Apiserver && r.node == node)
                 .filter(|r| {
                     if all_utc && r.time_basis == TimeBasis::Utc {
                         r.micros > first.micros && r.micros <= last.micros
@@ -237,6 +273,8 @@ impl Aggregator {
             let classes: Vec<ErrorClass> = g.class.keys().copied().collect();
             out.push(Aggregate {
                 node,
+                side,
+                client: g.client.clone(),
                 key,
                 error,
                 class: if classes.len() == 1 {
@@ -288,8 +326,15 @@ mod tests {
             error: "invalid padding on input".into(),
             class: ErrorClass::AescbcPadding,
             revision: None,
+            side: Side::Apiserver,
+            client: None,
+            object: None,
+            count: 1,
+            over_secs: None,
+            peers: Vec::new(),
             file: "f".into(),
             line,
+            record_line: line,
             end_line: line,
             micros,
             file_index: 0,

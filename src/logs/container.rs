@@ -27,6 +27,13 @@ pub enum Container {
     JournalShortIso,
     JournalJson,
     Kubectl,
+    /// `kubectl logs --prefix`: `[pod/NAME/CONTAINER] msg`, the msg possibly `--timestamps`ed.
+    KubectlPrefix,
+    /// stern's default template: `POD CONTAINER msg`.
+    Stern,
+    /// logrus text (k3s, rke2, k0s): `time="…" level=… msg="…" [component=…]`, the klog line
+    /// quoted inside `msg`.
+    Logrus,
 }
 
 impl Container {
@@ -39,6 +46,9 @@ impl Container {
             Container::JournalShortIso => "journal-short-iso",
             Container::JournalJson => "journal-json",
             Container::Kubectl => "kubectl-timestamps",
+            Container::KubectlPrefix => "kubectl-prefix",
+            Container::Stern => "stern",
+            Container::Logrus => "logrus",
         }
     }
 }
@@ -89,10 +99,50 @@ fn strip_eol(mut line: &[u8]) -> &[u8] {
     line
 }
 
+/// Quote and list markers a paste puts before every line: e-mail `> ` (nested too), a shell
+/// comment's `# `, Markdown list items `- ` / `* `, and the indentation around them.
+pub fn strip_quote(line: &[u8]) -> &[u8] {
+    let mut l = line;
+    for _ in 0..8 {
+        let t = &l[l
+            .iter()
+            .position(|&c| c != b' ' && c != b'\t')
+            .unwrap_or(l.len())..];
+        let next = if t.starts_with(b"> ")
+            || t.starts_with(b"# ")
+            || t.starts_with(b"- ")
+            || t.starts_with(b"* ")
+        {
+            &t[2..]
+        } else if t.starts_with(b">") {
+            &t[1..]
+        } else {
+            return t;
+        };
+        l = next;
+    }
+    l
+}
+
+/// A pod name's node: `kube-apiserver-<node>` → `<node>`.
+fn node_of_pod(pod: &[u8]) -> Option<String> {
+    let n = pod.strip_prefix(b"kube-apiserver-")?;
+    (!n.is_empty()).then(|| String::from_utf8_lossy(n).into_owned())
+}
+
 /// Takes a line apart, trying the file's format first, then the others (files may mix them, and
-/// pasted text mixes everything). A line no envelope fits is plain.
+/// pasted text mixes everything). A line no envelope fits is plain. Quote markers are dropped
+/// first; a logrus line inside any envelope (k3s under journald) is unwrapped after.
 pub fn parse(line: &[u8], hint: Container) -> Envelope<'_> {
-    let line = strip_eol(line);
+    let line = strip_quote(strip_eol(line));
+    let env = parse_outer(line, hint);
+    unwrap_logrus(env)
+}
+
+fn parse_outer(line: &[u8], hint: Container) -> Envelope<'_> {
+    if let Some(e) = parse_prefix(line) {
+        return e;
+    }
     if hint != Container::Plain {
         if let Some(e) = parse_as(line, hint) {
             return e;
@@ -112,7 +162,133 @@ pub fn parse(line: &[u8], hint: Container) -> Envelope<'_> {
             }
         }
     }
+    if let Some(e) = parse_stern(line) {
+        return e;
+    }
+    // A log line inside Markdown inline code or bold after some prose (`Error seen: \`E0312 …\``):
+    // the line starts at the marker.
+    if super::klog::parse_header(line).is_none() {
+        if let Some(p) = memchr::memchr2(b'`', b'*', line) {
+            let rest = &line[p + 1..];
+            let rest = rest.strip_prefix(b"*").unwrap_or(rest);
+            if super::klog::parse_header(rest).is_some() {
+                return Envelope::plain(rest);
+            }
+        }
+    }
     Envelope::plain(line)
+}
+
+/// `[pod/NAME/CONTAINER] msg` (kubectl logs --prefix, kubectl cmd/logs/logs.go); the message may
+/// start with `--timestamps`' RFC 3339 time.
+fn parse_prefix(line: &[u8]) -> Option<Envelope<'_>> {
+    let rest = line.strip_prefix(b"[pod/")?;
+    let close = memchr::memchr(b']', rest)?;
+    let inner = &rest[..close];
+    let slash = memchr::memchr(b'/', inner)?;
+    let pod = &inner[..slash];
+    if pod.is_empty() || pod.contains(&b' ') {
+        return None;
+    }
+    let msg = rest.get(close + 1..)?;
+    let msg = msg.strip_prefix(b" ").unwrap_or(msg);
+    let (time, msg) = match parse_kubectl(msg) {
+        Some(k) if k.time.is_some() => (k.time, k.payload),
+        _ => (None, Cow::Borrowed(msg)),
+    };
+    Some(Envelope {
+        container: Container::KubectlPrefix,
+        time,
+        local: None,
+        partial: false,
+        host: node_of_pod(pod),
+        ident: Some(String::from_utf8_lossy(&inner[slash + 1..]).into_owned()),
+        payload: msg,
+    })
+}
+
+/// stern: `POD CONTAINER msg`, accepted only when the message is itself a klog or JSON log line
+/// (two words before a klog header are otherwise ordinary text).
+fn parse_stern(line: &[u8]) -> Option<Envelope<'_>> {
+    let sp1 = memchr::memchr(b' ', line)?;
+    let pod = &line[..sp1];
+    let rest = &line[sp1 + 1..];
+    let sp2 = memchr::memchr(b' ', rest)?;
+    let container = &rest[..sp2];
+    let msg = &rest[sp2 + 1..];
+    let word = |w: &[u8]| {
+        !w.is_empty()
+            && w.iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
+    };
+    if !word(pod) || !word(container) || !pod.contains(&b'-') {
+        return None;
+    }
+    let is_log = super::klog::parse_header(msg).is_some() || super::klog::looks_like_json(msg);
+    if !is_log {
+        return None;
+    }
+    Some(Envelope {
+        container: Container::Stern,
+        time: None,
+        local: None,
+        partial: false,
+        host: node_of_pod(pod),
+        ident: Some(String::from_utf8_lossy(container).into_owned()),
+        payload: Cow::Borrowed(msg),
+    })
+}
+
+/// logrus's text formatter (sirupsen/logrus text_formatter.go): `time="RFC3339" level=LEVEL
+/// msg="…"` then fields; values are Go-quoted when they need it. k0s and k3s run kube-apiserver
+/// in-process and log its klog lines as `msg`, with `component=kube-apiserver`.
+fn unwrap_logrus(env: Envelope<'_>) -> Envelope<'_> {
+    let p: &[u8] = &env.payload;
+    if !p.starts_with(b"time=\"") {
+        return env;
+    }
+    let Some(m) = memchr::memmem::find(p, b" msg=") else {
+        return env;
+    };
+    let value = &p[m + 5..];
+    let (msg, used) = if value.starts_with(b"\"") {
+        match super::klog::go_unquote(value) {
+            Some(x) => x,
+            None => return env,
+        }
+    } else {
+        let end = memchr::memchr(b' ', value).unwrap_or(value.len());
+        (value[..end].to_vec(), end)
+    };
+    let time = p
+        .get(6..)
+        .and_then(parse_rfc3339)
+        .map(|(t, _)| t)
+        .or(env.time);
+    let after = value.get(used..).unwrap_or(b"");
+    let component = memchr::memmem::find(after, b"component=").map(|c| {
+        let v = &after[c + 10..];
+        let v = v.strip_prefix(b"\"").unwrap_or(v);
+        let end = v
+            .iter()
+            .position(|&c| c == b' ' || c == b'"')
+            .unwrap_or(v.len());
+        String::from_utf8_lossy(&v[..end]).into_owned()
+    });
+    let container = if env.container == Container::Plain {
+        Container::Logrus
+    } else {
+        env.container
+    };
+    Envelope {
+        container,
+        time,
+        local: if time.is_some() { None } else { env.local },
+        partial: env.partial,
+        host: env.host,
+        ident: component.or(env.ident),
+        payload: Cow::Owned(msg),
+    }
 }
 
 /// Takes a line apart as one given container format.
@@ -126,6 +302,11 @@ pub fn parse_as(line: &[u8], c: Container) -> Option<Envelope<'_>> {
         Container::JournalShortIso => parse_journal_iso(line),
         Container::Kubectl => parse_kubectl(line),
         Container::JournalShort => parse_journal_short(line),
+        Container::KubectlPrefix => parse_prefix(line),
+        Container::Stern => parse_stern(line),
+        Container::Logrus => line
+            .starts_with(b"time=\"")
+            .then(|| unwrap_logrus(Envelope::plain(line))),
     }
 }
 
@@ -487,5 +668,71 @@ mod tests {
         assert_eq!(detect(lines.into_iter()), Container::Cri);
         let lines: Vec<&[u8]> = vec![b"E1116 20:09:52.635602 1 x.go:1] m", b""];
         assert_eq!(detect(lines.into_iter()), Container::Plain);
+    }
+
+    #[test]
+    fn pasted_envelopes() {
+        let k = "E0312 12:00:00.000001       1 reflector.go:147] m";
+        let e = parse(
+            format!("[pod/kube-apiserver-cp-2/kube-apiserver] 2024-03-12T12:00:01.25Z {k}")
+                .as_bytes(),
+            Container::Plain,
+        )
+        .into_owned_for_test();
+        assert_eq!(
+            (e.0, e.1.as_deref(), e.2),
+            (Container::KubectlPrefix, Some("cp-2"), k.to_string())
+        );
+        assert!(e.3.is_some());
+        let e = parse(
+            format!("kube-apiserver-cp-3 kube-apiserver {k}").as_bytes(),
+            Container::Plain,
+        )
+        .into_owned_for_test();
+        assert_eq!(
+            (e.0, e.1.as_deref(), e.2),
+            (Container::Stern, Some("cp-3"), k.to_string())
+        );
+        // Two words before ordinary text are not stern.
+        assert_eq!(
+            parse(b"we saw this error: boom", Container::Plain).container,
+            Container::Plain
+        );
+        let e = parse(br#"time="2024-03-12T12:20:00Z" level=info msg="E0312 12:20:00.000001 1 x.go:1] key \"/registry/a\"" component=kube-apiserver"#, Container::Plain).into_owned_for_test();
+        assert_eq!(
+            (e.0, e.2.as_str()),
+            (
+                Container::Logrus,
+                r#"E0312 12:20:00.000001 1 x.go:1] key "/registry/a""#
+            )
+        );
+        let e = parse(
+            format!("  - Mar 12 12:30:00 cp-1 kube-apiserver[2211]: {k}").as_bytes(),
+            Container::Plain,
+        )
+        .into_owned_for_test();
+        assert_eq!(
+            (e.0, e.1.as_deref()),
+            (Container::JournalShort, Some("cp-1"))
+        );
+        for q in ["> ", "> > ", "# ", ">", "* "] {
+            let line = format!("{q}{k}");
+            let e = parse(line.as_bytes(), Container::Plain);
+            assert_eq!(&*e.payload, k.as_bytes(), "{q:?}");
+        }
+        let line = format!("Error seen: `{k}`");
+        let e = parse(line.as_bytes(), Container::Plain);
+        assert!(e.payload.starts_with(b"E0312"));
+    }
+
+    impl Envelope<'_> {
+        fn into_owned_for_test(self) -> (Container, Option<String>, String, Option<Micros>) {
+            (
+                self.container,
+                self.host,
+                String::from_utf8_lossy(&self.payload).into_owned(),
+                self.time,
+            )
+        }
     }
 }

@@ -55,8 +55,23 @@ pub enum ErrorClass {
     IdentityEncrypted,
     /// Encrypted bytes reached the decoder (before 1.26, resource not configured).
     Base64,
-    /// The KMS plugin failed (DEK decryption, health check, connection).
+    /// KMS: the plugin could not decrypt the value's DEK (`failed to decrypt DEK, error: …`, v2;
+    /// `error while decrypting key: …`, v1 before 1.17).
     Kms,
+    /// KMS: the stored envelope itself is malformed (`invalid data encountered by envelope
+    /// transformer`, kmsv2 `EncryptedObject` validation): a damaged or foreign value.
+    KmsInvalidData,
+    /// KMS: the plugin is unreachable or unhealthy (healthz sections, `failed get version from
+    /// remote KMS provider`, API version checks): no verdict on any value.
+    KmsUnavailable,
+    /// KMS: a write failed (`failed to encrypt DEK`).
+    KmsEncrypt,
+    /// k3s/rke2 `secrets-encrypt`: `hash does not match between NODE-A and NODE-B` — the servers'
+    /// encryption configs differ (k3s pkg/secretsencrypt/config.go).
+    SecretsEncryptHashMismatch,
+    /// k3s/rke2 refused to start: `…/encryption-config.json newer than datastore and could cause a
+    /// cluster outage. …` (k3s pkg/cluster/bootstrap.go).
+    SecretsEncryptConfigNewer,
     /// An aggregate of several of the above.
     Multiple,
     /// A transform failure whose cause is none of the known provider errors.
@@ -88,6 +103,18 @@ impl Operation {
     }
 }
 
+/// Who logged an event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    /// kube-apiserver itself (or k3s/rke2 around it): the node named ran the failing apiserver.
+    #[default]
+    Apiserver,
+    /// A client reporting what an apiserver answered (kubelet, kube-controller-manager, kubectl,
+    /// `kubectl describe` events): the node named is where the client ran, not an apiserver.
+    Client,
+}
+
 /// One encryption/transform error found in a log. Fields serialize in this order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Event {
@@ -113,9 +140,25 @@ pub struct Event {
     pub class: ErrorClass,
     /// The etcd revision, when the 1.32+ corrupt-object errors give it.
     pub revision: Option<i64>,
+    pub side: Side,
+    /// For client-side events: `kubelet`, `kube-controller-manager`, `kubectl`, `kubectl describe`
+    /// or `client` when the line does not say which.
+    pub client: Option<String>,
+    /// The object a client names (`ns/name`: kubelet's `object-"ns"/"name"`, a preceding `kubectl
+    /// get secret NAME -n NS`), when no etcd key is printed.
+    pub object: Option<String>,
+    /// Occurrences this record stands for: `kubectl describe`'s `x23 over 40m` is 23; else 1.
+    pub count: u64,
+    /// The span those occurrences cover, in seconds (`over 40m`), when the record says.
+    pub over_secs: Option<u64>,
+    /// Nodes the message names (k3s `hash does not match between A and B`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<String>,
     pub file: String,
-    /// First and last physical line of the record (they differ for rejoined records).
+    /// The physical line holding the error (for a rejoined record, the line where its key or
+    /// error text is), and the record's first and last line.
     pub line: u64,
+    pub record_line: u64,
     pub end_line: u64,
     /// Position on the file's timeline (µs), for intervals and ordering; not serialized.
     #[serde(skip)]
@@ -175,9 +218,64 @@ const PHRASES: &[(&str, ErrorClass)] = &[
         ErrorClass::IdentityEncrypted,
     ),
     ("illegal base64 data at input byte", ErrorClass::Base64),
+    // KMS, read path: envelope/kmsv2/envelope.go `TransformFromStorage`; envelope/envelope.go
+    // before kubernetes/apiserver 53db7e198 (2019, 1.17) wrapped the v1 plugin error this way.
     ("failed to decrypt DEK", ErrorClass::Kms),
-    ("healthz check for KMS Provider", ErrorClass::Kms),
+    ("error while decrypting key", ErrorClass::Kms),
+    // KMS, malformed envelope: envelope/envelope.go, kmsv2/envelope.go `ValidateEncryptedObject`.
+    (
+        "invalid data encountered by envelope transformer",
+        ErrorClass::KmsInvalidData,
+    ),
+    ("encrypted object is nil", ErrorClass::KmsInvalidData),
+    ("unknown encryptedDEKSourceType", ErrorClass::KmsInvalidData),
+    ("encrypted data is empty", ErrorClass::KmsInvalidData),
+    (
+        "failed to validate encrypted DEK source",
+        ErrorClass::KmsInvalidData,
+    ),
+    ("failed to validate key id", ErrorClass::KmsInvalidData),
+    ("failed to validate annotations", ErrorClass::KmsInvalidData),
+    // KMS, plugin health: server/options/encryptionconfig/config.go (healthz sections, v2
+    // status), envelope/grpc_service.go (v1 version check).
+    ("healthz check for KMS Provider", ErrorClass::KmsUnavailable),
+    (
+        "failed get version from remote KMS provider",
+        ErrorClass::KmsUnavailable,
+    ),
+    ("KMS provider api version", ErrorClass::KmsUnavailable),
+    (
+        "kms plugin failed health check probe",
+        ErrorClass::KmsUnavailable,
+    ),
+    // KMS, write path: kmsv2/envelope.go `addTransformerForEncryption`.
+    ("failed to encrypt DEK", ErrorClass::KmsEncrypt),
+    // k3s/rke2 (see `ErrorClass`).
+    (
+        "hash does not match between",
+        ErrorClass::SecretsEncryptHashMismatch,
+    ),
+    (
+        "newer than datastore and could cause a cluster outage",
+        ErrorClass::SecretsEncryptConfigNewer,
+    ),
 ];
+
+/// Phrases whose error text continues past the phrase (a name, a number, a wrapped cause); every
+/// other phrase is the whole error, so the text ends where the phrase does.
+const OPEN_ENDED: &[ErrorClass] = &[
+    ErrorClass::NoMatchingKey,
+    ErrorClass::Base64,
+    ErrorClass::Kms,
+    ErrorClass::KmsInvalidData,
+    ErrorClass::KmsUnavailable,
+    ErrorClass::KmsEncrypt,
+    ErrorClass::SecretsEncryptHashMismatch,
+    ErrorClass::SecretsEncryptConfigNewer,
+];
+
+/// The fixed provider errors that are longer than their phrase (aes.go `errInvalidPKCS7Data`).
+const FULL_TEXT: &[&str] = &["invalid PKCS7 data (empty or not padded)"];
 
 /// Wrappers that make a line a transform failure whatever the inner error says.
 const DEFINITIVE: &[&str] = &[
@@ -207,6 +305,12 @@ pub struct Classified {
     pub operation: Option<Operation>,
     pub resource: Option<String>,
     pub items: Vec<Item>,
+    pub side: Side,
+    /// Which client, for client-side records (see [`Event::client`]).
+    pub client: Option<&'static str>,
+    /// `ns/name` a client names.
+    pub object: Option<String>,
+    pub peers: Vec<String>,
 }
 
 /// One failing key (or one keyless error) of a record.
@@ -227,6 +331,119 @@ pub struct Context<'a> {
     pub ident: Option<&'a str>,
     /// Structured fields (klog `k=v` or JSON), `err` included.
     pub fields: Option<&'a [(String, Vec<u8>)]>,
+}
+
+/// A key as documentation writes it, not as kube-apiserver prints one: `…/<name>`, `…/{name}`,
+/// `/registry/secrets/...`, `$NS`, `*`. kube-apiserver keys are object paths
+/// (storage/etcd3/store.go), whose names are DNS labels/subdomains and never contain these.
+pub fn is_placeholder_key(k: &[u8]) -> bool {
+    k.iter()
+        .any(|&c| matches!(c, b'<' | b'>' | b'{' | b'}' | b'$' | b'*' | b'[' | b']'))
+        || memchr::memmem::find(k, b"...").is_some()
+        || memchr::memmem::find(k, "\u{2026}".as_bytes()).is_some()
+        || k.ends_with(b"/")
+}
+
+/// Storage and client contexts in which `illegal base64 data at input byte N` is a transform
+/// error: the decoder of an apiserver without the matching config reading an encrypted value
+/// (cacher/reflector LIST, status.go, a client's `Error from server`). Elsewhere (authentication,
+/// webhooks, tokens) it is not ours.
+fn base64_in_storage(scan: &[u8], ctx: &Context<'_>) -> bool {
+    const CONTEXTS: &[&str] = &[
+        "failed to list ",
+        "Failed to watch ",
+        "cacher (",
+        "storage/cacher.go",
+        "ListAndWatch",
+        "not an metav1.Status",
+        "Error from server",
+        "Couldn't get ",
+    ];
+    let src = ctx.source.unwrap_or("");
+    CONTEXTS.iter().any(|c| find(scan, c).is_some())
+        || [
+            "status.go",
+            "cacher.go",
+            "reflector.go",
+            "store.go",
+            "watcher.go",
+        ]
+        .iter()
+        .any(|s| src.starts_with(s))
+}
+
+/// Which client logged a record, from its text and journald identifier; None for the apiserver.
+/// Clients use client-go's external types (`*v1.Secret`), the apiserver's cacher its internal
+/// ones (`*core.Secret`).
+fn client_of(scan: &[u8], ctx: &Context<'_>, internal: bool) -> Option<&'static str> {
+    let ident = ctx.ident.unwrap_or("");
+    if ident.contains("kubelet") {
+        return Some("kubelet");
+    }
+    if ident.contains("controller-manager") {
+        return Some("kube-controller-manager");
+    }
+    if find(scan, "Error from server").is_some() {
+        return Some("kubectl");
+    }
+    if find(scan, "object-\"").is_some()
+        || find(scan, "Couldn't get secret").is_some()
+        || find(scan, "Couldn't get configMap").is_some()
+        || find(scan, "MountVolume.").is_some()
+    {
+        return Some("kubelet");
+    }
+    if find(scan, "not an metav1.Status").is_some() {
+        return None;
+    }
+    if internal
+        || find(scan, "failed to list *v1.").is_some()
+        || find(scan, "Failed to watch *v1.").is_some()
+    {
+        return Some("client");
+    }
+    None
+}
+
+/// kubelet's reflector names the object it watches: `object-"ns"/"name"` (pkg/kubelet/util/manager
+/// watch_based_manager.go). Returns `ns/name`.
+fn kubelet_object(scan: &[u8]) -> Option<String> {
+    let p = find(scan, "object-\"")?;
+    let rest = &scan[p + 8..];
+    let q = memchr::memchr(b'"', rest)?;
+    let ns = &rest[..q];
+    let rest = rest[q + 1..].strip_prefix(b"/\"")?;
+    let q = memchr::memchr(b'"', rest)?;
+    let name = &rest[..q];
+    let ok = |b: &[u8]| {
+        !b.is_empty()
+            && b.iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
+    };
+    (ok(ns) && ok(name)).then(|| format!("{}/{}", lossy(ns), lossy(name)))
+}
+
+/// `hash does not match between A and B` → `[A, B]`.
+fn peers_of(e: &[u8]) -> Vec<String> {
+    let Some(p) = find(e, "hash does not match between ") else {
+        return Vec::new();
+    };
+    let rest = &e[p + 28..];
+    let word = |b: &[u8]| -> Vec<u8> {
+        b.iter()
+            .take_while(|&&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
+            .copied()
+            .collect()
+    };
+    let a = word(rest);
+    let Some(rest) = rest.get(a.len()..).and_then(|r| r.strip_prefix(b" and ")) else {
+        return Vec::new();
+    };
+    let b = word(rest);
+    if a.is_empty() || b.is_empty() {
+        return Vec::new();
+    }
+    vec![lossy(&a), lossy(&b)]
 }
 
 fn find(hay: &[u8], needle: &str) -> Option<usize> {
@@ -292,7 +509,13 @@ pub fn classify(text: &[u8], ctx: &Context<'_>) -> Option<Classified> {
 
     let hits = phrase_hits(scan);
     let definitive = hits.iter().any(|&(_, i)| i >= PHRASES.len());
-    let known = hits.iter().any(|&(_, i)| i < PHRASES.len());
+    // k3s refuses to start for any bootstrap file newer on disk than in the datastore; only the
+    // encryption config's is ours.
+    let ours = |i: usize| {
+        PHRASES[i].1 != ErrorClass::SecretsEncryptConfigNewer
+            || find(scan, "encryption-config").is_some()
+    };
+    let known = hits.iter().any(|&(_, i)| i < PHRASES.len() && ours(i));
     let internal = find(scan, "Internal error occurred: ").is_some();
     if !definitive && !known {
         return None;
@@ -305,6 +528,12 @@ pub fn classify(text: &[u8], ctx: &Context<'_>) -> Option<Classified> {
     while let Some(p) = find(&body[at..], needle) {
         let k0 = at + p + needle.len();
         let Some((klen, past)) = key_end(&body[k0..]) else {
+            // `"<full etcd key>"`, `"..."`: a placeholder (spaces and all) is documentation.
+            let quoted =
+                memchr::memchr(b'"', &body[k0..]).map_or(&body[k0..], |q| &body[k0..k0 + q]);
+            if is_placeholder_key(quoted) {
+                return None;
+            }
             break;
         };
         let key = &body[k0..k0 + klen];
@@ -358,7 +587,8 @@ pub fn classify(text: &[u8], ctx: &Context<'_>) -> Option<Classified> {
     // 3. A single keyless error.
     if items.is_empty() {
         let (error, class, revision) = inner_error(body);
-        if class == ErrorClass::Base64 && !definitive && !internal {
+        if class == ErrorClass::Base64 && !definitive && !internal && !base64_in_storage(scan, ctx)
+        {
             // Outside storage and client wrappers, bad base64 is someone else's problem
             // (tokens, webhooks).
             return None;
@@ -372,14 +602,36 @@ pub fn classify(text: &[u8], ctx: &Context<'_>) -> Option<Classified> {
         });
     }
 
+    // Documentation quoting the error (`"/registry/secrets/<namespace>/<name>"`, `err="…"`,
+    // `<err>`) is not a log.
+    if items.iter().any(|i| {
+        i.key
+            .as_deref()
+            .is_some_and(|k| is_placeholder_key(k.as_bytes()))
+            || matches!(i.error.as_str(), "" | "…" | "..." | "<err>" | "<error>")
+    }) {
+        return None;
+    }
+    let client = client_of(scan, ctx, internal);
     let component = component(text, ctx, internal);
     let operation = operation(scan, field("verb"), ctx, list_key);
     let resource = resource(text, field("resource"), field("group"), &items);
+    let peers = items
+        .first()
+        .map_or(Vec::new(), |i| peers_of(i.error.as_bytes()));
     Some(Classified {
         component,
         operation: Some(operation),
         resource,
         items,
+        side: if client.is_some() {
+            Side::Client
+        } else {
+            Side::Apiserver
+        },
+        client,
+        object: kubelet_object(scan),
+        peers,
     })
 }
 
@@ -450,7 +702,7 @@ fn inner_error(e: &[u8]) -> (String, ErrorClass, Option<i64>) {
             e = &e[c + 2..];
         }
     }
-    let e = super::klog::trim(e);
+    let e = end_of_error(super::klog::trim(e));
     // Class: the phrases present; an aggregate mentions several.
     let mut classes: Vec<ErrorClass> = phrase_hits(e)
         .into_iter()
@@ -465,6 +717,108 @@ fn inner_error(e: &[u8]) -> (String, ErrorClass, Option<i64>) {
         _ => ErrorClass::Multiple,
     };
     (lossy(e), class, revision)
+}
+
+/// Where an error ends when nothing terminated it: what a paste appends (a closing code fence, a
+/// sentence of prose, Markdown punctuation, the next line of a table) is not the apiserver's.
+/// A fixed provider error ends with its text; an aggregate `[a, b]` at its closing bracket; an
+/// open-ended one (KMS, base64's byte offset, the AES/Secretbox transformer name) at its own
+/// shape, then trailing quotes, backticks and separators are dropped.
+fn end_of_error(e: &[u8]) -> &[u8] {
+    let mut e = e;
+    if let Some(p) = find(e, "```") {
+        e = super::klog::trim(&e[..p]);
+    }
+    if e.starts_with(b"[") {
+        if let Some(p) = memchr::memrchr(b']', e) {
+            return &e[..=p];
+        }
+    }
+    if let Some((0, class)) = first_phrase(e) {
+        if !OPEN_ENDED.contains(&class) {
+            let full = FULL_TEXT
+                .iter()
+                .find(|f| e.starts_with(f.as_bytes()))
+                .map(|f| f.len());
+            let phrase = PHRASES
+                .iter()
+                .filter(|(p, _)| e.starts_with(p.as_bytes()))
+                .map(|(p, _)| p.len())
+                .max();
+            if let Some(n) = full.or(phrase) {
+                return &e[..n];
+            }
+        }
+        match class {
+            ErrorClass::Base64 => {
+                let n = "illegal base64 data at input byte ".len();
+                let d = e
+                    .get(n..)
+                    .map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count());
+                if d > 0 {
+                    return &e[..n + d];
+                }
+            }
+            ErrorClass::NoMatchingKey => {
+                // `… for the provided AES transformer` / `… Secretbox transformer`.
+                if let Some(t) = find(e, " transformer") {
+                    return &e[..t + 12];
+                }
+            }
+            _ => {}
+        }
+    }
+    trim_paste_punctuation(e)
+}
+
+/// Drops trailing backticks, `,` `;` `|`, and an unbalanced quote or `)`: a paste's, never the end
+/// of one of the apiserver's error texts.
+fn trim_paste_punctuation(mut e: &[u8]) -> &[u8] {
+    loop {
+        e = super::klog::trim(e);
+        match e.last() {
+            Some(b'`' | b',' | b';' | b'|' | b'\\') => e = &e[..e.len() - 1],
+            // A quote closes one the error opened (`desc = "transport: …"`) unless it is odd.
+            Some(&q @ (b'"' | b'\'')) if e.iter().filter(|&&c| c == q).count() % 2 == 1 => {
+                e = &e[..e.len() - 1]
+            }
+            Some(b')')
+                if e.iter().filter(|&&c| c == b')').count()
+                    > e.iter().filter(|&&c| c == b'(').count() =>
+            {
+                e = &e[..e.len() - 1]
+            }
+            _ => return e,
+        }
+    }
+}
+
+/// Is a known error in `text` said the way Go error chains say it: at the start, after `: `, or
+/// inside an aggregate (`[`, `, `)? Text with no log header must be (prose that mentions
+/// `'invalid padding on input'` or a backticked error is not a log line).
+pub fn chained(text: &[u8]) -> bool {
+    phrase_hits(text).iter().any(|&(at, i)| {
+        i < PHRASES.len() && {
+            let before = &text[..at];
+            before.is_empty()
+                || before.ends_with(b": ")
+                || before.ends_with(b"[")
+                || before.ends_with(b", ")
+                || before.ends_with(b"=\"")
+        }
+    })
+}
+
+/// Does `text` hold a known error after its last wrapper (so the error has been said)?
+pub fn says_error(text: &[u8]) -> bool {
+    let hits = phrase_hits(text);
+    let last_wrapper = hits
+        .iter()
+        .filter(|&&(_, i)| i >= PHRASES.len())
+        .map(|&(at, _)| at)
+        .max();
+    hits.iter()
+        .any(|&(at, i)| i < PHRASES.len() && last_wrapper.map_or(true, |w| at > w))
 }
 
 fn first_phrase(e: &[u8]) -> Option<(usize, ErrorClass)> {
@@ -803,7 +1157,7 @@ mod tests {
         let (cl, i) = one("kms-provider-0 check failed: healthz: failed to perform decrypt section of the healthz check for KMS Provider vault, error: rpc error: code = DeadlineExceeded desc = context deadline exceeded");
         assert_eq!(
             (cl.operation, i.class),
-            (Some(Operation::Healthz), ErrorClass::Kms)
+            (Some(Operation::Healthz), ErrorClass::KmsUnavailable)
         );
         assert!(
             i.error.starts_with("failed to perform decrypt section"),
@@ -819,6 +1173,116 @@ mod tests {
             c("Unable to authenticate the request: illegal base64 data at input byte 4").is_none()
         );
         assert!(c("unionTransformers: transform something else").is_none());
+    }
+
+    #[test]
+    fn errors_end_where_the_apiservers_text_ends() {
+        let k = "storage/cacher.go:/secrets: failed to list *core.Secret: unable to transform key \"/registry/secrets/a/b\": ";
+        for (tail, want) in [
+            ("no matching prefix found```", "no matching prefix found"),
+            ("no matching prefix found\"`", "no matching prefix found"),
+            (
+                "invalid padding on input We tried restarting the kubelet.",
+                "invalid padding on input",
+            ),
+            (
+                "invalid PKCS7 data (empty or not padded)`.",
+                "invalid PKCS7 data (empty or not padded)",
+            ),
+            (
+                "illegal base64 data at input byte 12`",
+                "illegal base64 data at input byte 12",
+            ),
+            (
+                "no matching key was found for the provided AES transformer, see above",
+                "no matching key was found for the provided AES transformer",
+            ),
+            (
+                "[invalid padding on input, no matching prefix found]`",
+                "[invalid padding on input, no matching prefix found]",
+            ),
+            (
+                "failed to decrypt DEK, error: rpc error: desc = \"x y\"`",
+                "failed to decrypt DEK, error: rpc error: desc = \"x y\"",
+            ),
+        ] {
+            let (_, i) = one(&format!("{k}{tail}"));
+            assert_eq!(i.error, want, "{tail}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_documentation() {
+        for key in [
+            "/registry/secrets/<namespace>/<secret-name>",
+            "/registry/secrets/...",
+            "/registry/configmaps/{ns}/{name}",
+            "/registry/secrets/$NS/x",
+            "<full etcd key>",
+        ] {
+            assert!(
+                c(&format!(
+                    "unable to transform key \"{key}\": invalid padding on input"
+                ))
+                .is_none(),
+                "{key}"
+            );
+        }
+        assert!(is_placeholder_key(b"/registry/secrets/\xe2\x80\xa6"));
+        assert!(!is_placeholder_key(b"/registry/secrets/ns-1/name.v2_x"));
+    }
+
+    #[test]
+    fn kms_and_k3s_classes() {
+        for (text, class) in [
+            ("failed get version from remote KMS provider: rpc error: code = Unavailable", ErrorClass::KmsUnavailable),
+            ("KMS provider api version v2 is not supported, only v1beta1 is supported now", ErrorClass::KmsUnavailable),
+            ("unable to transform key \"/registry/secrets/a/b\": error while decrypting key: \"rpc error\"", ErrorClass::Kms),
+            ("unable to transform key \"/registry/secrets/a/b\": invalid data encountered by envelope transformer: failed to read uint16 length prefixed data", ErrorClass::KmsInvalidData),
+            ("\"failed to decrypt data\" err=\"failed to validate annotations: x\"", ErrorClass::KmsInvalidData),
+            ("failed to encrypt DEK, error: rpc error", ErrorClass::KmsEncrypt),
+            ("Server Encryption Hashes: hash does not match between node-a and node-b", ErrorClass::SecretsEncryptHashMismatch),
+            ("/var/lib/rancher/k3s/server/cred/encryption-config.json newer than datastore and could cause a cluster outage. Remove the file(s) from disk and restart to be recreated from datastore.", ErrorClass::SecretsEncryptConfigNewer),
+        ] {
+            let cl = c(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(cl.items[0].class, class, "{text}");
+        }
+        let cl =
+            c("Server Encryption Hashes: hash does not match between node-a and node-b").unwrap();
+        assert_eq!(cl.peers, vec!["node-a".to_string(), "node-b".to_string()]);
+        assert!(c("/var/lib/rancher/k3s/server/cred/passwd newer than datastore and could cause a cluster outage.").is_none());
+    }
+
+    #[test]
+    fn base64_only_in_storage_and_client_contexts() {
+        let (_, i) = one("storage/cacher.go:/secrets: failed to list *core.Secret: illegal base64 data at input byte 0");
+        assert_eq!(i.class, ErrorClass::Base64);
+        let cl = c("Error from server (InternalError): Internal error occurred: illegal base64 data at input byte 0").unwrap();
+        assert_eq!((cl.side, cl.client), (Side::Client, Some("kubectl")));
+        assert!(
+            c("Unable to authenticate the request: illegal base64 data at input byte 4").is_none()
+        );
+    }
+
+    #[test]
+    fn clients_name_their_object() {
+        let cl = c("object-\"payments\"/\"db\": Failed to watch *v1.Secret: failed to list *v1.Secret: Internal error occurred: invalid padding on input").unwrap();
+        assert_eq!((cl.side, cl.client), (Side::Client, Some("kubelet")));
+        assert_eq!(cl.object.as_deref(), Some("payments/db"));
+        let cl = c("cacher (secrets): unexpected ListAndWatch error: failed to list *core.Secret: unable to transform key \"/registry/secrets/a/b\": invalid padding on input; reinitializing...").unwrap();
+        assert_eq!((cl.side, cl.client), (Side::Apiserver, None));
+    }
+
+    #[test]
+    fn chained_errors_and_prose() {
+        assert!(chained(
+            b"Internal error occurred: invalid padding on input"
+        ));
+        assert!(chained(b"invalid padding on input"));
+        assert!(!chained(
+            b"it fails with 'invalid padding on input', as the log shows"
+        ));
+        assert!(!chained(b"error `invalid padding on input`"));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub use aggregate::Aggregate;
 pub use container::Container;
 pub use event::{ErrorClass, Event, Operation, Restart};
 pub use klog::Level;
-pub use source::{LogInput, NodeFrom};
+pub use source::{LogInput, NodeFrom, Skipped};
 pub use time::{Offset, TimeBasis};
 
 use serde::Serialize;
@@ -108,6 +108,9 @@ pub struct FileStats {
     pub restarts: u64,
     /// Event records that spanned several physical lines (hard-wrapped or multi-line messages).
     pub rejoined: u64,
+    /// Log lines were recognised (klog, JSON, logrus, an envelope) or an event was found: the
+    /// file was read as a log, not as unrelated text.
+    pub recognised: bool,
 }
 
 /// Everything found in a set of logs. Same inputs, same value.
@@ -122,12 +125,20 @@ pub struct LogScan {
     /// Per node × etcd key × error, ordered by node, key, error.
     pub aggregates: Vec<Aggregate>,
     pub warnings: Vec<Warning>,
+    /// Files under the given directories that were not read, and why.
+    pub skipped: Vec<Skipped>,
 }
 
 impl LogScan {
     /// Were any encryption/transform errors found?
     pub fn has_errors(&self) -> bool {
         !self.events.is_empty() || self.events_not_listed > 0
+    }
+
+    /// Was anything read as a log? False when every input was skipped or held no log lines:
+    /// "no errors" would then claim more than was looked at.
+    pub fn recognised_any(&self) -> bool {
+        self.files.iter().any(|f| f.recognised)
     }
 }
 
@@ -169,14 +180,16 @@ pub fn scan_bytes(name: &str, node: &str, data: &[u8], opts: &ScanOptions) -> Lo
 /// Reads every input and returns the events, restarts, aggregates, per-file statistics and
 /// warnings. Fails only when an input cannot be opened or read at all.
 pub fn scan(inputs: &[LogInput], opts: &ScanOptions) -> Result<LogScan, Error> {
-    let (files, notes) = source::expand(inputs)?;
+    let (files, notes, skipped) = source::expand(inputs)?;
     let pf = prefilter::Prefilter::new();
     let mut sink = scan::Sink::default();
     let mut stats = Vec::with_capacity(files.len());
     for (index, file) in files.iter().enumerate() {
         stats.push(scan::scan_file(file, index, opts, &pf, &mut sink)?);
     }
-    Ok(finish(stats, sink, notes))
+    let mut scan = finish(stats, sink, notes);
+    scan.skipped = skipped;
+    Ok(scan)
 }
 
 /// Orders events, merges restarts, aggregates.
@@ -223,5 +236,6 @@ fn finish(mut files: Vec<FileStats>, sink: scan::Sink, mut warnings: Vec<Warning
         events_not_listed: unlisted,
         restarts,
         warnings,
+        skipped: Vec::new(),
     }
 }

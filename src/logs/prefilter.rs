@@ -39,6 +39,15 @@ pub const ERROR_NEEDLES: &[&str] = &[
     "Internal error",
     "padding",
     "KMS",
+    // `kms plugin failed health check probe` (encryptionconfig/config.go).
+    "kms plugin",
+    // What an apiserver without the matching config says about encrypted bytes (pre-1.26):
+    // `illegal base64 data`, from its rarer middle (`ill…` starts `will`, `still`).
+    "legal base64",
+    // k3s/rke2 secrets-encrypt: `hash does not match between A and B`, `… newer than datastore`
+    // (again from rarer starts than `not…`, `tha…`).
+    "does not match between",
+    "tastore and could",
     // journalctl -o json writes a non-UTF-8 MESSAGE as an array of byte values, which hides
     // every other needle; such lines are rare, so all of them are looked at.
     "\"MESSAGE\":[",
@@ -149,6 +158,16 @@ mod tests {
             "invalid padding on input",
             "output array was not large enough for encryption",
             "identity transformer tried to read encrypted data",
+            "illegal base64 data at input byte 0",
+            "failed get version from remote KMS provider",
+            "KMS provider api version",
+            "kms plugin failed health check probe",
+            "error while decrypting key",
+            "invalid data encountered by envelope transformer",
+            "encrypted object is nil",
+            "failed to encrypt DEK",
+            "hash does not match between",
+            "newer than datastore and could cause a cluster outage",
         ];
         let wrappers = crate::logs::event::definitive_wrappers();
         for s in wrappers.iter().chain(contexts.iter()) {

@@ -31,6 +31,24 @@ const MAX_WARNINGS: usize = 50;
 /// Headerless lines that still start a record: kubectl's error and the shell prompts pasted with
 /// it. (Not `error: `: a wrapped cacher line continues with `error: failed to list …`.)
 const CLIENT_HEADS: &[&str] = &["Error from server", "$ "];
+/// A line's identity in the current window and its kind.
+type KindEntry = ((usize, usize), LineKind, bool);
+const NO_KINDS: [KindEntry; 4] = [((usize::MAX, 0), LineKind::Blank, false); 4];
+
+/// Messages whose classification is remembered (per file, replaced round-robin): a loop's few
+/// distinct messages (reflector and cacher lines of one failing LIST) stay in it.
+const CLASSIFY_CACHE: usize = 8;
+
+/// What `classify` depends on: message, source, journald identifier, structured fields, and
+/// whether the record had no header at all.
+type ClassifyKey = (
+    Vec<u8>,
+    Option<String>,
+    Option<String>,
+    Vec<(String, Vec<u8>)>,
+    bool,
+);
+
 /// Lines looked at to detect a file's format.
 const SAMPLE_LINES: usize = 64;
 
@@ -63,7 +81,31 @@ impl Default for Sink {
     }
 }
 
+/// Overwrites `dst` with `src`, keeping its allocation.
+fn set(dst: &mut String, src: &str) {
+    dst.clear();
+    dst.push_str(src);
+}
+
+fn set_opt(dst: &mut Option<String>, src: Option<&str>) {
+    match (dst.as_mut(), src) {
+        (Some(d), Some(s)) => set(d, s),
+        (_, s) => *dst = s.map(str::to_string),
+    }
+}
+
 impl Sink {
+    /// Will the next event be listed (not only aggregated)?
+    fn listing(&self) -> bool {
+        self.events.len() < self.max_events
+    }
+
+    /// Counts an event past the listing cap.
+    fn aggregate_only(&mut self, e: &Event) {
+        self.aggregator.add(e);
+        self.unlisted += 1;
+    }
+
     fn event(&mut self, e: Event) {
         self.aggregator.add(&e);
         if self.events.len() < self.max_events {
@@ -101,6 +143,15 @@ struct FileScanner<'a> {
     rejoined: u64,
     warnings: Vec<Warning>,
     suppressed: usize,
+    /// Classifications of recent messages: a cacher loop logs the same message thousands of
+    /// times, and `classify` is a pure function of the message and its context.
+    cache: Vec<(ClassifyKey, Option<std::rc::Rc<event::Classified>>)>,
+    /// Next cache slot to replace once it is full.
+    cache_next: usize,
+    /// Kinds of the last lines looked at, by (address, length) within the current window.
+    kinds: std::cell::Cell<[KindEntry; 4]>,
+    /// The event refilled for records past the listing cap.
+    scratch: Option<Event>,
     /// `WINDOW` and `CHUNK`; smaller in tests, to cross many window boundaries.
     window_size: usize,
     chunk_size: usize,
@@ -163,6 +214,10 @@ impl<'a> FileScanner<'a> {
             rejoined: 0,
             warnings: Vec::new(),
             suppressed: 0,
+            cache: Vec::new(),
+            cache_next: 0,
+            kinds: std::cell::Cell::new(NO_KINDS),
+            scratch: None,
             window_size: WINDOW,
             chunk_size: CHUNK,
         }
@@ -210,6 +265,9 @@ impl<'a> FileScanner<'a> {
             events: s.events,
             restarts: 0,
             rejoined: s.rejoined,
+            recognised: s.events > 0
+                || s.payload != "text"
+                || s.container.is_some_and(|c| c != Container::Plain),
         }
     }
 }
@@ -256,6 +314,140 @@ fn blocks(buf: &[u8]) -> Vec<(usize, usize)> {
     out
 }
 
+/// `kubectl describe`'s event rows: `Warning  FailedMount  3m (x23 over 40m)  kubelet  …`
+/// (kubectl describe.go `DescribeEvents`: type, reason, age, from, message, tab-separated then
+/// aligned).
+fn is_describe_row(p: &[u8]) -> bool {
+    for t in [&b"Warning"[..], b"Normal"] {
+        if let Some(rest) = p.strip_prefix(t) {
+            return rest.starts_with(b"  ") || rest.starts_with(b"\t");
+        }
+    }
+    false
+}
+
+/// The `From` column of a describe row: the word after the age (`3m (x23 over 40m)`).
+fn describe_from(text: &[u8]) -> Option<String> {
+    let cols: Vec<&[u8]> = text
+        .split(|&c| c == b' ' || c == b'\t')
+        .filter(|w| !w.is_empty())
+        .collect();
+    // type, reason, age, [`(xN` `over` `AGE)`], from
+    let from = if cols.get(3).is_some_and(|w| w.starts_with(b"(x")) {
+        6
+    } else {
+        3
+    };
+    cols.get(from)
+        .filter(|w| {
+            w.iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b',' | b'.'))
+        })
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+}
+
+/// `x23 over 40m` → (23, Some(2400)); otherwise (1, None).
+fn describe_count(text: &[u8]) -> (u64, Option<u64>) {
+    let Some(p) = memchr::memmem::find(text, b" over ") else {
+        return (1, None);
+    };
+    let before = &text[..p];
+    let digits = before
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let n0 = before.len() - digits;
+    if digits == 0
+        || n0 == 0
+        || before[n0 - 1] != b'x'
+        || (n0 >= 2 && before[n0 - 2].is_ascii_alphanumeric())
+    {
+        return (1, None);
+    }
+    let Some(n) = std::str::from_utf8(&before[n0..])
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
+        return (1, None);
+    };
+    let after = &text[p + 6..];
+    let mut secs: u64 = 0;
+    let mut num: u64 = 0;
+    let mut any = false;
+    for &c in after {
+        match c {
+            b'0'..=b'9' => num = num.saturating_mul(10).saturating_add(u64::from(c - b'0')),
+            b'd' | b'h' | b'm' | b's' => {
+                let mult = match c {
+                    b'd' => 86_400,
+                    b'h' => 3_600,
+                    b'm' => 60,
+                    _ => 1,
+                };
+                secs = secs.saturating_add(num.saturating_mul(mult));
+                num = 0;
+                any = true;
+            }
+            _ => break,
+        }
+    }
+    (n.max(1), any.then_some(secs))
+}
+
+/// `$ kubectl get secret NAME -n NS` (or `secrets/NAME`, `--namespace NS`, `-nNS`) on the line
+/// before a kubectl error: (`secrets`, `NS/NAME`).
+fn kubectl_get_object(line: &[u8]) -> Option<(String, String)> {
+    let line = String::from_utf8_lossy(line);
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let k = words
+        .iter()
+        .position(|w| *w == "kubectl" || w.ends_with("/kubectl") || *w == "oc")?;
+    let rest = &words[k + 1..];
+    if rest.first() != Some(&"get") && rest.first() != Some(&"describe") {
+        return None;
+    }
+    let (mut res, mut name, mut ns) = (None, None, None);
+    let mut i = 1;
+    while i < rest.len() {
+        let w = rest[i];
+        if w == "-n" || w == "--namespace" {
+            ns = rest.get(i + 1).copied();
+            i += 2;
+            continue;
+        }
+        if let Some(n) = w
+            .strip_prefix("--namespace=")
+            .or_else(|| w.strip_prefix("-n").filter(|s| !s.is_empty()))
+        {
+            ns = Some(n);
+        } else if w.starts_with('-') {
+        } else if res.is_none() {
+            match w.split_once('/') {
+                Some((r, n)) => {
+                    res = Some(r);
+                    name = Some(n);
+                }
+                None => res = Some(w),
+            }
+        } else if name.is_none() {
+            name = Some(w);
+        }
+        i += 1;
+    }
+    let plural = match res? {
+        "secret" | "secrets" => "secrets",
+        "configmap" | "configmaps" | "cm" => "configmaps",
+        _ => return None,
+    };
+    let name = name?;
+    // Without `-n` the namespace is the context's, which the paste does not show.
+    Some((
+        plural.to_string(),
+        ns.map_or(name.to_string(), |n| format!("{n}/{name}")),
+    ))
+}
+
 fn has_binary(b: &[u8]) -> bool {
     memchr::memchr(0, b).is_some() || std::str::from_utf8(b).is_err()
 }
@@ -270,6 +462,8 @@ struct Head {
     host: Option<String>,
     ident: Option<String>,
     json: bool,
+    /// A `kubectl describe` event row (`Warning  FailedMount  …`).
+    describe: bool,
 }
 
 impl<'a> FileScanner<'a> {
@@ -289,7 +483,22 @@ impl<'a> FileScanner<'a> {
         self.container.unwrap_or(Container::Plain)
     }
 
+    /// `kind_uncached`, remembered for the last few lines: `bounds` asks about a hit line's
+    /// neighbours, and in a log of consecutive hits each line is every role in turn.
     fn kind(&self, line: &[u8]) -> (LineKind, bool) {
+        let id = (line.as_ptr() as usize, line.len());
+        let mut cache = self.kinds.get();
+        if let Some(&(_, k, p)) = cache.iter().find(|(i, _, _)| *i == id) {
+            return (k, p);
+        }
+        let (k, p) = self.kind_uncached(line);
+        cache.rotate_right(1);
+        cache[0] = (id, k, p);
+        self.kinds.set(cache);
+        (k, p)
+    }
+
+    fn kind_uncached(&self, line: &[u8]) -> (LineKind, bool) {
         let env = container::parse(line, self.hint());
         let p = &*env.payload;
         let p = &p[p
@@ -301,9 +510,17 @@ impl<'a> FileScanner<'a> {
         if p.is_empty() || (env.container == Container::Plain && p.starts_with(b"-- ")) {
             return (LineKind::Blank, env.partial);
         }
+        // Markdown structure ends a record: a code fence, a table row or rule, a describe table's
+        // header rule.
+        if env.container == Container::Plain
+            && (p.starts_with(b"```") || p.starts_with(b"|") || p.starts_with(b"---"))
+        {
+            return (LineKind::Blank, false);
+        }
         let head = (klog::looks_like_header(p) && klog::parse_header(p).is_some())
             || klog::looks_like_json(p)
-            || CLIENT_HEADS.iter().any(|h| p.starts_with(h.as_bytes()));
+            || CLIENT_HEADS.iter().any(|h| p.starts_with(h.as_bytes()))
+            || is_describe_row(p);
         let k = if head {
             LineKind::Head
         } else {
@@ -361,6 +578,8 @@ impl<'a> FileScanner<'a> {
 
     /// Handles one window of whole records starting after `base` lines. Returns its newline count.
     fn window(&mut self, buf: &[u8], base: u64, sink: &mut Sink) -> u64 {
+        // Lines are remembered by address: a stream's buffer is reused between windows.
+        self.kinds.set(NO_KINDS);
         if !self.detected {
             self.detected = true;
             self.detect(buf);
@@ -394,9 +613,19 @@ impl<'a> FileScanner<'a> {
                 }
                 let line_no = line_base + before + 1;
                 let end = (bs + hit.end).min(be);
-                let (rs, re, first, last) = self.bounds(buf, start, end, line_no);
-                done_to = re + 1;
-                self.record(&buf[rs..re.min(buf.len())], first, last, sink);
+                let (rs, re, first, _) = self.bounds(buf, start, end, line_no, done_to);
+                let before = prev_line(buf, rs).map_or(&b""[..], |(a, b)| &buf[a..b]);
+                let used = rs + self.record(&buf[rs..re.min(buf.len())], first, before, sink);
+                if used < start {
+                    // The record above finished before the hit line: that line starts its own.
+                    let (_, re, _, _) = self.bounds(buf, start, end, line_no, start);
+                    let before = prev_line(buf, start).map_or(&b""[..], |(a, b)| &buf[a..b]);
+                    let used =
+                        start + self.record(&buf[start..re.min(buf.len())], line_no, before, sink);
+                    done_to = used + 1;
+                } else {
+                    done_to = used + 1;
+                }
             }
             line_base += newlines;
         }
@@ -418,12 +647,17 @@ impl<'a> FileScanner<'a> {
         hit_start: usize,
         hit_end: usize,
         hit_line: u64,
+        floor: usize,
     ) -> (usize, usize, u64, u64) {
         let (mut s, mut first) = (hit_start, hit_line);
         let (hit_kind, hit_partial) = self.kind(&buf[hit_start..hit_end]);
         let mut kind = hit_kind;
         let mut steps = 0;
         while let Some((ps, pe)) = prev_line(buf, s) {
+            if ps < floor {
+                // Already part of an earlier record.
+                break;
+            }
             let (pk, ppartial) = self.kind(&buf[ps..pe]);
             if pk == LineKind::Blank && !ppartial {
                 break;
@@ -502,6 +736,7 @@ impl<'a> FileScanner<'a> {
             host: env.host.clone(),
             ident: env.ident.clone(),
             json: false,
+            describe: is_describe_row(payload),
         };
         let mut msg_start = 0;
         if let Some(h) = klog::parse_header(payload) {
@@ -528,13 +763,26 @@ impl<'a> FileScanner<'a> {
         self.time_of(&head, ts);
     }
 
-    /// Rebuilds, classifies and records one record (`rec` is its bytes, whole lines).
-    fn record(&mut self, rec: &[u8], first: u64, last: u64, sink: &mut Sink) {
+    /// Rebuilds, classifies and records one record (`rec` is its bytes, whole lines; `before` the
+    /// line above it). Headerless lines join only until the record is complete (see
+    /// [`wrap::complete`]): what follows a finished error in a paste is not part of it. Returns
+    /// the bytes of `rec` used (up to the end of its last joined line).
+    fn record(&mut self, rec: &[u8], first: u64, before: &[u8], sink: &mut Sink) -> usize {
         let mut text: Vec<u8> = Vec::new();
         let mut head: Option<Head> = None;
         let mut prev_partial = false;
         let mut warned_binary = false;
+        let mut used = 0usize;
+        let mut last = first;
+        // Where each physical line starts in `text`, to point an event at its error's line.
+        let mut starts: Vec<(usize, u64)> = Vec::new();
+        let mut offset = 0usize;
         for (line_no, raw) in (first..).zip(rec.split(|&c| c == b'\n')) {
+            let line_end = offset + raw.len();
+            offset = line_end + 1;
+            if head.is_some() && !prev_partial && wrap::complete(&text, event::says_error) {
+                break;
+            }
             let raw = if raw.len() > self.opts.max_line {
                 self.warn(
                     Some(line_no),
@@ -557,6 +805,7 @@ impl<'a> FileScanner<'a> {
                     "binary or invalid UTF-8 bytes (shown as U+FFFD)".into(),
                 );
             }
+            starts.push((text.len(), line_no));
             match &head {
                 None => {
                     let payload = &payload[payload
@@ -573,9 +822,24 @@ impl<'a> FileScanner<'a> {
                 }
             }
             prev_partial = env.partial;
+            used = line_end.min(rec.len());
+            last = line_no;
         }
         let Some(head) = head else {
-            return;
+            return used;
+        };
+        let line_of = |needle: &[u8], from: usize| -> Option<(u64, usize)> {
+            if needle.is_empty() || starts.len() < 2 {
+                // One physical line: it holds everything.
+                return None;
+            }
+            let at = from + memchr::memmem::find(text.get(from..)?, needle)?;
+            let line = starts
+                .iter()
+                .rev()
+                .find(|(s, _)| *s <= at)
+                .map_or(first, |&(_, l)| l);
+            Some((line, at))
         };
 
         // Message and structured fields.
@@ -614,11 +878,49 @@ impl<'a> FileScanner<'a> {
                 Some(&fields)
             },
         };
-        let classified = event::classify(&msg, &ctx);
+        // A record with no header and no envelope at all (pasted prose, a README) is an event only
+        // when its error reads like a Go error chain.
+        let bare = head.level.is_none()
+            && !head.json
+            && !head.describe
+            && head.stamp.is_none()
+            && head.journal_stamp.is_none()
+            && head.enclosing.is_none()
+            && head.host.is_none()
+            && head.ident.is_none();
+        let hit = self.cache.iter().find(|(k, _)| {
+            k.4 == bare
+                && k.0.as_slice() == &*msg
+                && k.1 == src
+                && k.2 == head.ident
+                && k.3 == fields
+        });
+        let classified = match hit {
+            Some((_, c)) => c.clone(),
+            None => {
+                let c = event::classify(&msg, &ctx)
+                    .filter(|_| !bare || event::chained(&msg))
+                    .map(std::rc::Rc::new);
+                let key = (
+                    msg.to_vec(),
+                    src.clone(),
+                    head.ident.clone(),
+                    fields.clone(),
+                    bare,
+                );
+                if self.cache.len() < CLASSIFY_CACHE {
+                    self.cache.push((key, c.clone()));
+                } else {
+                    self.cache[self.cache_next] = (key, c.clone());
+                    self.cache_next = (self.cache_next + 1) % CLASSIFY_CACHE;
+                }
+                c
+            }
+        };
         let start = event::start_marker(&msg, structured.as_ref());
         let time = self.time_of(&head, json_ts);
         if classified.is_none() && start.is_none() {
-            return;
+            return used;
         }
         let time = time.unwrap_or(EventTime {
             text: "unknown".into(),
@@ -630,27 +932,152 @@ impl<'a> FileScanner<'a> {
             if last > first {
                 self.rejoined += 1;
             }
-            for item in c.items {
+            let (count, over_secs) = if head.describe {
+                describe_count(&text)
+            } else {
+                (1, None)
+            };
+            // What the record's context adds to the (cached, shared) classification.
+            let (mut side, mut client) = (c.side, c.client);
+            let mut component: Option<std::borrow::Cow<'_, str>> =
+                c.component.as_deref().map(std::borrow::Cow::Borrowed);
+            let mut object: Option<std::borrow::Cow<'_, str>> =
+                c.object.as_deref().map(std::borrow::Cow::Borrowed);
+            let mut resource: Option<std::borrow::Cow<'_, str>> =
+                c.resource.as_deref().map(std::borrow::Cow::Borrowed);
+            if head.describe {
+                side = event::Side::Client;
+                client = Some("kubectl describe");
+                if component.as_deref().map_or(true, |x| x == "client") {
+                    component = describe_from(&text).map(std::borrow::Cow::Owned);
+                }
+            } else if side == event::Side::Client && client == Some("client") {
+                client = self.file_client().or(client);
+            } else if side == event::Side::Apiserver {
+                if let Some(cl) = self.file_client() {
+                    side = event::Side::Client;
+                    client = Some(cl);
+                }
+            }
+            if object.is_none() && client == Some("kubectl") {
+                if let Some((res, obj)) = kubectl_get_object(before) {
+                    object = Some(std::borrow::Cow::Owned(obj));
+                    if resource.is_none() {
+                        resource = Some(std::borrow::Cow::Owned(res));
+                    }
+                }
+            }
+            if c.items.iter().any(|i| {
+                matches!(
+                    i.class,
+                    event::ErrorClass::SecretsEncryptHashMismatch
+                        | event::ErrorClass::SecretsEncryptConfigNewer
+                )
+            }) {
+                component = Some(std::borrow::Cow::Borrowed("secrets-encrypt"));
+            }
+            let operation = c.operation.unwrap_or(event::Operation::Unknown);
+            let mut from = 0usize;
+            for item in &c.items {
                 self.events += 1;
-                sink.event(Event {
-                    node: node.clone(),
-                    time: time.text.clone(),
-                    time_basis: time.basis,
-                    level,
-                    source: src.clone(),
-                    component: c.component.clone(),
-                    operation: c.operation.unwrap_or(event::Operation::Unknown),
-                    resource: c.resource.clone(),
-                    key: item.key,
-                    error: item.error,
-                    class: item.class,
-                    revision: item.revision,
-                    file: self.file.display.clone(),
-                    line: first,
-                    end_line: last,
-                    micros: time.micros,
-                    file_index: self.index,
-                });
+                let anchor = item
+                    .key
+                    .as_deref()
+                    .map(|k| &k.as_bytes()[..k.len().min(16)])
+                    .and_then(|k| line_of(k, from));
+                let at_err = line_of(
+                    item.error
+                        .as_bytes()
+                        .get(..item.error.len().min(24))
+                        .unwrap_or(b""),
+                    anchor.map_or(from, |a| a.1),
+                );
+                let line = at_err.or(anchor).map_or(first, |a| a.0);
+                if let Some(a) = at_err.or(anchor) {
+                    from = a.1 + 1;
+                }
+                if sink.listing() {
+                    sink.event(Event {
+                        node: node.clone(),
+                        time: time.text.clone(),
+                        time_basis: time.basis,
+                        level,
+                        source: src.clone(),
+                        component: component.as_deref().map(str::to_string),
+                        operation,
+                        resource: resource.as_deref().map(str::to_string),
+                        key: item.key.clone(),
+                        error: item.error.clone(),
+                        class: item.class,
+                        revision: item.revision,
+                        side,
+                        client: client.map(str::to_string),
+                        object: object.as_deref().map(str::to_string),
+                        count,
+                        over_secs,
+                        peers: c.peers.clone(),
+                        file: self.file.display.clone(),
+                        line,
+                        record_line: first,
+                        end_line: last,
+                        micros: time.micros,
+                        file_index: self.index,
+                    });
+                } else {
+                    // Past the listing cap only the aggregates count it: refill one event's
+                    // buffers instead of allocating a new one per record.
+                    let e = self.scratch.get_or_insert_with(|| Event {
+                        node: String::new(),
+                        time: String::new(),
+                        time_basis: TimeBasis::Unknown,
+                        level: None,
+                        source: None,
+                        component: None,
+                        operation,
+                        resource: None,
+                        key: None,
+                        error: String::new(),
+                        class: item.class,
+                        revision: None,
+                        side,
+                        client: None,
+                        object: None,
+                        count,
+                        over_secs: None,
+                        peers: Vec::new(),
+                        file: String::new(),
+                        line,
+                        record_line: first,
+                        end_line: last,
+                        micros: 0,
+                        file_index: self.index,
+                    });
+                    set(&mut e.node, &node);
+                    set(&mut e.time, &time.text);
+                    e.time_basis = time.basis;
+                    e.level = level;
+                    set_opt(&mut e.source, src.as_deref());
+                    set_opt(&mut e.component, component.as_deref());
+                    e.operation = operation;
+                    set_opt(&mut e.resource, resource.as_deref());
+                    set_opt(&mut e.key, item.key.as_deref());
+                    set(&mut e.error, &item.error);
+                    e.class = item.class;
+                    e.revision = item.revision;
+                    e.side = side;
+                    set_opt(&mut e.client, client);
+                    set_opt(&mut e.object, object.as_deref());
+                    e.count = count;
+                    e.over_secs = over_secs;
+                    e.peers.clone_from(&c.peers);
+                    set(&mut e.file, &self.file.display);
+                    e.line = line;
+                    e.record_line = first;
+                    e.end_line = last;
+                    e.micros = time.micros;
+                    e.file_index = self.index;
+                    sink.aggregate_only(e);
+                }
             }
         }
         if let Some((evidence, version)) = start {
@@ -672,6 +1099,19 @@ impl<'a> FileScanner<'a> {
                     file_index: self.index,
                 });
             }
+        }
+        used
+    }
+
+    /// A client named by the file: `kubelet.log`, `kube-controller-manager.log`, a pod of either.
+    fn file_client(&self) -> Option<&'static str> {
+        let name = self.file.display.rsplit('/').next().unwrap_or("");
+        if name.contains("kubelet") {
+            Some("kubelet")
+        } else if name.contains("controller-manager") {
+            Some("kube-controller-manager")
+        } else {
+            None
         }
     }
 
@@ -851,7 +1291,14 @@ mod tests {
                 m.events[1].key.as_deref(),
                 Some("/registry/secrets/ns/name-7")
             );
-            assert_eq!((m.events[1].line, m.events[1].end_line), (14, 16));
+            assert_eq!(
+                (
+                    m.events[1].record_line,
+                    m.events[1].line,
+                    m.events[1].end_line
+                ),
+                (14, 16, 16)
+            );
             assert_eq!(m.events[1].time, "2021-11-16T20:00:07.500000");
         }
     }
@@ -878,7 +1325,15 @@ mod tests {
         let ((m, _), (s, _)) = both(data, 64, 16);
         assert_eq!(m.events, s.events);
         assert_eq!(m.events.len(), 1);
-        assert_eq!((m.events[0].line, m.events[0].end_line), (1, 3));
+        // The record starts on line 1; its error is on line 3.
+        assert_eq!(
+            (
+                m.events[0].record_line,
+                m.events[0].line,
+                m.events[0].end_line
+            ),
+            (1, 3, 3)
+        );
         assert_eq!(m.events[0].key.as_deref(), Some("/registry/secrets/a/bcd"));
         assert_eq!(m.events[0].time, "2021-11-16T20:09:52.000001Z");
     }

@@ -12,15 +12,24 @@
 //! - `/var/log/containers/<pod>_<ns>_<container>-<id>.log` with the same pod and container.
 //! - must-gather's `namespaces/<ns>/pods/kube-apiserver-<node>/kube-apiserver/kube-apiserver/logs/
 //!   {current,previous}.log` (an `.insecure.log` twin is skipped when the plain one exists).
-//! - any other file whose name contains `apiserver` (not `audit`), ending in `.log`, `.txt`,
-//!   `.json`, `.gz` or nothing.
+//! - any other file whose first 64 KiB (gunzipped) hold a log line: klog, JSON logging, logrus,
+//!   or any envelope (CRI, docker, journald, kubectl). Bundles name them `k3s.log`,
+//!   `rke2-server.log`, `journal.txt`, `current.log`, …; the name does not matter.
+//!
+//! Everything else is listed in [`Skipped`] with the reason: other containers of a kube-apiserver
+//! pod, other pods' logs, audit logs, empty, binary, or no log lines.
 //!
 //! # Node names
 //!
 //! `NODE=` on the command line wins; then the pod name (`kube-apiserver-<node>`); then, line by
-//! line, the host a journald line names; then the file: its stem without extensions and without a
-//! `kube-apiserver-` prefix, or the nearest parent directory whose name is not generic
-//! (`logs`, `current`, `kube-apiserver`, a number, …). stdin is `stdin`.
+//! line, the host an envelope names (journald's host, `kubectl logs --prefix`'s or stern's pod);
+//! then the file. A file's node is read from its **absolute** path, so it does not depend on how
+//! the path was spelled (`kube-apiserver.log` in `/x/cp-2` and `/x/cp-2/kube-apiserver.log` are
+//! both `cp-2`): klog's own file name (`kube-apiserver.HOST.USER.log.SEVERITY.…`) gives HOST;
+//! otherwise the file's stem without extensions, logrotate suffixes (`.1`, `-20240312`) and a
+//! `kube-apiserver-` prefix, or, when that stem is generic (`kube-apiserver`, `apiserver`, `k3s`,
+//! `rke2-server`, `journal`, `current`, `logs`, a number, …), the nearest parent directory whose
+//! name is not. stdin is `stdin`.
 
 use super::{Error, Warning};
 use serde::Serialize;
@@ -97,11 +106,22 @@ pub struct LogFile {
     pub restart: Option<u32>,
 }
 
+/// A file a directory walk did not read, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub file: String,
+    pub reason: String,
+}
+
+/// Files to read, notes on the inputs, and files skipped under directories.
+pub type Expanded = (Vec<LogFile>, Vec<Warning>, Vec<Skipped>);
+
 /// Expands inputs into files, in order: named files as given, directory contents in natural
 /// order. A file reached twice (e.g. through /var/log/containers symlinks) is read once.
-pub fn expand(inputs: &[LogInput]) -> Result<(Vec<LogFile>, Vec<Warning>), Error> {
+pub fn expand(inputs: &[LogInput]) -> Result<Expanded, Error> {
     let mut files = Vec::new();
     let mut notes = Vec::new();
+    let mut skipped = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for input in inputs {
         if input.is_stdin() {
@@ -123,7 +143,7 @@ pub fn expand(inputs: &[LogInput]) -> Result<(Vec<LogFile>, Vec<Warning>), Error
             let mut found = Vec::new();
             walk(&input.path, 0, &mut found).map_err(|(p, e)| Error::input(&p, e))?;
             let before = files.len();
-            let picked = pick(&found);
+            let picked = pick(&found, &mut skipped);
             for (path, pod) in picked {
                 let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
                 if !seen.insert(key) {
@@ -135,7 +155,7 @@ pub fn expand(inputs: &[LogInput]) -> Result<(Vec<LogFile>, Vec<Warning>), Error
                 notes.push(Warning {
                     file: input.path.display().to_string(),
                     line: None,
-                    message: "no kube-apiserver logs found in this directory".into(),
+                    message: "no logs recognised in this directory (see the skipped files)".into(),
                 });
             }
         } else {
@@ -145,7 +165,7 @@ pub fn expand(inputs: &[LogInput]) -> Result<(Vec<LogFile>, Vec<Warning>), Error
             files.push(describe(input.path.clone(), input.node.as_deref(), pod));
         }
     }
-    Ok((files, notes))
+    Ok((files, notes, skipped))
 }
 
 /// Pod-layout facts about a path: node from `kube-apiserver-<node>`, restart count from `N.log`.
@@ -218,10 +238,16 @@ fn layout(path: &Path) -> Layout {
 }
 
 fn describe(path: PathBuf, given: Option<&str>, lay: Layout) -> LogFile {
+    // The node a name gives must not depend on how the path was spelled (`kube-apiserver.log`
+    // and `/abs/dir/kube-apiserver.log` are the same file): names are read from the absolute
+    // path (not resolving symlinks: the name the user sees is the evidence).
     let (node, node_from) = match (given, &lay.node) {
         (Some(g), _) => (g.to_string(), NodeFrom::Given),
         (None, Some(n)) => (n.clone(), NodeFrom::Pod),
-        (None, None) => (node_from_name(&path), NodeFrom::FileName),
+        (None, None) => {
+            let abs = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+            (node_from_name(&abs), NodeFrom::FileName)
+        }
     };
     LogFile {
         display: path.display().to_string(),
@@ -244,6 +270,26 @@ const GENERIC: &[&str] = &[
     "containers",
     "var",
     "tmp",
+    // Names bundles and collectors give the kube-apiserver (or its host process's) log.
+    "kube-apiserver-log",
+    "apiserver-log",
+    "k3s",
+    "k3s-server",
+    "rke2",
+    "rke2-server",
+    "k0s",
+    "k0scontroller",
+    "journal",
+    "journald",
+    "messages",
+    "syslog",
+    "kubelet",
+    "kube-controller-manager",
+    "openshift-kube-apiserver",
+    "kube-system",
+    "namespaces",
+    "podlogs",
+    "systemlogs",
     ".",
     "..",
 ];
@@ -263,12 +309,59 @@ fn strip_exts(name: &str) -> &str {
     }
 }
 
+/// A file name without logrotate's `.1` / `-20231010` after `.log` (a `.gz` after them too) and
+/// without klog's `.INFO`/`.WARNING`/`.ERROR`/`.FATAL` symlink suffix.
+fn strip_rotation(name: &str) -> &str {
+    let n = name.strip_suffix(".gz").unwrap_or(name);
+    for sep in ['.', '-'] {
+        if let Some((stem, tail)) = n.rsplit_once(sep) {
+            if !tail.is_empty()
+                && tail.bytes().all(|c| c.is_ascii_digit())
+                && stem.ends_with(".log")
+            {
+                return stem;
+            }
+        }
+    }
+    for sev in [".INFO", ".WARNING", ".ERROR", ".FATAL"] {
+        if let Some(stem) = n.strip_suffix(sev) {
+            return stem;
+        }
+    }
+    name
+}
+
+/// klog's own file names (`--log-dir`, klog.go `logName`): `PROGRAM.HOST.USER.log.SEVERITY.
+/// YYYYMMDD-HHMMSS.PID`, and the `PROGRAM.SEVERITY` symlink to the newest. Returns the host.
+fn klog_file_host(name: &str) -> Option<&str> {
+    let parts: Vec<&str> = name.split('.').collect();
+    let log = parts.iter().position(|p| *p == "log")?;
+    let sev = parts.get(log + 1)?;
+    if log < 3 || !matches!(*sev, "INFO" | "WARNING" | "ERROR" | "FATAL") {
+        return None;
+    }
+    // PROGRAM is parts[0]; USER is the part before `log`; HOST is what lies between (a host
+    // name may hold dots).
+    let host_start = name.find('.')? + 1;
+    let user_dot = parts[..log - 1].iter().map(|p| p.len() + 1).sum::<usize>();
+    name.get(host_start..user_dot.checked_sub(1)?)
+        .filter(|h| !h.is_empty())
+}
+
 /// `master-3.log` → `master-3`; `kube-apiserver-master-3.log.gz` → `master-3`;
-/// `master-3/kube-apiserver.log` → `master-3`.
+/// `master-3/kube-apiserver.log` → `master-3`; `kube-apiserver.m3.root.log.ERROR.…` → `m3`.
 fn node_from_name(path: &Path) -> String {
+    if let Some(h) = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(klog_file_host)
+    {
+        return h.to_string();
+    }
     let mut fallback = None;
     for (i, comp) in path.iter().rev().enumerate() {
         let raw = comp.to_str().unwrap_or("");
+        let raw = if i == 0 { strip_rotation(raw) } else { raw };
         let s = strip_exts(raw);
         let s = s.strip_prefix("kube-apiserver-").unwrap_or(s);
         let s = s.strip_prefix("kube-apiserver_").unwrap_or(s);
@@ -308,35 +401,113 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), (PathBuf
     Ok(())
 }
 
-/// Chooses the kube-apiserver logs among walked files.
-fn pick(found: &[PathBuf]) -> Vec<(PathBuf, Layout)> {
+/// Bytes of a file looked at to recognise it as a log.
+const SNIFF: usize = 64 << 10;
+
+/// Does the file start like a log (klog, JSON logging, logrus, or any container envelope: CRI,
+/// docker, journald, kubectl)? Returns why not. Gzip is looked into.
+fn sniff(path: &Path) -> Result<(), String> {
+    let Ok(f) = File::open(path) else {
+        return Err("cannot be opened".into());
+    };
+    let mut head = Vec::with_capacity(SNIFF);
+    let mut raw = BufReader::new(f);
+    let gz = raw
+        .fill_buf()
+        .map(|b| b.starts_with(&GZIP_MAGIC))
+        .unwrap_or(false);
+    let r: Box<dyn Read> = if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(raw))
+    } else {
+        Box::new(raw)
+    };
+    let _ = r.take(SNIFF as u64).read_to_end(&mut head);
+    if head.is_empty() {
+        return Err("empty".into());
+    }
+    if memchr::memchr(0, &head).is_some() {
+        return Err("binary (NUL bytes)".into());
+    }
+    let log_line = head.split(|&c| c == b'\n').take(200).any(|l| {
+        let env = super::container::parse(l, super::container::Container::Plain);
+        let p = super::klog::trim(&env.payload);
+        env.container != super::container::Container::Plain
+            || super::klog::parse_header(p).is_some()
+            || super::klog::looks_like_json(p)
+    });
+    if log_line {
+        Ok(())
+    } else {
+        Err(format!(
+            "no log lines (klog, JSON, journald, CRI, docker, kubectl) in its first {} KiB",
+            SNIFF >> 10
+        ))
+    }
+}
+
+/// Chooses the logs among walked files: the kube-apiserver container of known pod layouts, and
+/// any other file whose content is a log (bundles name them `k3s.log`, `rke2-server.log`,
+/// `journal.txt`, `current.log`, …). Every other file is listed in `skipped` with the reason.
+fn pick(found: &[PathBuf], skipped: &mut Vec<Skipped>) -> Vec<(PathBuf, Layout)> {
     let mut out = Vec::new();
+    let mut skip = |p: &Path, reason: String| {
+        skipped.push(Skipped {
+            file: p.display().to_string(),
+            reason,
+        })
+    };
     for p in found {
         let name = name_of(p);
         let lay = layout(p);
         if lay.node.is_some() {
             if !lay.apiserver {
+                skip(
+                    p,
+                    "a container of the kube-apiserver pod other than kube-apiserver".into(),
+                );
                 continue;
             }
             if let Some(plain) = name.strip_suffix(".insecure.log") {
                 if found.contains(&p.with_file_name(format!("{plain}.log"))) {
+                    skip(p, format!("the .insecure twin of {plain}.log"));
                     continue;
                 }
             }
             out.push((p.clone(), lay));
             continue;
         }
+        if let Some(pod) = other_pod(p) {
+            skip(p, format!("log of pod {pod}, not kube-apiserver"));
+            continue;
+        }
         let lower = name.to_ascii_lowercase();
-        let ext_ok = [".log", ".txt", ".json", ".gz"]
-            .iter()
-            .any(|e| lower.ends_with(e))
-            || !lower.contains('.')
-            || lower.contains(".log.");
-        if lower.contains("apiserver") && !lower.contains("audit") && ext_ok {
-            out.push((p.clone(), lay));
+        if lower.contains("audit") {
+            skip(p, "an audit log (requests, not apiserver errors)".into());
+            continue;
+        }
+        match sniff(p) {
+            Ok(()) => out.push((p.clone(), lay)),
+            Err(reason) => skip(p, reason),
         }
     }
     out
+}
+
+/// The pod of a `/var/log/pods/<ns>_<pod>_<uid>/…` or `/var/log/containers/<pod>_<ns>_…` path
+/// whose pod is not a kube-apiserver (etcd, operators): their logs are not apiserver logs.
+fn other_pod(path: &Path) -> Option<String> {
+    let comps: Vec<&str> = path
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect();
+    let n = comps.len();
+    if n >= 3 {
+        let parts: Vec<&str> = comps[n - 3].split('_').collect();
+        if parts.len() == 3 && comps[n - 1].contains(".log") && parts[2].len() >= 8 {
+            return Some(parts[1].to_string());
+        }
+    }
+    None
 }
 
 /// Orders `2.log` before `10.log`.
@@ -511,6 +682,26 @@ mod tests {
             "master-2"
         );
         assert_eq!(node_from_name(Path::new("current.log")), "current");
+        // Generic names: bundles, rotation, klog's own files.
+        assert_eq!(node_from_name(Path::new("/b/node-a/k3s.log")), "node-a");
+        assert_eq!(
+            node_from_name(Path::new("/b/cp-2/rke2-server.log.1")),
+            "cp-2"
+        );
+        assert_eq!(
+            node_from_name(Path::new("/b/cp-2/kube-apiserver.log-20240312.gz")),
+            "cp-2"
+        );
+        assert_eq!(
+            node_from_name(Path::new("/var/log/cp-3/kube-apiserver.ERROR")),
+            "cp-3"
+        );
+        assert_eq!(
+            node_from_name(Path::new(
+                "/tmp/kube-apiserver.cp-1.example.com.root.log.ERROR.20240312-101500.1"
+            )),
+            "cp-1.example.com"
+        );
     }
 
     #[test]

@@ -27,6 +27,45 @@
 //!   cut there.
 //! - A key quoted with single quotes or backticks is not recognised as open.
 
+/// Is a record rebuilt so far finished, so that a following headerless line is something else
+/// (prose, a code fence, a table row) rather than more of it?
+///
+/// Unfinished: inside an open etcd key, an open structured value (`err="…` with an odd number of
+/// unescaped quotes, a `key=<` block not yet closed by ` >`), an open aggregate `[`, ending with
+/// `:` or `,` (a wrapper waiting for its cause), or no error text at all yet (a wrapped
+/// `unexpected ListAndWatch` ⏎ `error: …`). Finished: a known error follows the last wrapper.
+pub fn complete(record: &[u8], has_error: impl Fn(&[u8]) -> bool) -> bool {
+    let r = trim(record);
+    if r.is_empty() || in_open_key(r) {
+        return false;
+    }
+    if matches!(r.last(), Some(b':' | b',' | b'[' | b'(' | b'=')) {
+        return false;
+    }
+    let mut quotes = 0usize;
+    let mut prev = 0u8;
+    for &c in r {
+        if c == b'"' && prev != b'\\' {
+            quotes += 1;
+        }
+        prev = c;
+    }
+    if quotes % 2 == 1 {
+        return false;
+    }
+    if let Some(open) = memchr::memmem::rfind(r, b"=<") {
+        if memchr::memmem::find(&r[open..], b" >").is_none() && !r.ends_with(b">") {
+            return false;
+        }
+    }
+    let opened = r.iter().filter(|&&c| c == b'[').count();
+    let closed = r.iter().filter(|&&c| c == b']').count();
+    if opened > closed {
+        return false;
+    }
+    has_error(r)
+}
+
 /// How a continuation was attached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Separator {
@@ -139,6 +178,30 @@ mod tests {
         assert!(!in_open_key(b"Key: /registry/secrets/x"));
         assert!(in_open_key(
             br#"err="unable to transform key \"/registry/s/"#
+        ));
+    }
+
+    #[test]
+    fn complete_records() {
+        let has = |t: &[u8]| crate::logs::event::says_error(t);
+        assert!(complete(
+            b"unable to transform key \"/registry/a/b\": invalid padding on input",
+            has
+        ));
+        assert!(!complete(b"unable to transform key \"/registry/a/", has));
+        assert!(!complete(b"cacher (secrets): unexpected ListAndWatch", has));
+        assert!(!complete(
+            b"unable to transform key \"/registry/a/b\":",
+            has
+        ));
+        assert!(!complete(
+            b"err=\"unable to transform key \\\"/registry/a/b\\\": invalid padding on input",
+            has
+        ));
+        assert!(!complete(b"\"failed to decrypt data\" err=<", has));
+        assert!(!complete(
+            b"unable to transform key \"/registry/a/b\": [invalid padding on input,",
+            has
         ));
     }
 }
