@@ -657,11 +657,16 @@ fn exit_codes_mean_the_same_everywhere() {
     );
     std::fs::create_dir_all(w.dir.join("nothing")).unwrap();
     std::fs::write(w.dir.join("nothing/readme.txt"), "hello\n").unwrap();
+    // Nothing recognisable as a log is exit 3 ("nothing to look at"), never 0 ("looked, found
+    // nothing"); the skipped files are listed with the reason.
     let o = w.run(&["logs", "nothing"]);
-    assert_eq!(code(&o), 2);
-    assert_eq!(
-        err_line(&o),
-        "etcd-autopsy: nothing: no kube-apiserver logs found in this directory"
+    assert_eq!(code(&o), 3);
+    assert!(
+        stdout(&o).contains(
+            "nothing/readme.txt: no log lines (klog, JSON, journald, CRI, docker, kubectl) in its first 64 KiB"
+        ),
+        "{}",
+        stdout(&o)
     );
     let o = w.run(&[
         "report",

@@ -97,16 +97,6 @@ pub fn run(args: &Args) -> CmdResult {
     }
     let scan =
         logs::scan(&args.paths, &args.time.options()).map_err(|e| Error::new(e.to_string()))?;
-    if scan.files.is_empty() {
-        // Nothing recognisable anywhere (e.g. a directory without kube-apiserver logs): could
-        // not run, exit 2, rather than "0 events" with exit 0.
-        let why: Vec<String> = scan.warnings.iter().map(|w| w.to_string()).collect();
-        return Err(Error::new(if why.is_empty() {
-            "logs: no kube-apiserver log found in the inputs".to_string()
-        } else {
-            why.join("; ")
-        }));
-    }
     match fmt {
         Fmt::Json => output::write_json(&mut out, &scan)?,
         Fmt::Jsonl => write_lines(&mut out, &scan)?,
