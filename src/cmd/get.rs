@@ -7,35 +7,48 @@
 
 use super::common::{display_key, open_snapshot};
 use super::ls::{entry, Entry};
+use super::objects::{Decoder, Item, CHUNK};
+use super::select::{at_revision, select, SelectArgs, Selected, Target};
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Error, Outcome};
 use crate::decrypt::{Engine, NodeOutcome};
-use crate::etcd::records::Records;
+use crate::etcd::records::{Record, Records};
+use crate::kube::decode::Node;
 use crate::kube::object::{self, ObjectSummary};
 use crate::output::{write_json, Format};
 use base64::Engine as _;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{BufWriter, Write};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file.
-    pub snapshot: PathBuf,
-    /// The etcd key, e.g. /registry/secrets/default/my-secret.
-    pub key: String,
-    /// The key as of this revision (its latest revision at or below N).
-    #[arg(long)]
-    pub revision: Option<i64>,
-    /// Print the stored value bytes and, when a key decrypts it, the decrypted data values
-    /// (secrets!). Off by default.
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Print the objects: json or yaml (one object, or a List), jsonl (one per line), name
+    /// (`kind.group/name`), wide (a table with keys and envelopes). Without it, one exact key
+    /// shows the record's metadata and history, anything else a table.
+    #[arg(short = 'o', long = "output", value_enum)]
+    pub output: Option<ObjectFormat>,
+    /// Show Secret data and the values of decrypted objects (otherwise `<redacted len:N
+    /// sha256:…>`); for one record's metadata view, also the stored value bytes. Off by default.
     #[arg(long)]
     pub reveal: bool,
     #[command(flatten)]
     pub keys: KeySourceArgs,
+    /// Format of the one-record metadata view.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+}
+
+/// How `get` prints objects (kept local to get/ls/export until output flags are unified).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ObjectFormat {
+    Json,
+    Yaml,
+    Jsonl,
+    Name,
+    Wide,
 }
 
 /// What the key sources say about the record.
@@ -74,25 +87,119 @@ pub fn run(args: &Args) -> CmdResult {
     } else {
         Some(args.keys.load()?)
     };
-    let snap = open_snapshot(&args.snapshot)?;
+    let sel = &args.select;
+    let target = sel.target()?;
+    let labels = sel.label_selector()?;
+    let snap = open_snapshot(&sel.snapshot)?;
     let records = Records::read(&snap);
-    let revs = records.of_key(args.key.as_bytes());
-    let at = revs
-        .iter()
-        .rev()
-        .map(|&i| records.get(i))
-        .find(|r| args.revision.is_none_or(|n| r.rev.main <= n))
-        .ok_or_else(|| {
-            let when = args
-                .revision
-                .map(|n| format!(" at revision {n}"))
-                .unwrap_or_default();
-            Error::new(format!(
-                "{}: key {:?} not found{when}",
-                snap.path.display(),
-                display_key(args.key.as_bytes())
-            ))
-        })?;
+    // One exact key without -o: the record view (metadata, history, decryption per node).
+    if let (Target::Keys(k), None) = (&target, args.output) {
+        if k.len() == 1 && !records.of_key(k[0].as_bytes()).is_empty() && labels.is_none() {
+            return detail(args, keyring.as_ref(), &records, k[0].as_bytes(), &snap.path);
+        }
+    }
+    let selected = select(&records, sel, &target);
+    let single = match &target {
+        Target::Keys(k) => k.len() == 1 && !records.of_key(k[0].as_bytes()).is_empty(),
+        Target::Resource { names, .. } => names.len() == 1,
+        Target::All => false,
+    };
+    if selected.is_empty() && single {
+        return Err(not_found(&records, sel, &target, &snap.path));
+    }
+    let decoder = Decoder::new(keyring.as_ref(), args.reveal);
+    let format = args.output;
+    let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    let mut printer = Printer::new(format, single);
+    let mut shown = 0usize;
+    let mut problems = !records.complete();
+    let limit = sel.limit.unwrap_or(usize::MAX);
+    for chunk in selected.chunks(CHUNK) {
+        if shown >= limit {
+            break;
+        }
+        let mut items = decoder.decode_all(chunk);
+        if let Some(l) = &labels {
+            items.retain(|i| l.matches(&i.object));
+        }
+        items.truncate(limit - shown);
+        shown += items.len();
+        for i in &items {
+            for w in &i.warnings {
+                eprintln!("etcd-autopsy: {}: {w}", i.key);
+            }
+            problems |= !i.warnings.is_empty();
+        }
+        printer.print(&mut out, &items)?;
+    }
+    printer.finish(&mut out)?;
+    out.flush()?;
+    if shown == 0 {
+        eprintln!("etcd-autopsy: no objects selected");
+    }
+    if !records.complete() {
+        eprintln!(
+            "etcd-autopsy: {}: partial: {} structural and {} record problem(s); run `check`",
+            snap.path.display(),
+            records.structure_problems.len(),
+            records.record_problems.len()
+        );
+    }
+    Ok(if problems {
+        Outcome::Problems
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// The error for one named object that is not there: deleted (and when), or absent.
+fn not_found(records: &Records, sel: &SelectArgs, target: &Target, path: &std::path::Path) -> Error {
+    let mut deleted = sel.clone();
+    deleted.deleted = true;
+    if let Some(d) = select(records, &deleted, target).first().filter(|_| !sel.deleted) {
+        return Error::new(format!(
+            "{}: {}: deleted at revision {} (last value at revision {}); --deleted shows it",
+            path.display(),
+            display_key(d.key()),
+            d.deleted_at.map_or(0, |r| r.main),
+            d.record.rev.main
+        ));
+    }
+    let when = sel
+        .revision
+        .map(|n| format!(" at revision {n}"))
+        .unwrap_or_default();
+    let what = match target {
+        Target::Keys(k) => format!("key {:?}", display_key(k[0].as_bytes())),
+        Target::Resource {
+            resource, names, ..
+        } => format!("{resource} {:?}", names.first().map_or("", |s| s.as_str())),
+        Target::All => "object".into(),
+    };
+    let del = if sel.deleted { " deleted" } else { "" };
+    Error::new(format!("{}: no{del} {what}{when}", path.display()))
+}
+
+/// The one-record view (the `get KEY` of 0.1).
+fn detail(
+    args: &Args,
+    keyring: Option<&crate::keyring::Keyring>,
+    records: &Records,
+    key: &[u8],
+    path: &std::path::Path,
+) -> CmdResult {
+    let revs = records.of_key(key);
+    let shown = at_revision(records, revs, args.select.revision, args.select.deleted);
+    let Some(Selected {
+        record: at,
+        deleted_at,
+    }) = shown
+    else {
+        let mut sel = args.select.clone();
+        sel.what = vec![String::from_utf8_lossy(key).into_owned()];
+        return Err(not_found(records, &sel, &Target::Keys(sel.what.clone()), path));
+    };
+    let at: &Record = at;
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let mut problems = false;
     let mut decryption = None;
@@ -102,7 +209,7 @@ pub fn run(args: &Args) -> CmdResult {
     if !encrypted && !at.rev.tombstone {
         plaintext = Some(at.kv.value.to_vec());
     }
-    if let (Some(kr), false) = (&keyring, at.rev.tombstone) {
+    if let (Some(kr), false) = (keyring, at.rev.tombstone) {
         let engine = Engine::new(kr);
         let v = engine.assess(at.kv.key, at.kv.value);
         let nodes: BTreeMap<String, String> = engine
@@ -158,10 +265,10 @@ pub fn run(args: &Args) -> CmdResult {
         Format::Text => {
             let r = &out_rec.record;
             writeln!(out, "key              {}", r.key)?;
-            if r.deleted {
+            if let Some(d) = deleted_at {
                 writeln!(
                     out,
-                    "revision         {} (deleted at revision {})",
+                    "revision         {} (deleted at revision {d}; last value at revision {})",
                     r.revision, at.rev.main
                 )?;
             } else {
@@ -260,4 +367,182 @@ pub fn run(args: &Args) -> CmdResult {
     } else {
         Outcome::Clean
     })
+}
+
+/// Streams objects in one format, chunk by chunk: a List is opened before the first chunk and
+/// closed by [`Printer::finish`], so memory stays bounded however many objects there are.
+pub struct Printer {
+    format: Option<ObjectFormat>,
+    /// One named object: printed bare, not in a List.
+    single: bool,
+    started: bool,
+    held: Option<Node>,
+    count: usize,
+}
+
+impl Printer {
+    pub fn new(format: Option<ObjectFormat>, single: bool) -> Self {
+        Printer {
+            format,
+            single,
+            started: false,
+            held: None,
+            count: 0,
+        }
+    }
+
+    pub fn print<W: Write>(&mut self, out: &mut W, items: &[Item]) -> std::io::Result<()> {
+        use rayon::prelude::*;
+        match self.format {
+            Some(ObjectFormat::Jsonl) => {
+                let lines: Vec<Vec<u8>> = items
+                    .par_iter()
+                    .map(|i| {
+                        let mut v = serde_json::to_vec(&i.object).unwrap_or_default();
+                        v.push(b'\n');
+                        v
+                    })
+                    .collect();
+                for l in lines {
+                    out.write_all(&l)?;
+                }
+            }
+            Some(ObjectFormat::Name) => {
+                for i in items {
+                    writeln!(out, "{}", display_key(i.kubectl_name().as_bytes()))?;
+                }
+            }
+            Some(ObjectFormat::Json) | Some(ObjectFormat::Yaml) if self.single => {
+                if let Some(i) = items.first() {
+                    self.held = Some(i.object.clone());
+                }
+            }
+            Some(ObjectFormat::Json) => {
+                if !self.started {
+                    out.write_all(b"{\n    \"apiVersion\": \"v1\",\n    \"items\": [")?;
+                }
+                let texts: Vec<String> = items.par_iter().map(|i| json_pretty(&i.object)).collect();
+                for t in texts {
+                    out.write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
+                    self.count += 1;
+                    for (n, line) in t.lines().enumerate() {
+                        if n > 0 {
+                            out.write_all(b"\n")?;
+                        }
+                        out.write_all(b"        ")?;
+                        out.write_all(line.as_bytes())?;
+                    }
+                }
+            }
+            Some(ObjectFormat::Yaml) => {
+                if !self.started {
+                    out.write_all(b"apiVersion: v1\nitems:\n")?;
+                }
+                let texts: Vec<String> = items
+                    .par_iter()
+                    .map(|i| serde_yaml_ng::to_string(&i.object).unwrap_or_default())
+                    .collect();
+                for t in texts {
+                    self.count += 1;
+                    for (n, line) in t.lines().enumerate() {
+                        out.write_all(if n == 0 { b"- " } else { b"  " })?;
+                        out.write_all(line.as_bytes())?;
+                        out.write_all(b"\n")?;
+                    }
+                }
+            }
+            None | Some(ObjectFormat::Wide) => {
+                let wide = self.format.is_some();
+                if !self.started {
+                    if wide {
+                        writeln!(
+                            out,
+                            "{:<20} {:<40} {:<24} {:>9} {:<20} {:<10} KEY",
+                            "NAMESPACE", "NAME", "KIND", "REVISION", "CREATED", "ENVELOPE"
+                        )?;
+                    } else {
+                        writeln!(
+                            out,
+                            "{:<20} {:<40} {:<24} {:>9} {:<20} STATUS",
+                            "NAMESPACE", "NAME", "KIND", "REVISION", "CREATED"
+                        )?;
+                    }
+                }
+                for i in items {
+                    let s = |p: &[&str]| {
+                        display_key(i.object.at(p).and_then(Node::as_str).unwrap_or("-").as_bytes())
+                    };
+                    let status = match (i.deleted_at, i.stub) {
+                        (Some(d), _) => format!("deleted at {d} (last value at {})", i.mod_revision),
+                        (None, true) => "undecoded".into(),
+                        (None, false) => "live".into(),
+                    };
+                    write!(
+                        out,
+                        "{:<20} {:<40} {:<24} {:>9} {:<20} ",
+                        s(&["metadata", "namespace"]),
+                        s(&["metadata", "name"]),
+                        s(&["kind"]),
+                        i.mod_revision,
+                        s(&["metadata", "creationTimestamp"]),
+                    )?;
+                    if wide {
+                        writeln!(out, "{:<10} {}", i.envelope, i.key)?;
+                    } else {
+                        writeln!(out, "{status}")?;
+                    }
+                }
+                self.count += items.len();
+            }
+        }
+        self.started = true;
+        Ok(())
+    }
+
+    pub fn finish<W: Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        match self.format {
+            Some(ObjectFormat::Json) | Some(ObjectFormat::Yaml) if self.single => {
+                if let Some(o) = &self.held {
+                    if self.format == Some(ObjectFormat::Json) {
+                        out.write_all(json_pretty(o).as_bytes())?;
+                        out.write_all(b"\n")?;
+                    } else {
+                        out.write_all(serde_yaml_ng::to_string(o).unwrap_or_default().as_bytes())?;
+                    }
+                }
+            }
+            Some(ObjectFormat::Json) => {
+                if !self.started {
+                    out.write_all(b"{\n    \"apiVersion\": \"v1\",\n    \"items\": [")?;
+                }
+                if self.count > 0 {
+                    out.write_all(b"\n    ")?;
+                }
+                out.write_all(
+                    b"],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n",
+                )?;
+            }
+            Some(ObjectFormat::Yaml) => {
+                if !self.started {
+                    out.write_all(b"apiVersion: v1\nitems: []\n")?;
+                } else if self.count == 0 {
+                    out.write_all(b"items: []\n")?;
+                }
+                out.write_all(b"kind: List\nmetadata:\n  resourceVersion: \"\"\n")?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// kubectl's JSON: four-space indentation.
+pub fn json_pretty(n: &Node) -> String {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    if n.serialize(&mut ser).is_err() {
+        return String::new();
+    }
+    String::from_utf8(buf).unwrap_or_default()
 }

@@ -47,6 +47,8 @@ pub mod demo;
 pub mod get;
 pub mod keys;
 pub mod ls;
+pub mod objects;
+pub mod select;
 pub mod progress;
 pub mod report;
 pub mod sources;
