@@ -436,11 +436,14 @@ impl Printer {
             }
             Some(ObjectFormat::Yaml) => {
                 if !self.started {
-                    out.write_all(b"apiVersion: v1\nitems:\n")?;
+                    out.write_all(b"apiVersion: v1\n")?;
+                }
+                if self.count == 0 && !items.is_empty() {
+                    out.write_all(b"items:\n")?;
                 }
                 let texts: Vec<String> = items
                     .par_iter()
-                    .map(|i| serde_yaml_ng::to_string(&i.object).unwrap_or_default())
+                    .map(|i| crate::kube::decode::yaml::to_yaml(&i.object))
                     .collect();
                 for t in texts {
                     self.count += 1;
@@ -507,7 +510,7 @@ impl Printer {
                         out.write_all(json_pretty(o).as_bytes())?;
                         out.write_all(b"\n")?;
                     } else {
-                        out.write_all(serde_yaml_ng::to_string(o).unwrap_or_default().as_bytes())?;
+                        out.write_all(crate::kube::decode::yaml::to_yaml(o).as_bytes())?;
                     }
                 }
             }
@@ -524,8 +527,9 @@ impl Printer {
             }
             Some(ObjectFormat::Yaml) => {
                 if !self.started {
-                    out.write_all(b"apiVersion: v1\nitems: []\n")?;
-                } else if self.count == 0 {
+                    out.write_all(b"apiVersion: v1\n")?;
+                }
+                if self.count == 0 {
                     out.write_all(b"items: []\n")?;
                 }
                 out.write_all(b"kind: List\nmetadata:\n  resourceVersion: \"\"\n")?;

@@ -19,6 +19,7 @@ pub mod protobuf;
 pub mod redact;
 pub mod schema;
 pub mod time;
+pub mod yaml;
 
 pub use node::Node;
 
