@@ -44,6 +44,7 @@ pub mod audit;
 pub mod check;
 pub mod common;
 pub mod demo;
+pub mod export;
 pub mod get;
 pub mod keys;
 pub mod ls;
