@@ -178,6 +178,24 @@ fn invocations(out_dir: &std::path::Path) -> Vec<Vec<String>> {
         a.extend(enc.iter().cloned());
         v.push(a);
     }
+    // Objects: every output format of get, ls and export, with keys and without, never a value.
+    for snap in [p("encrypted/multi.db"), p("objects/objects.db")] {
+        for o in ["json", "yaml", "jsonl", "name", "wide"] {
+            for sel in [&["secrets", "-A"][..], &[][..], &["/registry/"][..]] {
+                let mut a = s(&["get", &snap, "-o", o]);
+                a.extend(s(sel));
+                v.push(a.clone());
+                a.extend(enc.iter().cloned());
+                v.push(a);
+            }
+        }
+        v.push(s(&["get", &snap, "secrets", "-A"]));
+        v.push(s(&["ls", &snap, "secrets", "--format", "jsonl"]));
+        let mut a = s(&["export", &snap]);
+        v.push(a.clone());
+        a.extend(enc.iter().cloned());
+        v.push(a);
+    }
     // Error paths: a real key under the wrong provider (wrong length), a config given as a key.
     let key16 = "MDEyMzQ1Njc4OWFiY2RlZg=="; // not a fixture key; checked below like one
     v.push(s(&["keys", "--key", &format!("secretbox:k={key16}")]));
@@ -192,7 +210,7 @@ fn invocations(out_dir: &std::path::Path) -> Vec<Vec<String>> {
 
 fn all_inputs() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for dir in ["snapshots", "encrypted", "incident", "openshift"] {
+    for dir in ["snapshots", "encrypted", "incident", "openshift", "objects"] {
         for e in std::fs::read_dir(testdata(dir)).unwrap() {
             out.push(e.unwrap().path());
         }

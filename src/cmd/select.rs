@@ -147,6 +147,8 @@ impl SelectArgs {
             Some((_, r)) => r.to_string(),
             // A Kind (`Deployment`) or a singular (`deployment`); plurals stay as they are.
             None if res.starts_with(|c: char| c.is_ascii_uppercase()) => plural(res),
+            // A lower-case singular (`secret`, `ingress`, `storageclass`).
+            None if !lower.ends_with('s') || lower.ends_with("ss") => plural(&lower),
             None => lower,
         };
         Ok(Target::Resource {
@@ -355,6 +357,9 @@ mod tests {
         );
         assert_eq!(args(&["Deployment"]).target().unwrap(), r("deployments", None, &[]));
         assert_eq!(args(&["cm"]).target().unwrap(), r("configmaps", None, &[]));
+        assert_eq!(args(&["secret"]).target().unwrap(), r("secrets", None, &[]));
+        assert_eq!(args(&["ingress"]).target().unwrap(), r("ingresses", None, &[]));
+        assert_eq!(args(&["endpoints"]).target().unwrap(), r("endpoints", None, &[]));
         assert_eq!(
             args(&["/registry/secrets/"]).target().unwrap(),
             Target::Keys(vec!["/registry/secrets/".into()])
