@@ -137,7 +137,9 @@ impl<'k> Decoder<'k> {
             }
             item.object = st;
         }
-        if !self.reveal && redact::needs_redaction(&item.object, encrypted) {
+        if !self.reveal && encrypted {
+            redact::redact_decrypted(&mut item.object);
+        } else if !self.reveal && redact::needs_redaction(&item.object, false) {
             redact::redact(&mut item.object);
         }
         item

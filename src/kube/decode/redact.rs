@@ -2,9 +2,11 @@
 //! `<redacted len:N sha256:XXXXXXXXXXXXXXXX>` (length of the value and the first 16 hex digits of
 //! its SHA-256, enough to tell two values apart or match a known one, not to read them).
 //!
-//! What is redacted: `data`, `stringData` and `binaryData` values, and the
-//! `kubectl.kubernetes.io/last-applied-configuration` annotation (kubectl copies the whole
-//! object, data included, into it).
+//! What is redacted: of a Secret, the `data`, `stringData` and `binaryData` values; of an object
+//! that was stored encrypted, every value outside `apiVersion`, `kind` and `metadata` (the
+//! structure and the field and map key names stay, as `get` has always shown data key names);
+//! of both, the `kubectl.kubernetes.io/last-applied-configuration` annotation (kubectl copies the
+//! whole object, data included, into it).
 
 use super::node::Node;
 use base64::Engine as _;
@@ -17,7 +19,39 @@ pub fn needs_redaction(object: &Node, was_encrypted: bool) -> bool {
     was_encrypted || object.get("kind").and_then(Node::as_str) == Some("Secret")
 }
 
-/// Replaces the values to hide in place; returns how many were hidden.
+/// Replaces every value outside typeMeta and metadata (an object that was stored encrypted);
+/// returns how many were hidden.
+pub fn redact_decrypted(object: &mut Node) -> usize {
+    let mut n = redact(object);
+    if let Node::Object(m) = object {
+        for (k, v) in m.iter_mut() {
+            if k != "apiVersion" && k != "kind" && k != "metadata" {
+                n += redact_all(v);
+            }
+        }
+    }
+    n
+}
+
+fn redact_all(v: &mut Node) -> usize {
+    match v {
+        Node::Object(m) => m.iter_mut().map(|(_, x)| redact_all(x)).sum(),
+        Node::Array(a) => a.iter_mut().map(redact_all).sum(),
+        Node::Null => 0,
+        Node::Str(s) if s.starts_with("<redacted len:") => 0,
+        Node::Str(s) => {
+            *v = Node::Str(marker(s, false));
+            1
+        }
+        other => {
+            let text = serde_json::to_string(&*other).unwrap_or_default();
+            *other = Node::Str(marker(&text, false));
+            1
+        }
+    }
+}
+
+/// Replaces a Secret's values in place; returns how many were hidden.
 pub fn redact(object: &mut Node) -> usize {
     let mut n = 0;
     for (field, base64) in [("data", true), ("binaryData", true), ("stringData", false)] {
@@ -91,5 +125,16 @@ mod tests {
         );
         assert_eq!(o.at(&["stringData", "b"]), o.at(&["data", "a"]));
         assert_eq!(o.at(&["metadata", "annotations", "x"]).and_then(Node::as_str), Some("y"));
+    }
+
+    #[test]
+    fn decrypted_objects_keep_only_their_metadata() {
+        let mut o: Node = serde_json::from_str(
+            r#"{"apiVersion":"example.com/v1","kind":"W","metadata":{"name":"w"},"spec":{"note":"s3cret","n":[1,true]}}"#,
+        )
+        .unwrap();
+        assert_eq!(redact_decrypted(&mut o), 3);
+        let s = serde_json::to_string(&o).unwrap();
+        assert!(!s.contains("s3cret") && s.contains(r#""name":"w""#), "{s}");
     }
 }
