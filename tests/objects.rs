@@ -71,7 +71,10 @@ fn every_object_decodes_to_the_encoders_source() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let got = jsonl(&o);
     let exp = expected();
-    let live: Vec<&Value> = exp.iter().filter(|e| e.get("deleted_at").is_none()).collect();
+    let live: Vec<&Value> = exp
+        .iter()
+        .filter(|e| e.get("deleted_at").is_none())
+        .collect();
     assert_eq!(got.len(), live.len());
     for e in live {
         let w = &e["object"];
@@ -97,7 +100,10 @@ fn selects_like_kubectl() {
     assert_eq!(names(&["secrets", "-n", "shop"]), ["secret/db-password"]);
     assert_eq!(names(&["deployments.apps", "-A"]), ["deployment.apps/web"]);
     assert_eq!(names(&["Deployment"]), ["deployment.apps/web"]);
-    assert_eq!(names(&["routes.route.openshift.io"]), ["route.route.openshift.io/web"]);
+    assert_eq!(
+        names(&["routes.route.openshift.io"]),
+        ["route.route.openshift.io/web"]
+    );
     assert_eq!(names(&["svc/web"]), ["service/web"]);
     assert_eq!(names(&["widgets"]), ["widget.example.com/blue"]);
     assert_eq!(names(&["/openshift.io/"]), ["route.route.openshift.io/web"]);
@@ -135,11 +141,30 @@ fn past_revisions_and_deleted_objects() {
         .unwrap();
     let old = &cm["history"][0];
     let r = old["revision"].to_string();
-    let o = run(&["get", db, "cm", "-n", "shop", "shop-settings", "--revision", &r, "-o", "json"]);
+    let o = run(&[
+        "get",
+        db,
+        "cm",
+        "-n",
+        "shop",
+        "shop-settings",
+        "--revision",
+        &r,
+        "-o",
+        "json",
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    same(&old["object"], &serde_json::from_str(&stdout(&o)).unwrap(), "old");
+    same(
+        &old["object"],
+        &serde_json::from_str(&stdout(&o)).unwrap(),
+        "old",
+    );
     let o = run(&["get", db, "cm", "-n", "shop", "shop-settings", "-o", "json"]);
-    same(&cm["object"], &serde_json::from_str(&stdout(&o)).unwrap(), "new");
+    same(
+        &cm["object"],
+        &serde_json::from_str(&stdout(&o)).unwrap(),
+        "new",
+    );
 
     let gone = exp
         .iter()
@@ -155,9 +180,23 @@ fn past_revisions_and_deleted_objects() {
     assert!(stdout(&o).is_empty(), "a deleted object offers no value");
     let o = run(&["get", db, "/registry/configmaps/shop/gone"]);
     assert!(stderr(&o).contains(&want), "{}", stderr(&o));
-    let o = run(&["get", db, "cm", "-n", "shop", "gone", "--deleted", "-o", "json"]);
+    let o = run(&[
+        "get",
+        db,
+        "cm",
+        "-n",
+        "shop",
+        "gone",
+        "--deleted",
+        "-o",
+        "json",
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    same(&gone["object"], &serde_json::from_str(&stdout(&o)).unwrap(), "gone");
+    same(
+        &gone["object"],
+        &serde_json::from_str(&stdout(&o)).unwrap(),
+        "gone",
+    );
     let o = run(&["ls", db, "--deleted", "--format", "json"]);
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v[0]["deleted_at"], gone["deleted_at"]);
@@ -208,7 +247,16 @@ fn secret_values_only_with_reveal() {
     let o = run(&["export", db]);
     assert_no_value(&stdout(&o), "export");
     assert!(stderr(&o).contains("skipped 1 Secret"), "{}", stderr(&o));
-    let o = run(&["get", db, "secret/db-password", "-n", "shop", "-o", "json", "--reveal"]);
+    let o = run(&[
+        "get",
+        db,
+        "secret/db-password",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+        "--reveal",
+    ]);
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let raw = base64::engine::general_purpose::STANDARD
         .decode(v["data"]["password"].as_str().unwrap())
@@ -248,7 +296,10 @@ fn export_round_trips_and_refuses_unsafe_targets() {
     }
     files.sort();
     assert_eq!(files.len(), 13);
-    assert!(files[0].strip_prefix(&tree).unwrap().starts_with("0-namespace"));
+    assert!(files[0]
+        .strip_prefix(&tree)
+        .unwrap()
+        .starts_with("0-namespace"));
     for f in &files {
         let v: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
         let src = exp

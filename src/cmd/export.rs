@@ -82,8 +82,14 @@ fn rank(o: &Node) -> u8 {
         "Namespace" | "Project" => 0,
         "CustomResourceDefinition" => 1,
         _ if !namespaced => 2,
-        "ServiceAccount" | "Secret" | "ConfigMap" | "PersistentVolumeClaim" | "Role"
-        | "RoleBinding" | "LimitRange" | "ResourceQuota" => 3,
+        "ServiceAccount"
+        | "Secret"
+        | "ConfigMap"
+        | "PersistentVolumeClaim"
+        | "Role"
+        | "RoleBinding"
+        | "LimitRange"
+        | "ResourceQuota" => 3,
         _ => 4,
     }
 }
@@ -148,10 +154,15 @@ pub fn run(args: &Args) -> CmdResult {
     let selected = select(&records, sel, &target);
     let decoder = Decoder::new(keyring.as_ref(), true);
     let mut items: Vec<(Item, bool)> = Vec::new();
-    let (mut skipped_secret, mut skipped_stub) = (0usize, Vec::new());
+    let (mut skipped_secret, mut skipped_stub, mut skipped_other) = (0usize, Vec::new(), 0usize);
     for chunk in selected.chunks(CHUNK) {
         for item in decoder.decode_all(chunk) {
             if labels.as_ref().is_some_and(|l| !l.matches(&item.object)) {
+                continue;
+            }
+            if item.stub && crate::kube::KeyPath::parse(item.key.as_bytes()).is_none() {
+                // etcd's own keys (compact_rev_key) and non-Kubernetes keys are not objects.
+                skipped_other += 1;
                 continue;
             }
             if item.stub {
@@ -207,6 +218,9 @@ pub fn run(args: &Args) -> CmdResult {
             "etcd-autopsy: skipped {skipped_secret} Secret(s) or encrypted object(s): --reveal exports them with their values"
         );
     }
+    if skipped_other > 0 {
+        eprintln!("etcd-autopsy: skipped {skipped_other} key(s) that are not Kubernetes objects");
+    }
     for k in &skipped_stub {
         eprintln!("etcd-autopsy: {k}: not exported: its value could not be decoded (see `get`)");
     }
@@ -240,7 +254,9 @@ fn check_dir(dir: &Path, args: &Args) -> Result<(), Error> {
         .collect();
     let canon_dir = canonical_or_parent(dir);
     for input in &inputs {
-        let Ok(c) = input.canonicalize() else { continue };
+        let Ok(c) = input.canonicalize() else {
+            continue;
+        };
         let parent = c.parent().map(Path::to_path_buf).unwrap_or_default();
         // Inside an input's directory (or over the input itself) is next to the evidence.
         if canon_dir.starts_with(&parent) || c.starts_with(&canon_dir) {

@@ -95,7 +95,13 @@ pub fn run(args: &Args) -> CmdResult {
     // One exact key without -o: the record view (metadata, history, decryption per node).
     if let (Target::Keys(k), None) = (&target, args.output) {
         if k.len() == 1 && !records.of_key(k[0].as_bytes()).is_empty() && labels.is_none() {
-            return detail(args, keyring.as_ref(), &records, k[0].as_bytes(), &snap.path);
+            return detail(
+                args,
+                keyring.as_ref(),
+                &records,
+                k[0].as_bytes(),
+                &snap.path,
+            );
         }
     }
     let selected = select(&records, sel, &target);
@@ -153,10 +159,18 @@ pub fn run(args: &Args) -> CmdResult {
 }
 
 /// The error for one named object that is not there: deleted (and when), or absent.
-fn not_found(records: &Records, sel: &SelectArgs, target: &Target, path: &std::path::Path) -> Error {
+fn not_found(
+    records: &Records,
+    sel: &SelectArgs,
+    target: &Target,
+    path: &std::path::Path,
+) -> Error {
     let mut deleted = sel.clone();
     deleted.deleted = true;
-    if let Some(d) = select(records, &deleted, target).first().filter(|_| !sel.deleted) {
+    if let Some(d) = select(records, &deleted, target)
+        .first()
+        .filter(|_| !sel.deleted)
+    {
         return Error::new(format!(
             "{}: {}: deleted at revision {} (last value at revision {}); --deleted shows it",
             path.display(),
@@ -197,7 +211,12 @@ fn detail(
     else {
         let mut sel = args.select.clone();
         sel.what = vec![String::from_utf8_lossy(key).into_owned()];
-        return Err(not_found(records, &sel, &Target::Keys(sel.what.clone()), path));
+        return Err(not_found(
+            records,
+            &sel,
+            &Target::Keys(sel.what.clone()),
+            path,
+        ));
     };
     let at: &Record = at;
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
@@ -378,6 +397,8 @@ pub struct Printer {
     started: bool,
     held: Option<Node>,
     count: usize,
+    /// Table column widths (namespace, name, kind), set by the first batch.
+    widths: [usize; 3],
 }
 
 impl Printer {
@@ -388,6 +409,7 @@ impl Printer {
             started: false,
             held: None,
             count: 0,
+            widths: [0; 3],
         }
     }
 
@@ -398,7 +420,8 @@ impl Printer {
                 let lines: Vec<Vec<u8>> = items
                     .par_iter()
                     .map(|i| {
-                        let mut v = serde_json::to_vec(&i.object).unwrap_or_default();
+                        let mut v = Vec::with_capacity(4096);
+                        i.object.write_compact(&mut v);
                         v.push(b'\n');
                         v
                     })
@@ -456,41 +479,67 @@ impl Printer {
             }
             None | Some(ObjectFormat::Wide) => {
                 let wide = self.format.is_some();
+                let cell = |i: &Item, p: &[&str]| {
+                    display_key(
+                        i.object
+                            .at(p)
+                            .and_then(Node::as_str)
+                            .unwrap_or("-")
+                            .as_bytes(),
+                    )
+                };
                 if !self.started {
+                    // Column widths from the first batch (kubectl measures all rows; we stream).
+                    let w = |p: &[&str], min: usize| {
+                        items
+                            .iter()
+                            .map(|i| cell(i, p).chars().count())
+                            .max()
+                            .unwrap_or(0)
+                            .clamp(min, 63)
+                    };
+                    self.widths = [
+                        w(&["metadata", "namespace"], 9),
+                        w(&["metadata", "name"], 4),
+                        w(&["kind"], 4),
+                    ];
+                    let [a, b, c] = self.widths;
+                    write!(
+                        out,
+                        "{:<a$} {:<b$} {:<c$} {:>8} ",
+                        "NAMESPACE", "NAME", "KIND", "REVISION"
+                    )?;
                     if wide {
-                        writeln!(
-                            out,
-                            "{:<20} {:<40} {:<24} {:>9} {:<20} {:<10} KEY",
-                            "NAMESPACE", "NAME", "KIND", "REVISION", "CREATED", "ENVELOPE"
-                        )?;
+                        writeln!(out, "{:<20} {:<10} KEY", "CREATED", "ENVELOPE")?;
                     } else {
-                        writeln!(
-                            out,
-                            "{:<20} {:<40} {:<24} {:>9} {:<20} STATUS",
-                            "NAMESPACE", "NAME", "KIND", "REVISION", "CREATED"
-                        )?;
+                        writeln!(out, "STATUS")?;
                     }
                 }
+                let [a, b, c] = self.widths;
                 for i in items {
-                    let s = |p: &[&str]| {
-                        display_key(i.object.at(p).and_then(Node::as_str).unwrap_or("-").as_bytes())
-                    };
                     let status = match (i.deleted_at, i.stub) {
-                        (Some(d), _) => format!("deleted at {d} (last value at {})", i.mod_revision),
+                        (Some(d), _) => {
+                            format!("deleted at {d} (last value at {})", i.mod_revision)
+                        }
                         (None, true) => "undecoded".into(),
                         (None, false) => "live".into(),
                     };
                     write!(
                         out,
-                        "{:<20} {:<40} {:<24} {:>9} {:<20} ",
-                        s(&["metadata", "namespace"]),
-                        s(&["metadata", "name"]),
-                        s(&["kind"]),
+                        "{:<a$} {:<b$} {:<c$} {:>8} ",
+                        cell(i, &["metadata", "namespace"]),
+                        cell(i, &["metadata", "name"]),
+                        cell(i, &["kind"]),
                         i.mod_revision,
-                        s(&["metadata", "creationTimestamp"]),
                     )?;
                     if wide {
-                        writeln!(out, "{:<10} {}", i.envelope, i.key)?;
+                        writeln!(
+                            out,
+                            "{:<20} {:<10} {}",
+                            cell(i, &["metadata", "creationTimestamp"]),
+                            i.envelope,
+                            i.key
+                        )?;
                     } else {
                         writeln!(out, "{status}")?;
                     }

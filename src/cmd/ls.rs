@@ -27,7 +27,13 @@ pub struct Args {
     #[arg(long, conflicts_with = "keys_only")]
     pub count: bool,
     /// text (a table and a count), json (an array), jsonl (one entry a line).
-    #[arg(short = 'o', long = "format", visible_alias = "output", value_enum, default_value = "text")]
+    #[arg(
+        short = 'o',
+        long = "format",
+        visible_alias = "output",
+        value_enum,
+        default_value = "text"
+    )]
     pub format: LsFormat,
     /// Key sources, for `--selector` on encrypted objects.
     #[command(flatten)]
@@ -92,14 +98,21 @@ pub fn run(args: &Args) -> CmdResult {
         for deleted in [false, true] {
             live.deleted = deleted;
             for s in select(&records, &live, &target) {
-                all.extend(records.of_key(s.key()).iter().map(|&i| (records.get(i), None)));
+                all.extend(
+                    records
+                        .of_key(s.key())
+                        .iter()
+                        .map(|&i| (records.get(i), None)),
+                );
             }
         }
         all.sort_by(|a, b| a.0.kv.key.cmp(b.0.kv.key).then(a.0.rev.cmp(&b.0.rev)));
         all.dedup_by(|a, b| a.0.rev == b.0.rev && a.0.kv.key == b.0.kv.key);
         all
     } else {
-        let decoder = labels.as_ref().map(|_| Decoder::new(keyring.as_ref(), false));
+        let decoder = labels
+            .as_ref()
+            .map(|_| Decoder::new(keyring.as_ref(), false));
         select(&records, sel, &target)
             .into_iter()
             .filter(|s| match (&labels, &decoder) {
@@ -160,13 +173,7 @@ pub fn run(args: &Args) -> CmdResult {
                     writeln!(
                         out,
                         "{:<10} {:>8} {:>5} {:>8} {:<10} {:<22} {}",
-                        e.revision,
-                        e.create_revision,
-                        e.version,
-                        e.value_size,
-                        env,
-                        kind,
-                        e.key
+                        e.revision, e.create_revision, e.version, e.value_size, env, kind, e.key
                     )?;
                 }
                 let what = if args.history { "revision" } else { "key" };

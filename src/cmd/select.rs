@@ -6,9 +6,9 @@
 //! custom `--etcd-prefix`) and storage directories are found by seeking too.
 
 use super::Error;
-use crate::kube::decode::labels::Selector;
 use crate::etcd::records::{Record, Records};
 use crate::etcd::revision::Revision;
+use crate::kube::decode::labels::Selector;
 use crate::kube::path::{storage_paths, KeyPath};
 use std::path::PathBuf;
 
@@ -181,10 +181,7 @@ fn prefixes(records: &Records, target: &Target, namespace: Option<&str>) -> Vec<
                     // A custom resource named without its group: any `<group>/<resource>` dir.
                     for dir in children(records, &[root, b"/"].concat()) {
                         if dir.contains(&b'.') {
-                            storages.push(format!(
-                                "{}/{resource}",
-                                String::from_utf8_lossy(dir)
-                            ));
+                            storages.push(format!("{}/{resource}", String::from_utf8_lossy(dir)));
                         }
                     }
                 }
@@ -349,17 +346,32 @@ mod tests {
             names: n.iter().map(|s| s.to_string()).collect(),
         };
         assert_eq!(args(&[]).target().unwrap(), Target::All);
-        assert_eq!(args(&["secrets", "a", "b"]).target().unwrap(), r("secrets", None, &["a", "b"]));
-        assert_eq!(args(&["deployments.apps"]).target().unwrap(), r("deployments", Some("apps"), &[]));
+        assert_eq!(
+            args(&["secrets", "a", "b"]).target().unwrap(),
+            r("secrets", None, &["a", "b"])
+        );
+        assert_eq!(
+            args(&["deployments.apps"]).target().unwrap(),
+            r("deployments", Some("apps"), &[])
+        );
         assert_eq!(
             args(&["routes.route.openshift.io/r1"]).target().unwrap(),
             r("routes", Some("route.openshift.io"), &["r1"])
         );
-        assert_eq!(args(&["Deployment"]).target().unwrap(), r("deployments", None, &[]));
+        assert_eq!(
+            args(&["Deployment"]).target().unwrap(),
+            r("deployments", None, &[])
+        );
         assert_eq!(args(&["cm"]).target().unwrap(), r("configmaps", None, &[]));
         assert_eq!(args(&["secret"]).target().unwrap(), r("secrets", None, &[]));
-        assert_eq!(args(&["ingress"]).target().unwrap(), r("ingresses", None, &[]));
-        assert_eq!(args(&["endpoints"]).target().unwrap(), r("endpoints", None, &[]));
+        assert_eq!(
+            args(&["ingress"]).target().unwrap(),
+            r("ingresses", None, &[])
+        );
+        assert_eq!(
+            args(&["endpoints"]).target().unwrap(),
+            r("endpoints", None, &[])
+        );
         assert_eq!(
             args(&["/registry/secrets/"]).target().unwrap(),
             Target::Keys(vec!["/registry/secrets/".into()])

@@ -555,7 +555,9 @@ impl Engine {
             };
             for (_, o) in &offsets {
                 if let Some(p) = k.open(value.get(*o..).unwrap_or(&[]), key) {
-                    if p.starts_with(crate::kube::envelope::PROTOBUF_MAGIC) || p.first() == Some(&b'{') {
+                    if p.starts_with(crate::kube::envelope::PROTOBUF_MAGIC)
+                        || p.first() == Some(&b'{')
+                    {
                         return Some((ci, Plaintext(p)));
                     }
                     if fallback.is_none() {

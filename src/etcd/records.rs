@@ -172,7 +172,9 @@ impl<'a> Records<'a> {
             let i = self
                 .by_key
                 .partition_point(|&i| self.all[i as usize].kv.key < from.as_slice());
-            let Some(&idx) = self.by_key.get(i) else { break };
+            let Some(&idx) = self.by_key.get(i) else {
+                break;
+            };
             let key = self.all[idx as usize].kv.key;
             // `/root/...`: the root ends at the second '/'; a key without one is its own root.
             let end = key

@@ -124,10 +124,7 @@ fn protobuf_object(body: &[u8], depth: usize, warnings: &mut Vec<String>) -> (No
             let mut out = Vec::new();
             for f in crate::proto::Fields::new(u.raw).map_while(Result::ok) {
                 if let (1, Some(b), Some(meta)) = (f.0, f.1.as_bytes(), &meta) {
-                    out.push((
-                        "metadata".to_string(),
-                        protobuf::message(meta, b, warnings),
-                    ));
+                    out.push(("metadata".to_string(), protobuf::message(meta, b, warnings)));
                 }
             }
             out.push(("undecoded".to_string(), undecoded_info(u.raw.len())));

@@ -96,6 +96,60 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Compact JSON, as `serde_json::to_vec` writes it, without going through serde: strings
+    /// without a character to escape (base64 data, names) are copied in one piece.
+    pub fn write_compact(&self, out: &mut Vec<u8>) {
+        match self {
+            Node::Null => out.extend_from_slice(b"null"),
+            Node::Bool(true) => out.extend_from_slice(b"true"),
+            Node::Bool(false) => out.extend_from_slice(b"false"),
+            Node::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+            Node::UInt(u) => out.extend_from_slice(u.to_string().as_bytes()),
+            Node::Float(_) => {
+                out.extend_from_slice(serde_json::to_string(self).unwrap_or_default().as_bytes())
+            }
+            Node::Str(s) => write_str(s, out),
+            Node::Array(a) => {
+                out.push(b'[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    v.write_compact(out);
+                }
+                out.push(b']');
+            }
+            Node::Object(m) => {
+                out.push(b'{');
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(k, out);
+                    out.push(b':');
+                    v.write_compact(out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+fn write_str(s: &str, out: &mut Vec<u8>) {
+    let plain = s
+        .bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f);
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // serde_json's escaping for the rest (control characters, quotes, backslashes).
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
 impl Serialize for Node {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -192,12 +246,16 @@ mod tests {
 
     #[test]
     fn keeps_key_order_through_json() {
-        let n: Node = serde_json::from_str(r#"{"z":1,"a":[true,null,"s"],"m":{"y":2.5,"b":-1}}"#)
-            .unwrap();
+        let n: Node =
+            serde_json::from_str(r#"{"z":1,"a":[true,null,"s"],"m":{"y":2.5,"b":-1}}"#).unwrap();
         assert_eq!(
             serde_json::to_string(&n).unwrap(),
             r#"{"z":1,"a":[true,null,"s"],"m":{"y":2.5,"b":-1}}"#
         );
         assert_eq!(n.at(&["m", "b"]), Some(&Node::Int(-1)));
+        let mut v = Vec::new();
+        let n: Node = serde_json::from_str(r#"{"a":"x\"y\n","b":[1.5,null,false,"é"]}"#).unwrap();
+        n.write_compact(&mut v);
+        assert_eq!(v, serde_json::to_vec(&n).unwrap());
     }
 }

@@ -38,14 +38,18 @@ const APIEXT_V1BETA1: &str = "k8s.io.apiextensions_apiserver.pkg.apis.apiextensi
 
 /// Decodes `buf` as message `desc`. Problems go to `warnings` (field paths, never values).
 pub fn message(desc: &MessageDescriptor, buf: &[u8], warnings: &mut Vec<String>) -> Node {
-    let mut d = Decoder { warnings, path: Vec::new() };
+    let mut d = Decoder {
+        warnings,
+        path: Vec::new(),
+    };
     d.message(desc, buf, 0)
 }
 
 struct Decoder<'w> {
     warnings: &'w mut Vec<String>,
-    /// JSON field path of the message being decoded, for warnings.
-    path: Vec<String>,
+    /// Field path of the value being decoded (message, field number), named only when a warning
+    /// is written: building names for every field would cost an allocation each.
+    path: Vec<(MessageDescriptor, u32)>,
 }
 
 impl Decoder<'_> {
@@ -55,7 +59,15 @@ impl Decoder<'_> {
             let at = if self.path.is_empty() {
                 ".".to_string()
             } else {
-                self.path.join(".")
+                let names: Vec<String> = self
+                    .path
+                    .iter()
+                    .map(|(m, n)| {
+                        m.get_field(*n)
+                            .map_or_else(|| n.to_string(), |f| f.name().to_string())
+                    })
+                    .collect();
+                names.join(".")
             };
             self.warnings.push(format!("{at}: {what}"));
         }
@@ -63,7 +75,9 @@ impl Decoder<'_> {
 
     fn message(&mut self, desc: &MessageDescriptor, buf: &[u8], depth: usize) -> Node {
         if depth > MAX_DEPTH {
-            self.warn(format!("nested deeper than {MAX_DEPTH} messages; left undecoded"));
+            self.warn(format!(
+                "nested deeper than {MAX_DEPTH} messages; left undecoded"
+            ));
             return Node::Null;
         }
         if let Some(n) = self.special(desc, buf, depth) {
@@ -72,6 +86,8 @@ impl Decoder<'_> {
         // (field number, json name, value); repeated fields gather into one array.
         let mut out: Vec<(u32, String, Node)> = Vec::new();
         let mut maps: Vec<(u32, Vec<(String, Node)>)> = Vec::new();
+        // Fields holding a (non-map, non-list) message: Go's omitempty never drops a struct.
+        let mut structs: Vec<u32> = Vec::new();
         for f in Fields::new(buf) {
             let (num, v) = match f {
                 Ok(x) => x,
@@ -88,7 +104,10 @@ impl Decoder<'_> {
                 continue;
             };
             let name = field.name().to_string();
-            self.path.push(name.clone());
+            if !field.is_map() && !field.is_list() && matches!(field.kind(), Kind::Message(_)) {
+                structs.push(num);
+            }
+            self.path.push((desc.clone(), num));
             if field.is_map() {
                 if let (Kind::Message(entry), Some(b)) = (field.kind(), v.as_bytes()) {
                     let (k, val) = self.map_entry(&entry, b, depth);
@@ -152,9 +171,7 @@ impl Decoder<'_> {
                 .find(|(n, _)| *n == num)
                 .map(|(_, f)| *f)
                 .unwrap_or_default();
-            let is_struct = desc
-                .get_field(num)
-                .is_some_and(|f| !f.is_map() && !f.is_list() && matches!(f.kind(), Kind::Message(_)));
+            let is_struct = structs.contains(&num);
             if rule.inline {
                 if let Node::Object(m) = v {
                     members.extend(m);
@@ -186,9 +203,7 @@ impl Decoder<'_> {
                     }
                 }
                 Ok((2, v)) => {
-                    self.path.push(key.clone());
                     val = self.value(&vf.kind(), v, depth).unwrap_or(Node::Null);
-                    self.path.pop();
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -277,33 +292,41 @@ impl Decoder<'_> {
                 let (s, ns) = (varint_field(buf, 1), varint_field(buf, 2));
                 match (s, ns) {
                     (0, 0) => Node::Null,
-                    (s, ns) => super::time::rfc3339(s as i64, Some((ns as i32).max(0) as u32 / 1000))
-                        .map_or(Node::Null, Node::Str),
+                    (s, ns) => {
+                        super::time::rfc3339(s as i64, Some((ns as i32).max(0) as u32 / 1000))
+                            .map_or(Node::Null, Node::Str)
+                    }
                 }
             }
             (_, Some("Duration")) if full.starts_with(META) => {
                 Node::Str(super::time::go_duration(varint_field(buf, 1) as i64))
             }
-            ("k8s.io.apimachinery.pkg.api.resource.Quantity", _) => {
-                Node::Str(String::from_utf8_lossy(bytes_field(buf, 1).unwrap_or_default()).into_owned())
-            }
+            ("k8s.io.apimachinery.pkg.api.resource.Quantity", _) => Node::Str(
+                String::from_utf8_lossy(bytes_field(buf, 1).unwrap_or_default()).into_owned(),
+            ),
             ("k8s.io.apimachinery.pkg.util.intstr.IntOrString", _) => {
                 if varint_field(buf, 1) == 1 {
-                    Node::Str(String::from_utf8_lossy(bytes_field(buf, 3).unwrap_or_default()).into_owned())
+                    Node::Str(
+                        String::from_utf8_lossy(bytes_field(buf, 3).unwrap_or_default())
+                            .into_owned(),
+                    )
                 } else {
                     Node::Int(i64::from(varint_field(buf, 2) as i32))
                 }
             }
-            ("k8s.io.apimachinery.pkg.runtime.RawExtension", _) | (_, Some("FieldsV1" | "JSON")) => {
+            ("k8s.io.apimachinery.pkg.runtime.RawExtension", _)
+            | (_, Some("FieldsV1" | "JSON")) => {
                 let raw = bytes_field(buf, 1).unwrap_or_default();
                 self.embedded(raw, depth)
             }
-            (_, Some("JSONSchemaPropsOrBool")) => {
-                match bytes_field(buf, 2) {
-                    Some(s) => self.message(&desc.get_field(2)?.kind().as_message()?.clone(), s, depth + 1),
-                    None => Node::Bool(varint_field(buf, 1) != 0),
-                }
-            }
+            (_, Some("JSONSchemaPropsOrBool")) => match bytes_field(buf, 2) {
+                Some(s) => self.message(
+                    &desc.get_field(2)?.kind().as_message()?.clone(),
+                    s,
+                    depth + 1,
+                ),
+                None => Node::Bool(varint_field(buf, 1) != 0),
+            },
             (_, Some("JSONSchemaPropsOrArray" | "JSONSchemaPropsOrStringArray")) => {
                 let schema = desc.get_field(1)?.kind().as_message()?.clone();
                 match bytes_field(buf, 1) {

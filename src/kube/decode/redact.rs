@@ -68,7 +68,9 @@ pub fn redact(object: &mut Node) -> usize {
             }
         }
     }
-    if let Some(Node::Object(a)) = object.get_mut("metadata").and_then(|m| m.get_mut("annotations"))
+    if let Some(Node::Object(a)) = object
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
     {
         for (k, v) in a.iter_mut() {
             if k == LAST_APPLIED {
@@ -124,7 +126,11 @@ mod tests {
             Some("<redacted len:2 sha256:8f434346648f6b96>")
         );
         assert_eq!(o.at(&["stringData", "b"]), o.at(&["data", "a"]));
-        assert_eq!(o.at(&["metadata", "annotations", "x"]).and_then(Node::as_str), Some("y"));
+        assert_eq!(
+            o.at(&["metadata", "annotations", "x"])
+                .and_then(Node::as_str),
+            Some("y")
+        );
     }
 
     #[test]

@@ -163,7 +163,9 @@ mod tests {
         // Volume embeds VolumeSource (field 2) inline; ObjectMeta.deletionGracePeriodSeconds is *int64.
         let vol = s.go_fields("k8s.io.api.core.v1.Volume").unwrap();
         assert!(vol.iter().any(|(n, f)| *n == 2 && f.inline));
-        let om = s.go_fields("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta").unwrap();
+        let om = s
+            .go_fields("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+            .unwrap();
         assert!(om.iter().any(|(n, f)| *n == 10 && f.pointer && f.omitempty));
     }
 }
