@@ -40,7 +40,7 @@ impl Selector {
                     .strip_prefix('(')
                     .and_then(|r| r.strip_suffix(')'))
                     .ok_or("a set must be written (a,b)")?;
-                inner.split(',').map(|v| word(v)).collect()
+                inner.split(',').map(&word).collect()
             };
             let r = if let Some((k, v)) = p.split_once("!=") {
                 Req::Ne(word(k)?, value(v)?)
@@ -70,7 +70,7 @@ impl Selector {
             Req::Exists(k) => get(k).is_some(),
             Req::Absent(k) => get(k).is_none(),
             Req::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
-            Req::NotIn(k, vs) => get(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
+            Req::NotIn(k, vs) => get(k).map_or(true, |x| !vs.iter().any(|v| v == x)),
         })
     }
 }
