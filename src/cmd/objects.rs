@@ -131,11 +131,7 @@ impl<'k> Decoder<'k> {
         item.object = d.object;
         if item.stub {
             // Keep the key's name and namespace, so the object can still be found.
-            let mut st = stub(kv.key, kv.value.len(), env.label(), kv.mod_revision);
-            if let Some(u) = item.object.get("undecoded") {
-                st.set("undecoded", u.clone());
-            }
-            item.object = st;
+            item.object = stub(kv.key, kv.value.len(), env.label(), kv.mod_revision);
         }
         if !self.reveal && encrypted {
             redact::redact_decrypted(&mut item.object);
@@ -164,6 +160,7 @@ fn stub(key: &[u8], len: usize, envelope: &str, mod_revision: i64) -> Node {
         (
             "undecoded".to_string(),
             Node::Object(vec![
+                ("key".to_string(), Node::Str(display_key(key))),
                 ("envelope".to_string(), Node::Str(envelope.to_string())),
                 (
                     "bytes".to_string(),

@@ -136,11 +136,35 @@ impl Node {
     }
 }
 
+/// True when no byte of `s` needs a JSON escape (`"`, `\\`, control characters): eight bytes
+/// at a time (the classic "has a zero byte" bit trick), since this runs over every base64 value.
+fn plain(s: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |w: u64| w.wrapping_sub(LO) & !w & HI != 0;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(c);
+        let w = u64::from_le_bytes(a);
+        // A byte < 0x20 has w - 0x20 borrow into its high bit (bytes >= 0x80 are UTF-8, fine,
+        // and excluded by `& !w`).
+        let below_space = w.wrapping_sub(LO * 0x20) & !w & HI != 0;
+        if below_space
+            || has_zero(w ^ (LO * u64::from(b'"')))
+            || has_zero(w ^ (LO * u64::from(b'\\')))
+        {
+            return false;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
 fn write_str(s: &str, out: &mut Vec<u8>) {
-    let plain = s
-        .bytes()
-        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f);
-    if plain {
+    if plain(s.as_bytes()) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -257,5 +281,17 @@ mod tests {
         let n: Node = serde_json::from_str(r#"{"a":"x\"y\n","b":[1.5,null,false,"é"]}"#).unwrap();
         n.write_compact(&mut v);
         assert_eq!(v, serde_json::to_vec(&n).unwrap());
+        for t in [
+            "abcdefgh",
+            "abcdefg\"",
+            "abcdefgh\\ijk",
+            "abcdefg\u{1f}",
+            "é€漢字abcdefgh",
+            "\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}",
+        ] {
+            let mut v = Vec::new();
+            write_str(t, &mut v);
+            assert_eq!(v, serde_json::to_vec(t).unwrap(), "{t:?}");
+        }
     }
 }
