@@ -36,12 +36,14 @@ pub struct Item {
 impl Item {
     /// `kind[.group]/name`, as `kubectl get -o name` prints it.
     pub fn kubectl_name(&self) -> String {
-        let kind = self
-            .object
-            .get("kind")
-            .and_then(Node::as_str)
-            .unwrap_or("unknown")
-            .to_ascii_lowercase();
+        let Some(kind) = self.object.get("kind").and_then(Node::as_str) else {
+            // Not readable: `resource.group/name` from the key, which kubectl accepts as well.
+            return match KeyPath::parse(self.key.as_bytes()) {
+                Some(p) => format!("{}/{}", p.qualified_resource(), p.name),
+                None => self.key.clone(),
+            };
+        };
+        let kind = kind.to_ascii_lowercase();
         let group = self
             .object
             .get("apiVersion")
