@@ -341,3 +341,38 @@ fn export_round_trips_and_refuses_unsafe_targets() {
     assert!(!dir.join("in/sub").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn unreadable_objects_are_stubs_named_by_their_key() {
+    let dir = std::env::temp_dir().join(format!("autopsy-objects-stub-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("multi.db");
+    std::fs::copy(testdata("encrypted/multi.db"), &db).unwrap();
+    // No key: every encrypted Secret is still listed, by resource/name, with a warning, exit 1.
+    let o = run(&["get", db.to_str().unwrap(), "secrets", "-A", "-o", "name"]);
+    assert_eq!(code(&o), 1);
+    // Plaintext Secrets decode (`secret/NAME`); encrypted ones are named from their key.
+    let lines: Vec<String> = stdout(&o).lines().map(String::from).collect();
+    assert!(lines.iter().any(|l| l.starts_with("secrets/")), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("secrets/") || l.starts_with("secret/")),
+        "{lines:?}"
+    );
+    assert!(
+        stderr(&o).contains("give --encryption-config"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["get", db.to_str().unwrap(), "secrets", "-A", "-o", "jsonl"]);
+    for v in jsonl(&o).into_iter().filter(|v| v.get("kind").is_none()) {
+        assert!(v["undecoded"]["envelope"].is_string(), "{v}");
+        assert!(v["undecoded"]["key"]
+            .as_str()
+            .unwrap()
+            .starts_with("/registry/secrets/"));
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -287,8 +287,8 @@ fn detail(
             if let Some(d) = deleted_at {
                 writeln!(
                     out,
-                    "revision         {} (deleted at revision {d}; last value at revision {})",
-                    r.revision, at.rev.main
+                    "revision         {} (deleted at revision {}; last value at revision {})",
+                    r.revision, d.main, at.rev.main
                 )?;
             } else {
                 writeln!(out, "revision         {}", r.revision)?;
