@@ -83,6 +83,8 @@ for size in small mid big; do
     printf 'status\t%s status %s -w json\tETCDCTL_API=3 etcdctl snapshot status %s -w json\n' "$bin" "$db" "$db"
     printf 'check\t%s check %s\topenssl dgst -sha256 %s\n' "$bin" "$db" "$db"
     printf 'audit\t%s audit %s %s\topenssl dgst -sha256 %s\n' "$bin" "$db" "$keys" "$db"
+    # Objects (#13): decrypt + decode + serialize every secret; target <= 2x the file's SHA-256.
+    printf 'get-secrets\t%s get %s secrets -A -o jsonl --reveal %s\topenssl dgst -sha256 %s\n' "$bin" "$db" "$keys" "$db"
     if [ "$size" = big ] && [ -f "$dir/apiserver.log" ]; then
       printf 'logs\t%s logs %s --format json\trg -c "unable to transform" %s\n' "$bin" "$dir/apiserver.log" "$dir/apiserver.log"
       # The same literals the prefilter looks for (src/logs/prefilter.rs ERROR_NEEDLES, START_NEEDLES).

@@ -24,8 +24,12 @@ enum Command {
     Check(cmd::check::Args),
     /// List keys with revisions, sizes, resource and envelope (live keys by default).
     Ls(cmd::ls::Args),
-    /// One record's metadata and history; the value only with --reveal.
+    /// Objects as kubectl prints them (-o json|yaml|jsonl|name|wide), selected like kubectl
+    /// or by key prefix; one key's metadata and history. Values redacted unless --reveal.
     Get(cmd::get::Args),
+    /// Apply-ready manifests of the selected objects (past revisions, deleted ones too):
+    /// a YAML stream, or a tree with --to DIR.
+    Export(cmd::export::Args),
     /// Where the space goes: by resource, namespace, envelope; largest objects; history.
     Stats(cmd::stats::Args),
     /// Candidate keys from configs, OpenShift backup tarballs and --key: node, source,
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd::check::run(a),
         Command::Ls(a) => cmd::ls::run(a),
         Command::Get(a) => cmd::get::run(a),
+        Command::Export(a) => cmd::export::run(a),
         Command::Stats(a) => cmd::stats::run(a),
         Command::Keys(a) => cmd::keys::run(a),
         Command::Audit(a) => cmd::audit::run(a),

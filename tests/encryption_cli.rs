@@ -162,7 +162,7 @@ fn every_command_and_format_keeps_keys_and_plaintext_out() {
                 assert_eq!(v["clean"], false);
             }
 
-            let a = args(&["get", snap, key], sources, &["--format", format]);
+            let a = args(&["get", snap, key], sources, &["--meta", "-o", format]);
             let out = run(&a);
             assert!(matches!(out.status.code(), Some(0 | 1)), "{a:?}");
             assert_no_leak(&a, &out);
@@ -233,7 +233,7 @@ fn get_reveals_only_when_asked() {
     let sources = multi_sources();
     let snap = path("encrypted/multi.db");
     let key = "/registry/secrets/cee-dnceed21/web-tls-sjpkj";
-    let out = run(&args(&["get", &snap, key], &sources, &["--format", "json"]));
+    let out = run(&args(&["get", &snap, key], &sources, &["--meta", "-o", "json"]));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["object"]["kind"], "Secret");
     assert!(!v["object"]["data"].as_array().unwrap().is_empty());
@@ -243,7 +243,7 @@ fn get_reveals_only_when_asked() {
     let out = run(&args(
         &["get", &snap, key],
         &sources,
-        &["--format", "json", "--reveal"],
+        &["--meta", "-o", "json", "--reveal"],
     ));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     use base64::Engine;

@@ -110,6 +110,7 @@ fn invocations(out_dir: &std::path::Path) -> Vec<Vec<String>> {
             "get",
             &p("encrypted/multi.db"),
             "/registry/secrets/default/api-tls-rvclg",
+            "--meta",
             "--format",
             f,
         ]);
@@ -119,6 +120,7 @@ fn invocations(out_dir: &std::path::Path) -> Vec<Vec<String>> {
             "get",
             &p("snapshots/basic.db"),
             "/registry/secrets/default/default-token-zw4cq",
+            "--meta",
             "--format",
             f,
         ]));
@@ -178,6 +180,24 @@ fn invocations(out_dir: &std::path::Path) -> Vec<Vec<String>> {
         a.extend(enc.iter().cloned());
         v.push(a);
     }
+    // Objects: every output format of get, ls and export, with keys and without, never a value.
+    for snap in [p("encrypted/multi.db"), p("objects/objects.db")] {
+        for o in ["json", "yaml", "jsonl", "name", "wide"] {
+            for sel in [&["secrets", "-A"][..], &[][..], &["/registry/"][..]] {
+                let mut a = s(&["get", &snap, "-o", o]);
+                a.extend(s(sel));
+                v.push(a.clone());
+                a.extend(enc.iter().cloned());
+                v.push(a);
+            }
+        }
+        v.push(s(&["get", &snap, "secrets", "-A"]));
+        v.push(s(&["ls", &snap, "secrets", "--format", "jsonl"]));
+        let mut a = s(&["export", &snap]);
+        v.push(a.clone());
+        a.extend(enc.iter().cloned());
+        v.push(a);
+    }
     // Error paths: a real key under the wrong provider (wrong length), a config given as a key.
     let key16 = "MDEyMzQ1Njc4OWFiY2RlZg=="; // not a fixture key; checked below like one
     v.push(s(&["keys", "--key", &format!("secretbox:k={key16}")]));
@@ -190,9 +210,32 @@ fn invocations(out_dir: &std::path::Path) -> Vec<Vec<String>> {
     v
 }
 
+/// Commands that print whole objects (values of plaintext ConfigMaps included).
+fn prints_objects(args: &[String]) -> bool {
+    args[0] == "export" || (args[0] == "get" && args.iter().any(|a| a == "-o"))
+}
+
+/// The text, and every base64 word in it decoded (Secret values are printed base64).
+fn words(text: &str) -> Vec<String> {
+    use base64::Engine;
+    let mut out = vec![text.to_string()];
+    for w in text.split(|c: char| !(c.is_ascii_alphanumeric() || "+/=".contains(c))) {
+        if w.len() >= 8 {
+            if let Ok(b) = base64::engine::general_purpose::STANDARD.decode(w) {
+                out.push(String::from_utf8_lossy(&b).into_owned());
+            }
+        }
+    }
+    out
+}
+
+fn memfind(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
 fn all_inputs() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for dir in ["snapshots", "encrypted", "incident", "openshift"] {
+    for dir in ["snapshots", "encrypted", "incident", "openshift", "objects"] {
         for e in std::fs::read_dir(testdata(dir)).unwrap() {
             out.push(e.unwrap().path());
         }
@@ -232,6 +275,26 @@ fn no_secret_reaches_any_output_and_inputs_stay_untouched() {
                 !text.contains(f.as_str()),
                 "{args:?} printed key material {f}"
             );
+        }
+        if prints_objects(args) {
+            // `get -o` and `export` print objects as kubectl does: a ConfigMap or custom
+            // resource stored in plaintext is shown. What must never appear is a value that was
+            // stored encrypted (its marker is not in the file's bytes) or a Secret's value, which
+            // these commands print base64-encoded: both are checked, decoded too.
+            let raw = std::fs::read(&args[1]).unwrap();
+            for word in words(&text) {
+                for m in MARKERS {
+                    for at in word.match_indices(m).map(|(i, _)| i) {
+                        let end = (at + m.len() + 4).min(word.len());
+                        let marker = &word[at..end];
+                        assert!(
+                            memfind(&raw, marker.as_bytes()),
+                            "{args:?} printed a value that was stored encrypted ({marker})"
+                        );
+                    }
+                }
+            }
+            continue;
         }
         for m in MARKERS {
             assert!(

@@ -125,7 +125,7 @@ fn ls_lists_live_keys_and_get_hides_values() {
     assert_eq!(first["envelope"], "protobuf");
     assert_eq!(first["kind"], "Secret");
     let key = first["key"].as_str().unwrap();
-    let o = run(&["get", db.to_str().unwrap(), key, "--format", "json"]);
+    let o = run(&["get", db.to_str().unwrap(), key, "--meta", "-o", "json"]);
     assert_eq!(code(&o), 0);
     let g: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(g.get("value_base64").is_none());
@@ -133,7 +133,8 @@ fn ls_lists_live_keys_and_get_hides_values() {
         "get",
         db.to_str().unwrap(),
         key,
-        "--format",
+        "--meta",
+        "-o",
         "json",
         "--reveal",
     ]);

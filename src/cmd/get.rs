@@ -7,37 +7,51 @@
 
 use super::common::{display_key, open_snapshot};
 use super::ls::{entry, Entry};
+use super::objects::{Decoder, Item, CHUNK};
 use super::outfile::{Guard, Mode};
-use super::output_args::{formats, Fmt, OutputArgs};
+use super::output_args::{formats, Fmt, OutputArgs, Sink};
+use super::select::{at_revision, select, SelectArgs, Selected, Target};
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Error, Outcome};
 use crate::decrypt::{Engine, NodeOutcome};
-use crate::etcd::records::Records;
+use crate::etcd::records::{Record, Records};
+use crate::kube::decode::Node;
 use crate::kube::object::{self, ObjectSummary};
 use crate::output::write_json;
 use base64::Engine as _;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
-    pub snapshot: PathBuf,
-    /// The etcd key, e.g. /registry/secrets/default/my-secret.
-    pub key: String,
-    /// The key as of this revision (its latest revision at or below N).
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// One record's metadata, history and per-node decryption (the 0.1 `get KEY` view, text or
+    /// json) instead of the object. The default for one exact key without `-o`.
     #[arg(long)]
-    pub revision: Option<i64>,
-    /// Print the stored value bytes and, when a key decrypts it, the decrypted data values
-    /// (secrets!). Off by default.
+    pub meta: bool,
+    /// Show Secret data and the values of decrypted objects (otherwise `<redacted len:N
+    /// sha256:…>`); for one record's metadata view, also the stored value bytes. Off by default.
     #[arg(long)]
     pub reveal: bool,
     #[command(flatten)]
     pub keys: KeySourceArgs,
+    /// -o text (a table; for one exact key, the record view), json or yaml (one object, or a
+    /// List), jsonl (one object a line), name (`kind.group/name`), wide (a table with keys and
+    /// envelopes).
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// How `get` prints objects: the object formats of the shared `-o`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectFormat {
+    Json,
+    Yaml,
+    Jsonl,
+    Name,
+    Wide,
 }
 
 /// What the key sources say about the record.
@@ -70,37 +84,190 @@ struct GetOutput<'a> {
     data_base64: Option<BTreeMap<String, String>>,
 }
 
+impl ObjectFormat {
+    /// The object format `-o` names; `None` for text (a table, or the record view).
+    fn of(fmt: Fmt) -> Option<ObjectFormat> {
+        match fmt {
+            Fmt::Json => Some(ObjectFormat::Json),
+            Fmt::Yaml => Some(ObjectFormat::Yaml),
+            Fmt::Jsonl => Some(ObjectFormat::Jsonl),
+            Fmt::Name => Some(ObjectFormat::Name),
+            Fmt::Wide => Some(ObjectFormat::Wide),
+            _ => None,
+        }
+    }
+}
+
 pub fn run(args: &Args) -> CmdResult {
     let mut guard = Guard::new();
-    guard.input(&args.snapshot);
+    guard.input(&args.select.snapshot);
     args.keys.guard(&mut guard);
     let (fmt, mut out) = args
         .out
         .prepare("get", formats("get"), &guard, Mode::Private)?;
+    if args.meta && !matches!(fmt, Fmt::Text | Fmt::Json) {
+        return Err(Error::new(format!(
+            "get --meta prints text or json, not {}",
+            fmt.name()
+        )));
+    }
+    let output = ObjectFormat::of(fmt);
     let keyring = if args.keys.is_empty() {
         None
     } else {
         Some(args.keys.load()?)
     };
-    let snap = open_snapshot(&args.snapshot)?;
+    let sel = &args.select;
+    let target = sel.target()?;
+    let labels = sel.label_selector()?;
+    let snap = open_snapshot(&sel.snapshot)?;
     let records = Records::read(&snap);
-    let revs = records.of_key(args.key.as_bytes());
-    let at = revs
-        .iter()
-        .rev()
-        .map(|&i| records.get(i))
-        .find(|r| args.revision.map_or(true, |n| r.rev.main <= n))
-        .ok_or_else(|| {
-            let when = args
-                .revision
-                .map(|n| format!(" at revision {n}"))
-                .unwrap_or_default();
-            Error::NotFound(format!(
-                "{}: key {:?} not found{when}",
-                snap.path.display(),
-                display_key(args.key.as_bytes())
-            ))
-        })?;
+    // One exact key without -o, or --meta: the record view (metadata, history, decryption per
+    // node).
+    if let Target::Keys(k) = &target {
+        let one = k.len() == 1 && !records.of_key(k[0].as_bytes()).is_empty() && labels.is_none();
+        if one && (args.meta || output.is_none()) {
+            let outcome = detail(
+                args,
+                fmt,
+                &mut out,
+                keyring.as_ref(),
+                &records,
+                k[0].as_bytes(),
+                &snap.path,
+            )?;
+            out.finish()?;
+            return Ok(outcome);
+        }
+    }
+    if args.meta {
+        return Err(Error::new(
+            "get --meta shows one record: give one exact etcd key the snapshot holds",
+        ));
+    }
+    let selected = select(&records, sel, &target);
+    let single = match &target {
+        Target::Keys(k) => k.len() == 1 && !records.of_key(k[0].as_bytes()).is_empty(),
+        Target::Resource { names, .. } => names.len() == 1,
+        Target::All => false,
+    };
+    // One named object or exact key that selects nothing is "not found" (exit 3), as kubectl's
+    // NotFound; a selection (a resource, a prefix ending in `/`) that selects nothing is not.
+    let named = match &target {
+        Target::Keys(k) => k.len() == 1 && !k[0].ends_with('/'),
+        Target::Resource { names, .. } => names.len() == 1,
+        Target::All => false,
+    };
+    if selected.is_empty() && named {
+        return Err(not_found(&records, sel, &target, &snap.path));
+    }
+    let decoder = Decoder::new(keyring.as_ref(), args.reveal);
+    let format = output;
+    let mut printer = Printer::new(format, single);
+    let mut shown = 0usize;
+    let mut problems = !records.complete();
+    let limit = sel.limit.unwrap_or(usize::MAX);
+    for chunk in selected.chunks(CHUNK) {
+        if shown >= limit {
+            break;
+        }
+        let mut items = decoder.decode_all(chunk);
+        if let Some(l) = &labels {
+            items.retain(|i| l.matches(&i.object));
+        }
+        items.truncate(limit - shown);
+        shown += items.len();
+        for i in &items {
+            for w in &i.warnings {
+                eprintln!("etcd-autopsy: {}: {w}", i.key);
+            }
+            problems |= !i.warnings.is_empty();
+        }
+        printer.print(&mut out, &items)?;
+    }
+    printer.finish(&mut out)?;
+    out.finish()?;
+    if shown == 0 {
+        eprintln!("etcd-autopsy: no objects selected");
+    }
+    if !records.complete() {
+        eprintln!(
+            "etcd-autopsy: {}: partial: {} structural and {} record problem(s); run `check`",
+            snap.path.display(),
+            records.structure_problems.len(),
+            records.record_problems.len()
+        );
+    }
+    Ok(if problems {
+        Outcome::Problems
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// The error for one named object that is not there: deleted (and when), or absent.
+fn not_found(
+    records: &Records,
+    sel: &SelectArgs,
+    target: &Target,
+    path: &std::path::Path,
+) -> Error {
+    let mut deleted = sel.clone();
+    deleted.deleted = true;
+    if let Some(d) = select(records, &deleted, target)
+        .first()
+        .filter(|_| !sel.deleted)
+    {
+        return Error::NotFound(format!(
+            "{}: {}: deleted at revision {} (last value at revision {}); --deleted shows it",
+            path.display(),
+            display_key(d.key()),
+            d.deleted_at.map_or(0, |r| r.main),
+            d.record.rev.main
+        ));
+    }
+    let when = sel
+        .revision
+        .map(|n| format!(" at revision {n}"))
+        .unwrap_or_default();
+    let what = match target {
+        Target::Keys(k) => format!("key {:?}", display_key(k[0].as_bytes())),
+        Target::Resource {
+            resource, names, ..
+        } => format!("{resource} {:?}", names.first().map_or("", |s| s.as_str())),
+        Target::All => "object".into(),
+    };
+    let del = if sel.deleted { "deleted " } else { "" };
+    Error::NotFound(format!("{}: {del}{what} not found{when}", path.display()))
+}
+
+/// The one-record view (the `get KEY` of 0.1).
+fn detail(
+    args: &Args,
+    fmt: Fmt,
+    out: &mut Sink,
+    keyring: Option<&crate::keyring::Keyring>,
+    records: &Records,
+    key: &[u8],
+    path: &std::path::Path,
+) -> CmdResult {
+    let revs = records.of_key(key);
+    let shown = at_revision(records, revs, args.select.revision, args.select.deleted);
+    let Some(Selected {
+        record: at,
+        deleted_at,
+    }) = shown
+    else {
+        let mut sel = args.select.clone();
+        sel.what = vec![String::from_utf8_lossy(key).into_owned()];
+        return Err(not_found(
+            records,
+            &sel,
+            &Target::Keys(sel.what.clone()),
+            path,
+        ));
+    };
+    let at: &Record = at;
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let mut problems = false;
     let mut decryption = None;
@@ -110,7 +277,7 @@ pub fn run(args: &Args) -> CmdResult {
     if !encrypted && !at.rev.tombstone {
         plaintext = Some(at.kv.value.to_vec());
     }
-    if let (Some(kr), false) = (&keyring, at.rev.tombstone) {
+    if let (Some(kr), false) = (keyring, at.rev.tombstone) {
         let engine = Engine::new(kr);
         let v = engine.assess(at.kv.key, at.kv.value);
         let nodes: BTreeMap<String, String> = engine
@@ -161,15 +328,15 @@ pub fn run(args: &Args) -> CmdResult {
         }),
     };
     match fmt {
-        Fmt::Json => write_json(&mut out, &out_rec)?,
+        Fmt::Json => write_json(out, &out_rec)?,
         _ => {
             let r = &out_rec.record;
             writeln!(out, "key              {}", r.key)?;
-            if r.deleted {
+            if let Some(d) = deleted_at {
                 writeln!(
                     out,
-                    "revision         {} (deleted at revision {})",
-                    r.revision, at.rev.main
+                    "revision         {} (deleted at revision {}; last value at revision {})",
+                    r.revision, d.main, at.rev.main
                 )?;
             } else {
                 writeln!(out, "revision         {}", r.revision)?;
@@ -262,10 +429,221 @@ pub fn run(args: &Args) -> CmdResult {
             }
         }
     }
-    out.finish()?;
     Ok(if problems {
         Outcome::Problems
     } else {
         Outcome::Clean
     })
+}
+
+/// Streams objects in one format, chunk by chunk: a List is opened before the first chunk and
+/// closed by [`Printer::finish`], so memory stays bounded however many objects there are.
+pub struct Printer {
+    format: Option<ObjectFormat>,
+    /// One named object: printed bare, not in a List.
+    single: bool,
+    started: bool,
+    held: Option<Node>,
+    count: usize,
+    /// Table column widths (namespace, name, kind), set by the first batch.
+    widths: [usize; 3],
+}
+
+impl Printer {
+    pub fn new(format: Option<ObjectFormat>, single: bool) -> Self {
+        Printer {
+            format,
+            single,
+            started: false,
+            held: None,
+            count: 0,
+            widths: [0; 3],
+        }
+    }
+
+    pub fn print<W: Write>(&mut self, out: &mut W, items: &[Item]) -> std::io::Result<()> {
+        use rayon::prelude::*;
+        match self.format {
+            Some(ObjectFormat::Jsonl) => {
+                let lines: Vec<Vec<u8>> = items
+                    .par_iter()
+                    .map(|i| {
+                        let mut v = Vec::with_capacity(4096);
+                        i.object.write_compact(&mut v);
+                        v.push(b'\n');
+                        v
+                    })
+                    .collect();
+                for l in lines {
+                    out.write_all(&l)?;
+                }
+            }
+            Some(ObjectFormat::Name) => {
+                for i in items {
+                    writeln!(out, "{}", display_key(i.kubectl_name().as_bytes()))?;
+                }
+            }
+            Some(ObjectFormat::Json) | Some(ObjectFormat::Yaml) if self.single => {
+                if let Some(i) = items.first() {
+                    self.held = Some(i.object.clone());
+                }
+            }
+            Some(ObjectFormat::Json) => {
+                if !self.started {
+                    out.write_all(b"{\n    \"apiVersion\": \"v1\",\n    \"items\": [")?;
+                }
+                let texts: Vec<String> = items.par_iter().map(|i| json_pretty(&i.object)).collect();
+                for t in texts {
+                    out.write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
+                    self.count += 1;
+                    for (n, line) in t.lines().enumerate() {
+                        if n > 0 {
+                            out.write_all(b"\n")?;
+                        }
+                        out.write_all(b"        ")?;
+                        out.write_all(line.as_bytes())?;
+                    }
+                }
+            }
+            Some(ObjectFormat::Yaml) => {
+                if !self.started {
+                    out.write_all(b"apiVersion: v1\n")?;
+                }
+                if self.count == 0 && !items.is_empty() {
+                    out.write_all(b"items:\n")?;
+                }
+                let texts: Vec<String> = items
+                    .par_iter()
+                    .map(|i| crate::kube::decode::yaml::to_yaml(&i.object))
+                    .collect();
+                for t in texts {
+                    self.count += 1;
+                    for (n, line) in t.lines().enumerate() {
+                        out.write_all(if n == 0 { b"- " } else { b"  " })?;
+                        out.write_all(line.as_bytes())?;
+                        out.write_all(b"\n")?;
+                    }
+                }
+            }
+            None | Some(ObjectFormat::Wide) => {
+                let wide = self.format.is_some();
+                let cell = |i: &Item, p: &[&str]| {
+                    display_key(
+                        i.object
+                            .at(p)
+                            .and_then(Node::as_str)
+                            .unwrap_or("-")
+                            .as_bytes(),
+                    )
+                };
+                if !self.started {
+                    // Column widths from the first batch (kubectl measures all rows; we stream).
+                    let w = |p: &[&str], min: usize| {
+                        items
+                            .iter()
+                            .map(|i| cell(i, p).chars().count())
+                            .max()
+                            .unwrap_or(0)
+                            .clamp(min, 63)
+                    };
+                    self.widths = [
+                        w(&["metadata", "namespace"], 9),
+                        w(&["metadata", "name"], 4),
+                        w(&["kind"], 4),
+                    ];
+                    let [a, b, c] = self.widths;
+                    write!(
+                        out,
+                        "{:<a$} {:<b$} {:<c$} {:>8} ",
+                        "NAMESPACE", "NAME", "KIND", "REVISION"
+                    )?;
+                    if wide {
+                        writeln!(out, "{:<20} {:<10} KEY", "CREATED", "ENVELOPE")?;
+                    } else {
+                        writeln!(out, "STATUS")?;
+                    }
+                }
+                let [a, b, c] = self.widths;
+                for i in items {
+                    let status = match (i.deleted_at, i.stub) {
+                        (Some(d), _) => {
+                            format!("deleted at {d} (last value at {})", i.mod_revision)
+                        }
+                        (None, true) => "undecoded".into(),
+                        (None, false) => "live".into(),
+                    };
+                    write!(
+                        out,
+                        "{:<a$} {:<b$} {:<c$} {:>8} ",
+                        cell(i, &["metadata", "namespace"]),
+                        cell(i, &["metadata", "name"]),
+                        cell(i, &["kind"]),
+                        i.mod_revision,
+                    )?;
+                    if wide {
+                        writeln!(
+                            out,
+                            "{:<20} {:<10} {}",
+                            cell(i, &["metadata", "creationTimestamp"]),
+                            i.envelope,
+                            i.key
+                        )?;
+                    } else {
+                        writeln!(out, "{status}")?;
+                    }
+                }
+                self.count += items.len();
+            }
+        }
+        self.started = true;
+        Ok(())
+    }
+
+    pub fn finish<W: Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        match self.format {
+            Some(ObjectFormat::Json) | Some(ObjectFormat::Yaml) if self.single => {
+                if let Some(o) = &self.held {
+                    if self.format == Some(ObjectFormat::Json) {
+                        out.write_all(json_pretty(o).as_bytes())?;
+                        out.write_all(b"\n")?;
+                    } else {
+                        out.write_all(crate::kube::decode::yaml::to_yaml(o).as_bytes())?;
+                    }
+                }
+            }
+            Some(ObjectFormat::Json) => {
+                if !self.started {
+                    out.write_all(b"{\n    \"apiVersion\": \"v1\",\n    \"items\": [")?;
+                }
+                if self.count > 0 {
+                    out.write_all(b"\n    ")?;
+                }
+                out.write_all(
+                    b"],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n",
+                )?;
+            }
+            Some(ObjectFormat::Yaml) => {
+                if !self.started {
+                    out.write_all(b"apiVersion: v1\n")?;
+                }
+                if self.count == 0 {
+                    out.write_all(b"items: []\n")?;
+                }
+                out.write_all(b"kind: List\nmetadata:\n  resourceVersion: \"\"\n")?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// kubectl's JSON: four-space indentation.
+pub fn json_pretty(n: &Node) -> String {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    if n.serialize(&mut ser).is_err() {
+        return String::new();
+    }
+    String::from_utf8(buf).unwrap_or_default()
 }

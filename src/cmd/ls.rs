@@ -1,31 +1,39 @@
 //! `ls`: keys in the snapshot with their metadata — live keys by default, every revision with
-//! `--history`, deleted keys with `--deleted`.
+//! `--history`, deleted keys with `--deleted` (their last value, and when they were deleted).
+//! Selection as in `get` (resource, names, `-n`, `-l`, key prefixes, `--revision`).
 
 use super::common::{display_key, open_snapshot};
+use super::objects::Decoder;
 use super::outfile::{Guard, Mode};
 use super::output_args::{formats, Fmt, OutputArgs};
+use super::select::{select, SelectArgs};
+use super::sources::KeySourceArgs;
 use super::{CmdResult, Outcome};
 use crate::etcd::records::{Record, Records};
 use crate::kube::ObjectInfo;
-use crate::output::{write_json, write_json_line};
+use crate::output::write_json;
 use serde::Serialize;
 use std::io::Write;
-use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Snapshot file (also an etcd data dir, or a .gz/.zst/.xz snapshot).
-    pub snapshot: PathBuf,
-    /// Only keys starting with this prefix (e.g. /registry/secrets/).
-    pub prefix: Option<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Every revision held, tombstones included, not just the live keys.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["deleted", "revision"])]
     pub history: bool,
-    /// Keys whose latest revision is a deletion (still visible until compaction).
-    #[arg(long, conflicts_with = "history")]
-    pub deleted: bool,
+    /// Only the keys, one a line.
+    #[arg(long)]
+    pub keys_only: bool,
+    /// Only the number of keys selected.
+    #[arg(long, conflicts_with = "keys_only")]
+    pub count: bool,
+    /// -o text (a table and a count), json (an array), jsonl (one entry a line).
     #[command(flatten)]
     pub out: OutputArgs,
+    /// Key sources, for `--selector` on encrypted objects.
+    #[command(flatten)]
+    pub keys: KeySourceArgs,
 }
 
 #[derive(Serialize)]
@@ -38,6 +46,9 @@ pub struct Entry<'a> {
     pub version: i64,
     pub lease: i64,
     pub value_size: usize,
+    /// With --deleted: the revision of the deletion (the entry shows the last value before it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<i64>,
     #[serde(flatten)]
     pub info: ObjectInfo<'a>,
 }
@@ -52,78 +63,116 @@ pub fn entry<'a>(r: &Record<'a>) -> Entry<'a> {
         version: r.kv.version,
         lease: r.kv.lease,
         value_size: r.kv.value.len(),
+        deleted_at: None,
         info: ObjectInfo::describe(r.kv.key, r.kv.value),
     }
 }
 
 pub fn run(args: &Args) -> CmdResult {
+    let sel = &args.select;
     let mut guard = Guard::new();
-    guard.input(&args.snapshot);
+    guard.input(&sel.snapshot);
+    args.keys.guard(&mut guard);
     let (fmt, mut out) = args
         .out
         .prepare("ls", formats("ls"), &guard, Mode::Private)?;
-    let snap = open_snapshot(&args.snapshot)?;
-    let records = Records::read(&snap);
-    let prefix = args.prefix.as_deref().unwrap_or("").as_bytes();
-    let selected: Vec<&Record> = if args.history {
-        records
-            .history()
-            .filter(|r| r.kv.key.starts_with(prefix))
-            .collect()
-    } else if args.deleted {
-        // The latest revision of each key, where that is a tombstone.
-        let mut out: Vec<&Record> = Vec::new();
-        for r in records.history().filter(|r| r.kv.key.starts_with(prefix)) {
-            if out.last().is_some_and(|l| l.kv.key == r.kv.key) {
-                out.pop();
-            }
-            out.push(r);
-        }
-        out.retain(|r| r.rev.tombstone);
-        out
+    let target = sel.target()?;
+    let labels = sel.label_selector()?;
+    let keyring = if args.keys.is_empty() {
+        None
     } else {
-        records
-            .live()
-            .filter(|r| r.kv.key.starts_with(prefix))
+        Some(args.keys.load()?)
+    };
+    let snap = open_snapshot(&sel.snapshot)?;
+    let records = Records::read(&snap);
+    let mut selected: Vec<(&Record, Option<i64>)> = if args.history {
+        // Every revision of the selected keys.
+        let mut live = sel.clone();
+        live.revision = None;
+        let mut all = Vec::new();
+        for deleted in [false, true] {
+            live.deleted = deleted;
+            for s in select(&records, &live, &target) {
+                all.extend(
+                    records
+                        .of_key(s.key())
+                        .iter()
+                        .map(|&i| (records.get(i), None)),
+                );
+            }
+        }
+        all.sort_by(|a, b| a.0.kv.key.cmp(b.0.kv.key).then(a.0.rev.cmp(&b.0.rev)));
+        all.dedup_by(|a, b| a.0.rev == b.0.rev && a.0.kv.key == b.0.kv.key);
+        all
+    } else {
+        let decoder = labels
+            .as_ref()
+            .map(|_| Decoder::new(keyring.as_ref(), false));
+        select(&records, sel, &target)
+            .into_iter()
+            .filter(|s| match (&labels, &decoder) {
+                (Some(l), Some(d)) => l.matches(&d.decode_one(s).object),
+                _ => true,
+            })
+            .map(|s| (s.record, s.deleted_at.map(|r| r.main)))
             .collect()
     };
-    let entries: Vec<Entry> = selected.iter().map(|r| entry(r)).collect();
-    match fmt {
-        Fmt::Json => write_json(&mut out, &entries)?,
-        Fmt::Jsonl => {
-            for e in &entries {
-                write_json_line(&mut out, e)?;
-            }
+    if let Some(n) = sel.limit {
+        selected.truncate(n);
+    }
+    if args.count {
+        writeln!(out, "{}", selected.len())?;
+    } else if args.keys_only {
+        for (r, _) in &selected {
+            writeln!(out, "{}", display_key(r.kv.key))?;
         }
-        _ => {
-            writeln!(
-                out,
-                "{:<10} {:>8} {:>8} {:>5} {:>8} {:<10} {:<22} KEY",
-                "REVISION", "CREATED", "MODIFIED", "VER", "SIZE", "ENVELOPE", "KIND"
-            )?;
-            for e in &entries {
-                let kind = match (&e.info.kind, &e.info.key_name) {
-                    (Some(k), _) => k.clone(),
-                    (None, Some(n)) => format!("key {n}"),
-                    _ => "-".into(),
-                };
-                let env = if e.deleted {
-                    "deleted"
-                } else {
-                    e.info.envelope
-                };
+    } else {
+        let entries: Vec<Entry> = selected
+            .iter()
+            .map(|(r, d)| {
+                let mut e = entry(r);
+                if let Some(d) = d {
+                    e.deleted_at = Some(*d);
+                }
+                e
+            })
+            .collect();
+        match fmt {
+            Fmt::Json => write_json(&mut out, &entries)?,
+            Fmt::Jsonl => {
+                for e in &entries {
+                    serde_json::to_writer(&mut out, e).map_err(std::io::Error::from)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+            _ => {
+                // REVISION is the record's own (main.sub): for a live key that is its
+                // mod_revision, so no MODIFIED column repeats it.
                 writeln!(
                     out,
-                    "{:<10} {:>8} {:>8} {:>5} {:>8} {:<10} {:<22} {}",
-                    e.revision,
-                    e.create_revision,
-                    e.mod_revision,
-                    e.version,
-                    e.value_size,
-                    env,
-                    kind,
-                    e.key
+                    "{:<10} {:>8} {:>5} {:>8} {:<10} {:<22} KEY",
+                    "REVISION", "CREATED", "VER", "SIZE", "ENVELOPE", "KIND"
                 )?;
+                for e in &entries {
+                    let kind = match (&e.info.kind, &e.info.key_name) {
+                        (Some(k), _) => k.clone(),
+                        (None, Some(n)) => format!("key {n}"),
+                        _ => "-".into(),
+                    };
+                    let env = match e.deleted_at {
+                        Some(_) => "deleted",
+                        None if e.deleted => "deleted",
+                        None => e.info.envelope,
+                    };
+                    writeln!(
+                        out,
+                        "{:<10} {:>8} {:>5} {:>8} {:<10} {:<22} {}",
+                        e.revision, e.create_revision, e.version, e.value_size, env, kind, e.key
+                    )?;
+                }
+                let what = if args.history { "revision" } else { "key" };
+                let plural = if entries.len() == 1 { "" } else { "s" };
+                writeln!(out, "{} {what}{plural}", entries.len())?;
             }
         }
     }

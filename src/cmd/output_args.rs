@@ -27,6 +27,10 @@ pub enum Fmt {
     /// `status` only, as etcdctl's `-w table` / `-w simple`.
     Table,
     Simple,
+    /// `get`: objects as YAML, `kind.group/name` lines, a wide table.
+    Yaml,
+    Name,
+    Wide,
     /// `status` only, as etcdutl's `-w fields`.
     Fields,
     /// `status` only: our numbers beside etcdctl's (pretty JSON).
@@ -43,6 +47,9 @@ impl Fmt {
             Fmt::Html => "html",
             Fmt::Table => "table",
             Fmt::Simple => "simple",
+            Fmt::Yaml => "yaml",
+            Fmt::Name => "name",
+            Fmt::Wide => "wide",
             Fmt::Fields => "fields",
             Fmt::Extended => "extended",
         }
@@ -58,6 +65,9 @@ impl Fmt {
             "html" | "htm" => Fmt::Html,
             "table" => Fmt::Table,
             "simple" => Fmt::Simple,
+            "yaml" | "yml" => Fmt::Yaml,
+            "name" => Fmt::Name,
+            "wide" => Fmt::Wide,
             "fields" => Fmt::Fields,
             "extended" => Fmt::Extended,
             _ => return None,
@@ -73,6 +83,7 @@ impl Fmt {
             "md" | "markdown" => Some(Fmt::Md),
             "html" | "htm" => Some(Fmt::Html),
             "txt" | "text" => Some(Fmt::Text),
+            "yaml" | "yml" => Some(Fmt::Yaml),
             _ => None,
         }
     }
@@ -90,6 +101,14 @@ pub fn formats(command: &str) -> &'static [Fmt] {
             Fmt::Extended,
         ],
         "ls" | "audit" | "logs" => &[Fmt::Text, Fmt::Json, Fmt::Jsonl],
+        "get" => &[
+            Fmt::Text,
+            Fmt::Json,
+            Fmt::Yaml,
+            Fmt::Jsonl,
+            Fmt::Name,
+            Fmt::Wide,
+        ],
         "report" | "demo" => &[Fmt::Text, Fmt::Md, Fmt::Json, Fmt::Html],
         _ => &[Fmt::Text, Fmt::Json],
     }
@@ -262,6 +281,11 @@ impl OutputArgs {
         guard: &Guard,
         mode: Mode,
     ) -> Result<(Fmt, Sink), Error> {
+        // An output path that is an input is the first thing to refuse, before any complaint
+        // about the format its extension implies.
+        if let Some(p) = self.file.as_ref().filter(|p| p.as_os_str() != "-") {
+            guard.check(p, "--output-file", self.force)?;
+        }
         let fmt = self.format(command, allowed)?;
         Ok((fmt, self.open(guard, mode)?))
     }

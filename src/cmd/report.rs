@@ -338,14 +338,15 @@ pub fn source_inputs(keys: &KeySourceArgs, logs: Option<&LogScan>) -> Result<Vec
 }
 
 pub fn run(args: &Args) -> CmdResult {
-    let format = args.out.format("report")?;
     let mut guard = Guard::new();
     guard.input(&args.snapshot);
     args.keys.guard(&mut guard);
     for l in &args.logs.log {
         guard.input(&l.path);
     }
+    // The guard first: an output path that is an input is refused before anything else.
     let sink = args.out.open(&guard)?;
+    let format = args.out.format("report")?;
     let progress = Progress::new(args.out.quiet);
     let (snap, compressed) = super::common::open_snapshot_traced(&args.snapshot)?;
     let keyring = args.keys.load()?;

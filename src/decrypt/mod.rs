@@ -148,8 +148,7 @@ struct Candidate {
 pub struct Plaintext(Vec<u8>);
 
 impl Plaintext {
-    /// The bytes, for decoding inside the crate (`get`).
-    #[allow(dead_code)]
+    /// The bytes, for decoding inside the crate (`get`, `export`).
     pub(crate) fn expose(&self) -> &[u8] {
         &self.0
     }
@@ -533,6 +532,42 @@ impl Engine {
             candidates: hits,
             plaintext: Plaintext(plaintext?),
         })
+    }
+}
+
+impl Engine {
+    /// Decrypts an encrypted record with the first candidate key that yields a Kubernetes object
+    /// (`k8s\x00` or `{`); a key whose output only passes the padding check by chance is passed
+    /// over for a later one. Returns the candidate's index into `Keyring::keys`. Used to decode
+    /// many records (`get -o`, `export`), where trying every key would multiply the work.
+    pub fn open_first(&self, key: &[u8], value: &[u8]) -> Option<(usize, Plaintext)> {
+        let Envelope::Encrypted { provider, .. } = Envelope::classify(value) else {
+            return None;
+        };
+        let offsets = self.offsets(provider, value);
+        let mut fallback = None;
+        for (ci, c) in self.candidates.iter().enumerate() {
+            if c.provider != provider {
+                continue;
+            }
+            let Some(k) = self.keys.get(c.cipher) else {
+                continue;
+            };
+            for (_, o) in &offsets {
+                if let Some(p) = k.open(value.get(*o..).unwrap_or(&[]), key) {
+                    if p.starts_with(crate::kube::envelope::PROTOBUF_MAGIC)
+                        || p.first() == Some(&b'{')
+                    {
+                        return Some((ci, Plaintext(p)));
+                    }
+                    if fallback.is_none() {
+                        fallback = Some((ci, Plaintext(p)));
+                    }
+                    break;
+                }
+            }
+        }
+        fallback
     }
 }
 

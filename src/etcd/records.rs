@@ -153,6 +153,49 @@ impl<'a> Records<'a> {
         &self.by_key[start..end]
     }
 
+    /// Every revision of every key starting with `prefix`, in (key, revision) order: a binary
+    /// search in the key-sorted index, not a scan.
+    pub fn with_prefix(&self, prefix: &[u8]) -> &[u32] {
+        let start = self
+            .by_key
+            .partition_point(|&i| self.all[i as usize].kv.key < prefix);
+        let len = self.by_key[start..]
+            .partition_point(|&i| self.all[i as usize].kv.key.starts_with(prefix));
+        &self.by_key[start..start + len]
+    }
+
+    /// The distinct first key segments (`/registry`, `/kubernetes.io`, …), found by seeking.
+    pub fn key_roots(&self) -> Vec<&'a [u8]> {
+        let mut out = Vec::new();
+        let mut from: Vec<u8> = Vec::new();
+        loop {
+            let i = self
+                .by_key
+                .partition_point(|&i| self.all[i as usize].kv.key < from.as_slice());
+            let Some(&idx) = self.by_key.get(i) else {
+                break;
+            };
+            let key = self.all[idx as usize].kv.key;
+            // `/root/...`: the root ends at the second '/'; a key without one is its own root.
+            let end = key
+                .iter()
+                .skip(1)
+                .position(|&b| b == b'/')
+                .map_or(key.len(), |p| p + 1);
+            let root = &key[..end];
+            out.push(root);
+            // The next key past every key starting with `root/`.
+            from = root.to_vec();
+            from.push(b'/' + 1);
+            if end == key.len() {
+                from = key.to_vec();
+                from.push(0);
+            }
+        }
+        out.dedup();
+        out
+    }
+
     pub fn get(&self, index: u32) -> &Record<'a> {
         &self.all[index as usize]
     }

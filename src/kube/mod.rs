@@ -2,6 +2,7 @@
 //!
 //! Knows the layout kube-apiserver uses in etcd; knows nothing of bbolt pages or of keys.
 
+pub mod decode;
 pub mod envelope;
 pub mod object;
 pub mod path;

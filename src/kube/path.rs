@@ -72,6 +72,26 @@ const ONE_SEGMENT: &[(&str, &str, &str)] = &[
     ("routes", "routes", "route.openshift.io"),
 ];
 
+/// The storage paths a resource may live under (the inverse of [`KeyPath::group_resource`]):
+/// its name, the irregular paths that map to it, and `<group>/<resource>` for grouped resources.
+/// `group` None means any group.
+pub fn storage_paths(resource: &str, group: Option<&str>) -> Vec<String> {
+    let fits = |g: &str| group.map_or(true, |x| x == g);
+    let mut out = Vec::new();
+    for (s, r, g) in TWO_SEGMENT.iter().chain(ONE_SEGMENT) {
+        if *r == resource && fits(g) {
+            out.push(s.to_string());
+        }
+    }
+    out.push(resource.to_string());
+    if let Some(g) = group.filter(|g| !g.is_empty()) {
+        out.push(format!("{g}/{resource}"));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 impl<'a> KeyPath<'a> {
     /// Parses a key. Returns None for keys that are not UTF-8 or have fewer than three segments
     /// (`/prefix/resource/name`), which kube-apiserver never writes.
