@@ -41,6 +41,8 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Is this backup restorable? Exit 0 yes, 1 no (reasons listed), 2 could not run.
     Validate(cmd::validate::Args),
+    /// What `etcdctl endpoint hashkv --rev R` would answer for this file, without a server.
+    Hashkv(cmd::hashkv::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Validate(a) => cmd::validate::run(a),
+        Command::Hashkv(a) => cmd::hashkv::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),

@@ -45,6 +45,7 @@ pub mod check;
 pub mod common;
 pub mod demo;
 pub mod get;
+pub mod hashkv;
 pub mod keys;
 pub mod ls;
 pub mod progress;

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod error;
+pub mod hashkv;
 pub mod integrity;
 pub mod kv;
 pub mod meta;
