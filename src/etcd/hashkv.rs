@@ -68,7 +68,8 @@ impl StoreRevisions {
         // kvstore.go Restore sets compactMainRev = -1; restore() reads finishedCompactRev.
         let finished = meta.finished_compact_revision.unwrap_or(-1);
         let scheduled = meta.scheduled_compact_revision.unwrap_or(0);
-        let resumes = scheduled > finished;
+        // `if scheduledCompact <= s.compactMainRev { scheduledCompact = 0 }`; 0 = nothing to resume.
+        let resumes = scheduled != 0 && scheduled > finished;
         let compact = if resumes { scheduled } else { finished };
         // restoreIntoIndex starts currentRev at 1 and takes each record's main revision.
         let last = records.all.last().map(|r| r.rev.main).unwrap_or(1);
