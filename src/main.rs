@@ -43,6 +43,9 @@ enum Command {
     Validate(cmd::validate::Args),
     /// What `etcdctl endpoint hashkv --rev R` would answer for this file, without a server.
     Hashkv(cmd::hashkv::Args),
+    /// Copies of one cluster side by side: which agree, which diverged (from which revision),
+    /// which to restore from, and the keys that differ.
+    Compare(cmd::compare::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Validate(a) => cmd::validate::run(a),
         Command::Hashkv(a) => cmd::hashkv::run(a),
+        Command::Compare(a) => cmd::compare::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),

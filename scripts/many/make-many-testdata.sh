@@ -133,8 +133,10 @@ open(sys.argv[1], "a").write("\n")
 PY
 
 log "asking etcd 3.4 for hashkv of each healthy file"
+# Also at the revision m3 stopped at: the highest revision all members share, where compare hashes.
+BEFORE_REV="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["before"]["revision"])' "$WORK/facts.json")"
 for n in before after m1 m2-altered m3-behind; do
-    bash "$HERE/hashkv-expected.sh" "$WORK/$n.hashkv.json" "$WORK/$n.db"
+    bash "$HERE/hashkv-expected.sh" "$WORK/$n.hashkv.json" "$WORK/$n.db" "$BEFORE_REV"
 done
 
 mkdir -p "$OUT"

@@ -43,6 +43,7 @@ pub type CmdResult = Result<Outcome, Error>;
 pub mod audit;
 pub mod check;
 pub mod common;
+pub mod compare;
 pub mod demo;
 pub mod get;
 pub mod hashkv;

@@ -268,6 +268,37 @@ pub fn hash_by_rev(snap: &Snapshot, records: &Records<'_>, meta: &MetaInfo, rev:
     }
 }
 
+/// Per main revision up to `upto`, CRC-32C over its bucket entries (key and value bytes, in
+/// bucket order): two copies of one cluster hold identical entries for every revision both still
+/// keep, so the first revision whose digest differs is where they diverged.
+pub fn revision_digests(snap: &Snapshot, upto: i64) -> Vec<(i64, u32)> {
+    let mut out: Vec<(i64, u32)> = Vec::new();
+    let (Some(bucket), _) = snap.bucket(buckets::KEY) else {
+        return out;
+    };
+    let (leaves, _) = bucket.leaves();
+    for leaf in &leaves {
+        for e in leaf.view.elements().flatten() {
+            let Some((main, _)) = bytes_to_rev(e.key) else {
+                continue;
+            };
+            if main > upto {
+                return out;
+            }
+            let c = match out.last() {
+                Some(&(m, c)) if m == main => c,
+                _ => 0,
+            };
+            let c = crc32c::crc32c_append(crc32c::crc32c_append(c, e.key), e.value);
+            match out.last_mut() {
+                Some(l) if l.0 == main => l.1 = c,
+                _ => out.push((main, c)),
+            }
+        }
+    }
+    out
+}
+
 /// Per key, a digest of the revisions `HashByRev(rev)` would include, for locating divergence
 /// between copies (etcd has no per-key hash; this one is ours): CRC-32C over, per revision, the
 /// 17/18-byte bucket key, then the KeyValue's key, value and the four numbers (LE i64).

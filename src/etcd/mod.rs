@@ -16,6 +16,7 @@ pub mod revision;
 pub mod snapshot;
 pub mod status;
 pub mod trailer;
+pub mod wal;
 
 pub use error::Error;
 pub use kv::KeyValue;
