@@ -46,6 +46,9 @@ enum Command {
     /// Copies of one cluster side by side: which agree, which diverged (from which revision),
     /// which to restore from, and the keys that differ.
     Compare(cmd::compare::Args),
+    /// Scan every page for key-bucket records the tree no longer reaches (damaged files), and
+    /// the history left on free pages.
+    Salvage(cmd::salvage::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => cmd::validate::run(a),
         Command::Hashkv(a) => cmd::hashkv::run(a),
         Command::Compare(a) => cmd::compare::run(a),
+        Command::Salvage(a) => cmd::salvage::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),

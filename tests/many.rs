@@ -144,3 +144,113 @@ fn compare_of_agreeing_copies_exits_0_and_two_disagreeing_copies_stay_undecided(
     assert_eq!(r["restore_from"], Value::Null);
     assert_eq!(r["copies"][0]["state"], "undecided");
 }
+
+type LiveSet = std::collections::BTreeSet<(String, i64, u64)>;
+
+fn salvaged_live(file: &str) -> (LiveSet, Value) {
+    let out = run(&["salvage", file, "--format", "json", "--live"]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{file}: {:?}", out.status);
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let set = j["live"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["key"].as_str().unwrap().to_string(),
+                l["mod_revision"].as_i64().unwrap(),
+                l["value_crc32c"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    (set, j)
+}
+
+fn u16_at(b: &[u8], o: usize) -> u16 {
+    u16::from_le_bytes(b[o..o + 2].try_into().unwrap())
+}
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
+}
+
+/// The corruption matrix: every branch page zeroed, and every child pointer of every branch page
+/// cut (pointed past the end of the file), one at a time, in copies of fixtures made by a real
+/// etcd. The salvaged live set must equal the healthy file's live set (key, mod_revision, value
+/// CRC) in every case. Prints the recovery rate over the matrix.
+#[test]
+fn salvage_recovers_the_whole_live_set_over_the_corruption_matrix() {
+    let s = Scratch::new("salvage");
+    let (mut cases, mut tree_wrong, mut salvaged_found, mut wanted) = (0, 0, 0usize, 0usize);
+    for rel in [
+        "snapshots/basic.db",
+        "snapshots/datadir.db",
+        "encrypted/multi.db",
+        "many/m1.db",
+    ] {
+        let healthy_path = s.copy(rel);
+        let (healthy, hj) = salvaged_live(&healthy_path);
+        assert_eq!(hj["live_keys_tree"].as_u64().unwrap() as usize, healthy.len(), "{rel}");
+        assert!(hj["recovered"].as_array().unwrap().is_empty(), "{rel}");
+        let src = std::fs::read(&healthy_path).unwrap();
+        let ps = u32::from_le_bytes(src[24..28].try_into().unwrap()) as usize;
+        let mut variants: Vec<(String, Vec<u8>)> = Vec::new();
+        for pg in 2..src.len() / ps {
+            let off = pg * ps;
+            if u64_at(&src, off) != pg as u64 || u16_at(&src, off + 8) != 0x01 {
+                continue;
+            }
+            let mut z = src.clone();
+            z[off..off + ps].fill(0);
+            variants.push((format!("zero branch {pg}"), z));
+            for i in 0..u16_at(&src, off + 10) as usize {
+                let mut c = src.clone();
+                let e = off + 16 + i * 16 + 8;
+                c[e..e + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+                variants.push((format!("cut branch {pg} element {i}"), c));
+            }
+        }
+        assert!(!variants.is_empty(), "{rel} has no branch page");
+        for (what, bytes) in variants {
+            let p = s.0.join("case.db");
+            std::fs::write(&p, &bytes).unwrap();
+            let (got, j) = salvaged_live(p.to_str().unwrap());
+            let missing: Vec<_> = healthy.difference(&got).take(3).collect();
+            let extra: Vec<_> = got.difference(&healthy).take(3).collect();
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "{rel} {what}: missing {missing:?}, extra {extra:?}"
+            );
+            cases += 1;
+            wanted += healthy.len();
+            salvaged_found += got.intersection(&healthy).count();
+            if j["live_keys_tree"].as_u64().unwrap() as usize != healthy.len() {
+                tree_wrong += 1;
+            }
+        }
+    }
+    eprintln!(
+        "salvage matrix: {cases} cases ({tree_wrong} where the tree alone gives a wrong live-key \
+         count); live records recovered with salvage {salvaged_found}/{wanted} ({:.1}%)",
+        100.0 * salvaged_found as f64 / wanted as f64
+    );
+    assert!(cases >= 20);
+}
+
+/// The key bucket's root zeroed in a member's db (testdata/many/m1-damaged.db): everything comes
+/// back, each record marked salvaged with its page.
+#[test]
+fn salvage_of_the_damaged_member_copy_equals_the_healthy_member() {
+    let s = Scratch::new("salvage2");
+    let (healthy, _) = salvaged_live(&s.copy("many/m1.db"));
+    let damaged = s.copy("many/m1-damaged.db");
+    let (got, j) = salvaged_live(&damaged);
+    assert_eq!(got, healthy);
+    assert_eq!(j["live_keys_tree"], 0);
+    assert!(j["live"].as_array().unwrap().iter().all(|l| l["salvaged_from_page"].is_u64()));
+    let out = run(&["salvage", &damaged]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("salvaged (the tree no longer reaches these)"), "{text}");
+    // No value bytes in the output: the secret marker never appears.
+    assert!(!text.contains("FIXTURE-SECRET-"));
+}

@@ -51,6 +51,7 @@ pub mod keys;
 pub mod ls;
 pub mod progress;
 pub mod report;
+pub mod salvage;
 pub mod sources;
 pub mod stats;
 pub mod status;

@@ -13,6 +13,7 @@ pub mod kv;
 pub mod meta;
 pub mod records;
 pub mod revision;
+pub mod salvage;
 pub mod snapshot;
 pub mod status;
 pub mod trailer;
