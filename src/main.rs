@@ -49,6 +49,9 @@ enum Command {
     /// Scan every page for key-bucket records the tree no longer reaches (damaged files), and
     /// the history left on free pages.
     Salvage(cmd::salvage::Args),
+    /// What changed between two snapshots: keys added/removed/changed by resource and namespace,
+    /// and encryption changes (key rotated, provider changed, became plaintext).
+    Diff(cmd::diff::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Hashkv(a) => cmd::hashkv::run(a),
         Command::Compare(a) => cmd::compare::run(a),
         Command::Salvage(a) => cmd::salvage::run(a),
+        Command::Diff(a) => cmd::diff::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),

@@ -254,3 +254,52 @@ fn salvage_of_the_damaged_member_copy_equals_the_healthy_member() {
     // No value bytes in the output: the secret marker never appears.
     assert!(!text.contains("FIXTURE-SECRET-"));
 }
+
+/// Two snapshots of the fixture cluster, before and after known changes (facts.json): adds,
+/// deletes, an update, a key rotation key1 → key2 of ns-a's secrets, one secret back to plaintext.
+#[test]
+fn diff_finds_every_known_change_and_the_key_rotation() {
+    let s = Scratch::new("diff");
+    let (old, new) = (s.copy("many/before.db"), s.copy("many/after.db"));
+    let facts = json("many/facts.json");
+    let out = run(&["diff", &old, &new, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let changes = r["changes"].as_array().unwrap();
+    let find = |k: &str| changes.iter().find(|c| c["key"] == k);
+    for d in facts["after"]["deleted"].as_array().unwrap() {
+        let c = find(d[0].as_str().unwrap()).expect("deleted key reported");
+        assert_eq!(c["change"], "removed");
+    }
+    let rotated: Vec<&str> = facts["after"]["rotated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for p in facts["after"]["put"].as_array().unwrap() {
+        let (k, rev) = (p[0].as_str().unwrap(), p[1].as_i64().unwrap());
+        let c = find(k).expect("written key reported");
+        assert_eq!(c["new_revision"], rev, "{k}");
+        let existed = facts["before"]["put"].as_array().unwrap().iter().any(|b| b[0] == k);
+        assert_eq!(c["change"], if existed { "changed" } else { "added" }, "{k}");
+        if rotated.contains(&k) {
+            assert_eq!(c["encryption"], "key_changed", "{k}");
+            assert_eq!(c["old_storage"]["key_name"], "key1");
+            assert_eq!(c["new_storage"]["key_name"], "key2");
+        }
+    }
+    for k in facts["after"]["plaintext"].as_array().unwrap() {
+        assert_eq!(find(k.as_str().unwrap()).unwrap()["encryption"], "became_plaintext");
+    }
+    let touched = facts["after"]["put"].as_array().unwrap().len()
+        + facts["after"]["deleted"].as_array().unwrap().len();
+    assert_eq!(changes.len(), touched, "nothing else changed");
+    assert_eq!(r["encryption"]["key_changed"], rotated.len());
+    assert_eq!(r["by_resource"]["secrets"]["ns-a"]["changed"], rotated.len());
+    // No value bytes, deterministic.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("FIXTURE-SECRET-"));
+    assert_eq!(run(&["diff", &old, &new, "--format", "json"]).stdout, out.stdout);
+    let same = run(&["diff", &new, &new]);
+    assert!(String::from_utf8_lossy(&same.stdout).contains("keys (0)"));
+}

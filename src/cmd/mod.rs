@@ -45,6 +45,7 @@ pub mod check;
 pub mod common;
 pub mod compare;
 pub mod demo;
+pub mod diff;
 pub mod get;
 pub mod hashkv;
 pub mod keys;
