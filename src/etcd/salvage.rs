@@ -7,10 +7,12 @@
 //! passes are key-bucket leaves. Those the tree does not reach are sorted by where their revisions
 //! fall:
 //!
-//! - inside a revision range no reached leaf covers (a hole the damage left): *recovered* — live
-//!   data the tree lost, merged with what the tree holds;
-//! - overlapping a reached leaf's range: *history* — an older copy of a page the tree still has
-//!   (copy-on-write leaves the old one behind on a free page), reported apart from live data.
+//! - inside a *hole*, the key range of a subtree the tree walk could not read (bounded by the
+//!   branch elements around it, [`crate::bbolt::scan::holes`]): *recovered* — live data the tree
+//!   lost, merged with what the tree holds;
+//! - anywhere else: *history* — an older copy of a page (copy-on-write leaves the old one behind
+//!   on a free page), reported apart from live data. An intact tree has no holes, so on a healthy
+//!   file every unreached page is history.
 //!
 //! In the merged view, for revisions at or below the compact revision only the newest per key is
 //! kept, as compaction would have left it (mvcc/kvstore_compaction.go); older ones found on stale
@@ -89,31 +91,17 @@ fn validate<'a>(view: &LeafPage<'a>, page: Pgid) -> Option<(Vec<Found<'a>>, bool
 /// Scans `snap` and merges what the tree lost. `records` must be `Records::read(snap)`.
 pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -> Salvage<'a> {
     let db = snap.db();
-    let reached: Vec<(Pgid, Option<(Revision, Revision)>)> = match snap.bucket(buckets::KEY) {
-        (Some(b), _) => b
-            .leaves()
-            .0
-            .iter()
-            .map(|l| {
-                let mut revs = l
-                    .view
-                    .elements()
-                    .flatten()
-                    .filter_map(|e| Revision::parse(e.key));
-                let first = revs.next();
-                let last = revs.last().or(first);
-                (l.page, first.zip(last))
-            })
-            .collect(),
-        _ => Vec::new(),
+    let bucket = snap.bucket(buckets::KEY).0;
+    let reached_ids: HashSet<Pgid> = match &bucket {
+        Some(b) => b.leaves().0.iter().map(|l| l.page).collect(),
+        None => HashSet::new(),
     };
-    let reached_ids: HashSet<Pgid> = reached.iter().map(|r| r.0).collect();
-    let mut ranges: Vec<(Revision, Revision)> = reached.iter().filter_map(|r| r.1).collect();
-    ranges.sort_unstable();
-    let overlaps = |lo: Revision, hi: Revision| {
-        // First range ending at or after lo; it overlaps if it starts at or before hi.
-        let i = ranges.partition_point(|r| r.1 < lo);
-        ranges.get(i).is_some_and(|r| r.0 <= hi)
+    // An intact tree has no holes: every unreached page is then an old copy. Without a key bucket
+    // (root bucket damaged) the whole key space is a hole.
+    let holes = match &bucket {
+        Some(b) if b.is_inline() => Vec::new(),
+        Some(b) => scan::holes(db, b.root_page()),
+        None => vec![scan::Hole { lo: None, hi: None }],
     };
     let pages = scan::leaf_pages(db);
     let unreached: Vec<_> = pages
@@ -121,11 +109,11 @@ pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -
         .filter(|(id, _)| !reached_ids.contains(id))
         .filter_map(|(id, view)| validate(view, *id).map(|(f, bad)| (*id, f, bad)))
         .collect();
-    let key_leaf_pages = reached.len() + unreached.iter().filter(|u| !u.2).count();
+    let key_leaf_pages = reached_ids.len() + unreached.iter().filter(|u| !u.2).count();
     let mut s = Salvage {
         pages_scanned: scan::scanned_pages(db),
         key_leaf_pages,
-        reached_pages: reached.len(),
+        reached_pages: reached_ids.len(),
         recovered_pages: Vec::new(),
         recovered: Vec::new(),
         history_pages: Vec::new(),
@@ -144,8 +132,13 @@ pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -
             s.mixed_pages.push(id);
             continue;
         }
-        let (lo, hi) = (found[0].rev, found[found.len() - 1].rev);
-        if overlaps(lo, hi) {
+        let first = view_key(&pages, id, 0);
+        let last = view_key(&pages, id, found.len().saturating_sub(1));
+        let in_hole = match (first, last) {
+            (Some(f), Some(l)) => holes.iter().any(|h| h.holds(f, l)),
+            _ => false,
+        };
+        if !in_hole {
             s.history_pages.push(id);
             s.history
                 .extend(found.into_iter().filter(|f| !in_tree.contains(&(f.rev.main, f.rev.sub))));
@@ -230,6 +223,12 @@ pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -
     s.history.sort_unstable_by(|a, b| a.rev.cmp(&b.rev).then(a.page.cmp(&b.page)));
     s.history.dedup_by(|a, b| a.rev == b.rev && a.kv == b.kv);
     s
+}
+
+/// The raw key of element `i` of page `id` among the scanned pages.
+fn view_key<'a>(pages: &[(Pgid, LeafPage<'a>)], id: Pgid, i: usize) -> Option<&'a [u8]> {
+    let at = pages.binary_search_by_key(&id, |p| p.0).ok()?;
+    pages[at].1.element(i).ok().map(|e| e.key)
 }
 
 /// Revisions at or below the compaction on hole pages that another hole page overlapping theirs
