@@ -74,8 +74,14 @@ fn hashkv_equals_etcd_3_4_on_every_recorded_revision() {
                 assert_eq!(out.status.code(), Some(0), "{db} rev {rev}");
                 let got: Value = serde_json::from_slice(&out.stdout).unwrap();
                 assert_eq!(got["hash"], a["hash"], "{db} rev {rev}");
-                assert_eq!(got["compact_revision"], a["compact_revision"], "{db} rev {rev}");
-                assert_eq!(got["current_revision"], a["header_revision"], "{db} rev {rev}");
+                assert_eq!(
+                    got["compact_revision"], a["compact_revision"],
+                    "{db} rev {rev}"
+                );
+                assert_eq!(
+                    got["current_revision"], a["header_revision"],
+                    "{db} rev {rev}"
+                );
             }
             checked += 1;
         }
@@ -117,7 +123,13 @@ fn compare_names_behind_diverged_damaged_and_the_copy_to_restore() {
     assert_eq!(c[1]["state"], "diverged");
     // The altered record's revision, as alter-value.go printed it.
     let how = facts["altered"]["how"].as_str().unwrap();
-    let rev: i64 = how.rsplit("mod_revision ").next().unwrap().trim_end_matches(')').parse().unwrap();
+    let rev: i64 = how
+        .rsplit("mod_revision ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .parse()
+        .unwrap();
     assert_eq!(c[1]["from_revision"], rev);
     let keys = c[1]["differing_keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
@@ -136,7 +148,12 @@ fn compare_of_agreeing_copies_exits_0_and_two_disagreeing_copies_stay_undecided(
     let s = Scratch::new("compare2");
     let (a, b) = (s.copy("many/after.db"), s.copy("many/m1.db"));
     let out = run(&["compare", &a, &b]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let c = s.copy("many/m2-altered.db");
     let out = run(&["compare", "--format", "json", &b, &c]);
     assert_eq!(out.status.code(), Some(1));
@@ -149,7 +166,11 @@ type LiveSet = std::collections::BTreeSet<(String, i64, u64)>;
 
 fn salvaged_live(file: &str) -> (LiveSet, Value) {
     let out = run(&["salvage", file, "--format", "json", "--live"]);
-    assert!(matches!(out.status.code(), Some(0 | 1)), "{file}: {:?}", out.status);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{file}: {:?}",
+        out.status
+    );
     let j: Value = serde_json::from_slice(&out.stdout).unwrap();
     let set = j["live"]
         .as_array()
@@ -189,7 +210,11 @@ fn salvage_recovers_the_whole_live_set_over_the_corruption_matrix() {
     ] {
         let healthy_path = s.copy(rel);
         let (healthy, hj) = salvaged_live(&healthy_path);
-        assert_eq!(hj["live_keys_tree"].as_u64().unwrap() as usize, healthy.len(), "{rel}");
+        assert_eq!(
+            hj["live_keys_tree"].as_u64().unwrap() as usize,
+            healthy.len(),
+            "{rel}"
+        );
         assert!(hj["recovered"].as_array().unwrap().is_empty(), "{rel}");
         let src = std::fs::read(&healthy_path).unwrap();
         let ps = u32::from_le_bytes(src[24..28].try_into().unwrap()) as usize;
@@ -246,11 +271,18 @@ fn salvage_of_the_damaged_member_copy_equals_the_healthy_member() {
     let (got, j) = salvaged_live(&damaged);
     assert_eq!(got, healthy);
     assert_eq!(j["live_keys_tree"], 0);
-    assert!(j["live"].as_array().unwrap().iter().all(|l| l["salvaged_from_page"].is_u64()));
+    assert!(j["live"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["salvaged_from_page"].is_u64()));
     let out = run(&["salvage", &damaged]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("salvaged (the tree no longer reaches these)"), "{text}");
+    assert!(
+        text.contains("salvaged (the tree no longer reaches these)"),
+        "{text}"
+    );
     // No value bytes in the output: the secret marker never appears.
     assert!(!text.contains("FIXTURE-SECRET-"));
 }
@@ -281,8 +313,16 @@ fn diff_finds_every_known_change_and_the_key_rotation() {
         let (k, rev) = (p[0].as_str().unwrap(), p[1].as_i64().unwrap());
         let c = find(k).expect("written key reported");
         assert_eq!(c["new_revision"], rev, "{k}");
-        let existed = facts["before"]["put"].as_array().unwrap().iter().any(|b| b[0] == k);
-        assert_eq!(c["change"], if existed { "changed" } else { "added" }, "{k}");
+        let existed = facts["before"]["put"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b[0] == k);
+        assert_eq!(
+            c["change"],
+            if existed { "changed" } else { "added" },
+            "{k}"
+        );
         if rotated.contains(&k) {
             assert_eq!(c["encryption"], "key_changed", "{k}");
             assert_eq!(c["old_storage"]["key_name"], "key1");
@@ -290,16 +330,25 @@ fn diff_finds_every_known_change_and_the_key_rotation() {
         }
     }
     for k in facts["after"]["plaintext"].as_array().unwrap() {
-        assert_eq!(find(k.as_str().unwrap()).unwrap()["encryption"], "became_plaintext");
+        assert_eq!(
+            find(k.as_str().unwrap()).unwrap()["encryption"],
+            "became_plaintext"
+        );
     }
     let touched = facts["after"]["put"].as_array().unwrap().len()
         + facts["after"]["deleted"].as_array().unwrap().len();
     assert_eq!(changes.len(), touched, "nothing else changed");
     assert_eq!(r["encryption"]["key_changed"], rotated.len());
-    assert_eq!(r["by_resource"]["secrets"]["ns-a"]["changed"], rotated.len());
+    assert_eq!(
+        r["by_resource"]["secrets"]["ns-a"]["changed"],
+        rotated.len()
+    );
     // No value bytes, deterministic.
     assert!(!String::from_utf8_lossy(&out.stdout).contains("FIXTURE-SECRET-"));
-    assert_eq!(run(&["diff", &old, &new, "--format", "json"]).stdout, out.stdout);
+    assert_eq!(
+        run(&["diff", &old, &new, "--format", "json"]).stdout,
+        out.stdout
+    );
     let same = run(&["diff", &new, &new]);
     assert!(String::from_utf8_lossy(&same.stdout).contains("keys (0)"));
 }

@@ -53,7 +53,7 @@ pub struct Hole<'a> {
 impl Hole<'_> {
     /// True when every key from `first` to `last` lies in the hole.
     pub fn holds(&self, first: &[u8], last: &[u8]) -> bool {
-        self.lo.is_none_or(|lo| lo <= first) && self.hi.is_none_or(|hi| last < hi)
+        self.lo.map_or(true, |lo| lo <= first) && self.hi.map_or(true, |hi| last < hi)
     }
 }
 
@@ -67,7 +67,9 @@ pub fn holes(db: &Db, root: Pgid) -> Vec<Hole<'_>> {
     use super::page::BranchPage;
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut stack: Vec<(Pgid, Option<&[u8]>, Option<&[u8]>, usize)> = vec![(root, None, None, 0)];
+    // (page, hole bounds if it is unreadable, depth)
+    type Pending<'a> = (Pgid, Option<&'a [u8]>, Option<&'a [u8]>, usize);
+    let mut stack: Vec<Pending<'_>> = vec![(root, None, None, 0)];
     while let Some((id, lo, hi, depth)) = stack.pop() {
         let hole = Hole { lo, hi };
         let page = match db.page(id) {

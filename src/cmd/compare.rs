@@ -208,11 +208,7 @@ fn judge(copies: &[Copy<'_>]) -> CompareReport {
     let intact: Vec<usize> = (0..copies.len())
         .filter(|&i| copies[i].problems.is_empty())
         .collect();
-    let pool: &[usize] = if intact.is_empty() {
-        &[]
-    } else {
-        &intact[..]
-    };
+    let pool: &[usize] = if intact.is_empty() { &[] } else { &intact[..] };
     let max_compact = copies.iter().map(|c| c.revs.compact).max().unwrap_or(-1);
     let common = pool.iter().map(|&i| copies[i].revs.current).min();
     let mut note = None;
@@ -248,7 +244,7 @@ fn judge(copies: &[Copy<'_>]) -> CompareReport {
         }
     }
     let mut sizes: Vec<(usize, u32)> = groups.iter().map(|(h, v)| (v.len(), *h)).collect();
-    sizes.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    sizes.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
     let majority: Option<&Vec<usize>> = match sizes.as_slice() {
         [(_, h)] => groups.get(h),
         [(a, h), (b, _), ..] if a > b => groups.get(h),

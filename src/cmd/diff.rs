@@ -188,7 +188,11 @@ pub fn run(args: &Args) -> CmdResult {
     let mut encryption: BTreeMap<String, usize> = BTreeMap::new();
     for c in &changes {
         let n = by_resource
-            .entry(c.resource.clone().unwrap_or_else(|| "(not a kube key)".into()))
+            .entry(
+                c.resource
+                    .clone()
+                    .unwrap_or_else(|| "(not a kube key)".into()),
+            )
             .or_default()
             .entry(c.namespace.clone().unwrap_or_default())
             .or_default();
@@ -274,9 +278,15 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
             (Some(_), Some(a), Some(b)) => format!(
                 "  [{}{} -> {}{}]",
                 a.envelope,
-                a.key_name.as_deref().map(|k| format!(":{k}")).unwrap_or_default(),
+                a.key_name
+                    .as_deref()
+                    .map(|k| format!(":{k}"))
+                    .unwrap_or_default(),
                 b.envelope,
-                b.key_name.as_deref().map(|k| format!(":{k}")).unwrap_or_default()
+                b.key_name
+                    .as_deref()
+                    .map(|k| format!(":{k}"))
+                    .unwrap_or_default()
             ),
             _ => String::new(),
         };

@@ -180,11 +180,19 @@ fn render_text(out: &mut impl Write, r: &SalvageJson, max: usize) -> std::io::Re
             )?;
         }
         if list.len() > max {
-            writeln!(out, "  … and {} more (--format json lists all)", list.len() - max)?;
+            writeln!(
+                out,
+                "  … and {} more (--format json lists all)",
+                list.len() - max
+            )?;
         }
         Ok(())
     };
-    section(out, "salvaged (the tree no longer reaches these)", &r.recovered)?;
+    section(
+        out,
+        "salvaged (the tree no longer reaches these)",
+        &r.recovered,
+    )?;
     section(out, "history on free pages (not live data)", &r.history)?;
     section(
         out,

@@ -41,8 +41,14 @@ pub struct HashKv {
 /// `ErrFutureRev`), which the server wraps as `etcdserver: <mvcc error>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HashKvError {
-    Compacted { requested: i64, compact_revision: i64 },
-    FutureRevision { requested: i64, current_revision: i64 },
+    Compacted {
+        requested: i64,
+        compact_revision: i64,
+    },
+    FutureRevision {
+        requested: i64,
+        current_revision: i64,
+    },
 }
 
 impl HashKvError {
@@ -332,7 +338,12 @@ pub fn key_digests<'a>(
         }
         c = crc32c::crc32c_append(c, r.kv.key);
         c = crc32c::crc32c_append(c, r.kv.value);
-        for n in [r.kv.create_revision, r.kv.mod_revision, r.kv.version, r.kv.lease] {
+        for n in [
+            r.kv.create_revision,
+            r.kv.mod_revision,
+            r.kv.version,
+            r.kv.lease,
+        ] {
             c = crc32c::crc32c_append(c, &n.to_le_bytes());
         }
         match out.last_mut() {

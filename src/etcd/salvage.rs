@@ -124,7 +124,11 @@ pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -
         live: Vec::new(),
         tree_live: records.live_count(),
     };
-    let in_tree: HashSet<(i64, i64)> = records.all.iter().map(|r| (r.rev.main, r.rev.sub)).collect();
+    let in_tree: HashSet<(i64, i64)> = records
+        .all
+        .iter()
+        .map(|r| (r.rev.main, r.rev.sub))
+        .collect();
     let mut hole_pages: Vec<(Pgid, Vec<Found<'a>>)> = Vec::new();
     for (id, found, bad) in unreached {
         if bad {
@@ -140,8 +144,11 @@ pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -
         };
         if !in_hole {
             s.history_pages.push(id);
-            s.history
-                .extend(found.into_iter().filter(|f| !in_tree.contains(&(f.rev.main, f.rev.sub))));
+            s.history.extend(
+                found
+                    .into_iter()
+                    .filter(|f| !in_tree.contains(&(f.rev.main, f.rev.sub))),
+            );
             continue;
         }
         s.recovered_pages.push(id);
@@ -218,9 +225,11 @@ pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -
         i = j;
     }
     s.recovered.sort_unstable_by_key(|f| f.rev);
-    s.uncertain.sort_unstable_by(|a, b| a.rev.cmp(&b.rev).then(a.page.cmp(&b.page)));
+    s.uncertain
+        .sort_unstable_by(|a, b| a.rev.cmp(&b.rev).then(a.page.cmp(&b.page)));
     s.uncertain.dedup_by(|a, b| a.rev == b.rev && a.kv == b.kv);
-    s.history.sort_unstable_by(|a, b| a.rev.cmp(&b.rev).then(a.page.cmp(&b.page)));
+    s.history
+        .sort_unstable_by(|a, b| a.rev.cmp(&b.rev).then(a.page.cmp(&b.page)));
     s.history.dedup_by(|a, b| a.rev == b.rev && a.kv == b.kv);
     s
 }
@@ -238,7 +247,9 @@ fn view_key<'a>(pages: &[(Pgid, LeafPage<'a>)], id: Pgid, i: usize) -> Option<&'
 /// before the newer was: a page carries no txid to tell which. Such records are reported as
 /// uncertain, never as live data.
 fn uncertain_in_holes(pages: &[(Pgid, Vec<Found<'_>>)], compact: i64) -> HashSet<(i64, i64)> {
-    let spans: Vec<(Revision, Revision, Vec<(i64, i64)>)> = pages
+    // Per page: first and last revision, and its revisions sorted.
+    type Span = (Revision, Revision, Vec<(i64, i64)>);
+    let spans: Vec<Span> = pages
         .iter()
         .filter_map(|(_, f)| {
             let mut revs: Vec<(i64, i64)> = f.iter().map(|x| (x.rev.main, x.rev.sub)).collect();
@@ -250,7 +261,7 @@ fn uncertain_in_holes(pages: &[(Pgid, Vec<Found<'_>>)], compact: i64) -> HashSet
     order.sort_unstable_by_key(|&i| spans[i].0);
     let mut out = HashSet::new();
     for (pi, (lo, hi, revs)) in spans.iter().enumerate() {
-        if revs.first().is_none_or(|r| r.0 > compact) {
+        if revs.first().map_or(true, |r| r.0 > compact) {
             continue;
         }
         // Pages starting at or before this one ends, and ending at or after it starts, overlap.
