@@ -363,6 +363,21 @@ fn state_text(s: &State) -> String {
     }
 }
 
+/// Splits `text` at spaces into lines of at most `width` characters (longer words stay whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
 }
@@ -372,43 +387,41 @@ fn render_text(out: &mut impl Write, r: &CompareReport, max_keys: usize) -> std:
         Some(c) => format!("HASH@{c}"),
         None => "HASH".into(),
     };
+    // etcd 3.4 writes no term to the meta bucket: the column only when some copy has one.
+    let with_term = r.copies.iter().any(|c| c.term.is_some());
     let rows: Vec<Vec<String>> = r
         .copies
         .iter()
         .map(|c| {
-            vec![
+            let mut row = vec![
                 c.file.clone(),
                 opt(c.hash),
                 c.revision.to_string(),
                 c.compact_revision.to_string(),
                 opt(c.consistent_index),
-                opt(c.term),
-                state_text(&c.state),
-            ]
+            ];
+            if with_term {
+                row.push(opt(c.term));
+            }
+            row.push(state_text(&c.state));
+            row
         })
         .collect();
-    write!(
-        out,
-        "{}",
-        table(
-            &[
-                "FILE",
-                &hash_head,
-                "REVISION",
-                "COMPACTED",
-                "INDEX",
-                "TERM",
-                "STATE"
-            ],
-            &rows
-        )
-    )?;
+    let mut headers = vec!["FILE", &hash_head, "REVISION", "COMPACT", "INDEX"];
+    if with_term {
+        headers.push("TERM");
+    }
+    headers.push("STATE");
+    write!(out, "{}", table(&headers, &rows))?;
     if let Some(n) = &r.note {
         writeln!(out, "note: {n}")?;
     }
     match &r.restore_from {
-        Some(f) => writeln!(out, "restore from: {f} ({})", r.restore_reason)?,
-        None => writeln!(out, "restore from: undecided ({})", r.restore_reason)?,
+        Some(f) => writeln!(out, "restore from: {f}")?,
+        None => writeln!(out, "restore from: undecided")?,
+    }
+    for line in wrap(&r.restore_reason, 76) {
+        writeln!(out, "  {line}")?;
     }
     for c in &r.copies {
         let ids = match (&c.member_id, &c.cluster_id) {
