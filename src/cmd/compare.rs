@@ -14,6 +14,7 @@ use crate::etcd::wal::{self, WalIds};
 use crate::etcd::{display_key, Snapshot};
 use crate::output::{write_json, Format};
 use serde::Serialize;
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -109,18 +110,26 @@ struct Copy<'a> {
     members: Vec<String>,
     meta: MetaInfo,
     revs: StoreRevisions,
-    records: Records<'a>,
+    /// Main revision of the key bucket's first entry.
+    first: Option<i64>,
+    /// Decoded only when needed: a keep set below the compaction, or differing keys.
+    records: OnceCell<Records<'a>>,
     problems: Vec<String>,
 }
 
+impl<'a> Copy<'a> {
+    fn records(&self) -> &Records<'a> {
+        self.records.get_or_init(|| Records::read(self.snap))
+    }
+}
+
 fn read_copy<'a>(file: String, snap: &'a Snapshot, wal_dir: Option<&Path>) -> Copy<'a> {
-    let (check, records) = rayon::join(|| snap.check_structure(), || Records::read(snap));
+    // The page graph here; every key bucket entry is checked as an mvcc record by the hash pass.
+    let check = snap.check_structure();
     let meta = MetaInfo::read(snap);
-    let revs = StoreRevisions::of(&meta, &records);
+    let (revs, first) = hashkv::store_revisions(snap, &meta);
     let mut problems: Vec<String> = check.problems.iter().map(|p| p.to_string()).collect();
-    problems.extend(records.structure_problems.iter().map(|p| p.to_string()));
-    problems.extend(records.record_problems.iter().map(|p| p.to_string()));
-    if !records.has_key_bucket {
+    if snap.bucket(crate::etcd::buckets::KEY).0.is_none() {
         problems.push("no key bucket".into());
     }
     problems.sort();
@@ -136,7 +145,8 @@ fn read_copy<'a>(file: String, snap: &'a Snapshot, wal_dir: Option<&Path>) -> Co
             .collect(),
         meta,
         revs,
-        records,
+        first,
+        records: OnceCell::new(),
         problems,
     }
 }
@@ -160,8 +170,8 @@ fn first_difference(a: &Snapshot, b: &Snapshot, upto: i64, floor: i64) -> Option
 }
 
 fn differing_keys(a: &Copy<'_>, b: &Copy<'_>, rev: i64) -> Vec<KeyDiff> {
-    let ka = hashkv::key_digests(&a.records, &a.meta, rev);
-    let kb = hashkv::key_digests(&b.records, &b.meta, rev);
+    let ka = hashkv::key_digests(a.records(), &a.meta, rev);
+    let kb = hashkv::key_digests(b.records(), &b.meta, rev);
     let ma: BTreeMap<_, _> = ka.into_iter().map(|(k, c, r)| (k, (c, r))).collect();
     let mb: BTreeMap<_, _> = kb.into_iter().map(|(k, c, r)| (k, (c, r))).collect();
     let mut keys: Vec<&[u8]> = ma.keys().chain(mb.keys()).copied().collect();
@@ -226,19 +236,30 @@ fn judge(copies: &[Copy<'_>]) -> CompareReport {
             None
         }
     };
+    let mut unreadable = vec![0u64; copies.len()];
     let hashes: Vec<Result<u32, String>> = copies
         .iter()
-        .map(|c| match common {
+        .enumerate()
+        .map(|(i, c)| match common {
             None => Err("no common revision".into()),
-            Some(r) => match hashkv::hash_by_rev(c.snap, &c.records, &c.meta, r).result {
-                Ok(h) => Ok(h.hash),
-                Err(e) => Err(format!("etcdserver: {}", e.etcd_message())),
-            },
+            Some(r) => {
+                let needs_index = c.first.is_some_and(|f| f <= c.revs.compact);
+                let records = needs_index.then(|| c.records());
+                let computed = hashkv::hash_by_rev(c.snap, records, &c.meta, r);
+                unreadable[i] = computed.unreadable;
+                match computed.result {
+                    Ok(h) => Ok(h.hash),
+                    Err(e) => Err(format!("etcdserver: {}", e.etcd_message())),
+                }
+            }
         })
         .collect();
     // Majority among intact copies by hash at the common revision.
     let mut groups: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
     for &i in pool {
+        if unreadable[i] > 0 {
+            continue;
+        }
         if let Ok(h) = hashes[i] {
             groups.entry(h).or_default().push(i);
         }
@@ -268,7 +289,14 @@ fn judge(copies: &[Copy<'_>]) -> CompareReport {
     for (i, c) in copies.iter().enumerate() {
         let in_majority = majority.is_some_and(|m| m.contains(&i));
         let mut differing = Vec::new();
-        let state = if !c.problems.is_empty() {
+        let mut problems = c.problems.clone();
+        if unreadable[i] > 0 {
+            problems.push(format!(
+                "{} key bucket entries are not mvcc records (`etcd-autopsy check` says where)",
+                unreadable[i]
+            ));
+        }
+        let state = if !problems.is_empty() {
             State::Damaged
         } else if in_majority {
             if c.revs.current < top {
@@ -309,8 +337,8 @@ fn judge(copies: &[Copy<'_>]) -> CompareReport {
             term: c.meta.term,
             hash,
             hash_error,
-            intact: c.problems.is_empty(),
-            problems: c.problems.clone(),
+            intact: problems.is_empty(),
+            problems,
             state,
             differing_keys: differing,
         });

@@ -5,7 +5,6 @@ use super::common::open_snapshot;
 use super::{CmdResult, Error, Outcome};
 use crate::etcd::hashkv::{self, HashKv};
 use crate::etcd::meta::MetaInfo;
-use crate::etcd::records::Records;
 use crate::output::write_json;
 use serde::Serialize;
 use std::io::Write;
@@ -51,9 +50,8 @@ pub fn run(args: &Args) -> CmdResult {
         )));
     }
     let snap = open_snapshot(&args.snapshot)?;
-    let records = Records::read(&snap);
     let meta = MetaInfo::read(&snap);
-    let c = hashkv::hash_by_rev(&snap, &records, &meta, args.revision);
+    let c = hashkv::hash_by_rev(&snap, None, &meta, args.revision);
     let h: HashKv = match c.result {
         Ok(h) => h,
         Err(e) => {
@@ -74,11 +72,10 @@ pub fn run(args: &Args) -> CmdResult {
         }
     };
     let mut problems: Vec<String> = c.problems.iter().map(|p| p.to_string()).collect();
-    problems.extend(records.record_problems.iter().map(|p| p.to_string()));
-    if c.unreadable > records.record_problems.len() as u64 {
+    if c.unreadable > 0 {
         problems.push(format!(
-            "{} bucket entries could not be read",
-            c.unreadable - records.record_problems.len() as u64
+            "{} key bucket entries are not mvcc records (run `etcd-autopsy check` for where)",
+            c.unreadable
         ));
     }
     let mut out = std::io::stdout().lock();

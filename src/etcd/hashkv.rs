@@ -17,6 +17,7 @@
 //! 3.4 calls `Keep(R)` with the hash revision; we follow that (and verify it against a 3.4 server,
 //! `scripts/many/hashkv-expected.sh`).
 
+use super::kv::KeyValue;
 use super::records::Records;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
@@ -71,6 +72,11 @@ pub struct StoreRevisions {
 
 impl StoreRevisions {
     pub fn of(meta: &MetaInfo, records: &Records<'_>) -> StoreRevisions {
+        StoreRevisions::from_last(meta, records.all.last().map(|r| r.rev.main))
+    }
+
+    /// From the main revision of the key bucket's last entry.
+    pub fn from_last(meta: &MetaInfo, last: Option<i64>) -> StoreRevisions {
         // kvstore.go Restore sets compactMainRev = -1; restore() reads finishedCompactRev.
         let finished = meta.finished_compact_revision.unwrap_or(-1);
         let scheduled = meta.scheduled_compact_revision.unwrap_or(0);
@@ -78,7 +84,7 @@ impl StoreRevisions {
         let resumes = scheduled != 0 && scheduled > finished;
         let compact = if resumes { scheduled } else { finished };
         // restoreIntoIndex starts currentRev at 1 and takes each record's main revision.
-        let last = records.all.last().map(|r| r.rev.main).unwrap_or(1);
+        let last = last.unwrap_or(1);
         StoreRevisions {
             current: last.max(compact),
             compact,
@@ -198,6 +204,10 @@ fn hash_chunk(leaves: &[Leaf<'_>], f: &Filter) -> (u32, usize, u64) {
                 unreadable += 1;
                 continue;
             };
+            // etcd's restore would stop on a value that is not a KeyValue (lg.Fatal).
+            if KeyValue::decode(e.value).is_err() {
+                unreadable += 1;
+            }
             if f.includes(kr) {
                 crc = crc32c::crc32c_append(crc, e.key);
                 crc = crc32c::crc32c_append(crc, e.value);
@@ -216,9 +226,33 @@ pub struct Computed {
     pub unreadable: u64,
 }
 
-/// `HashByRev(rev)` over `snap` (rev 0 = current). `records` must be `Records::read(snap)`.
-pub fn hash_by_rev(snap: &Snapshot, records: &Records<'_>, meta: &MetaInfo, rev: i64) -> Computed {
-    let revs = StoreRevisions::of(meta, records);
+/// The revisions a server restored from `snap` starts with, from the key bucket's first and
+/// last entries only (no decoding).
+pub fn store_revisions(snap: &Snapshot, meta: &MetaInfo) -> (StoreRevisions, Option<i64>) {
+    let (first, last) = match snap.bucket(buckets::KEY) {
+        (Some(b), _) => {
+            let (leaves, _) = b.leaves();
+            let key_at = |l: Option<&Leaf<'_>>, back: bool| {
+                let v = l?.view;
+                let i = if back { v.len().checked_sub(1)? } else { 0 };
+                bytes_to_rev(v.element(i).ok()?.key).map(|r| r.0)
+            };
+            (key_at(leaves.first(), false), key_at(leaves.last(), true))
+        }
+        _ => (None, None),
+    };
+    (StoreRevisions::from_last(meta, last), first)
+}
+
+/// `HashByRev(rev)` over `snap` (rev 0 = current). `records` (`Records::read(snap)`) is only
+/// needed when some record lies at or below the compaction; it is read here if not given.
+pub fn hash_by_rev(
+    snap: &Snapshot,
+    records: Option<&Records<'_>>,
+    meta: &MetaInfo,
+    rev: i64,
+) -> Computed {
+    let (revs, first) = store_revisions(snap, meta);
     let err = |e| Computed {
         result: Err(e),
         problems: Vec::new(),
@@ -237,31 +271,37 @@ pub fn hash_by_rev(snap: &Snapshot, records: &Records<'_>, meta: &MetaInfo, rev:
         });
     }
     let rev = if rev == 0 { revs.current } else { rev };
+    // The keep set filters only revisions at or below the compaction: without any, no decoding.
+    let keep = match (records, first) {
+        (_, Some(f)) if f > revs.compact => Vec::new(),
+        (Some(r), _) => keep_set(r, rev, revs.compact),
+        (None, _) => keep_set(&Records::read(snap), rev, revs.compact),
+    };
     let filter = Filter {
         upper: (i128::from(rev) + 1, 0),
         lower: (i128::from(revs.compact) + 1, 0),
-        keep: keep_set(records, rev, revs.compact),
+        keep,
     };
     let mut crc = crc32c::crc32c(buckets::KEY);
     let mut problems = Vec::new();
     let mut unreadable = 0;
-    if let (Some(bucket), p) = snap.bucket(buckets::KEY) {
-        problems.extend(p);
-        let (leaves, p) = bucket.leaves();
-        problems.extend(p);
-        let parts: Vec<_> = leaves
-            .par_chunks(LEAVES_PER_CHUNK)
-            .map(|c| hash_chunk(c, &filter))
-            .collect();
-        for (c, len, u) in parts {
-            crc = crc32c::crc32c_combine(crc, c, len);
-            unreadable += u;
+    match snap.bucket(buckets::KEY) {
+        (Some(bucket), p) => {
+            problems.extend(p);
+            let (leaves, p) = bucket.leaves();
+            problems.extend(p);
+            let parts: Vec<_> = leaves
+                .par_chunks(LEAVES_PER_CHUNK)
+                .map(|c| hash_chunk(c, &filter))
+                .collect();
+            for (c, len, u) in parts {
+                crc = crc32c::crc32c_combine(crc, c, len);
+                unreadable += u;
+            }
         }
-    } else {
-        // UnsafeForEach on a missing bucket: the server would not have started; hash of the name.
-        problems.extend(snap.bucket(buckets::KEY).1);
+        // UnsafeForEach on a missing bucket: the server would not have started.
+        (None, p) => problems.extend(p),
     }
-    unreadable += records.record_problems.len() as u64;
     Computed {
         result: Ok(HashKv {
             hash: crc,
