@@ -124,11 +124,13 @@ pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -
         live: Vec::new(),
         tree_live: records.live_count(),
     };
-    let in_tree: HashSet<(i64, i64)> = records
-        .all
-        .iter()
-        .map(|r| (r.rev.main, r.rev.sub))
-        .collect();
+    // `records.all` is in bucket order, which is revision order: a binary search, no set.
+    let in_tree = |k: &(i64, i64)| {
+        records
+            .all
+            .binary_search_by(|r| (r.rev.main, r.rev.sub).cmp(k))
+            .is_ok()
+    };
     let mut hole_pages: Vec<(Pgid, Vec<Found<'a>>)> = Vec::new();
     for (id, found, bad) in unreached {
         if bad {
@@ -147,7 +149,7 @@ pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -
             s.history.extend(
                 found
                     .into_iter()
-                    .filter(|f| !in_tree.contains(&(f.rev.main, f.rev.sub))),
+                    .filter(|f| !in_tree(&(f.rev.main, f.rev.sub))),
             );
             continue;
         }
@@ -160,7 +162,7 @@ pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -
     for (_, found) in hole_pages {
         for f in found {
             let k = (f.rev.main, f.rev.sub);
-            if in_tree.contains(&k) {
+            if in_tree(&k) {
                 continue;
             }
             if uncertain.contains(&k) {
@@ -175,6 +177,20 @@ pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -
                 }
             }
         }
+    }
+    if candidates.is_empty() {
+        // Nothing recovered: the live view is the tree's.
+        s.live = records
+            .live()
+            .map(|r| LiveRecord {
+                rev: r.rev,
+                kv: r.kv,
+                salvaged_from: None,
+            })
+            .collect();
+        tidy(&mut s.history);
+        tidy(&mut s.uncertain);
+        return s;
     }
     // Merge: tree records and candidates, by key then revision.
     let mut merged: Vec<LiveRecord<'a>> = records
@@ -225,13 +241,15 @@ pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -
         i = j;
     }
     s.recovered.sort_unstable_by_key(|f| f.rev);
-    s.uncertain
-        .sort_unstable_by(|a, b| a.rev.cmp(&b.rev).then(a.page.cmp(&b.page)));
-    s.uncertain.dedup_by(|a, b| a.rev == b.rev && a.kv == b.kv);
-    s.history
-        .sort_unstable_by(|a, b| a.rev.cmp(&b.rev).then(a.page.cmp(&b.page)));
-    s.history.dedup_by(|a, b| a.rev == b.rev && a.kv == b.kv);
+    tidy(&mut s.uncertain);
+    tidy(&mut s.history);
     s
+}
+
+/// Revision order, one entry per revision and content (the lowest page kept).
+fn tidy(found: &mut Vec<Found<'_>>) {
+    found.sort_unstable_by(|a, b| a.rev.cmp(&b.rev).then(a.page.cmp(&b.page)));
+    found.dedup_by(|a, b| a.rev == b.rev && a.kv == b.kv);
 }
 
 /// The raw key of element `i` of page `id` among the scanned pages.
