@@ -97,3 +97,4 @@ for size in small mid big; do
     fi
   } | python3 "$repo/scripts/bench/measure.py" "$runs" "$dir/results-$size.json"
 done
+bash "$repo/scripts/many/bench-many.sh" "$runs"   # hashkv vs etcdctl endpoint hashkv, compare of 3 copies and salvage vs status

@@ -47,6 +47,17 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Is this backup restorable? Exit 0 yes, 1 no (reasons listed), 2 could not run.
     Validate(cmd::validate::Args),
+    /// What `etcdctl endpoint hashkv --rev R` would answer for this file, without a server.
+    Hashkv(cmd::hashkv::Args),
+    /// Copies of one cluster side by side: which agree, which diverged (from which revision),
+    /// which to restore from, and the keys that differ.
+    Compare(cmd::compare::Args),
+    /// Scan every page for key-bucket records the tree no longer reaches (damaged files), and
+    /// the history left on free pages.
+    Salvage(cmd::salvage::Args),
+    /// What changed between two snapshots: keys added/removed/changed by resource and namespace,
+    /// and encryption changes (key rotated, provider changed, became plaintext).
+    Diff(cmd::diff::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +78,10 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Validate(a) => cmd::validate::run(a),
+        Command::Hashkv(a) => cmd::hashkv::run(a),
+        Command::Compare(a) => cmd::compare::run(a),
+        Command::Salvage(a) => cmd::salvage::run(a),
+        Command::Diff(a) => cmd::diff::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),

@@ -233,7 +233,11 @@ fn get_reveals_only_when_asked() {
     let sources = multi_sources();
     let snap = path("encrypted/multi.db");
     let key = "/registry/secrets/cee-dnceed21/web-tls-sjpkj";
-    let out = run(&args(&["get", &snap, key], &sources, &["--meta", "-o", "json"]));
+    let out = run(&args(
+        &["get", &snap, key],
+        &sources,
+        &["--meta", "-o", "json"],
+    ));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["object"]["kind"], "Secret");
     assert!(!v["object"]["data"].as_array().unwrap().is_empty());

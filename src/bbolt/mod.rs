@@ -17,6 +17,7 @@ pub mod db;
 pub mod error;
 pub mod meta;
 pub mod page;
+pub mod scan;
 mod walk;
 
 pub use bucket::{Bucket, Leaf};

@@ -7,14 +7,17 @@
 
 pub mod cluster;
 pub mod error;
+pub mod hashkv;
 pub mod integrity;
 pub mod kv;
 pub mod meta;
 pub mod records;
 pub mod revision;
+pub mod salvage;
 pub mod snapshot;
 pub mod status;
 pub mod trailer;
+pub mod wal;
 
 pub use error::Error;
 pub use kv::KeyValue;

@@ -1,0 +1,105 @@
+//! Every leaf page in the file, reachable or not: the raw material for salvage.
+//!
+//! bbolt never overwrites a page in place (copy-on-write, tx.go `commit` writes dirty pages to
+//! freshly allocated ids), so a page freed by a later transaction keeps its old contents until it
+//! is reused, and a subtree cut off by damage is still in the file. A page counts as a leaf when
+//! its header carries its own id and the leaf flag (internal/common/page.go) and its element
+//! table fits — exactly what [`Db::page`] and [`LeafPage::new`] check for reachable pages.
+
+use super::db::Db;
+use super::page::{LeafPage, PageKind, Pgid};
+
+/// Pages 0 and 1 are the metas.
+const FIRST_DATA_PAGE: Pgid = 2;
+
+/// Every leaf page from page 2 up to the high-water mark (and the end of the file), in page order.
+/// Pages inside another page's overflow run are looked at too: their header is then value bytes,
+/// which almost never carry the page's own id and the leaf flag, and callers validate every
+/// element anyway.
+pub fn leaf_pages(db: &Db) -> Vec<(Pgid, LeafPage<'_>)> {
+    let limit = db.meta().hwm.min(db.file_pages());
+    let mut out = Vec::new();
+    for id in FIRST_DATA_PAGE..limit {
+        let Ok(page) = db.page(id) else { continue };
+        if page.kind() != PageKind::Leaf {
+            continue;
+        }
+        if let Ok(view) = LeafPage::new(page) {
+            if !view.is_empty() {
+                out.push((id, view));
+            }
+        }
+    }
+    out
+}
+
+/// Pages scanned by [`leaf_pages`].
+pub fn scanned_pages(db: &Db) -> u64 {
+    db.meta()
+        .hwm
+        .min(db.file_pages())
+        .saturating_sub(FIRST_DATA_PAGE)
+}
+
+/// A key range of a tree whose subtree could not be read: from `lo` (None = from the start) up
+/// to, not including, `hi` (None = to the end). Bounds come from the branch elements around the
+/// damaged child (a branch element's key is its child's first key, internal/common/page.go).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hole<'a> {
+    pub lo: Option<&'a [u8]>,
+    pub hi: Option<&'a [u8]>,
+}
+
+impl Hole<'_> {
+    /// True when every key from `first` to `last` lies in the hole.
+    pub fn holds(&self, first: &[u8], last: &[u8]) -> bool {
+        self.lo.map_or(true, |lo| lo <= first) && self.hi.map_or(true, |hi| last < hi)
+    }
+}
+
+/// Depth beyond which a tree is treated as damaged (as the walker does).
+const MAX_DEPTH: usize = 64;
+
+/// The key ranges of the tree rooted at `root` that cannot be read: unreadable, misflagged or
+/// twice-referenced pages, pages with unreadable elements, too deep a path. Empty for an intact
+/// tree. Uses its own cycle-safe walk, so it reads branch pages and leaf element tables only.
+pub fn holes(db: &Db, root: Pgid) -> Vec<Hole<'_>> {
+    use super::page::BranchPage;
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    // (page, hole bounds if it is unreadable, depth)
+    type Pending<'a> = (Pgid, Option<&'a [u8]>, Option<&'a [u8]>, usize);
+    let mut stack: Vec<Pending<'_>> = vec![(root, None, None, 0)];
+    while let Some((id, lo, hi, depth)) = stack.pop() {
+        let hole = Hole { lo, hi };
+        let page = match db.page(id) {
+            Ok(p) if depth <= MAX_DEPTH && seen.insert(id) => p,
+            _ => {
+                out.push(hole);
+                continue;
+            }
+        };
+        match page.kind() {
+            PageKind::Leaf => match LeafPage::new(page) {
+                Ok(v) if v.elements().all(|e| e.is_ok()) => {}
+                _ => out.push(hole),
+            },
+            PageKind::Branch => {
+                let elems: Option<Vec<_>> = BranchPage::new(page)
+                    .ok()
+                    .and_then(|b| (0..b.len()).map(|i| b.element(i).ok()).collect());
+                let Some(elems) = elems.filter(|e| !e.is_empty()) else {
+                    out.push(hole);
+                    continue;
+                };
+                for (i, e) in elems.iter().enumerate().rev() {
+                    let clo = if i == 0 { lo } else { Some(e.key) };
+                    let chi = elems.get(i + 1).map(|n| n.key).or(hi);
+                    stack.push((e.child, clo, chi, depth + 1));
+                }
+            }
+            _ => out.push(hole),
+        }
+    }
+    out
+}

@@ -1,0 +1,465 @@
+//! etcd's HashKV offline: the CRC-32C `etcdctl endpoint hashkv --rev R` reports, computed from the
+//! `key` bucket of a snapshot without a server.
+//!
+//! Follows etcd v3.4.23 `mvcc/kvstore.go` `(*store).HashByRev` (Debian golang-etcd-server-dev,
+//! /usr/share/gocode/src/go.etcd.io/etcd/mvcc/kvstore.go) with the in-memory index the server
+//! builds on start (`restore`, `restoreIntoIndex`) and `keyIndex.keep` (mvcc/key_index.go):
+//!
+//! - the compact revision is `meta/finishedCompactRev` (-1 when absent), or `scheduledCompactRev`
+//!   when that is higher, because `restore` resumes an unfinished compaction before serving;
+//! - the current revision is the main revision of the last record (at least the compact revision);
+//! - `R <= compact` is `ErrCompacted`, `R > current` is `ErrFutureRev`, `R = 0` means current;
+//! - the hash is CRC-32C over `"key"`, then every bucket key and value with revision `< {R+1, 0}`,
+//!   where a revision `< {compact+1, 0}` counts only if it is in `kvindex.Keep(R)` (unless that set
+//!   is empty): per key, the newest revision at or below R, dropped when it is the tombstone that
+//!   ends a generation which is not the last.
+//!
+//! 3.4 calls `Keep(R)` with the hash revision; we follow that (and verify it against a 3.4 server,
+//! `scripts/many/hashkv-expected.sh`).
+
+use super::kv::KeyValue;
+use super::records::Records;
+use super::revision::Revision;
+use super::snapshot::Snapshot;
+use super::{buckets, meta::MetaInfo};
+use crate::bbolt::{Leaf, Problem};
+use rayon::prelude::*;
+use std::cmp::Ordering;
+
+/// What `HashKV` answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashKv {
+    pub hash: u32,
+    /// The revision hashed (the requested one, or the current revision for 0).
+    pub hash_revision: i64,
+    /// `header.revision` of the response: the store's current revision.
+    pub current_revision: i64,
+    /// `compact_revision` of the response.
+    pub compact_revision: i64,
+}
+
+/// Why etcd would refuse the request; the strings are mvcc's (kvstore.go `ErrCompacted`,
+/// `ErrFutureRev`), which the server wraps as `etcdserver: <mvcc error>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashKvError {
+    Compacted {
+        requested: i64,
+        compact_revision: i64,
+    },
+    FutureRevision {
+        requested: i64,
+        current_revision: i64,
+    },
+}
+
+impl HashKvError {
+    pub fn etcd_message(&self) -> &'static str {
+        match self {
+            HashKvError::Compacted { .. } => "mvcc: required revision has been compacted",
+            HashKvError::FutureRevision { .. } => "mvcc: required revision is a future revision",
+        }
+    }
+}
+
+/// The revision numbers a server restored from this file starts with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreRevisions {
+    pub current: i64,
+    pub compact: i64,
+    /// True when `scheduledCompactRev` > `finishedCompactRev`: etcd finishes that compaction on start.
+    pub resumes_compaction: bool,
+}
+
+impl StoreRevisions {
+    pub fn of(meta: &MetaInfo, records: &Records<'_>) -> StoreRevisions {
+        StoreRevisions::from_last(meta, records.all.last().map(|r| r.rev.main))
+    }
+
+    /// From the main revision of the key bucket's last entry.
+    pub fn from_last(meta: &MetaInfo, last: Option<i64>) -> StoreRevisions {
+        // kvstore.go Restore sets compactMainRev = -1; restore() reads finishedCompactRev.
+        let finished = meta.finished_compact_revision.unwrap_or(-1);
+        let scheduled = meta.scheduled_compact_revision.unwrap_or(0);
+        // `if scheduledCompact <= s.compactMainRev { scheduledCompact = 0 }`; 0 = nothing to resume.
+        let resumes = scheduled != 0 && scheduled > finished;
+        let compact = if resumes { scheduled } else { finished };
+        // restoreIntoIndex starts currentRev at 1 and takes each record's main revision.
+        let last = last.unwrap_or(1);
+        StoreRevisions {
+            current: last.max(compact),
+            compact,
+            resumes_compaction: resumes,
+        }
+    }
+}
+
+/// `revision.GreaterThan` (mvcc/revision.go) on (main, sub), computed without overflow.
+fn greater(a: (i128, i128), b: (i64, i64)) -> bool {
+    a.cmp(&(i128::from(b.0), i128::from(b.1))) == Ordering::Greater
+}
+
+/// `bytesToRev`: main from bytes 0..8, sub from bytes 9..17. None for keys shorter than 17 bytes
+/// (Go would panic; the integrity check reports such keys).
+fn bytes_to_rev(k: &[u8]) -> Option<(i64, i64)> {
+    let main = i64::from_be_bytes(k.get(0..8)?.try_into().ok()?);
+    let sub = i64::from_be_bytes(k.get(9..17)?.try_into().ok()?);
+    Some((main, sub))
+}
+
+/// One key's history as the rebuilt `keyIndex` holds it: generations of revisions.
+/// `restoreIntoIndex`: a key first seen as a tombstone is not indexed; the first put `restore`s
+/// a generation; a tombstone on an empty last generation is refused (ErrRevisionNotFound).
+fn generations(revs: impl Iterator<Item = Revision>) -> Vec<Vec<(i64, i64)>> {
+    let mut gens: Vec<Vec<(i64, i64)>> = Vec::new();
+    for r in revs {
+        let rv = (r.main, r.sub);
+        match gens.last_mut() {
+            None if r.tombstone => {}
+            None => gens.push(vec![rv]),
+            Some(last) if r.tombstone => {
+                if !last.is_empty() {
+                    last.push(rv);
+                    gens.push(Vec::new());
+                }
+            }
+            Some(last) => last.push(rv),
+        }
+    }
+    gens
+}
+
+/// `keyIndex.keep(atRev)` (key_index.go, via `doCompact`): the revision kept for this key.
+fn keep(gens: &[Vec<(i64, i64)>], at: i64) -> Option<(i64, i64)> {
+    let last_gen = gens.len().checked_sub(1)?;
+    let mut gi = 0;
+    while gi < last_gen {
+        match gens[gi].last() {
+            Some(tomb) if tomb.0 > at => break,
+            _ => gi += 1,
+        }
+    }
+    let g = &gens[gi];
+    let ri = g.iter().rposition(|r| r.0 <= at)?;
+    if ri + 1 == g.len() && gi != last_gen {
+        return None;
+    }
+    Some(g[ri])
+}
+
+/// `treeIndex.Keep(at)` restricted to revisions at or below `below` (the only ones it filters),
+/// sorted.
+fn keep_set(records: &Records<'_>, at: i64, below: i64) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let hist: Vec<_> = records.history().collect();
+    let mut i = 0;
+    while i < hist.len() {
+        let key = hist[i].kv.key;
+        let mut j = i;
+        while j < hist.len() && hist[j].kv.key == key {
+            j += 1;
+        }
+        let gens = generations(hist[i..j].iter().map(|r| r.rev));
+        if let Some(k) = keep(&gens, at) {
+            if k.0 <= below {
+                out.push(k);
+            }
+        }
+        i = j;
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Which bucket entries `HashByRev(rev)` hashes.
+struct Filter {
+    upper: (i128, i128),
+    lower: (i128, i128),
+    keep: Vec<(i64, i64)>,
+}
+
+impl Filter {
+    fn includes(&self, kr: (i64, i64)) -> bool {
+        if !greater(self.upper, kr) {
+            return false;
+        }
+        if greater(self.lower, kr) && !self.keep.is_empty() {
+            return self.keep.binary_search(&kr).is_ok();
+        }
+        true
+    }
+}
+
+/// Leaves hashed sequentially per parallel task (see status.rs for why per chunk).
+const LEAVES_PER_CHUNK: usize = 1024;
+
+fn hash_chunk(leaves: &[Leaf<'_>], f: &Filter) -> (u32, usize, u64) {
+    let (mut crc, mut len, mut unreadable) = (0u32, 0usize, 0u64);
+    for leaf in leaves {
+        for e in leaf.view.elements() {
+            let Ok(e) = e else {
+                unreadable += 1;
+                continue;
+            };
+            let Some(kr) = bytes_to_rev(e.key) else {
+                unreadable += 1;
+                continue;
+            };
+            // etcd's restore would stop on a value that is not a KeyValue (lg.Fatal).
+            if KeyValue::decode(e.value).is_err() {
+                unreadable += 1;
+            }
+            if f.includes(kr) {
+                crc = crc32c::crc32c_append(crc, e.key);
+                crc = crc32c::crc32c_append(crc, e.value);
+                len += e.key.len() + e.value.len();
+            }
+        }
+    }
+    (crc, len, unreadable)
+}
+
+/// The answer plus what could not be read: when `problems` or `unreadable` are non-zero the hash
+/// covers only what was read, and a real etcd would not have started on this file.
+pub struct Computed {
+    pub result: Result<HashKv, HashKvError>,
+    pub problems: Vec<Problem>,
+    pub unreadable: u64,
+}
+
+/// The revisions a server restored from `snap` starts with, from the key bucket's first and
+/// last entries only (no decoding).
+pub fn store_revisions(snap: &Snapshot, meta: &MetaInfo) -> (StoreRevisions, Option<i64>) {
+    let (first, last) = match snap.bucket(buckets::KEY) {
+        (Some(b), _) => {
+            let (leaves, _) = b.leaves();
+            let key_at = |l: Option<&Leaf<'_>>, back: bool| {
+                let v = l?.view;
+                let i = if back { v.len().checked_sub(1)? } else { 0 };
+                bytes_to_rev(v.element(i).ok()?.key).map(|r| r.0)
+            };
+            (key_at(leaves.first(), false), key_at(leaves.last(), true))
+        }
+        _ => (None, None),
+    };
+    (StoreRevisions::from_last(meta, last), first)
+}
+
+/// `HashByRev(rev)` over `snap` (rev 0 = current). `records` (`Records::read(snap)`) is only
+/// needed when some record lies at or below the compaction; it is read here if not given.
+pub fn hash_by_rev(
+    snap: &Snapshot,
+    records: Option<&Records<'_>>,
+    meta: &MetaInfo,
+    rev: i64,
+) -> Computed {
+    let (revs, first) = store_revisions(snap, meta);
+    let err = |e| Computed {
+        result: Err(e),
+        problems: Vec::new(),
+        unreadable: 0,
+    };
+    if rev > 0 && rev <= revs.compact {
+        return err(HashKvError::Compacted {
+            requested: rev,
+            compact_revision: revs.compact,
+        });
+    }
+    if rev > 0 && rev > revs.current {
+        return err(HashKvError::FutureRevision {
+            requested: rev,
+            current_revision: revs.current,
+        });
+    }
+    let rev = if rev == 0 { revs.current } else { rev };
+    // The keep set filters only revisions at or below the compaction: without any, no decoding.
+    let keep = match (records, first) {
+        (_, Some(f)) if f > revs.compact => Vec::new(),
+        (Some(r), _) => keep_set(r, rev, revs.compact),
+        (None, _) => keep_set(&Records::read(snap), rev, revs.compact),
+    };
+    let filter = Filter {
+        upper: (i128::from(rev) + 1, 0),
+        lower: (i128::from(revs.compact) + 1, 0),
+        keep,
+    };
+    let mut crc = crc32c::crc32c(buckets::KEY);
+    let mut problems = Vec::new();
+    let mut unreadable = 0;
+    match snap.bucket(buckets::KEY) {
+        (Some(bucket), p) => {
+            problems.extend(p);
+            let (leaves, p) = bucket.leaves();
+            problems.extend(p);
+            let parts: Vec<_> = leaves
+                .par_chunks(LEAVES_PER_CHUNK)
+                .map(|c| hash_chunk(c, &filter))
+                .collect();
+            for (c, len, u) in parts {
+                crc = crc32c::crc32c_combine(crc, c, len);
+                unreadable += u;
+            }
+        }
+        // UnsafeForEach on a missing bucket: the server would not have started.
+        (None, p) => problems.extend(p),
+    }
+    Computed {
+        result: Ok(HashKv {
+            hash: crc,
+            hash_revision: rev,
+            current_revision: revs.current,
+            compact_revision: revs.compact,
+        }),
+        problems,
+        unreadable,
+    }
+}
+
+/// Per main revision up to `upto`, CRC-32C over its bucket entries (key and value bytes, in
+/// bucket order): two copies of one cluster hold identical entries for every revision both still
+/// keep, so the first revision whose digest differs is where they diverged.
+pub fn revision_digests(snap: &Snapshot, upto: i64) -> Vec<(i64, u32)> {
+    let mut out: Vec<(i64, u32)> = Vec::new();
+    let (Some(bucket), _) = snap.bucket(buckets::KEY) else {
+        return out;
+    };
+    let (leaves, _) = bucket.leaves();
+    for leaf in &leaves {
+        for e in leaf.view.elements().flatten() {
+            let Some((main, _)) = bytes_to_rev(e.key) else {
+                continue;
+            };
+            if main > upto {
+                return out;
+            }
+            let c = match out.last() {
+                Some(&(m, c)) if m == main => c,
+                _ => 0,
+            };
+            let c = crc32c::crc32c_append(crc32c::crc32c_append(c, e.key), e.value);
+            match out.last_mut() {
+                Some(l) if l.0 == main => l.1 = c,
+                _ => out.push((main, c)),
+            }
+        }
+    }
+    out
+}
+
+/// Per key, a digest of the revisions `HashByRev(rev)` would include, for locating divergence
+/// between copies (etcd has no per-key hash; this one is ours): CRC-32C over, per revision, the
+/// 17/18-byte bucket key, then the KeyValue's key, value and the four numbers (LE i64).
+/// Keys in key order.
+pub fn key_digests<'a>(
+    records: &Records<'a>,
+    meta: &MetaInfo,
+    rev: i64,
+) -> Vec<(&'a [u8], u32, i64)> {
+    let revs = StoreRevisions::of(meta, records);
+    let keep = keep_set(records, rev, revs.compact);
+    let filter = Filter {
+        upper: (i128::from(rev) + 1, 0),
+        lower: (i128::from(revs.compact) + 1, 0),
+        keep,
+    };
+    let mut out: Vec<(&'a [u8], u32, i64)> = Vec::new();
+    for r in records.history() {
+        if !filter.includes((r.rev.main, r.rev.sub)) {
+            continue;
+        }
+        let mut c = match out.last() {
+            Some(l) if l.0 == r.kv.key => l.1,
+            _ => 0,
+        };
+        c = crc32c::crc32c_append(c, &r.rev.main.to_be_bytes());
+        c = crc32c::crc32c_append(c, b"_");
+        c = crc32c::crc32c_append(c, &r.rev.sub.to_be_bytes());
+        if r.rev.tombstone {
+            c = crc32c::crc32c_append(c, b"t");
+        }
+        c = crc32c::crc32c_append(c, r.kv.key);
+        c = crc32c::crc32c_append(c, r.kv.value);
+        for n in [
+            r.kv.create_revision,
+            r.kv.mod_revision,
+            r.kv.version,
+            r.kv.lease,
+        ] {
+            c = crc32c::crc32c_append(c, &n.to_le_bytes());
+        }
+        match out.last_mut() {
+            Some(l) if l.0 == r.kv.key => {
+                l.1 = c;
+                l.2 = r.rev.main;
+            }
+            _ => out.push((r.kv.key, c, r.rev.main)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rev(main: i64, tombstone: bool) -> Revision {
+        Revision {
+            main,
+            sub: 0,
+            tombstone,
+        }
+    }
+
+    #[test]
+    fn generations_follow_restore_into_index() {
+        // Tombstone first: not indexed. put, put, delete, put.
+        let g = generations(
+            [
+                rev(2, true),
+                rev(3, false),
+                rev(4, false),
+                rev(5, true),
+                rev(7, false),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(g, vec![vec![(3, 0), (4, 0), (5, 0)], vec![(7, 0)]]);
+        let g = generations([rev(3, false), rev(5, true)].into_iter());
+        assert_eq!(g, vec![vec![(3, 0), (5, 0)], vec![]]);
+    }
+
+    #[test]
+    fn keep_drops_generation_ending_tombstones() {
+        let g = vec![vec![(3, 0), (4, 0), (5, 0)], vec![(7, 0)]];
+        assert_eq!(keep(&g, 4), Some((4, 0)));
+        assert_eq!(keep(&g, 5), None); // deleted at 5, recreated at 7
+        assert_eq!(keep(&g, 6), None); // walks into the last generation: nothing <= 6
+        assert_eq!(keep(&g, 9), Some((7, 0)));
+        assert_eq!(keep(&g, 2), None);
+        let deleted = vec![vec![(3, 0), (5, 0)], vec![]];
+        assert_eq!(keep(&deleted, 9), None);
+    }
+
+    #[test]
+    fn filter_is_greater_than_on_main_then_sub() {
+        let f = Filter {
+            upper: (11, 0),
+            lower: (6, 0),
+            keep: vec![(4, 0)],
+        };
+        assert!(f.includes((10, 3)));
+        assert!(!f.includes((11, 0)));
+        assert!(f.includes((4, 0)));
+        assert!(!f.includes((3, 0)));
+        assert!(f.includes((6, 0)));
+        assert!(!f.includes((11, -1)) || greater((11, 0), (11, -1)));
+    }
+
+    #[test]
+    fn bytes_to_rev_needs_seventeen_bytes() {
+        assert_eq!(bytes_to_rev(b"short"), None);
+        let mut k = 5i64.to_be_bytes().to_vec();
+        k.push(b'_');
+        k.extend_from_slice(&2i64.to_be_bytes());
+        assert_eq!(bytes_to_rev(&k), Some((5, 2)));
+    }
+}
