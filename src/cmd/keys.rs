@@ -338,15 +338,25 @@ fn write_text<W: Write>(out: &mut W, v: &KeysView<'_>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Left-aligned columns, two spaces apart.
+/// Left-aligned columns, two spaces apart. Cells are escaped and cut at
+/// [`sanitize::MAX_CELL`] characters (a 65,536-character key name once overflowed `{:<w$}`).
 pub fn write_table<W: Write>(
     out: &mut W,
     header: &[&str],
     rows: &[Vec<String>],
 ) -> std::io::Result<()> {
-    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    use crate::sanitize;
+    // Headers too: `audit` heads columns with node names.
+    let header: Vec<String> = header
+        .iter()
+        .map(|h| sanitize::cell(h).into_owned())
+        .collect();
+    let cells = |r: &[String]| -> Vec<String> {
+        r.iter().map(|c| sanitize::cell(c).into_owned()).collect()
+    };
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| cells(r)).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (w, c) in widths.iter_mut().zip(r.iter()) {
             *w = (*w).max(c.chars().count());
         }
@@ -357,13 +367,14 @@ pub fn write_table<W: Write>(
             if i + 1 == cells.len() {
                 s.push_str(c);
             } else {
-                s.push_str(&format!("{c:<w$}  "));
+                s.push_str(&sanitize::pad_right(c, *w));
+                s.push_str("  ");
             }
         }
         s.trim_end().to_string()
     };
     writeln!(out, "{}", line(&header))?;
-    for r in rows {
+    for r in &rows {
         writeln!(out, "{}", line(r))?;
     }
     Ok(())
