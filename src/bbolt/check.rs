@@ -8,7 +8,7 @@
 use super::bucket::Bucket;
 use super::bytes::u64_at;
 use super::db::Db;
-use super::error::{Problem, ProblemKind};
+use super::error::{Problem, ProblemKind, Problems};
 use super::page::{PageKind, Pgid, FREELIST_PAGE_FLAG, PAGE_HEADER_SIZE};
 use super::walk::{Visited, MAX_DEPTH};
 use serde::Serialize;
@@ -64,7 +64,7 @@ pub fn check(db: &Db) -> CheckReport {
             (false, false, true) => ProblemKind::UnreachableUnfreed,
             _ => continue,
         };
-        report.problems.push(Problem {
+        report.problems.note(Problem {
             page: Some(id),
             bucket: String::new(),
             kind,
@@ -90,7 +90,7 @@ fn read_freelist(db: &Db, reached: &mut Visited, report: &mut CheckReport) -> Op
     let page = match db.page(id) {
         Ok(p) => p,
         Err(kind) => {
-            report.problems.push(Problem {
+            report.problems.note(Problem {
                 page: Some(id),
                 bucket: "(freelist)".into(),
                 kind,
@@ -99,7 +99,7 @@ fn read_freelist(db: &Db, reached: &mut Visited, report: &mut CheckReport) -> Op
         }
     };
     if page.flags() != FREELIST_PAGE_FLAG {
-        report.problems.push(Problem {
+        report.problems.note(Problem {
             page: Some(id),
             bucket: "(freelist)".into(),
             kind: ProblemKind::InvalidType {
@@ -111,7 +111,7 @@ fn read_freelist(db: &Db, reached: &mut Visited, report: &mut CheckReport) -> Op
     }
     for i in 0..=u64::from(page.overflow()) {
         if reached.mark(id + i) {
-            report.problems.push(Problem {
+            report.problems.note(Problem {
                 page: Some(id + i),
                 bucket: "(freelist)".into(),
                 kind: ProblemKind::ReferencedTwice,
@@ -124,7 +124,7 @@ fn read_freelist(db: &Db, reached: &mut Visited, report: &mut CheckReport) -> Op
         match u64_at(b, PAGE_HEADER_SIZE) {
             Some(n) => (n, PAGE_HEADER_SIZE + 8),
             None => {
-                report.problems.push(bad("count word out of page".into()));
+                report.problems.note(bad("count word out of page".into()));
                 return None;
             }
         }
@@ -138,7 +138,7 @@ fn read_freelist(db: &Db, reached: &mut Visited, report: &mut CheckReport) -> Op
     if !fits {
         report
             .problems
-            .push(bad(format!("{count} ids do not fit in the page")));
+            .note(bad(format!("{count} ids do not fit in the page")));
         return None;
     }
     let mut free = Visited::new(db.file_pages());
@@ -148,7 +148,7 @@ fn read_freelist(db: &Db, reached: &mut Visited, report: &mut CheckReport) -> Op
             break;
         };
         if pid < 2 || pid >= meta.hwm {
-            report.problems.push(Problem {
+            report.problems.note(Problem {
                 page: Some(pid),
                 bucket: "(freelist)".into(),
                 kind: ProblemKind::OutOfBounds {
@@ -159,7 +159,7 @@ fn read_freelist(db: &Db, reached: &mut Visited, report: &mut CheckReport) -> Op
             continue;
         }
         if free.mark(pid) {
-            report.problems.push(Problem {
+            report.problems.note(Problem {
                 page: Some(pid),
                 bucket: "(freelist)".into(),
                 kind: ProblemKind::FreedTwice,
@@ -179,7 +179,7 @@ fn check_bucket(
 ) {
     report.buckets += 1;
     if nesting > MAX_DEPTH {
-        report.problems.push(Problem {
+        report.problems.note(Problem {
             page: Some(bucket.root_page()),
             bucket: bucket.path.clone(),
             kind: ProblemKind::TooDeep { depth: MAX_DEPTH },
@@ -199,7 +199,7 @@ fn check_bucket(
             let e = match e {
                 Ok(e) => e,
                 Err(e) => {
-                    report.problems.push(problem(ProblemKind::ElementOutOfPage {
+                    report.problems.note(problem(ProblemKind::ElementOutOfPage {
                         index: i,
                         detail: e.detail,
                     }));
@@ -209,7 +209,7 @@ fn check_bucket(
             if prev.is_some_and(|p| p >= e.key) {
                 report
                     .problems
-                    .push(problem(ProblemKind::KeysOutOfOrder { index: i }));
+                    .note(problem(ProblemKind::KeysOutOfOrder { index: i }));
             }
             prev = Some(e.key);
             if e.is_bucket() {
@@ -222,7 +222,7 @@ fn check_bucket(
     for (page, e) in subs {
         match bucket.sub_bucket(page, &e) {
             Ok(sub) => check_bucket(&sub, nesting + 1, reached, report),
-            Err(p) => report.problems.push(p),
+            Err(p) => report.problems.note(p),
         }
     }
 }

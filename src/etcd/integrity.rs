@@ -83,11 +83,18 @@ impl Integrity {
             ));
         }
         problems.extend(structure.problems.iter().map(|p| p.to_string()));
-        let record_problems: Vec<String> = records
+        let mut record_problems: Vec<String> = records
             .record_problems
             .iter()
             .map(|p| p.to_string())
             .collect();
+        if records.record_problems_omitted > 0 {
+            record_problems.push(format!(
+                "bucket key: {} more undecodable record(s) not listed (only the first {} are kept)",
+                records.record_problems_omitted,
+                crate::bbolt::MAX_PROBLEMS
+            ));
+        }
         problems.extend(record_problems.iter().cloned());
         if !records.has_key_bucket {
             problems.push("no `key` bucket: not an etcd v3 backend".into());

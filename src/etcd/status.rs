@@ -14,7 +14,7 @@
 use super::buckets;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
-use crate::bbolt::{Leaf, Problem};
+use crate::bbolt::{Leaf, Problem, Problems};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -60,7 +60,8 @@ fn hash_leaves<'a>(leaves: &[Leaf<'a>]) -> (Part, Option<&'a [u8]>) {
     let mut last = None;
     for leaf in leaves {
         // Elements that cannot be read are skipped here; the integrity check reports them.
-        for e in leaf.view.elements().flatten() {
+        // `Leaf::elements` reads each byte once: shared values are not hashed again (#18).
+        for e in leaf.elements().flatten() {
             p.crc = crc32c::crc32c_append(p.crc, e.key);
             p.len += e.key.len() as u64;
             if !e.is_bucket() {
@@ -89,7 +90,7 @@ pub fn compute(snap: &Snapshot) -> (Status, Vec<Problem>) {
             pairs: 0,
         });
         let (leaves, p) = bucket.leaves();
-        problems.extend(p);
+        problems.note_all(p);
         let parts: Vec<_> = leaves
             .par_chunks(LEAVES_PER_CHUNK)
             .map(hash_leaves)
