@@ -86,6 +86,23 @@ pub struct KeysView<'a> {
 
 /// Builds the view (shared with commands that print a key list).
 pub fn view(k: &Keyring) -> KeysView<'_> {
+    // Candidate ids by (node, provider, name, fingerprint): a lookup per config entry, not a
+    // scan (a config of 40,000 keys was quadratic here, #18).
+    let ids: KeyIndex<'_> = k
+        .keys
+        .iter()
+        .map(|c| {
+            (
+                (
+                    c.node.as_str(),
+                    c.provider,
+                    c.name.as_str(),
+                    c.fingerprint.as_str(),
+                ),
+                c.id.as_str(),
+            )
+        })
+        .collect();
     let configs = k
         .configs
         .iter()
@@ -104,7 +121,7 @@ pub fn view(k: &Keyring) -> KeysView<'_> {
                     providers: r
                         .providers
                         .iter()
-                        .map(|p| provider_view(k, &nc.node, p))
+                        .map(|p| provider_view(&ids, &nc.node, p))
                         .collect(),
                 })
                 .collect(),
@@ -118,7 +135,9 @@ pub fn view(k: &Keyring) -> KeysView<'_> {
     }
 }
 
-fn provider_view<'a>(k: &Keyring, node: &str, p: &'a ProviderConfig) -> ProviderView<'a> {
+type KeyIndex<'k> = std::collections::HashMap<(&'k str, Provider, &'k str, &'k str), &'k str>;
+
+fn provider_view<'a>(ids: &KeyIndex<'_>, node: &str, p: &'a ProviderConfig) -> ProviderView<'a> {
     match p {
         ProviderConfig::Keys { provider, keys } => ProviderView {
             provider: *provider,
@@ -128,15 +147,8 @@ fn provider_view<'a>(k: &Keyring, node: &str, p: &'a ProviderConfig) -> Provider
                     let fingerprint = e.secret.fingerprint();
                     let id = (!e.marker)
                         .then(|| {
-                            k.keys
-                                .iter()
-                                .find(|c| {
-                                    c.node == node
-                                        && c.provider == *provider
-                                        && c.name == e.name
-                                        && c.fingerprint == fingerprint
-                                })
-                                .map(|c| c.id.clone())
+                            ids.get(&(node, *provider, e.name.as_str(), fingerprint.as_str()))
+                                .map(|id| id.to_string())
                         })
                         .flatten();
                     KeyRef {

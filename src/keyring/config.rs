@@ -114,22 +114,21 @@ impl EncryptionConfig {
     /// getTransformerOverridesAndKMSPluginProbes: `resource "x" is masked by earlier rule "y"`;
     /// it stops at the first).
     pub fn masked_resources(&self) -> Option<String> {
-        let mut seen: Vec<GroupResource> = Vec::new();
+        // A set, not a list: a config of 150,000 resources was quadratic here (#18).
+        let mut seen: std::collections::HashSet<GroupResource> = std::collections::HashSet::new();
+        let all = GroupResource {
+            resource: "*".into(),
+            group: "*".into(),
+        };
         for rule in &self.rules {
             for r in &rule.resources {
                 let gr = GroupResource::parse(r);
-                let masks = [
-                    GroupResource {
-                        resource: "*".into(),
-                        group: gr.group.clone(),
-                    },
-                    GroupResource {
-                        resource: "*".into(),
-                        group: "*".into(),
-                    },
-                ];
-                for mask in masks {
-                    if seen.contains(&mask) {
+                let group_mask = GroupResource {
+                    resource: "*".into(),
+                    group: gr.group.clone(),
+                };
+                for mask in [&group_mask, &all] {
+                    if seen.contains(mask) {
                         return Some(format!(
                             "resource {:?} is masked by earlier rule {:?}",
                             gr.config_string(),
@@ -137,9 +136,7 @@ impl EncryptionConfig {
                         ));
                     }
                 }
-                if !seen.contains(&gr) {
-                    seen.push(gr);
-                }
+                seen.insert(gr);
             }
         }
         None
