@@ -129,14 +129,14 @@ pub fn pad_right(s: &str, width: usize) -> String {
     let n = s.chars().count();
     let mut out = String::with_capacity(s.len() + width.saturating_sub(n));
     out.push_str(s);
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
+    out.push_str(&" ".repeat(width.saturating_sub(n)));
     out
 }
 
 /// Pads `s` with spaces on the left to `width` characters.
 pub fn pad_left(s: &str, width: usize) -> String {
     let n = s.chars().count();
-    let mut out: String = std::iter::repeat_n(' ', width.saturating_sub(n)).collect();
+    let mut out = " ".repeat(width.saturating_sub(n));
     out.push_str(s);
     out
 }

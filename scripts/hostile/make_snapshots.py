@@ -8,14 +8,15 @@ freelist, pgid, txid, checksum (FNV-1a 64 of the 56 bytes before it)`; a sub-buc
 
 These shapes cannot come from a real etcd (no writer produces them); that is the point.
 
-    make_snapshots.py OUTDIR [--big]
+    make_snapshots.py OUTDIR [--big [LEAVES]]
 
   shared-inline.db   a `key` bucket that is 40 levels of inline buckets, each level's two
                      elements pointing at the same inner bucket: 2^40 buckets if followed
   shared-value.db    a `key` bucket leaf of 65,535 elements all pointing at one revision whose
                      KeyValue holds a 1 MiB aesgcm-looking value
-  many-records.db    (--big only, 105 MB) 100 leaves of 65,535 elements sharing one small record
-                     each: 6.5 M elements
+  long-version.db    a `meta` bucket whose storageVersion is 70,000 characters (item 6)
+  many-records.db    (--big only; 105 MB with the default 100 LEAVES) leaves of 65,535 elements
+                     sharing one small record each: 6.5 M elements
 """
 import struct
 import sys
@@ -150,9 +151,24 @@ def main():
         2,
     )
 
+    # 3. A 70,000-character storageVersion (a table cell past u16 width).
+    long_meta_tree = leaf(3, [(0, b"consistent_index", struct.pack(">Q", 5)),
+                              (0, b"storageVersion", b"3." + b"9" * 70000)])
+    long_meta_tree = leaf(3, [(0, b"consistent_index", struct.pack(">Q", 5)),
+                              (0, b"storageVersion", b"3." + b"9" * 70000)],
+                          pages_for(len(long_meta_tree)) - 1)
+    write_db(
+        os.path.join(out, "long-version.db"),
+        [(2, top_level(2, [(b"key", inline_bucket(leaf(0, []))),
+                           (b"meta", struct.pack("<QQ", 3, 0))])), (3, long_meta_tree)],
+        2,
+    )
+
     if "--big" in sys.argv:
-        # 3. 100 leaves × 65,535 elements sharing one small record per leaf: 6.5 M elements.
-        n_leaves, per = 100, 65535
+        # 4. LEAVES × 65,535 elements sharing one small record per leaf: 6.5 M elements.
+        i = sys.argv.index("--big")
+        n_leaves = int(sys.argv[i + 1]) if len(sys.argv) > i + 1 else 100
+        per = 65535
         pages = []
         pid = 4
         children = []

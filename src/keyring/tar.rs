@@ -361,7 +361,9 @@ fn pax_path(mut data: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn members(tar: &[u8]) -> Result<(Vec<(String, Vec<u8>)>, End), TarError> {
+    type Listing = (Vec<(String, Vec<u8>)>, End);
+
+    fn members(tar: &[u8]) -> Result<Listing, TarError> {
         let mut r = TarReader::new(tar);
         let mut out = Vec::new();
         loop {
