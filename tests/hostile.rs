@@ -194,8 +194,9 @@ fn forty_thousand_revisions_in_a_tarball_are_linear() {
         1024,
     );
     assert_eq!(code, 0, "{text}");
-    // ~0.3 s in release; the test profile on a shared CI core gets a wide margin (was 55 s).
-    assert!(took < Duration::from_secs(10), "took {took:?}");
+    // ~1 s of CPU in the test profile; wall-clock margin for a loaded shared machine. The
+    // quadratic version took 55 s in release.
+    assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
 #[test]
@@ -282,7 +283,7 @@ fn shared_inline_buckets_are_walked_once() {
         // 2^40 buckets before: never finished.
         let (code, text, took) = checked(&args, 30, 1024);
         assert_eq!(code, 1, "{args:?}: {text}");
-        assert!(took < Duration::from_secs(10), "{args:?} took {took:?}");
+        assert!(took < Duration::from_secs(20), "{args:?} took {took:?}");
     }
     let (_, text, _) = checked(&["check", &f], 30, 1024);
     assert!(text.contains("multiple references"), "{text}");
@@ -311,7 +312,7 @@ fn a_shared_value_is_read_once() {
         // 77-90 s before (65,535 reads of one 1 MiB value).
         let (code, text, took) = checked(&args, 60, 1024);
         assert_eq!(code, 1, "{args:?}: {text}");
-        assert!(took < Duration::from_secs(10), "{args:?} took {took:?}");
+        assert!(took < Duration::from_secs(20), "{args:?} took {took:?}");
     }
     let (_, text, _) = checked(&["check", &f, "--format", "json"], 30, 1024);
     assert!(text.contains("overlap the bytes of element 0"), "{text}");
@@ -329,7 +330,7 @@ fn millions_of_broken_elements_take_bounded_memory() {
     ] {
         let (code, text, took) = checked(&args, 60, 512);
         assert_eq!(code, 1, "{args:?}: {}", &text[..text.len().min(500)]);
-        assert!(took < Duration::from_secs(20), "{args:?} took {took:?}");
+        assert!(took < Duration::from_secs(40), "{args:?} took {took:?}");
     }
     let (_, text, _) = checked(&["check", &f, "--format", "json"], 60, 512);
     assert!(
