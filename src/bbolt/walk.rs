@@ -257,3 +257,48 @@ pub(crate) fn walk_tree<'a>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bbolt::page::tests::leaf_bytes;
+    use crate::bbolt::page::{Page, ELEMENT_SIZE, PAGE_HEADER_SIZE};
+
+    fn leaf(b: &[u8]) -> Leaf<'_> {
+        Leaf {
+            page: 3,
+            inline: false,
+            view: LeafPage::new(Page::new(b).unwrap()).unwrap(),
+        }
+    }
+
+    #[test]
+    fn elements_laid_out_by_bbolt_are_all_read() {
+        let b = leaf_bytes(3, &[(0, b"a", b"1"), (0, b"b", b"22"), (0, b"c", b"")], 256);
+        let got: Vec<_> = leaf(&b).elements().map(|e| e.map(|e| e.key)).collect();
+        assert_eq!(got, [Ok(&b"a"[..]), Ok(&b"b"[..]), Ok(&b"c"[..])]);
+    }
+
+    #[test]
+    fn an_element_sharing_bytes_is_reported_not_read_again() {
+        let mut b = leaf_bytes(
+            3,
+            &[(0, b"a", b"1"), (0, b"b", b"22"), (0, b"c", b"3")],
+            256,
+        );
+        // Point element 2 at element 0's key and value (pos is relative to the element).
+        let (e0, e2) = (PAGE_HEADER_SIZE, PAGE_HEADER_SIZE + 2 * ELEMENT_SIZE);
+        let pos0 = u32::from_le_bytes(b[e0 + 4..e0 + 8].try_into().unwrap()) as usize;
+        let target = e0 + pos0;
+        b[e2 + 4..e2 + 8].copy_from_slice(&((target - e2) as u32).to_le_bytes());
+        let got: Vec<_> = leaf(&b).elements().collect();
+        assert!(got[0].is_ok() && got[1].is_ok());
+        let e = got[2].as_ref().unwrap_err();
+        assert_eq!(e.index, 2);
+        assert!(
+            e.detail.contains("overlap the bytes of element 0"),
+            "{}",
+            e.detail
+        );
+    }
+}
