@@ -23,8 +23,10 @@ pub struct Integrity {
     pub record_problems: Vec<String>,
     pub alarms: Vec<Alarm>,
     pub warnings: Vec<String>,
-    /// Every problem, one line each, in a stable order.
+    /// Every problem, one line each, in a stable order (past the caps, one line counts the rest).
     pub problems: Vec<String>,
+    /// How many problems there are, those counted but not listed included.
+    pub problem_count: u64,
 }
 
 impl Integrity {
@@ -106,6 +108,23 @@ impl Integrity {
                 a.alarm, a.member_id
             ));
         }
+        // The lines that stand for many (`N more problem(s) not listed`) count as N.
+        let omitted: u64 = structure
+            .problems
+            .iter()
+            .filter_map(|p| match p.kind {
+                crate::bbolt::ProblemKind::Omitted { count } => Some(count),
+                _ => None,
+            })
+            .sum();
+        let summary_lines = structure
+            .problems
+            .iter()
+            .filter(|p| matches!(p.kind, crate::bbolt::ProblemKind::Omitted { .. }))
+            .count()
+            + usize::from(records.record_problems_omitted > 0);
+        let problem_count =
+            (problems.len() - summary_lines) as u64 + omitted + records.record_problems_omitted;
         Integrity {
             file: snap.path.display().to_string(),
             ok: problems.is_empty(),
@@ -120,6 +139,7 @@ impl Integrity {
             alarms,
             warnings,
             problems,
+            problem_count,
         }
     }
 }
