@@ -23,3 +23,4 @@ pub mod logs;
 pub mod output;
 pub mod proto;
 pub mod report;
+pub mod sanitize;

@@ -1,6 +1,7 @@
 //! The non-negotiables, end to end: no command in any format (nor an error path) prints a key's
 //! bytes (base64 or hex) or a stored value's plaintext marker unless `--reveal` is asked for; and
-//! no command modifies an input (bytes and mtime unchanged).
+//! no command modifies an input (bytes and mtime unchanged); and no output carries a control
+//! character.
 
 mod common;
 use base64::Engine;
@@ -233,6 +234,16 @@ fn memfind(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
+/// A character a terminal acts on rather than prints (C0/C1 controls other than newline and
+/// tab, DEL, bidi controls, line separators): no output may carry one (#18). Crafted inputs
+/// with such characters in names are in tests/hostile.rs.
+fn control_char(s: &str) -> Option<char> {
+    s.chars().find(|&c| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    })
+}
+
 fn all_inputs() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for dir in ["snapshots", "encrypted", "incident", "openshift", "objects"] {
@@ -270,6 +281,9 @@ fn no_secret_reaches_any_output_and_inputs_stay_untouched() {
             stderr(&o)
         );
         let text = format!("{}\n{}", stdout(&o), stderr(&o));
+        if let Some(c) = control_char(&text) {
+            panic!("{args:?} printed the control character {c:?}");
+        }
         for f in &forbidden {
             assert!(
                 !text.contains(f.as_str()),
@@ -305,6 +319,11 @@ fn no_secret_reaches_any_output_and_inputs_stay_untouched() {
     }
     for e in std::fs::read_dir(&dir).unwrap() {
         let text = String::from_utf8_lossy(&std::fs::read(e.unwrap().path()).unwrap()).into_owned();
+        assert_eq!(
+            control_char(&text),
+            None,
+            "a written file holds a control character"
+        );
         for f in forbidden.iter().map(String::as_str).chain(MARKERS) {
             assert!(!text.contains(f), "written file contains {f}");
         }

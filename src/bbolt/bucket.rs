@@ -4,7 +4,7 @@
 
 use super::bytes::u64_at;
 use super::db::Db;
-use super::error::{Problem, ProblemKind};
+use super::error::{Problem, ProblemKind, Problems};
 use super::page::{LeafElement, LeafPage, Page, PageKind, Pgid};
 pub use super::walk::Leaf;
 use super::walk::{walk_tree, Visited};
@@ -15,7 +15,8 @@ pub const BUCKET_HEADER_SIZE: usize = 16;
 #[derive(Clone, Copy, Debug)]
 enum Root<'a> {
     Tree(Pgid),
-    Inline(Leaf<'a>),
+    /// An inline bucket, with the address of its bytes in the map (to visit it once).
+    Inline(Leaf<'a>, usize),
 }
 
 /// A bucket: a B+tree of keys and values, or an inline leaf.
@@ -87,11 +88,14 @@ impl<'a> Bucket<'a> {
             .map_err(|e| bad(format!("inline page: element {}: {}", e.index, e.detail)))?;
         Ok(Bucket {
             db: self.db,
-            root: Root::Inline(Leaf {
-                page,
-                inline: true,
-                view,
-            }),
+            root: Root::Inline(
+                Leaf {
+                    page,
+                    inline: true,
+                    view,
+                },
+                inline.as_ptr() as usize,
+            ),
             sequence,
             path,
         })
@@ -99,14 +103,14 @@ impl<'a> Bucket<'a> {
 
     /// True for an inline bucket.
     pub fn is_inline(&self) -> bool {
-        matches!(self.root, Root::Inline(_))
+        matches!(self.root, Root::Inline(..))
     }
 
     /// The bucket's root page (for inline buckets, the page holding it).
     pub fn root_page(&self) -> Pgid {
         match self.root {
             Root::Tree(p) => p,
-            Root::Inline(l) => l.page,
+            Root::Inline(l, _) => l.page,
         }
     }
 
@@ -125,7 +129,17 @@ impl<'a> Bucket<'a> {
         problems: &mut Vec<Problem>,
     ) -> Vec<Leaf<'a>> {
         match self.root {
-            Root::Inline(l) => vec![l],
+            Root::Inline(l, addr) => {
+                if visited.mark_inline(addr) {
+                    problems.note(Problem {
+                        page: Some(l.page),
+                        bucket: self.path.clone(),
+                        kind: ProblemKind::ReferencedTwice,
+                    });
+                    return Vec::new();
+                }
+                vec![l]
+            }
             Root::Tree(root) => {
                 let mut out = Vec::new();
                 walk_tree(self.db, root, &self.path, visited, problems, &mut |l| {
@@ -141,10 +155,10 @@ impl<'a> Bucket<'a> {
     pub fn for_each(&self, mut f: impl FnMut(Pgid, LeafElement<'a>)) -> Vec<Problem> {
         let (leaves, mut problems) = self.leaves();
         for leaf in leaves {
-            for (i, e) in leaf.view.elements().enumerate() {
+            for (i, e) in leaf.elements().enumerate() {
                 match e {
                     Ok(e) => f(leaf.page, e),
-                    Err(e) => problems.push(Problem {
+                    Err(e) => problems.note(Problem {
                         page: Some(leaf.page),
                         bucket: self.path.clone(),
                         kind: ProblemKind::ElementOutOfPage {
@@ -170,7 +184,7 @@ impl<'a> Bucket<'a> {
         for (page, e) in found {
             match self.sub_bucket(page, &e) {
                 Ok(b) => subs.push((e.key, b)),
-                Err(p) => problems.push(p),
+                Err(p) => problems.note(p),
             }
         }
         (subs, problems)

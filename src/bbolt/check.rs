@@ -13,7 +13,7 @@
 use super::bucket::Bucket;
 use super::bytes::u64_at;
 use super::db::Db;
-use super::error::{Problem, ProblemKind};
+use super::error::{Problem, ProblemKind, Problems};
 use super::page::{BranchPage, LeafPage, PageKind, Pgid, FREELIST_PAGE_FLAG, PAGE_HEADER_SIZE};
 use super::walk::{Visited, MAX_DEPTH};
 use serde::Serialize;
@@ -98,7 +98,7 @@ pub fn check(db: &Db) -> CheckReport {
             (false, false, true) => ProblemKind::UnreachableUnfreed,
             _ => continue,
         };
-        report.problems.push(Problem {
+        report.problems.note(Problem {
             page: Some(id),
             bucket: String::new(),
             kind,
@@ -130,12 +130,12 @@ fn read_freelist(
     let page = match db.page(id) {
         Ok(p) => p,
         Err(kind) => {
-            report.problems.push(bad(kind.to_string()));
+            report.problems.note(bad(kind.to_string()));
             return (None, None);
         }
     };
     if page.flags() != FREELIST_PAGE_FLAG {
-        report.problems.push(bad(format!(
+        report.problems.note(bad(format!(
             "page type {:#06x}, not a freelist page",
             page.flags()
         )));
@@ -144,7 +144,7 @@ fn read_freelist(
     let run = (id, id + u64::from(page.overflow()));
     for i in 0..=u64::from(page.overflow()) {
         if reached.mark(id + i) {
-            report.problems.push(Problem {
+            report.problems.note(Problem {
                 page: Some(id + i),
                 bucket: "(freelist)".into(),
                 kind: ProblemKind::ReferencedTwice,
@@ -157,7 +157,7 @@ fn read_freelist(
         match u64_at(b, PAGE_HEADER_SIZE) {
             Some(n) => (n, PAGE_HEADER_SIZE + 8),
             None => {
-                report.problems.push(bad("count word out of page".into()));
+                report.problems.note(bad("count word out of page".into()));
                 return (None, None);
             }
         }
@@ -169,7 +169,7 @@ fn read_freelist(
         .and_then(|n| n.checked_add(start as u64))
         .is_some_and(|end| end <= b.len() as u64);
     if !fits {
-        report.problems.push(bad(format!(
+        report.problems.note(bad(format!(
             "it claims {count} ids, which do not fit in its {} bytes",
             b.len()
         )));
@@ -182,7 +182,7 @@ fn read_freelist(
             break;
         };
         if pid < 2 || pid >= meta.hwm {
-            report.problems.push(Problem {
+            report.problems.note(Problem {
                 page: Some(pid),
                 bucket: "(freelist)".into(),
                 kind: ProblemKind::OutOfBounds {
@@ -194,7 +194,7 @@ fn read_freelist(
         }
         if free.mark(pid) {
             // Worded as bbolt words it (`page N: already freed`), no bucket.
-            report.problems.push(Problem {
+            report.problems.note(Problem {
                 page: Some(pid),
                 bucket: String::new(),
                 kind: ProblemKind::FreedTwice,
@@ -217,7 +217,7 @@ fn check_bucket<'a>(
 ) {
     report.buckets += 1;
     if nesting > MAX_DEPTH {
-        report.problems.push(Problem {
+        report.problems.note(Problem {
             page: Some(bucket.root_page()),
             bucket: bucket.path.clone(),
             kind: ProblemKind::TooDeep { depth: MAX_DEPTH },
@@ -257,7 +257,7 @@ fn check_bucket<'a>(
             let e = match e {
                 Ok(e) => e,
                 Err(e) => {
-                    report.problems.push(problem(ProblemKind::ElementOutOfPage {
+                    report.problems.note(problem(ProblemKind::ElementOutOfPage {
                         index: i,
                         detail: e.detail,
                     }));
@@ -267,7 +267,7 @@ fn check_bucket<'a>(
             if inline && prev.is_some_and(|p| p >= e.key) {
                 report
                     .problems
-                    .push(problem(ProblemKind::KeysOutOfOrder { index: i }));
+                    .note(problem(ProblemKind::KeysOutOfOrder { index: i }));
             }
             prev = Some(e.key);
             if e.is_bucket() {
@@ -280,7 +280,7 @@ fn check_bucket<'a>(
     for (page, e) in subs {
         match bucket.sub_bucket(page, &e) {
             Ok(sub) => check_bucket(db, &sub, nesting + 1, reached, order_seen, report),
-            Err(p) => report.problems.push(p),
+            Err(p) => report.problems.note(p),
         }
     }
 }
@@ -380,7 +380,7 @@ impl<'a> KeyOrder<'a, '_> {
         // The page's parent is the page below it on the stack.
         let parent = self.stack.len().checked_sub(2).map(|i| self.stack[i]);
         let mut push = |kind| {
-            self.problems.push(Problem {
+            self.problems.note(Problem {
                 page: Some(id),
                 bucket: self.bucket.to_string(),
                 kind,

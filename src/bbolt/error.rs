@@ -87,6 +87,8 @@ pub enum ProblemKind {
         parent: Option<Pgid>,
         bound: String,
     },
+    /// Problems past [`MAX_PROBLEMS`], counted, not listed.
+    Omitted { count: u64 },
 }
 
 impl ProblemKind {
@@ -117,6 +119,56 @@ fn parent_page(parent: &Option<Pgid>) -> String {
     }
 }
 
+/// The most problems one walk or check keeps with their details. A crafted 105 MB file holds
+/// 6.5 M broken elements; keeping each as a `Problem` took gigabytes. Past this they are
+/// counted in one [`ProblemKind::Omitted`] entry, so nothing is dropped silently.
+pub const MAX_PROBLEMS: usize = 10_000;
+
+/// Adding problems to a list, capped at [`MAX_PROBLEMS`].
+pub trait Problems {
+    /// Adds `p`, or counts it once the list is full.
+    fn note(&mut self, p: Problem);
+    /// Adds each of `ps`, merging their `Omitted` counts.
+    fn note_all(&mut self, ps: Vec<Problem>);
+}
+
+impl Problems for Vec<Problem> {
+    fn note(&mut self, p: Problem) {
+        if let ProblemKind::Omitted { count } = p.kind {
+            return omit(self, count);
+        }
+        if self.len() < MAX_PROBLEMS {
+            self.push(p);
+        } else {
+            omit(self, 1);
+        }
+    }
+    fn note_all(&mut self, ps: Vec<Problem>) {
+        for p in ps {
+            self.note(p);
+        }
+    }
+}
+
+fn omit(list: &mut Vec<Problem>, n: u64) {
+    if let Some(Problem {
+        kind: ProblemKind::Omitted { count },
+        ..
+    }) = list
+        .iter_mut()
+        .rev()
+        .find(|p| matches!(p.kind, ProblemKind::Omitted { .. }))
+    {
+        *count += n;
+        return;
+    }
+    list.push(Problem {
+        page: None,
+        bucket: String::new(),
+        kind: ProblemKind::Omitted { count: n },
+    });
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.page {
@@ -124,7 +176,8 @@ impl fmt::Display for Problem {
             None => write!(f, "file")?,
         }
         if !self.bucket.is_empty() {
-            write!(f, " (bucket {})", self.bucket)?;
+            // Bucket names are file bytes: escaped.
+            write!(f, " (bucket {})", crate::sanitize::text(&self.bucket))?;
         }
         write!(f, ": {}", self.kind)
     }
@@ -195,6 +248,10 @@ impl fmt::Display for ProblemKind {
                 "{} key[{index}]=(hex){key} is not below the next element's key (hex){bound} in {}",
                 page_type(*leaf),
                 parent_page(parent)
+            ),
+            Omitted { count } => write!(
+                f,
+                "{count} more problem(s) not listed (only the first {MAX_PROBLEMS} are kept)"
             ),
         }
     }

@@ -23,6 +23,6 @@ mod walk;
 pub use bucket::{Bucket, Leaf};
 pub use check::{check, CheckReport, FreelistState};
 pub use db::{Data, Db, MetaChoice};
-pub use error::{Error, Problem, ProblemKind};
+pub use error::{Error, Problem, ProblemKind, Problems, MAX_PROBLEMS};
 pub use meta::Meta;
 pub use page::{LeafElement, LeafPage, Page, PageKind, Pgid};

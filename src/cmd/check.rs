@@ -120,6 +120,6 @@ fn render_text(out: &mut impl Write, c: &Integrity) -> std::io::Result<()> {
     if c.ok {
         writeln!(out, "result     OK")
     } else {
-        writeln!(out, "result     DAMAGED: {} problem(s)", c.problems.len())
+        writeln!(out, "result     DAMAGED: {} problem(s)", c.problem_count)
     }
 }

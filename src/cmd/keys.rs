@@ -88,6 +88,23 @@ pub struct KeysView<'a> {
 
 /// Builds the view (shared with commands that print a key list).
 pub fn view(k: &Keyring) -> KeysView<'_> {
+    // Candidate ids by (node, provider, name, fingerprint): a lookup per config entry, not a
+    // scan (a config of 40,000 keys was quadratic here, #18).
+    let ids: KeyIndex<'_> = k
+        .keys
+        .iter()
+        .map(|c| {
+            (
+                (
+                    c.node.as_str(),
+                    c.provider,
+                    c.name.as_str(),
+                    c.fingerprint.as_str(),
+                ),
+                c.id.as_str(),
+            )
+        })
+        .collect();
     let configs = k
         .configs
         .iter()
@@ -106,7 +123,7 @@ pub fn view(k: &Keyring) -> KeysView<'_> {
                     providers: r
                         .providers
                         .iter()
-                        .map(|p| provider_view(k, &nc.node, p))
+                        .map(|p| provider_view(&ids, &nc.node, p))
                         .collect(),
                 })
                 .collect(),
@@ -120,7 +137,9 @@ pub fn view(k: &Keyring) -> KeysView<'_> {
     }
 }
 
-fn provider_view<'a>(k: &Keyring, node: &str, p: &'a ProviderConfig) -> ProviderView<'a> {
+type KeyIndex<'k> = std::collections::HashMap<(&'k str, Provider, &'k str, &'k str), &'k str>;
+
+fn provider_view<'a>(ids: &KeyIndex<'_>, node: &str, p: &'a ProviderConfig) -> ProviderView<'a> {
     match p {
         ProviderConfig::Keys { provider, keys } => ProviderView {
             provider: *provider,
@@ -130,15 +149,8 @@ fn provider_view<'a>(k: &Keyring, node: &str, p: &'a ProviderConfig) -> Provider
                     let fingerprint = e.secret.fingerprint();
                     let id = (!e.marker)
                         .then(|| {
-                            k.keys
-                                .iter()
-                                .find(|c| {
-                                    c.node == node
-                                        && c.provider == *provider
-                                        && c.name == e.name
-                                        && c.fingerprint == fingerprint
-                                })
-                                .map(|c| c.id.clone())
+                            ids.get(&(node, *provider, e.name.as_str(), fingerprint.as_str()))
+                                .map(|id| id.to_string())
                         })
                         .flatten();
                     KeyRef {
@@ -345,15 +357,25 @@ fn write_text<W: Write>(out: &mut W, v: &KeysView<'_>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Left-aligned columns, two spaces apart.
+/// Left-aligned columns, two spaces apart. Cells are escaped and cut at
+/// [`sanitize::MAX_CELL`] characters (a 65,536-character key name once overflowed `{:<w$}`).
 pub fn write_table<W: Write>(
     out: &mut W,
     header: &[&str],
     rows: &[Vec<String>],
 ) -> std::io::Result<()> {
-    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    use crate::sanitize;
+    // Headers too: `audit` heads columns with node names.
+    let header: Vec<String> = header
+        .iter()
+        .map(|h| sanitize::cell(h).into_owned())
+        .collect();
+    let cells = |r: &[String]| -> Vec<String> {
+        r.iter().map(|c| sanitize::cell(c).into_owned()).collect()
+    };
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| cells(r)).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (w, c) in widths.iter_mut().zip(r.iter()) {
             *w = (*w).max(c.chars().count());
         }
@@ -364,13 +386,14 @@ pub fn write_table<W: Write>(
             if i + 1 == cells.len() {
                 s.push_str(c);
             } else {
-                s.push_str(&format!("{c:<w$}  "));
+                s.push_str(&sanitize::pad_right(c, *w));
+                s.push_str("  ");
             }
         }
         s.trim_end().to_string()
     };
     writeln!(out, "{}", line(&header))?;
-    for r in rows {
+    for r in &rows {
         writeln!(out, "{}", line(r))?;
     }
     Ok(())

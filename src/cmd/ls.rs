@@ -182,7 +182,7 @@ pub fn run(args: &Args) -> CmdResult {
             "etcd-autopsy: {}: partial listing: {} structural and {} record problem(s); run `check`",
             snap.path.display(),
             records.structure_problems.len(),
-            records.record_problems.len()
+            records.record_problems.len() as u64 + records.record_problems_omitted
         );
         return Ok(Outcome::Problems);
     }

@@ -66,6 +66,12 @@ impl KeySourceArgs {
         for s in &self.candidate_key {
             b.key_arg(s).map_err(err)?;
         }
-        Ok(b.build())
+        let keyring = b.build();
+        // Damage that did not stop a source from being read (a tarball's bad CRC, cut-off end,
+        // trailing bytes) is said on every command that reads it.
+        for w in &keyring.warnings {
+            eprintln!("etcd-autopsy: warning: {w}");
+        }
+        Ok(keyring)
     }
 }

@@ -272,10 +272,15 @@ pub fn render(p: &Printed, format: WriteOut) -> String {
 
 /// A one-row table drawn as etcdctl's tablewriter does: headers centred, cells right-aligned.
 fn table(headers: &[&str], row: &[String]) -> String {
+    // Cells come from the file (storageVersion): escaped and cut like every table cell.
+    let row: Vec<String> = row
+        .iter()
+        .map(|c| crate::sanitize::cell(c).into_owned())
+        .collect();
     let widths: Vec<usize> = headers
         .iter()
-        .zip(row)
-        .map(|(h, c)| h.len().max(c.len()))
+        .zip(&row)
+        .map(|(h, c)| h.len().max(c.chars().count()))
         .collect();
     let rule: String = widths
         .iter()
@@ -295,7 +300,8 @@ fn table(headers: &[&str], row: &[String]) -> String {
     s += "|\n";
     s += &rule;
     for (c, w) in row.iter().zip(&widths) {
-        s += &format!("| {c:>w$} ");
+        // No `{c:>w$}`: its width is a u16 and a 65,536-character storageVersion panicked.
+        s += &format!("| {} ", crate::sanitize::pad_left(c, *w));
     }
     s += "|\n";
     s + &rule

@@ -35,7 +35,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         out.push(Finding {
             kind: "snapshot-integrity".into(),
             severity: Severity::Critical,
-            summary: format!("the snapshot is damaged: {} problem(s), first: {}", i.problems.len(), i.problems.first().cloned().unwrap_or_default()),
+            summary: format!("the snapshot is damaged: {} problem(s), first: {}", i.problem_count, i.problems.first().cloned().unwrap_or_default()),
             nodes: vec![],
             keys: vec![],
             evidence: i.problems.iter().take(10).map(|p| Evidence { text: p.clone(), source: Some(ctx.snapshot_path.to_string()) }).collect(),

@@ -42,7 +42,6 @@ enum KeyCipher {
 
 #[derive(Clone, Debug)]
 struct UniqueKey {
-    provider: Provider,
     cipher: KeyCipher,
     fingerprint: String,
     secret: Secret,
@@ -106,7 +105,13 @@ pub(crate) struct TrialCache<'a> {
     value: &'a [u8],
     aad: &'a [u8],
     done: Vec<(usize, usize, Trial)>,
+    /// `done` by (cipher, offset) once it outgrows a linear scan: a config of 40,000 keys tries
+    /// them all on one record, and scanning made that quadratic (#18).
+    index: std::collections::HashMap<(usize, usize), usize>,
 }
+
+/// Trials kept in `done` before lookups go through the index.
+const TRIALS_SCANNED: usize = 16;
 
 impl<'a> TrialCache<'a> {
     fn new(engine: &'a Engine, aad: &'a [u8], value: &'a [u8]) -> Self {
@@ -115,16 +120,21 @@ impl<'a> TrialCache<'a> {
             value,
             aad,
             done: Vec::new(),
+            index: std::collections::HashMap::new(),
         }
     }
 
     pub(crate) fn get(&mut self, cipher: usize, offset: usize) -> Trial {
-        if let Some((_, _, t)) = self
-            .done
-            .iter()
-            .find(|(c, o, _)| *c == cipher && *o == offset)
-        {
-            return *t;
+        if self.done.len() <= TRIALS_SCANNED {
+            if let Some((_, _, t)) = self
+                .done
+                .iter()
+                .find(|(c, o, _)| *c == cipher && *o == offset)
+            {
+                return *t;
+            }
+        } else if let Some(&i) = self.index.get(&(cipher, offset)) {
+            return self.done[i].2;
         }
         let payload = self.value.get(offset..).unwrap_or(&[]);
         let t = match self.engine.keys.get(cipher) {
@@ -132,6 +142,15 @@ impl<'a> TrialCache<'a> {
             None => Trial::Failed(SHORT),
         };
         self.done.push((cipher, offset, t));
+        if self.done.len() > TRIALS_SCANNED {
+            if self.index.is_empty() {
+                for (i, (c, o, _)) in self.done.iter().enumerate() {
+                    self.index.entry((*c, *o)).or_insert(i);
+                }
+            } else {
+                self.index.insert((cipher, offset), self.done.len() - 1);
+            }
+        }
         t
     }
 }
@@ -219,19 +238,25 @@ pub struct Engine {
     /// Per provider, every key (or KMS plugin) name a record's prefix may carry: candidates'
     /// and nodes' names, sorted and deduplicated.
     names: Vec<(Provider, Vec<String>)>,
-    /// Every GroupResource any node configures (see [`ResourceIds`]).
-    resources: Vec<GroupResource>,
+    /// Every GroupResource any node configures, by its index in the table the nodes are bound
+    /// to (see [`ResourceIds`]).
+    resource_index: std::collections::HashMap<GroupResource, u32>,
 }
 
 impl Engine {
     /// Expands every distinct key of the keyring once and compiles each node's active config.
     pub fn new(keyring: &Keyring) -> Engine {
+        use std::collections::{HashMap, HashSet};
         let mut keys: Vec<UniqueKey> = Vec::new();
+        // Keys by (provider, fingerprint), so interning is a lookup, not a scan (40,000 keys
+        // in one config were quadratic, #18); the secrets are still compared on a hit.
+        let mut by_fingerprint: HashMap<(Provider, String), Vec<usize>> = HashMap::new();
         let mut intern = |provider: Provider, secret: &Secret| -> Option<usize> {
-            if let Some(i) = keys
-                .iter()
-                .position(|k| k.provider == provider && k.secret == *secret)
-            {
+            let fingerprint = secret.fingerprint();
+            let slot = by_fingerprint
+                .entry((provider, fingerprint.clone()))
+                .or_default();
+            if let Some(&i) = slot.iter().find(|&&i| keys[i].secret == *secret) {
                 return Some(i);
             }
             let raw = secret.expose();
@@ -242,11 +267,11 @@ impl Engine {
                 _ => return None,
             };
             keys.push(UniqueKey {
-                provider,
                 cipher,
-                fingerprint: secret.fingerprint(),
+                fingerprint,
                 secret: secret.clone(),
             });
+            slot.push(keys.len() - 1);
             Some(keys.len() - 1)
         };
         let mut candidates = Vec::with_capacity(keyring.keys.len());
@@ -265,13 +290,19 @@ impl Engine {
             .map(|nc| NodeSim::compile(nc, &mut intern))
             .collect();
         let mut resources: Vec<GroupResource> = Vec::new();
+        let mut seen: HashSet<&GroupResource> = HashSet::new();
         for n in &nodes {
             for gr in n.resources() {
-                if !resources.contains(gr) {
+                if seen.insert(gr) {
                     resources.push(gr.clone());
                 }
             }
         }
+        let resource_index: HashMap<GroupResource, u32> = resources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, gr)| Some((gr.clone(), u32::try_from(i).ok()?)))
+            .collect();
         for n in &mut nodes {
             n.bind(&resources);
         }
@@ -303,7 +334,7 @@ impl Engine {
             candidates,
             nodes,
             names,
-            resources,
+            resource_index,
         }
     }
 
@@ -348,7 +379,10 @@ impl Engine {
     /// Resolves an etcd key's resource against the nodes' configs.
     pub fn resource_ids(&self, key: &[u8]) -> ResourceIds {
         let path = KeyPath::parse(key);
-        ResourceIds::resolve(&self.resources, path.as_ref().map(|p| p.group_resource()))
+        ResourceIds::resolve_in(
+            &self.resource_index,
+            path.as_ref().map(|p| p.group_resource()),
+        )
     }
 
     /// The verdict for one record. `key` is the full etcd key (aesgcm's AAD).

@@ -27,6 +27,7 @@ use crate::keyring::{GroupResource, NodeConfig, Origin, ProviderConfig, Secret};
 use crate::kube::Provider;
 use serde::Serialize;
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 pub const NO_MATCHING_PREFIX: &str = "no matching prefix found";
 pub const NO_AES_KEY: &str = "no matching key was found for the provided AES transformer";
@@ -119,13 +120,20 @@ pub struct ResourceIds {
 }
 
 impl ResourceIds {
-    /// Resolves `(resource, group)` (None for a key that is not a Kubernetes path).
-    pub(crate) fn resolve(table: &[GroupResource], gr: Option<(&str, &str)>) -> ResourceIds {
+    /// Resolves `(resource, group)` (None for a key that is not a Kubernetes path) through an
+    /// index of the engine's table: one lookup per entry, not a scan (a config of 150,000
+    /// resources made every record scan them, #18).
+    pub(crate) fn resolve_in(
+        index: &HashMap<GroupResource, u32>,
+        gr: Option<(&str, &str)>,
+    ) -> ResourceIds {
         let find = |r: &str, g: &str| {
-            table
-                .iter()
-                .position(|k| k.resource == r && k.group == g)
-                .and_then(|i| u32::try_from(i).ok())
+            index
+                .get(&GroupResource {
+                    resource: r.to_string(),
+                    group: g.to_string(),
+                })
+                .copied()
         };
         ResourceIds {
             exact: gr.and_then(|(r, g)| find(r, g)),
@@ -155,6 +163,8 @@ impl NodeSim {
         mut cipher_of: impl FnMut(Provider, &Secret) -> Option<usize>,
     ) -> NodeSim {
         let mut rules: Vec<(GroupResource, Vec<SimProvider>)> = Vec::new();
+        // `rules` by GroupResource: entries are appended per resource in one pass (#18).
+        let mut index: HashMap<GroupResource, usize> = HashMap::new();
         let config_error = nc.config.masked_resources();
         for rule in &nc.config.rules {
             let providers: Vec<SimProvider> = rule
@@ -182,9 +192,12 @@ impl NodeSim {
                 .collect();
             for r in &rule.resources {
                 let gr = GroupResource::parse(r);
-                match rules.iter_mut().find(|(g, _)| *g == gr) {
-                    Some((_, list)) => list.extend(providers.iter().cloned()),
-                    None => rules.push((gr, providers.clone())),
+                match index.get(&gr) {
+                    Some(&i) => rules[i].1.extend(providers.iter().cloned()),
+                    None => {
+                        index.insert(gr.clone(), rules.len());
+                        rules.push((gr, providers.clone()));
+                    }
                 }
             }
         }
@@ -204,14 +217,18 @@ impl NodeSim {
 
     /// Maps the engine's resource table onto this node's rules.
     pub(crate) fn bind(&mut self, table: &[GroupResource]) {
+        // Each GroupResource is in `rules` once (compile merges repeats), so an index of it
+        // gives the same first position as a scan, in linear time.
+        let index: HashMap<&GroupResource, usize> = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, (g, _))| (g, i))
+            .rev()
+            .collect();
         self.bound = table
             .iter()
-            .map(|gr| {
-                self.rules
-                    .iter()
-                    .position(|(g, _)| g == gr)
-                    .and_then(|i| u32::try_from(i).ok())
-            })
+            .map(|gr| index.get(gr).and_then(|&i| u32::try_from(i).ok()))
             .collect();
     }
 

@@ -23,12 +23,14 @@ pub struct Integrity {
     pub record_problems: Vec<String>,
     pub alarms: Vec<Alarm>,
     pub warnings: Vec<String>,
-    /// Every problem, one line each, in a stable order.
+    /// Every problem, one line each, in a stable order (past the caps, one line counts the rest).
     pub problems: Vec<String>,
     /// The file is shorter than high-water mark × page size (then a missing trailer is not a
     /// data-dir copy). The problem line says so in `problems`.
     #[serde(skip)]
     pub truncated: bool,
+    /// How many problems there are, those counted but not listed included.
+    pub problem_count: u64,
 }
 
 impl Integrity {
@@ -93,11 +95,18 @@ impl Integrity {
             ));
         }
         problems.extend(structure.problems.iter().map(|p| p.to_string()));
-        let record_problems: Vec<String> = records
+        let mut record_problems: Vec<String> = records
             .record_problems
             .iter()
             .map(|p| p.to_string())
             .collect();
+        if records.record_problems_omitted > 0 {
+            record_problems.push(format!(
+                "bucket key: {} more undecodable record(s) not listed (only the first {} are kept)",
+                records.record_problems_omitted,
+                crate::bbolt::MAX_PROBLEMS
+            ));
+        }
         problems.extend(record_problems.iter().cloned());
         if !records.has_key_bucket && truncated.is_some() {
             problems.push("no readable `key` bucket (the file is truncated)".into());
@@ -111,6 +120,23 @@ impl Integrity {
                 a.alarm, a.member_id
             ));
         }
+        // The lines that stand for many (`N more problem(s) not listed`) count as N.
+        let omitted: u64 = structure
+            .problems
+            .iter()
+            .filter_map(|p| match p.kind {
+                crate::bbolt::ProblemKind::Omitted { count } => Some(count),
+                _ => None,
+            })
+            .sum();
+        let summary_lines = structure
+            .problems
+            .iter()
+            .filter(|p| matches!(p.kind, crate::bbolt::ProblemKind::Omitted { .. }))
+            .count()
+            + usize::from(records.record_problems_omitted > 0);
+        let problem_count =
+            (problems.len() - summary_lines) as u64 + omitted + records.record_problems_omitted;
         Integrity {
             file: snap.path.display().to_string(),
             ok: problems.is_empty(),
@@ -126,6 +152,7 @@ impl Integrity {
             warnings,
             problems,
             truncated: truncated.is_some(),
+            problem_count,
         }
     }
 }

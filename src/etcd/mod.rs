@@ -29,20 +29,7 @@ pub use trailer::Trailer;
 
 /// A key for display: UTF-8 as is, other bytes escaped as `\xNN`. Never used for values.
 pub fn display_key(key: &[u8]) -> String {
-    let mut s = String::with_capacity(key.len());
-    for chunk in key.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() {
-                s.extend(c.escape_default());
-            } else {
-                s.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            s.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    s
+    crate::sanitize::bytes(key)
 }
 
 /// Bucket names etcd creates (server/storage/schema/bucket.go).

@@ -5,7 +5,7 @@ use super::buckets;
 use super::kv::KeyValue;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
-use crate::bbolt::{Leaf, Pgid, Problem};
+use crate::bbolt::{Leaf, Pgid, Problem, Problems, MAX_PROBLEMS};
 use rayon::prelude::*;
 use std::fmt;
 
@@ -44,16 +44,38 @@ pub struct Records<'a> {
     live: Vec<u32>,
     /// Structural damage met while walking the bucket (those subtrees were skipped).
     pub structure_problems: Vec<Problem>,
-    /// Entries that could not be decoded.
+    /// Entries that could not be decoded: the first [`MAX_PROBLEMS`], in bucket order.
     pub record_problems: Vec<RecordProblem>,
+    /// Entries that could not be decoded past those listed (counted, not kept).
+    pub record_problems_omitted: u64,
     /// False when the snapshot has no `key` bucket.
     pub has_key_bucket: bool,
 }
 
-fn decode_leaf<'a>(leaf: &Leaf<'a>) -> (Vec<Record<'a>>, Vec<RecordProblem>) {
+/// Problems one leaf keeps with details before counting the rest. Leaves are decoded in
+/// parallel and merged afterwards, so this bounds what the merge holds: at most this many
+/// problems (~100 bytes each) per leaf page of at least 1 KiB.
+const LEAF_PROBLEMS: usize = 8;
+
+/// One leaf decoded: its records, its first problems, and how many more there were.
+type Decoded<'a> = (Vec<Record<'a>>, Vec<RecordProblem>, u64);
+
+fn decode_leaf<'a>(leaf: &Leaf<'a>) -> Decoded<'a> {
     let mut out = Vec::with_capacity(leaf.view.len());
     let mut problems = Vec::new();
-    for (index, e) in leaf.view.elements().enumerate() {
+    let mut omitted = 0u64;
+    for (index, e) in leaf.elements().enumerate() {
+        if problems.len() >= LEAF_PROBLEMS {
+            // Count what is past the cap without formatting it.
+            let ok = e
+                .ok()
+                .and_then(|e| Some((Revision::parse(e.key)?, KeyValue::decode(e.value).ok()?)));
+            match ok {
+                Some((rev, kv)) => out.push(Record { rev, kv }),
+                None => omitted += 1,
+            }
+            continue;
+        }
         let problem = |detail: String| RecordProblem {
             page: leaf.page,
             index,
@@ -78,7 +100,7 @@ fn decode_leaf<'a>(leaf: &Leaf<'a>) -> (Vec<Record<'a>>, Vec<RecordProblem>) {
             Err(err) => problems.push(problem(format!("revision {rev}: KeyValue: {err}"))),
         }
     }
-    (out, problems)
+    (out, problems, omitted)
 }
 
 impl<'a> Records<'a> {
@@ -89,16 +111,21 @@ impl<'a> Records<'a> {
             return Records::from_parts(Vec::new(), structure_problems, Vec::new(), false);
         };
         let (leaves, problems) = bucket.leaves();
-        structure_problems.extend(problems);
+        structure_problems.note_all(problems);
         let decoded: Vec<_> = leaves.par_iter().map(decode_leaf).collect();
-        let total = decoded.iter().map(|(r, _)| r.len()).sum();
+        let total = decoded.iter().map(|(r, _, _)| r.len()).sum();
         let mut all = Vec::with_capacity(total);
         let mut record_problems = Vec::new();
-        for (r, p) in decoded {
+        let mut omitted = 0u64;
+        for (r, p, more) in decoded {
             all.extend(r);
-            record_problems.extend(p);
+            let room = MAX_PROBLEMS.saturating_sub(record_problems.len());
+            omitted += more + p.len().saturating_sub(room) as u64;
+            record_problems.extend(p.into_iter().take(room));
         }
-        Records::from_parts(all, structure_problems, record_problems, true)
+        let mut records = Records::from_parts(all, structure_problems, record_problems, true);
+        records.record_problems_omitted = omitted;
+        records
     }
 
     fn from_parts(
@@ -128,6 +155,7 @@ impl<'a> Records<'a> {
             live,
             structure_problems,
             record_problems,
+            record_problems_omitted: 0,
             has_key_bucket,
         }
     }

@@ -19,7 +19,7 @@ use super::buckets;
 use super::meta::storage_version_semver;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
-use crate::bbolt::{Leaf, Problem};
+use crate::bbolt::{Leaf, Problem, Problems};
 use rayon::prelude::*;
 
 /// Which tool's definition of `snapshot status` to follow.
@@ -125,7 +125,8 @@ fn hash_leaves<'a>(leaves: &[Leaf<'a>]) -> (Part, Option<&'a [u8]>) {
     let mut last = None;
     for leaf in leaves {
         // Elements that cannot be read are skipped here; the integrity check reports them.
-        for e in leaf.view.elements().flatten() {
+        // `Leaf::elements` reads each byte once: shared values are not hashed again (#18).
+        for e in leaf.elements().flatten() {
             p.crc = crc32c::crc32c_append(p.crc, e.key);
             p.len += e.key.len() as u64;
             if !e.is_bucket() {
@@ -154,7 +155,7 @@ pub fn compute(snap: &Snapshot) -> (Status, Vec<Problem>) {
             pairs: 0,
         });
         let (leaves, p) = bucket.leaves();
-        problems.extend(p);
+        problems.note_all(p);
         let parts: Vec<_> = leaves
             .par_chunks(LEAVES_PER_CHUNK)
             .map(hash_leaves)

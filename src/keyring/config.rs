@@ -114,22 +114,21 @@ impl EncryptionConfig {
     /// getTransformerOverridesAndKMSPluginProbes: `resource "x" is masked by earlier rule "y"`;
     /// it stops at the first).
     pub fn masked_resources(&self) -> Option<String> {
-        let mut seen: Vec<GroupResource> = Vec::new();
+        // A set, not a list: a config of 150,000 resources was quadratic here (#18).
+        let mut seen: std::collections::HashSet<GroupResource> = std::collections::HashSet::new();
+        let all = GroupResource {
+            resource: "*".into(),
+            group: "*".into(),
+        };
         for rule in &self.rules {
             for r in &rule.resources {
                 let gr = GroupResource::parse(r);
-                let masks = [
-                    GroupResource {
-                        resource: "*".into(),
-                        group: gr.group.clone(),
-                    },
-                    GroupResource {
-                        resource: "*".into(),
-                        group: "*".into(),
-                    },
-                ];
-                for mask in masks {
-                    if seen.contains(&mask) {
+                let group_mask = GroupResource {
+                    resource: "*".into(),
+                    group: gr.group.clone(),
+                };
+                for mask in [&group_mask, &all] {
+                    if seen.contains(mask) {
                         return Some(format!(
                             "resource {:?} is masked by earlier rule {:?}",
                             gr.config_string(),
@@ -137,9 +136,7 @@ impl EncryptionConfig {
                         ));
                     }
                 }
-                if !seen.contains(&gr) {
-                    seen.push(gr);
-                }
+                seen.insert(gr);
             }
         }
         None
@@ -318,7 +315,7 @@ fn yaml_to_json(y: serde_yaml_ng::Value, path: &str, file: &str) -> Result<Value
             return Err(field_err(
                 file,
                 or_root(path),
-                Problem::Tagged(t.tag.to_string()),
+                Problem::Tagged(printable(&t.tag.to_string())),
             ))
         }
     })
@@ -389,11 +386,9 @@ impl Walker<'_> {
             _ => {
                 return Err(self.err(
                     "kind",
-                    Problem::WrongKind {
-                        kind: printable(kind),
-                        api_version: printable(api_version),
-                    },
-                ))
+                    // Neither value is echoed: a secret pasted into the wrong field would be.
+                    Problem::WrongKind,
+                ));
             }
         };
         let entries = self.array(top.get("resources"), "resources")?;
@@ -508,7 +503,7 @@ impl Walker<'_> {
             Some(v) => match self.string(Some(v), &av)? {
                 "v1" | "" => Provider::KmsV1,
                 "v2" => Provider::KmsV2,
-                other => return Err(self.err(&av, Problem::KmsApiVersion(printable(other)))),
+                _ => return Err(self.err(&av, Problem::KmsApiVersion)),
             },
         };
         let endpoint = match m.get("endpoint") {
@@ -525,17 +520,10 @@ impl Walker<'_> {
     }
 }
 
-/// A config word (kind, provider name) fit for an error line: printable, at most 64 characters.
+/// A config mapping key (a provider name) fit for an error line: escaped, at most 64 characters.
+/// Only keys are echoed, never values.
 fn printable(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .take(64)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if s.chars().count() > 64 {
-        out.push('…');
-    }
-    out
+    crate::sanitize::capped(s, 64)
 }
 
 #[cfg(test)]
@@ -690,7 +678,7 @@ resources:
         let e = err("apiVersion: v1\nkind: Secret\n");
         assert_eq!(
             e,
-            "f.yaml: kind: expected EncryptionConfiguration (apiserver.config.k8s.io/v1) or EncryptionConfig (v1), found Secret (v1)"
+            "f.yaml: kind: expected EncryptionConfiguration (apiserver.config.k8s.io/v1) or EncryptionConfig (v1); the kind and apiVersion found are not shown"
         );
         let e = err(&format!(
             "{HEAD}resources:\n- resources: [secrets]\n  providers:\n  - aescbc: {{keys: [{{name: k, secret: {K16}}}]}}\n    identity: {{}}\n"
@@ -704,7 +692,7 @@ resources:
         ));
         assert_eq!(
             e,
-            "f.yaml: resources[0].providers[0].kms.apiVersion: unsupported KMS apiVersion \"v3\" (v1 or v2)"
+            "f.yaml: resources[0].providers[0].kms.apiVersion: unsupported KMS apiVersion (expected v1 or v2; the value is not shown)"
         );
     }
 

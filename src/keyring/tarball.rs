@@ -5,10 +5,14 @@
 //!
 //! The file is memory-mapped read-only and gunzipped as a stream; entries are read one at a time,
 //! nothing is written to disk, and no entry may inflate beyond [`MAX_ENTRY_BYTES`] (a gzip bomb
-//! stops there with an error naming the entry).
+//! stops there with an error naming the entry). Headers are read by [`super::tar`], whose errors
+//! name offsets and fields, never bytes: a misaligned header is key material. Damage outside the
+//! configs (a bad CRC, a cut-off end, trailing bytes) is a warning; inside a config, an error.
 
 use super::config::{self, EncryptionConfig};
+use super::tar::{End, TarReader};
 use super::Error;
+use crate::sanitize;
 use std::io::Read;
 use std::path::Path;
 
@@ -38,6 +42,9 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
+/// The most characters of a member name an error or warning shows (real ones are ~100).
+const MAX_NAME_SHOWN: usize = 256;
+
 /// One encryption config found in a tarball.
 #[derive(Debug)]
 pub struct TarballConfig {
@@ -48,26 +55,28 @@ pub struct TarballConfig {
     pub config: EncryptionConfig,
 }
 
+/// What a tarball yielded: its configs by revision, and damage met outside them (a bad gzip
+/// CRC, a cut-off end, trailing bytes), one line each, never quoting content.
+#[derive(Debug)]
+pub struct Tarball {
+    pub configs: Vec<TarballConfig>,
+    pub warnings: Vec<String>,
+}
+
 /// If `path` is a kube-apiserver encryption config, its revision. Accepts any leading directories
 /// (`etc/kubernetes/static-pod-resources/…`, `./static-pod-resources/…`, a backup-dir prefix).
 pub fn revision_of(path: &str) -> Option<u32> {
-    let parts: Vec<&str> = path
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
-    let n = parts.len();
-    if n < 5 {
-        return None;
-    }
-    let tail = parts.get(n - 5..)?;
-    if tail[0] != "static-pod-resources"
+    let mut parts = path.rsplit('/').filter(|p| !p.is_empty() && *p != ".");
+    let tail: [&str; 5] = std::array::from_fn(|_| parts.next().unwrap_or(""));
+    // `tail` is in reverse: encryption-config, encryption-config, secrets, pod dir, root.
+    if tail[4] != "static-pod-resources"
         || tail[2] != "secrets"
-        || tail[3] != "encryption-config"
-        || tail[4] != "encryption-config"
+        || tail[1] != "encryption-config"
+        || tail[0] != "encryption-config"
     {
         return None;
     }
-    let rev = tail[1].strip_prefix("kube-apiserver-pod-")?;
+    let rev = tail[3].strip_prefix("kube-apiserver-pod-")?;
     if rev.is_empty() || !rev.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -76,7 +85,7 @@ pub fn revision_of(path: &str) -> Option<u32> {
 
 /// Reads every kube-apiserver encryption config in the tarball at `path`, sorted by revision.
 /// `display` is the name errors carry.
-pub fn read(path: &Path, display: &str) -> Result<Vec<TarballConfig>, Error> {
+pub fn read(path: &Path, display: &str) -> Result<Tarball, Error> {
     let io = |e: std::io::Error| Error::Io {
         file: display.to_string(),
         source: e,
@@ -89,65 +98,116 @@ pub fn read(path: &Path, display: &str) -> Result<Vec<TarballConfig>, Error> {
     read_bytes(&map, display)
 }
 
+/// Where the reader stands, for messages: ``last member read: #3 `a/b` ``.
+fn position(index: u64, prev: &Option<String>) -> String {
+    match prev {
+        Some(p) => format!("last member read: #{index} `{p}`"),
+        None => "no member read yet".to_string(),
+    }
+}
+
 /// As [`read`], over bytes already in memory.
-pub fn read_bytes(bytes: &[u8], display: &str) -> Result<Vec<TarballConfig>, Error> {
-    let tar_err = |what: &str, e: std::io::Error| Error::Invalid {
+pub fn read_bytes(bytes: &[u8], display: &str) -> Result<Tarball, Error> {
+    let invalid = |message: String| Error::Invalid {
         file: display.to_string(),
-        message: format!("{what}: {e}"),
+        message,
     };
     if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return Err(Error::Invalid {
-            file: display.to_string(),
-            message: "not gzip-compressed (expected a static_kuberesources_*.tar.gz)".to_string(),
-        });
+        return Err(invalid(
+            "not gzip-compressed (expected a static_kuberesources_*.tar.gz)".to_string(),
+        ));
     }
+    // `bufread` so that what follows the gzip member is left in the slice (trailing data).
     let gz = Capped {
-        inner: flate2::read::GzDecoder::new(bytes),
+        inner: flate2::bufread::GzDecoder::new(bytes),
         left: MAX_TOTAL_BYTES,
     };
-    let mut archive = tar::Archive::new(gz);
-    let entries = archive
-        .entries()
-        .map_err(|e| tar_err("not a gzip-compressed tar", e))?;
-    let mut found = Vec::new();
-    for entry in entries {
-        let mut entry = entry.map_err(|e| tar_err("reading the tar stream", e))?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let name = match entry.path() {
-            Ok(p) => p.to_string_lossy().into_owned(),
-            Err(_) => continue,
+    let mut tar = TarReader::new(gz);
+    let mut configs = Vec::new();
+    let mut warnings = Vec::new();
+    let mut index = 0u64;
+    let mut prev: Option<String> = None;
+    let mut complete = true;
+    loop {
+        let member = match tar.next_member() {
+            Ok(Ok(m)) => m,
+            Ok(Err(End::Marker)) => break,
+            Ok(Err(End::NoMarker)) => {
+                warnings.push(format!(
+                    "the tar stream ends without the end-of-archive blocks ({}); it may be cut off",
+                    position(index, &prev)
+                ));
+                break;
+            }
+            Err(e) => {
+                let message = format!("{e} ({})", position(index, &prev));
+                if configs.is_empty() {
+                    return Err(invalid(message));
+                }
+                warnings.push(format!("{message}; the members after it are not read"));
+                complete = false;
+                break;
+            }
         };
-        let Some(revision) = revision_of(&name) else {
-            continue;
-        };
-        let entry_display = format!("{display}:{name}");
-        let mut buf = Vec::new();
-        (&mut entry)
-            .take(MAX_ENTRY_BYTES + 1)
-            .read_to_end(&mut buf)
-            .map_err(|e| tar_err(&name, e))?;
-        if buf.len() as u64 > MAX_ENTRY_BYTES {
-            return Err(Error::Invalid {
-                file: entry_display,
-                message: format!("entry inflates beyond {} MiB", MAX_ENTRY_BYTES >> 20),
+        index += 1;
+        let shown = sanitize::capped(&member.name, MAX_NAME_SHOWN);
+        let revision = member
+            .is_file()
+            .then(|| revision_of(&member.name))
+            .flatten();
+        if let Some(revision) = revision {
+            let entry_display = format!("{display}:{shown}");
+            let buf = tar
+                .read_data(&member, MAX_ENTRY_BYTES)
+                .map_err(|e| Error::Invalid {
+                    file: entry_display.clone(),
+                    message: e.to_string(),
+                })?;
+            if buf.len() as u64 > MAX_ENTRY_BYTES {
+                return Err(Error::Invalid {
+                    file: entry_display,
+                    message: format!("entry inflates beyond {} MiB", MAX_ENTRY_BYTES >> 20),
+                });
+            }
+            let config = config::parse(&buf, &entry_display)?;
+            configs.push(TarballConfig {
+                revision,
+                entry: member.name,
+                config,
             });
         }
-        let config = config::parse(&buf, &entry_display)?;
-        found.push(TarballConfig {
-            revision,
-            entry: name,
-            config,
-        });
+        prev = Some(shown);
     }
-    if found.is_empty() {
+    if complete {
+        // Read to the end of the gzip member so its CRC-32 and length are checked: tar stops
+        // at the end-of-archive blocks, before the gzip trailer (RFC 1952 section 2.3.1).
+        let archive_end = tar.offset();
+        let mut gz = tar.into_inner();
+        match std::io::copy(&mut gz, &mut std::io::sink()) {
+            Ok(_) => {
+                let rest = gz.inner.into_inner();
+                if !rest.is_empty() {
+                    warnings.push(format!(
+                        "{} bytes follow the gzip stream (at byte {}) and are not read",
+                        rest.len(),
+                        bytes.len() - rest.len()
+                    ));
+                }
+            }
+            Err(e) => warnings.push(format!(
+                "the gzip stream is damaged after the end of the archive (inflated offset \
+                 {archive_end}): {e}; what was read may be damaged too"
+            )),
+        }
+    }
+    if configs.is_empty() {
         return Err(Error::NoEncryptionConfig {
             file: display.to_string(),
         });
     }
-    found.sort_by_key(|c| c.revision);
-    Ok(found)
+    // Sorting is n log n; the revision ties keep tarball order.
+    configs.sort_by_key(|c| c.revision);
+    Ok(Tarball { configs, warnings })
 }
 
 #[cfg(test)]
@@ -204,7 +264,7 @@ pub(crate) mod tests {
                 OPENSHIFT_CONFIG.as_bytes(),
             ),
         ]);
-        let found = read_bytes(&tgz, "b.tar.gz").unwrap();
+        let found = read_bytes(&tgz, "b.tar.gz").unwrap().configs;
         assert_eq!(found.iter().map(|c| c.revision).collect::<Vec<_>>(), [8, 9]);
         assert_eq!(found[0].config.rules.len(), 2);
     }

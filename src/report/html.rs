@@ -5,8 +5,10 @@ use super::model::{Report, Severity, TimelineSeries};
 use super::{capped, KEYS_SHOWN};
 use std::io::Write;
 
-/// Escapes text for HTML element content and attribute values.
+/// Escapes text for HTML element content and attribute values; control characters from the
+/// inputs are shown as escapes (`\x1b`), never written.
 fn esc(s: &str) -> String {
+    let s = crate::sanitize::text(s);
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

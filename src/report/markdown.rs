@@ -6,13 +6,14 @@ use super::{capped, KEYS_SHOWN};
 use std::io::Write;
 
 /// Escapes text for a Markdown table cell or inline text.
+/// Control characters from the inputs (key and resource names) are escaped, never written.
 fn esc(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::sanitize::text(&s.replace('\n', " ")).replace('|', "\\|")
 }
 
 fn code(s: &str) -> String {
     // A backtick inside would end the span; etcd keys and errors practically never hold one.
-    format!("`{}`", s.replace('`', "'"))
+    format!("`{}`", crate::sanitize::text(s).replace('`', "'"))
 }
 
 pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
@@ -160,7 +161,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
-                k.id,
+                esc(&k.id),
                 esc(k.node.as_deref().unwrap_or("–")),
                 esc(&k.source),
                 k.provider,
