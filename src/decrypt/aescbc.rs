@@ -54,10 +54,10 @@ impl CbcError {
     pub fn message(self) -> &'static str {
         match self {
             CbcError::Short => super::SHORT,
-            CbcError::NotMultiple => "the stored data is not a multiple of the block size",
-            CbcError::EmptyPanics => "runtime error: index out of range [-1]",
-            CbcError::Pkcs7Data => "invalid PKCS7 data (empty or not padded)",
-            CbcError::Padding => "invalid padding on input",
+            CbcError::NotMultiple => crate::kube::transform_error::TransformError::CbcNotMultiple.text(),
+            CbcError::EmptyPanics => crate::kube::transform_error::TransformError::CbcIvOnlyPanic.text(),
+            CbcError::Pkcs7Data => crate::kube::transform_error::TransformError::CbcPkcs7.text(),
+            CbcError::Padding => crate::kube::transform_error::TransformError::CbcPadding.text(),
         }
     }
 }

@@ -15,6 +15,12 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+/// The per-node error tally's line for chance-valid CBC garbage: our words, marked derived.
+/// `DERIVED_MARK` + `TransformError::ChanceGarbage.text()`, spelled out (std has no const
+/// concat); a test holds them equal.
+pub const GARBAGE_LINE: &str =
+    "[derived] wrong key passed the padding check by chance; the decoder fails on the garbage";
+
 /// Records per parallel task.
 pub const CHUNK: usize = 256;
 
@@ -339,7 +345,7 @@ impl Tally {
                         NodeOutcome::Failed { error } => error.clone(),
                         NodeOutcome::Garbage { .. } => {
                             nt.garbage += 1;
-                            Cow::Borrowed("garbage: wrong key passed the padding check by chance")
+                            Cow::Borrowed(GARBAGE_LINE)
                         }
                         o => Cow::Owned(o.error_line().unwrap_or_default()),
                     };
@@ -605,5 +611,18 @@ pub fn printable_name(name: &str) -> String {
         t
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod garbage_line_tests {
+    use crate::kube::transform_error::{TransformError, DERIVED_MARK};
+
+    #[test]
+    fn garbage_line_is_the_marked_table_entry() {
+        assert_eq!(
+            super::GARBAGE_LINE,
+            format!("{DERIVED_MARK}{}", TransformError::ChanceGarbage.text())
+        );
     }
 }

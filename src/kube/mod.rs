@@ -5,6 +5,7 @@
 pub mod envelope;
 pub mod object;
 pub mod path;
+pub mod transform_error;
 pub mod unknown;
 
 pub use envelope::{Envelope, Provider};

@@ -143,29 +143,17 @@ pub struct Restart {
 
 /// The provider and KMS error strings, in the order they are looked for.
 const PHRASES: &[(&str, ErrorClass)] = &[
-    ("invalid padding on input", ErrorClass::AescbcPadding),
+    (crate::kube::transform_error::TransformError::CbcPadding.text(), ErrorClass::AescbcPadding),
     ("invalid PKCS7 data", ErrorClass::AescbcPkcs7),
-    (
-        "the stored data is not a multiple of the block size",
-        ErrorClass::AescbcBlockSize,
-    ),
-    (
-        "the stored data was shorter than the required size",
-        ErrorClass::ShortData,
-    ),
-    (
-        "cipher: message authentication failed",
-        ErrorClass::AesgcmAuth,
-    ),
-    (
-        "output array was not large enough for encryption",
-        ErrorClass::SecretboxAuth,
-    ),
+    (crate::kube::transform_error::TransformError::CbcNotMultiple.text(), ErrorClass::AescbcBlockSize),
+    (crate::kube::transform_error::TransformError::Short.text(), ErrorClass::ShortData),
+    (crate::kube::transform_error::TransformError::GcmAuth.text(), ErrorClass::AesgcmAuth),
+    (crate::kube::transform_error::TransformError::SecretboxOpen.text(), ErrorClass::SecretboxAuth),
     (
         "no matching key was found for the provided",
         ErrorClass::NoMatchingKey,
     ),
-    ("no matching prefix found", ErrorClass::NoMatchingPrefix),
+    (crate::kube::transform_error::TransformError::NoMatchingPrefix.text(), ErrorClass::NoMatchingPrefix),
     (
         "the provided value does not match any of the supported transformers",
         ErrorClass::NoMatchingPrefix,
