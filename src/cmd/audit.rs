@@ -5,11 +5,11 @@
 use super::common::open_snapshot;
 use super::keys::write_table;
 use super::sources::KeySourceArgs;
-use super::{CmdResult, Error, Outcome};
-use crate::decrypt::audit::{audit, Audit, Input, Unreadable};
-use crate::decrypt::Engine;
-use crate::etcd::Records;
+use super::{CmdResult, Outcome};
+use crate::decrypt::audit::{Audit, Unreadable};
 use crate::output::{write_json, Format};
+use crate::report::build::{analyse, Options, Quiet};
+use crate::report::model::{Named, Verdict};
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,6 +30,9 @@ pub struct Args {
 #[derive(Serialize)]
 struct AuditOutput<'a> {
     snapshot: String,
+    /// The report's verdict on the same inputs (`ok`, `not-verified`, `problems`, `damaged`).
+    verdict: &'static str,
+    headline: &'a str,
     /// False when damage kept some of the `key` bucket from being read.
     complete: bool,
     /// True when every node reads every record.
@@ -39,22 +42,18 @@ struct AuditOutput<'a> {
 }
 
 pub fn run(args: &Args) -> CmdResult {
-    if args.keys.is_empty() {
-        return Err(Error::new(
-            "audit: give the nodes' key sources: --encryption-config, --static-resources or --key",
-        ));
-    }
     let keyring = args.keys.load()?;
     let snap = open_snapshot(&args.snapshot)?;
-    let records = Records::read(&snap);
-    let inputs: Vec<Input<'_>> = Input::live(&records);
-    let engine = Engine::new(&keyring);
-    let a = audit(&engine, &keyring, &inputs);
+    // The same analysis `report` and `validate` make, so the verdicts agree.
+    let an = analyse(&snap, &keyring, None, &Options::default(), &Quiet);
+    let a = &an.audit;
     let out_doc = AuditOutput {
         snapshot: snap.path.display().to_string(),
-        complete: records.complete(),
+        verdict: an.diagnosis.verdict.name(),
+        headline: &an.diagnosis.headline,
+        complete: an.records_complete,
         clean: a.clean(),
-        audit: &a,
+        audit: a,
     };
     // Block-buffered: a broken cluster's JSON lists every record, and stdout's line buffering
     // would make that one write per line.
@@ -64,7 +63,7 @@ pub fn run(args: &Args) -> CmdResult {
         Format::Text => write_text(&mut out, &out_doc)?,
     }
     out.flush()?;
-    Ok(if out_doc.clean && out_doc.complete {
+    Ok(if an.diagnosis.verdict == Verdict::Ok && out_doc.complete {
         Outcome::Clean
     } else {
         Outcome::Problems
@@ -74,6 +73,7 @@ pub fn run(args: &Args) -> CmdResult {
 fn write_text<W: Write>(out: &mut W, d: &AuditOutput<'_>) -> std::io::Result<()> {
     let a = d.audit;
     let c = &a.records;
+    writeln!(out, "verdict   {}: {}", d.verdict, d.headline)?;
     writeln!(out, "snapshot  {}", d.snapshot)?;
     if !d.complete {
         writeln!(
@@ -96,7 +96,7 @@ fn write_text<W: Write>(out: &mut W, d: &AuditOutput<'_>) -> std::io::Result<()>
     )?;
     writeln!(
         out,
-        "          {} encrypted records no candidate key decrypts; {} need a KMS plugin",
+        "          {} encrypted records no candidate key decrypts ({} of them need a KMS plugin)",
         c.undecryptable, c.kms
     )?;
     writeln!(out)?;

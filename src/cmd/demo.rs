@@ -99,7 +99,7 @@ pub fn run(args: &Args) -> CmdResult {
         &progress,
     );
     args.out.write(&a.report)?;
-    Ok(if a.problems {
+    Ok(if a.problems() {
         Outcome::Problems
     } else {
         Outcome::Clean

@@ -17,6 +17,8 @@ pub struct Coverage {
     pub uncovered: Vec<String>,
     /// Storage prefixes (first path segment) of the snapshot's keys, for matching log keys.
     pub prefixes: std::collections::BTreeSet<String>,
+    /// Log node → config node ([`super::logmatch::node_aliases`]).
+    pub aliases: BTreeMap<String, String>,
 }
 
 impl Coverage {
@@ -36,6 +38,7 @@ impl Coverage {
             }
         }
         Coverage {
+            aliases: super::logmatch::node_aliases(ctx, &node_names),
             node_names,
             failing,
             uncovered,
@@ -74,10 +77,11 @@ impl Coverage {
                         .and_then(|f| f.first())
                         .map(|&i| audit.unreadable[i].key.clone()),
                     log: LogMatch {
-                        state: String::new(),
+                        state: LogState::NoLog,
                         events: 0,
                         confirmed_keys: Vec::new(),
                         keys_not_in_snapshot: Vec::new(),
+                        contradicted_keys: Vec::new(),
                     },
                 }
             })

@@ -52,10 +52,10 @@ pub struct RecordCounts {
     pub live: usize,
     pub encrypted: usize,
     pub plaintext: usize,
-    /// Encrypted with aescbc/aesgcm/secretbox (or an unknown provider) and no candidate key
-    /// decrypts it.
+    /// Encrypted and no candidate key decrypts it: aescbc/aesgcm/secretbox (or an unknown
+    /// provider) no key opens, and every KMS record (counted in `kms` too).
     pub undecryptable: usize,
-    /// Encrypted by a KMS provider: only the plugin can open it.
+    /// Encrypted by a KMS provider: only the plugin can open it (part of `undecryptable`).
     pub kms: usize,
     /// By provider for encrypted records, by storage (`protobuf`, `json`, `other`) for the rest.
     pub by_provider: BTreeMap<String, usize>,
@@ -314,7 +314,9 @@ impl Tally {
         if v.is_encrypted() {
             c.encrypted += 1;
             if is_kms {
+                // No candidate key opens it either (rule 6): undecryptable, with a kms sub-count.
                 c.kms += 1;
+                c.undecryptable += 1;
             } else if v.decrypts_with.is_empty() {
                 c.undecryptable += 1;
             }
@@ -386,7 +388,14 @@ impl Tally {
                 }
             }
         }
-        if !failing.is_empty() {
+        // With only `--key`s (no node simulated) a record no candidate opens is listed too, so
+        // correlate can name it (unverified-records).
+        let unopened = engine.nodes.is_empty()
+            && !self.key_decrypts.is_empty()
+            && v.is_encrypted()
+            && !is_kms
+            && v.decrypts_with.is_empty();
+        if !failing.is_empty() || unopened {
             let key_name = v.key_name.as_deref().map(|n| {
                 let n = printable_name(n);
                 self.intern(&n)

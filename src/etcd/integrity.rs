@@ -25,6 +25,9 @@ pub struct Integrity {
     pub warnings: Vec<String>,
     /// Every problem, one line each, in a stable order.
     pub problems: Vec<String>,
+    /// True when the only problem (if any) is the SHA-256 trailer's digest: the metas, pages and
+    /// records are intact (what `check` calls "structure intact").
+    pub structure_ok: bool,
 }
 
 impl Integrity {
@@ -99,9 +102,11 @@ impl Integrity {
                 a.alarm, a.member_id
             ));
         }
+        let trailer_problems = usize::from(matches!(trailer.trailer, Trailer::Mismatch { .. }));
         Integrity {
             file: snap.path.display().to_string(),
             ok: problems.is_empty(),
+            structure_ok: problems.len() == trailer_problems,
             page_size: db.page_size(),
             meta: *db.meta(),
             meta_choice: choice,

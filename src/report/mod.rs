@@ -1,6 +1,7 @@
 //! Renderers: the report document ([`model::Report`]) → text, Markdown, JSON, HTML.
 //! Renderers only render; they make no decisions and read no input files.
 
+pub mod build;
 pub mod html;
 pub mod markdown;
 pub mod model;
