@@ -39,7 +39,7 @@ fn demo_names_the_odd_node_both_fingerprints_and_the_mirror_set() {
     let o = run(&["demo", "--format", "json", "--fixed-time", FIXED]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["schema_version"], 2);
     assert_eq!(r["verdict"]["status"], "problems");
     let f = &r["findings"][0];
     assert_eq!(f["kind"], "key-mismatch");
@@ -162,7 +162,7 @@ fn html_is_self_contained_with_findings_matrix_and_timeline() {
 }
 
 #[test]
-fn validate_openshift_pair_restorable_and_stale_tarball_not() {
+fn validate_openshift_pair_not_verified_and_stale_tarball_not_restorable() {
     let snap = testdata("openshift/snapshot_2026-11-01_120000.db");
     let good = testdata("openshift/static_kuberesources_2026-11-01_120000.tar.gz");
     let stale = testdata("openshift/static_kuberesources_stale.tar.gz");
@@ -179,13 +179,25 @@ fn validate_openshift_pair_restorable_and_stale_tarball_not() {
         "--format",
         "json",
     ]);
-    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    // Routes and OAuth tokens belong to openshift-apiserver / oauth-apiserver, whose keys the
+    // tarball does not hold: not checked (info), so not verified — never "lost", never deleted.
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v["restorable"], true);
+    assert_eq!(v["restorable"], false);
+    assert_eq!(v["restorability"], "not-verified");
+    let kinds: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"not-checked"), "{kinds:?}");
+    assert!(!kinds.contains(&"undecryptable-records"), "{kinds:?}");
+    assert!(!stdout(&o).contains("etcdctl del"));
     let prom = std::fs::read_to_string(&metrics).unwrap();
     assert!(
         prom.contains(
-            "etcd_autopsy_backup_restorable{snapshot=\"snapshot_2026-11-01_120000.db\"} 1"
+            "etcd_autopsy_backup_restorable{snapshot=\"snapshot_2026-11-01_120000.db\"} 0"
         ),
         "{prom}"
     );
@@ -202,6 +214,7 @@ fn validate_openshift_pair_restorable_and_stale_tarball_not() {
     assert_eq!(code(&o), 1);
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["restorable"], false);
+    assert_eq!(v["restorability"], "not-restorable");
     assert_eq!(v["unreadable_by_key"]["aescbc key 1"], 9);
 
     let o = run(&[
