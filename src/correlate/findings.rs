@@ -50,7 +50,11 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 .into(),
         });
     }
-    let structural: Vec<&String> = i.problems.iter().filter(|p| !p.starts_with("SHA-256 trailer mismatch")).collect();
+    let structural: Vec<&String> = i
+        .problems
+        .iter()
+        .filter(|p| !p.starts_with("SHA-256 trailer mismatch"))
+        .collect();
     if !i.structure_ok {
         out.push(Finding {
             kind: FindingKind::SnapshotIntegrity,
@@ -359,7 +363,12 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
     };
     let resources_of = |idx: &[usize]| {
         idx.iter()
-            .filter_map(|&i| ctx.audit.unreadable[i].resource.as_deref().map(str::to_string))
+            .filter_map(|&i| {
+                ctx.audit.unreadable[i]
+                    .resource
+                    .as_deref()
+                    .map(str::to_string)
+            })
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect::<Vec<_>>()

@@ -210,9 +210,11 @@ pub fn evidence_for(
     let prefixes = &cov.prefixes;
     let keys: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
     let mut out = Vec::new();
-    for a in scan.aggregates.iter().filter(|a| {
-        config_node(cov, &a.node).is_some_and(|n| nodes.iter().any(|x| x == n))
-    }) {
+    for a in scan
+        .aggregates
+        .iter()
+        .filter(|a| config_node(cov, &a.node).is_some_and(|n| nodes.iter().any(|x| x == n)))
+    {
         let matches = match &a.key {
             Some(k) => normalise(ctx, prefixes, k).is_some_and(|sk| keys.contains(sk.as_str())),
             // Keyless (watch/GET) errors support the finding only when it has keys of its own.

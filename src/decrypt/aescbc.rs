@@ -54,8 +54,12 @@ impl CbcError {
     pub fn message(self) -> &'static str {
         match self {
             CbcError::Short => super::SHORT,
-            CbcError::NotMultiple => crate::kube::transform_error::TransformError::CbcNotMultiple.text(),
-            CbcError::EmptyPanics => crate::kube::transform_error::TransformError::CbcIvOnlyPanic.text(),
+            CbcError::NotMultiple => {
+                crate::kube::transform_error::TransformError::CbcNotMultiple.text()
+            }
+            CbcError::EmptyPanics => {
+                crate::kube::transform_error::TransformError::CbcIvOnlyPanic.text()
+            }
             CbcError::Pkcs7Data => crate::kube::transform_error::TransformError::CbcPkcs7.text(),
             CbcError::Padding => crate::kube::transform_error::TransformError::CbcPadding.text(),
         }

@@ -129,8 +129,12 @@ mod tests {
     #[test]
     fn derived_strings_are_marked() {
         assert!(line_is_derived(TransformError::ChanceGarbage.text()));
-        assert!(line_is_derived("panic: runtime error: index out of range [-1]"));
-        assert!(!line_is_derived("[invalid padding on input, no matching prefix found]"));
+        assert!(line_is_derived(
+            "panic: runtime error: index out of range [-1]"
+        ));
+        assert!(!line_is_derived(
+            "[invalid padding on input, no matching prefix found]"
+        ));
         assert!(!TransformError::CbcPadding.derived());
     }
 }

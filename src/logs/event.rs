@@ -143,17 +143,35 @@ pub struct Restart {
 
 /// The provider and KMS error strings, in the order they are looked for.
 const PHRASES: &[(&str, ErrorClass)] = &[
-    (crate::kube::transform_error::TransformError::CbcPadding.text(), ErrorClass::AescbcPadding),
+    (
+        crate::kube::transform_error::TransformError::CbcPadding.text(),
+        ErrorClass::AescbcPadding,
+    ),
     ("invalid PKCS7 data", ErrorClass::AescbcPkcs7),
-    (crate::kube::transform_error::TransformError::CbcNotMultiple.text(), ErrorClass::AescbcBlockSize),
-    (crate::kube::transform_error::TransformError::Short.text(), ErrorClass::ShortData),
-    (crate::kube::transform_error::TransformError::GcmAuth.text(), ErrorClass::AesgcmAuth),
-    (crate::kube::transform_error::TransformError::SecretboxOpen.text(), ErrorClass::SecretboxAuth),
+    (
+        crate::kube::transform_error::TransformError::CbcNotMultiple.text(),
+        ErrorClass::AescbcBlockSize,
+    ),
+    (
+        crate::kube::transform_error::TransformError::Short.text(),
+        ErrorClass::ShortData,
+    ),
+    (
+        crate::kube::transform_error::TransformError::GcmAuth.text(),
+        ErrorClass::AesgcmAuth,
+    ),
+    (
+        crate::kube::transform_error::TransformError::SecretboxOpen.text(),
+        ErrorClass::SecretboxAuth,
+    ),
     (
         "no matching key was found for the provided",
         ErrorClass::NoMatchingKey,
     ),
-    (crate::kube::transform_error::TransformError::NoMatchingPrefix.text(), ErrorClass::NoMatchingPrefix),
+    (
+        crate::kube::transform_error::TransformError::NoMatchingPrefix.text(),
+        ErrorClass::NoMatchingPrefix,
+    ),
     (
         "the provided value does not match any of the supported transformers",
         ErrorClass::NoMatchingPrefix,

@@ -316,7 +316,11 @@ impl DiagnosisParts {
             nodes: d.nodes.into_iter().map(NodeRow::from_diagnosis).collect(),
             matrix: d.matrix,
             log_events: d.log_events,
-            findings: d.findings.into_iter().map(Finding::from_diagnosis).collect(),
+            findings: d
+                .findings
+                .into_iter()
+                .map(Finding::from_diagnosis)
+                .collect(),
         }
     }
 }
