@@ -128,3 +128,6 @@ pub fn diagnose(ctx: &Context<'_>) -> Diagnosis {
         headline,
     }
 }
+
+#[cfg(test)]
+mod tests;
