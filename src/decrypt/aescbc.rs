@@ -407,7 +407,7 @@ mod tests {
         let c = CbcCipher::new(KEY1).unwrap();
         // "{}" + 30 bytes of 30: valid per Go (c <= len, all c bytes equal).
         let mut plain = b"{}".to_vec();
-        plain.extend(std::iter::repeat(30u8).take(30));
+        plain.extend(std::iter::repeat_n(30u8, 30));
         let v = cbc(&plain);
         assert_eq!(c.trial(&v), CbcTrial::Plausible);
         assert_eq!(c.decrypt(&v).unwrap(), b"{}");

@@ -419,7 +419,7 @@ fn inner_error(e: &[u8]) -> (String, ErrorClass, Option<i64>) {
         for w in WRAPPERS {
             if let Some(p) = find(e, w) {
                 // Only peel a wrapper that precedes every known phrase.
-                if first_phrase(e).map_or(true, |(q, _)| p < q) {
+                if first_phrase(e).is_none_or(|(q, _)| p < q) {
                     e = &e[p + w.len()..];
                 }
             }
