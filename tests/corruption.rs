@@ -150,11 +150,7 @@ fn binary_never_panics_on_a_sample() {
             args.push(f.to_str().unwrap());
             let o = run(&args);
             let c = code(&o);
-            assert!(
-                matches!(c, 0..=2),
-                "{args:?} exited {c}: {}",
-                stderr(&o)
-            );
+            assert!(matches!(c, 0..=2), "{args:?} exited {c}: {}", stderr(&o));
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
