@@ -34,7 +34,7 @@ pub struct Args {
 #[derive(clap::Args)]
 pub struct OutputArgs {
     #[arg(long, value_enum, default_value = "text")]
-    pub format: ReportFormat,
+    pub format: FormatArg,
     /// Write the report to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -44,6 +44,26 @@ pub struct OutputArgs {
     /// No progress bars on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// `--format` of `report` and `demo` (the library's [`ReportFormat`] knows no clap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Md,
+    Json,
+    Html,
+}
+
+impl From<FormatArg> for ReportFormat {
+    fn from(f: FormatArg) -> ReportFormat {
+        match f {
+            FormatArg::Text => ReportFormat::Text,
+            FormatArg::Md => ReportFormat::Md,
+            FormatArg::Json => ReportFormat::Json,
+            FormatArg::Html => ReportFormat::Html,
+        }
+    }
 }
 
 impl OutputArgs {
@@ -56,7 +76,7 @@ impl OutputArgs {
     /// without NO_COLOR.
     pub fn write(&self, report: &Report) -> Result<(), Error> {
         let color = self.output.is_none()
-            && self.format == ReportFormat::Text
+            && self.format == FormatArg::Text
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         match &self.output {
@@ -64,12 +84,12 @@ impl OutputArgs {
                 let err = |e: std::io::Error| Error::new(format!("{}: {e}", path.display()));
                 let f = std::fs::File::create(path).map_err(err)?;
                 let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-                render(report, self.format, color, &mut w).map_err(err)?;
+                render(report, self.format.into(), color, &mut w).map_err(err)?;
                 w.flush().map_err(err)?;
             }
             None => {
                 let mut w = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-                render(report, self.format, color, &mut w)?;
+                render(report, self.format.into(), color, &mut w)?;
                 w.flush()?;
             }
         }

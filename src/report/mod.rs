@@ -11,8 +11,8 @@ pub use model::Report;
 
 use std::io::Write;
 
-/// Output formats of `report`, `demo` and `validate`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// Output formats of `report` and `demo`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportFormat {
     Text,
     Md,
