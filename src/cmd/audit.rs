@@ -215,7 +215,7 @@ fn write_text<W: Write>(out: &mut W, d: &AuditOutput<'_>) -> std::io::Result<()>
                 members.len(),
                 first.provider
             )?;
-            for (node, e) in &first.failing_nodes {
+            for (node, e) in first.failing_nodes.iter() {
                 writeln!(out, "    {node}: {e}")?;
             }
             if first.decrypts_with.is_empty() {

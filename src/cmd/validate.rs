@@ -140,11 +140,7 @@ pub fn validation(snapshot: String, a: Assembly) -> Validation {
         .flat_map(|f| f.keys.iter().map(String::as_str))
         .collect();
     let mut unreadable_by_key: BTreeMap<String, u64> = BTreeMap::new();
-    for u in r
-        .unreadable
-        .iter()
-        .filter(|u| lost.contains(u.key.as_str()))
-    {
+    for u in r.unreadable.iter().filter(|u| lost.contains(&*u.key)) {
         *unreadable_by_key
             .entry(format!(
                 "{} key {}",

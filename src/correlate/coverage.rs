@@ -34,7 +34,7 @@ impl Coverage {
             }
             let ids = ctx.engine.resource_ids(u.key.as_bytes());
             if !ctx.engine.nodes.iter().any(|n| n.covers(ids)) {
-                uncovered.push(u.key.clone());
+                uncovered.push(u.key.to_string());
             }
         }
         Coverage {
@@ -75,7 +75,7 @@ impl Coverage {
                         .failing
                         .get(n)
                         .and_then(|f| f.first())
-                        .map(|&i| audit.unreadable[i].key.clone()),
+                        .map(|&i| audit.unreadable[i].key.to_string()),
                     log: LogMatch {
                         state: LogState::NoLog,
                         events: 0,

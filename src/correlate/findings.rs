@@ -229,7 +229,7 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
             };
             let keys_of = |idx: &[usize]| {
                 idx.iter()
-                    .map(|&i| audit.unreadable[i].key.clone())
+                    .map(|&i| audit.unreadable[i].key.to_string())
                     .collect::<Vec<_>>()
             };
             let mut evidence = Vec::new();
@@ -341,7 +341,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
             unverified.push(i);
             continue;
         }
-        if uncovered.contains(u.key.as_str()) {
+        if uncovered.contains(&*u.key) {
             unchecked.push(i);
             continue;
         }
@@ -358,7 +358,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
     }
     let key_list = |idx: &[usize]| {
         idx.iter()
-            .map(|&i| ctx.audit.unreadable[i].key.clone())
+            .map(|&i| ctx.audit.unreadable[i].key.to_string())
             .collect::<Vec<_>>()
     };
     let resources_of = |idx: &[usize]| {
@@ -519,7 +519,7 @@ fn node_read_failures(
         }
         let keys: Vec<String> = rest
             .iter()
-            .map(|&i| audit.unreadable[i].key.clone())
+            .map(|&i| audit.unreadable[i].key.to_string())
             .collect();
         let evidence: Vec<Evidence> = errors
             .iter()

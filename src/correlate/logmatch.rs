@@ -149,7 +149,7 @@ pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
             .get(n)
             .into_iter()
             .flatten()
-            .map(|&i| ctx.audit.unreadable[i].key.clone())
+            .map(|&i| ctx.audit.unreadable[i].key.to_string())
             .collect();
         let mut confirmed = BTreeSet::new();
         let mut absent = BTreeSet::new();

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 /// Counts over the live records, as `audit` computes them.
 pub use crate::decrypt::audit::RecordCounts;
 /// A live record at least one node cannot read, as `audit` lists it.
-pub use crate::decrypt::audit::Unreadable;
+pub use crate::decrypt::audit::{Unreadable, Unreadables};
 
 #[derive(Clone, Debug)]
 pub struct NodeRow {

@@ -82,7 +82,7 @@ pub struct NodeSummary {
 /// A live record at least one node cannot read.
 #[derive(Clone, Debug, Serialize)]
 pub struct Unreadable {
-    pub key: String,
+    pub key: Box<str>,
     pub mod_revision: i64,
     // The strings below repeat across records (a snapshot can have 300k unreadable records with
     // the same node names, errors and key ids): they are shared, not copied per record.
@@ -94,9 +94,10 @@ pub struct Unreadable {
     pub key_name: Option<Arc<str>>,
     /// Node → exactly what its kube-apiserver returns, in node (argument) order. A JSON object.
     #[serde(serialize_with = "pairs_as_map")]
-    pub failing_nodes: Vec<(Arc<str>, Arc<str>)>,
-    /// Ids of candidate keys that decrypt it.
-    pub decrypts_with: Vec<Arc<str>>,
+    /// The same list is shared by every record of a chunk that fails the same way.
+    pub failing_nodes: Arc<[(Arc<str>, Arc<str>)]>,
+    /// Ids of candidate keys that decrypt it (shared like `failing_nodes`).
+    pub decrypts_with: Arc<[Arc<str>]>,
 }
 
 impl Unreadable {
@@ -106,6 +107,79 @@ impl Unreadable {
             .iter()
             .find(|(n, _)| &**n == node)
             .map(|(_, e)| &**e)
+    }
+}
+
+/// The unreadable records in key order, kept as the chunks that found them: merging chunk
+/// tallies moves chunk lists instead of copying 300k entries into one (which would hold both
+/// copies at its peak).
+#[derive(Clone, Debug, Default)]
+pub struct Unreadables {
+    chunks: Vec<Vec<Unreadable>>,
+    /// Entries before each chunk.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl Unreadables {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Unreadable> + '_ {
+        self.chunks.iter().flatten()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&Unreadable> {
+        let c = self.starts.partition_point(|&s| s <= i).checked_sub(1)?;
+        self.chunks.get(c)?.get(i - self.starts[c])
+    }
+
+    fn push(&mut self, u: Unreadable) {
+        if self.chunks.is_empty() {
+            self.chunks.push(Vec::new());
+            self.starts.push(0);
+        }
+        if let Some(last) = self.chunks.last_mut() {
+            last.push(u);
+            self.len += 1;
+        }
+    }
+
+    fn append(&mut self, other: Unreadables) {
+        for c in other.chunks.into_iter().filter(|c| !c.is_empty()) {
+            self.starts.push(self.len);
+            self.len += c.len();
+            self.chunks.push(c);
+        }
+    }
+}
+
+impl std::ops::Index<usize> for Unreadables {
+    type Output = Unreadable;
+    fn index(&self, i: usize) -> &Unreadable {
+        match self.get(i) {
+            Some(u) => u,
+            None => panic!("unreadable index {i} out of range {}", self.len),
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Unreadables {
+    type Item = &'a Unreadable;
+    type IntoIter = std::iter::Flatten<std::slice::Iter<'a, Vec<Unreadable>>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.chunks.iter().flatten()
+    }
+}
+
+impl Serialize for Unreadables {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
     }
 }
 
@@ -173,7 +247,7 @@ pub struct FirstFailure {
 pub struct Audit {
     pub records: RecordCounts,
     pub nodes: Vec<NodeSummary>,
-    pub unreadable: Vec<Unreadable>,
+    pub unreadable: Unreadables,
     pub coverage: Vec<Coverage>,
     pub keys: Vec<KeyUse>,
     pub plaintext_in_encrypted_resources: Vec<PlaintextRecord>,
@@ -202,7 +276,7 @@ struct Tally {
     counts: RecordCounts,
     by_provider: BTreeMap<&'static str, usize>,
     per_node: Vec<NodeTally>,
-    unreadable: Vec<Unreadable>,
+    unreadable: Unreadables,
     coverage: BTreeMap<Provider, BTreeMap<String, CoverageRow>>,
     key_decrypts: Vec<usize>,
     plaintext: Vec<PlaintextRecord>,
@@ -211,6 +285,9 @@ struct Tally {
     first: Vec<BTreeMap<String, (String, String)>>,
     /// Strings shared by this chunk's records (errors, key names).
     interned: HashMap<String, Arc<str>>,
+    /// Failure lists and decrypting-key sets shared by this chunk's records.
+    failure_sets: HashMap<Vec<(Arc<str>, Arc<str>)>, Arc<[(Arc<str>, Arc<str>)]>>,
+    key_sets: HashMap<Vec<usize>, Arc<[Arc<str>]>>,
 }
 
 #[derive(Default, Clone)]
@@ -400,18 +477,34 @@ impl Tally {
                 let n = printable_name(n);
                 self.intern(&n)
             });
+            let failing_nodes = match self.failure_sets.get(&failing) {
+                Some(a) => a.clone(),
+                None => {
+                    let a: Arc<[(Arc<str>, Arc<str>)]> = Arc::from(failing.clone());
+                    self.failure_sets.insert(failing, a.clone());
+                    a
+                }
+            };
+            let decrypts_with = match self.key_sets.get(&v.decrypts_with) {
+                Some(a) => a.clone(),
+                None => {
+                    let a: Arc<[Arc<str>]> = v
+                        .decrypts_with
+                        .iter()
+                        .filter_map(|&k| shared.ids.get(k).cloned())
+                        .collect();
+                    self.key_sets.insert(v.decrypts_with.clone(), a.clone());
+                    a
+                }
+            };
             self.unreadable.push(Unreadable {
-                key: display_key(r.key),
+                key: display_key(r.key).into_boxed_str(),
                 mod_revision: r.mod_revision,
                 resource: resource.clone(),
                 provider: label,
                 key_name,
-                failing_nodes: failing,
-                decrypts_with: v
-                    .decrypts_with
-                    .iter()
-                    .filter_map(|&k| shared.ids.get(k).cloned())
-                    .collect(),
+                failing_nodes,
+                decrypts_with,
             });
         }
         if !v.is_encrypted() {
@@ -472,7 +565,7 @@ fn merge(mut a: Tally, b: Tally) -> Tally {
             *x.errors.entry(e).or_default() += n;
         }
     }
-    a.unreadable.extend(b.unreadable);
+    a.unreadable.append(b.unreadable);
     for (k, (n, nodes, keys)) in b
         .coverage
         .into_iter()
@@ -600,12 +693,12 @@ fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
 
 /// Serializes `[(k, v)]` as a JSON object in the pairs' order (keys are distinct node names).
 fn pairs_as_map<S: serde::Serializer>(
-    pairs: &[(Arc<str>, Arc<str>)],
+    pairs: &Arc<[(Arc<str>, Arc<str>)]>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut m = s.serialize_map(Some(pairs.len()))?;
-    for (k, v) in pairs {
+    for (k, v) in pairs.iter() {
         m.serialize_entry(&**k, &**v)?;
     }
     m.end()
@@ -633,5 +726,38 @@ mod garbage_line_tests {
             super::GARBAGE_LINE,
             format!("{DERIVED_MARK}{}", TransformError::ChanceGarbage.text())
         );
+    }
+}
+
+#[cfg(test)]
+mod unreadables_tests {
+    use super::*;
+
+    fn u(key: &str) -> Unreadable {
+        Unreadable {
+            key: key.into(),
+            mod_revision: 1,
+            resource: None,
+            provider: "aescbc",
+            key_name: None,
+            failing_nodes: Arc::from(Vec::new()),
+            decrypts_with: Arc::from(Vec::new()),
+        }
+    }
+
+    #[test]
+    fn chunked_list_indexes_and_iterates_in_order() {
+        let mut a = Unreadables::default();
+        a.push(u("a"));
+        let mut b = Unreadables::default();
+        b.push(u("b"));
+        b.push(u("c"));
+        a.append(Unreadables::default());
+        a.append(b);
+        assert_eq!(a.len(), 3);
+        let keys: Vec<&str> = a.iter().map(|u| &*u.key).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+        assert_eq!(&*a[2].key, "c");
+        assert!(a.get(3).is_none());
     }
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 pub use crate::correlate::model::{
     FindingKind, LogEvents, LogState, MatrixCell, MatrixRow, Restorability, Severity,
-    TimelineSeries, Unreadable, Verdict,
+    TimelineSeries, Unreadable, Unreadables, Verdict,
 };
 
 pub const SCHEMA_VERSION: u32 = 2;
@@ -33,7 +33,7 @@ pub struct Report {
     pub nodes: Vec<NodeRow>,
     /// Node × key coverage: per node, per key name, what that node's key does.
     pub matrix: Vec<MatrixRow>,
-    pub unreadable: Vec<Unreadable>,
+    pub unreadable: Unreadables,
     pub log_events: LogEvents,
     pub findings: Vec<Finding>,
 }
