@@ -22,7 +22,8 @@ pub fn all(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow]) -> Vec<Finding>
     out
 }
 
-fn list(names: &[String]) -> String {
+/// `a`, `a and b`, `a, b and c`.
+pub(super) fn list(names: &[String]) -> String {
     match names {
         [] => String::new(),
         [one] => one.clone(),

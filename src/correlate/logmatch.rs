@@ -5,6 +5,7 @@
 //! `/registry/...`.
 
 use super::coverage::Coverage;
+use super::findings::list;
 use super::model::*;
 use super::Context;
 use crate::logs::{Aggregate, Event, NodeFrom};
@@ -448,13 +449,5 @@ fn from_what(f: NodeFrom) -> &'static str {
         NodeFrom::Pod => "pod name",
         NodeFrom::FileName => "file name",
         NodeFrom::Stdin => "stdin default",
-    }
-}
-
-fn list(names: &[String]) -> String {
-    match names {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }

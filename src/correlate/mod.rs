@@ -94,13 +94,18 @@ pub fn verdict(findings: &[Finding], records: &RecordCounts) -> (Verdict, String
     if let Some(f) = findings.iter().find(|f| f.kind.unverified()) {
         return (Verdict::NotVerified, f.summary.clone());
     }
-    (
-        Verdict::Ok,
+    let headline = if records.encrypted == 0 {
+        format!(
+            "no encrypted records ({} live, all plaintext); nothing to fix",
+            records.live
+        )
+    } else {
         format!(
             "every node reads every record ({} live, {} encrypted, all checked); nothing to fix",
             records.live, records.encrypted
-        ),
-    )
+        )
+    };
+    (Verdict::Ok, headline)
 }
 
 /// Correlates everything in `ctx`.
