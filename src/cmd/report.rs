@@ -237,26 +237,26 @@ pub fn run(args: &Args) -> CmdResult {
     let progress = Progress::new(args.out.quiet);
     let snap = super::common::open_snapshot(&args.snapshot)?;
     let keyring = args.keys.load()?;
-    let logs = progress.stage("scanning logs", || args.logs.scan())?;
-    // Hashing the inputs for the chain of custody (a log can be GBs) overlaps the snapshot work.
-    let (inputs, a) = rayon::join(
-        || source_inputs(&args.keys, logs.as_ref()),
-        || {
-            assemble(
-                &snap,
-                &keyring,
-                logs.as_ref(),
-                Vec::new(),
-                args.out.created(),
-                args.allow_missing_trailer,
-                &progress,
-            )
+    // Scanning the logs and hashing every input for the chain of custody (a log can be GBs)
+    // overlap the snapshot work; only the correlation waits for the logs.
+    let (analysis, side) = build::analyse_beside(
+        &snap,
+        &keyring,
+        || -> Result<_, Error> {
+            let logs = args.logs.scan()?;
+            let inputs = source_inputs(&args.keys, logs.as_ref())?;
+            Ok((logs, inputs))
         },
+        |side| side.as_ref().ok().and_then(|(logs, _)| logs.as_ref()),
+        &build::Options {
+            allow_missing_trailer: args.allow_missing_trailer,
+        },
+        &progress,
     );
-    let mut a = a;
-    a.report.inputs.extend(inputs?);
-    args.out.write(&a.report)?;
-    Ok(if a.problems() {
+    let (_logs, inputs) = side?;
+    let report = analysis.into_report(inputs, args.out.created());
+    args.out.write(&report)?;
+    Ok(if report.verdict.status != Verdict::Ok {
         Outcome::Problems
     } else {
         Outcome::Clean

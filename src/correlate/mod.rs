@@ -62,11 +62,8 @@ impl Diagnosis {
     pub fn restorability(&self) -> Restorability {
         if self.findings.iter().any(|f| f.kind.blocks_restore()) {
             Restorability::NotRestorable
-        } else if self
-            .findings
-            .iter()
-            .any(|f| f.kind.unverified() && f.kind != FindingKind::KmsRequired)
-            || self.verdict == Verdict::NotVerified
+        } else if self.verdict == Verdict::NotVerified
+            || self.findings.iter().any(|f| f.kind.unverified())
         {
             Restorability::NotVerified
         } else {

@@ -66,6 +66,35 @@ pub fn analyse(
     opts: &Options,
     progress: &dyn Progress,
 ) -> Analysis {
+    facts(snap, keyring, progress).diagnose(keyring, logs, opts)
+}
+
+/// [`analyse`] with `side` (e.g. scanning and hashing the logs) run beside the snapshot work,
+/// and its result handed to the correlation through `logs_of`.
+pub fn analyse_beside<T: Send>(
+    snap: &Snapshot,
+    keyring: &Keyring,
+    side: impl FnOnce() -> T + Send,
+    logs_of: impl FnOnce(&T) -> Option<&LogScan>,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> (Analysis, T) {
+    let (f, t) = rayon::join(|| facts(snap, keyring, progress), side);
+    let a = f.diagnose(keyring, logs_of(&t), opts);
+    (a, t)
+}
+
+/// What the snapshot and the keys alone say, before the logs.
+struct Facts<'s> {
+    path: String,
+    records: Records<'s>,
+    integrity: Integrity,
+    status: BTreeMap<String, serde_json::Value>,
+    engine: Engine,
+    audit: audit::Audit,
+}
+
+fn facts<'s>(snap: &'s Snapshot, keyring: &Keyring, progress: &dyn Progress) -> Facts<'s> {
     let ((trailer, records), (structure, (st, _))) = stage(progress, "reading snapshot", || {
         rayon::join(
             || rayon::join(|| snap.verify_trailer(), || Records::read(snap)),
@@ -79,18 +108,6 @@ pub fn analyse(
         audit::audit(&engine, keyring, &live)
     });
     drop(live);
-    let path = snap.path.display().to_string();
-    let ctx = Context {
-        snapshot_path: &path,
-        records: &records,
-        audit: &audit,
-        engine: &engine,
-        keyring,
-        integrity: Some(&integrity),
-        allow_missing_trailer: opts.allow_missing_trailer,
-        logs,
-    };
-    let diagnosis = correlate::diagnose(&ctx);
     let mut status_map = BTreeMap::new();
     if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(&st) {
         status_map.extend(m);
@@ -99,15 +116,39 @@ pub fn analyse(
         "liveKeys".into(),
         serde_json::Value::from(records.live_count()),
     );
-    Analysis {
-        snapshot_path: path,
-        records_complete: records.complete(),
-        live_keys: records.live_count(),
-        status: status_map,
+    Facts {
+        path: snap.path.display().to_string(),
+        records,
         integrity,
+        status: status_map,
+        engine,
         audit,
-        diagnosis,
-        keys: key_rows(keyring),
+    }
+}
+
+impl Facts<'_> {
+    fn diagnose(self, keyring: &Keyring, logs: Option<&LogScan>, opts: &Options) -> Analysis {
+        let ctx = Context {
+            snapshot_path: &self.path,
+            records: &self.records,
+            audit: &self.audit,
+            engine: &self.engine,
+            keyring,
+            integrity: Some(&self.integrity),
+            allow_missing_trailer: opts.allow_missing_trailer,
+            logs,
+        };
+        let diagnosis = correlate::diagnose(&ctx);
+        Analysis {
+            records_complete: self.records.complete(),
+            live_keys: self.records.live_count(),
+            snapshot_path: self.path,
+            status: self.status,
+            integrity: self.integrity,
+            audit: self.audit,
+            diagnosis,
+            keys: key_rows(keyring),
+        }
     }
 }
 
