@@ -95,7 +95,7 @@ pub struct Unreadable {
     /// Node → exactly what its kube-apiserver returns, in node (argument) order. A JSON object.
     #[serde(serialize_with = "pairs_as_map")]
     /// The same list is shared by every record of a chunk that fails the same way.
-    pub failing_nodes: Arc<[(Arc<str>, Arc<str>)]>,
+    pub failing_nodes: Arc<[NodeError]>,
     /// Ids of candidate keys that decrypt it (shared like `failing_nodes`).
     pub decrypts_with: Arc<[Arc<str>]>,
 }
@@ -270,6 +270,9 @@ impl Audit {
 /// Per stored (provider, key name): records, readable per node, decrypted per candidate index.
 type CoverageRow = (usize, Vec<usize>, BTreeMap<usize, usize>);
 
+/// A node's name and what its apiserver returns for a record.
+pub type NodeError = (Arc<str>, Arc<str>);
+
 /// A partial tally over one chunk; merged in order.
 #[derive(Default)]
 struct Tally {
@@ -286,7 +289,7 @@ struct Tally {
     /// Strings shared by this chunk's records (errors, key names).
     interned: HashMap<String, Arc<str>>,
     /// Failure lists and decrypting-key sets shared by this chunk's records.
-    failure_sets: HashMap<Vec<(Arc<str>, Arc<str>)>, Arc<[(Arc<str>, Arc<str>)]>>,
+    failure_sets: HashMap<Vec<NodeError>, Arc<[NodeError]>>,
     key_sets: HashMap<Vec<usize>, Arc<[Arc<str>]>>,
 }
 
@@ -480,7 +483,7 @@ impl Tally {
             let failing_nodes = match self.failure_sets.get(&failing) {
                 Some(a) => a.clone(),
                 None => {
-                    let a: Arc<[(Arc<str>, Arc<str>)]> = Arc::from(failing.clone());
+                    let a: Arc<[NodeError]> = Arc::from(failing.clone());
                     self.failure_sets.insert(failing, a.clone());
                     a
                 }
@@ -692,10 +695,7 @@ fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
 }
 
 /// Serializes `[(k, v)]` as a JSON object in the pairs' order (keys are distinct node names).
-fn pairs_as_map<S: serde::Serializer>(
-    pairs: &Arc<[(Arc<str>, Arc<str>)]>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn pairs_as_map<S: serde::Serializer>(pairs: &Arc<[NodeError]>, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut m = s.serialize_map(Some(pairs.len()))?;
     for (k, v) in pairs.iter() {
