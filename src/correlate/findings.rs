@@ -553,8 +553,17 @@ fn node_read_failures(
             kind: FindingKind::NodeReadFailures,
             severity: Severity::Critical,
             summary: format!(
-                "{node} cannot read {} record(s) that other nodes read: {}",
+                "{node} cannot read {} record(s) that {}: {}",
                 rest.len(),
+                // Never claim other nodes read them when none does (a single config).
+                if rest
+                    .iter()
+                    .any(|&i| audit.unreadable[i].failing_nodes.len() < cov.node_names.len())
+                {
+                    "other nodes read"
+                } else {
+                    "a key of the given configs decrypts"
+                },
                 errors
                     .iter()
                     .map(|(e, c)| format!("{c}× {e}"))
