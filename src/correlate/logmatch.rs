@@ -47,6 +47,14 @@ fn normalise(ctx: &Context<'_>, prefixes: &BTreeSet<String>, key: &str) -> Optio
         .find(|k| in_snapshot(ctx, k))
 }
 
+/// The mod revision of the key's latest record in the snapshot.
+fn live_revision(ctx: &Context<'_>, key: &str) -> Option<i64> {
+    ctx.records
+        .of_key(key.as_bytes())
+        .last()
+        .map(|&i| ctx.records.get(i).kv.mod_revision)
+}
+
 /// Whether the key's latest revision in the snapshot is a deletion.
 fn deleted_in_snapshot(ctx: &Context<'_>, key: &str) -> bool {
     ctx.records
@@ -163,8 +171,13 @@ pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
                         confirmed.insert(sk);
                     }
                     // The snapshot holds this record live, the config given for the node reads
-                    // it, and the node's apiserver failed on it (rule 2).
-                    Some(sk) if !deleted_in_snapshot(ctx, &sk) => {
+                    // it, and the node's apiserver failed on it (rule 2) — on this revision, when
+                    // the log says which (1.32+ corrupt-object errors do).
+                    Some(sk)
+                        if !deleted_in_snapshot(ctx, &sk)
+                            && e.revision
+                                .is_none_or(|r| live_revision(ctx, &sk) == Some(r)) =>
+                    {
                         contradicted.insert(sk);
                     }
                     Some(_) => {}
