@@ -243,6 +243,19 @@ fn json_of(o: &std::process::Output) -> serde_json::Value {
     serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("{e}: {}{}", stdout(o), stderr(o)))
 }
 
+/// `--encryption-config NODE=testdata/DIR/NODE.yaml` for each node.
+fn configs(dir: &str, nodes: &[&str]) -> Vec<String> {
+    nodes
+        .iter()
+        .flat_map(|n| {
+            [
+                "--encryption-config".to_string(),
+                format!("{n}={}", td(&format!("{dir}/{n}.yaml"))),
+            ]
+        })
+        .collect()
+}
+
 fn kinds(r: &serde_json::Value) -> Vec<String> {
     r["findings"]
         .as_array()
@@ -558,18 +571,9 @@ fn log_node_mapping_is_never_silent() {
 
 #[test]
 fn one_kms_finding_counted_as_undecryptable_never_read_by_other_nodes() {
-    let cp = |n: &str| format!("cp-{n}={}", td(&format!("encrypted/cp-{n}.yaml")));
-    let f = four(
-        &td("encrypted/multi.db"),
-        &[
-            "--encryption-config",
-            &cp("1"),
-            "--encryption-config",
-            &cp("2"),
-            "--encryption-config",
-            &cp("3"),
-        ],
-    );
+    let sources = configs("encrypted", &["cp-1", "cp-2", "cp-3"]);
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let f = four(&td("encrypted/multi.db"), &sources);
     let r = &f.report;
     assert_eq!(kinds(r).iter().filter(|k| *k == "kms-required").count(), 1);
     let kms: Vec<&serde_json::Value> = finding(r, "kms-required")["keys"]
@@ -629,18 +633,9 @@ fn trailer_only_mismatch_says_structure_intact() {
 
 #[test]
 fn validate_warns_about_a_key_conflict_and_lists_the_report_findings() {
-    let cfg = |n: &str| format!("{n}={}", td(&format!("incident/{n}.yaml")));
-    let f = four(
-        &td("incident/snapshot.db"),
-        &[
-            "--encryption-config",
-            &cfg("master-1"),
-            "--encryption-config",
-            &cfg("master-2"),
-            "--encryption-config",
-            &cfg("master-3"),
-        ],
-    );
+    let sources = configs("incident", &["master-1", "master-2", "master-3"]);
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let f = four(&td("incident/snapshot.db"), &sources);
     assert_eq!(f.validate["restorability"], "restorable");
     let warnings = f.validate["warnings"].as_array().unwrap();
     assert!(
