@@ -95,19 +95,30 @@ struct Facts<'s> {
 }
 
 fn facts<'s>(snap: &'s Snapshot, keyring: &Keyring, progress: &dyn Progress) -> Facts<'s> {
-    let ((trailer, records), (structure, (st, _))) = stage(progress, "reading snapshot", || {
-        rayon::join(
-            || rayon::join(|| snap.verify_trailer(), || Records::read(snap)),
-            || rayon::join(|| snap.check_structure(), || status::compute(snap)),
-        )
-    });
-    let integrity = Integrity::from_parts(snap, trailer, structure, &records);
+    // The SHA-256 of the whole file (one core, the longest single task) runs beside everything
+    // else: the page walk, status hash and record decode, then the trial decryption, which
+    // need no integrity verdict and keep the other core busy.
     let engine = Engine::new(keyring);
-    let live: Vec<audit::Input> = audit::Input::live(&records);
-    let audit = stage(progress, "trial-decrypting records", || {
-        audit::audit(&engine, keyring, &live)
-    });
-    drop(live);
+    let (trailer, (records, structure, st, audit)) = stage(
+        progress,
+        "reading and trial-decrypting the snapshot",
+        || {
+            rayon::join(
+                || snap.verify_trailer(),
+                || {
+                    let (records, (structure, (st, _))) = rayon::join(
+                        || Records::read(snap),
+                        || rayon::join(|| snap.check_structure(), || status::compute(snap)),
+                    );
+                    let live: Vec<audit::Input> = audit::Input::live(&records);
+                    let audit = audit::audit(&engine, keyring, &live);
+                    drop(live);
+                    (records, structure, st, audit)
+                },
+            )
+        },
+    );
+    let integrity = Integrity::from_parts(snap, trailer, structure, &records);
     let mut status_map = BTreeMap::new();
     if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(&st) {
         status_map.extend(m);
