@@ -36,7 +36,7 @@ fn encrypt(k: &[u8; 32], plain: &[u8], seed: u64) -> Vec<u8> {
     iv.iter_mut().for_each(|b| *b = rnd());
     let pad = 16 - plain.len() % 16;
     let mut p = plain.to_vec();
-    p.extend(std::iter::repeat(pad as u8).take(pad));
+    p.extend(std::iter::repeat_n(pad as u8, pad));
     let mut out = iv.to_vec();
     let mut prev = iv;
     for chunk in p.chunks(16) {

@@ -208,20 +208,22 @@ fn audit_names_the_incident() {
 }
 
 #[test]
-fn audit_exits_0_when_every_node_reads_everything() {
-    // Plaintext snapshot, configs whose identity provider reads it: clean, but the plaintext
-    // secrets of an encrypted resource are reported.
+fn audit_agrees_with_report_when_every_node_reads_everything() {
+    // Plaintext snapshot, configs whose identity provider reads it: every node reads every
+    // record (clean), but the plaintext secrets of an encrypted resource are a warning, so the
+    // verdict is the report's: problems, exit 1.
     let snap = path("snapshots/basic.db");
     let sources = multi_sources();
     let out = run(&args(&["audit", &snap], &sources, &["--format", "json"]));
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(1),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["clean"], true);
+    assert_eq!(v["verdict"], "problems");
     assert!(!v["plaintext_in_encrypted_resources"]
         .as_array()
         .unwrap()

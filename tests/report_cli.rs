@@ -39,7 +39,7 @@ fn demo_names_the_odd_node_both_fingerprints_and_the_mirror_set() {
     let o = run(&["demo", "--format", "json", "--fixed-time", FIXED]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["schema_version"], 2);
     assert_eq!(r["verdict"]["status"], "problems");
     let f = &r["findings"][0];
     assert_eq!(f["kind"], "key-mismatch");
@@ -162,7 +162,7 @@ fn html_is_self_contained_with_findings_matrix_and_timeline() {
 }
 
 #[test]
-fn validate_openshift_pair_restorable_and_stale_tarball_not() {
+fn validate_openshift_pair_not_verified_and_stale_tarball_not_restorable() {
     let snap = testdata("openshift/snapshot_2026-11-01_120000.db");
     let good = testdata("openshift/static_kuberesources_2026-11-01_120000.tar.gz");
     let stale = testdata("openshift/static_kuberesources_stale.tar.gz");
@@ -179,13 +179,25 @@ fn validate_openshift_pair_restorable_and_stale_tarball_not() {
         "--format",
         "json",
     ]);
-    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    // Routes and OAuth tokens belong to openshift-apiserver / oauth-apiserver, whose keys the
+    // tarball does not hold: not checked (info), so not verified — never "lost", never deleted.
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v["restorable"], true);
+    assert_eq!(v["restorable"], false);
+    assert_eq!(v["restorability"], "not-verified");
+    let kinds: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"not-checked"), "{kinds:?}");
+    assert!(!kinds.contains(&"undecryptable-records"), "{kinds:?}");
+    assert!(!stdout(&o).contains("etcdctl del"));
     let prom = std::fs::read_to_string(&metrics).unwrap();
     assert!(
         prom.contains(
-            "etcd_autopsy_backup_restorable{snapshot=\"snapshot_2026-11-01_120000.db\"} 1"
+            "etcd_autopsy_backup_restorable{snapshot=\"snapshot_2026-11-01_120000.db\"} 0"
         ),
         "{prom}"
     );
@@ -202,6 +214,7 @@ fn validate_openshift_pair_restorable_and_stale_tarball_not() {
     assert_eq!(code(&o), 1);
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["restorable"], false);
+    assert_eq!(v["restorability"], "not-restorable");
     assert_eq!(v["unreadable_by_key"]["aescbc key 1"], 9);
 
     let o = run(&[
@@ -218,4 +231,424 @@ fn validate_openshift_pair_restorable_and_stale_tarball_not() {
     let o = run(&["validate", "/nonexistent.db"]);
     assert_eq!(code(&o), 2);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---- One diagnosis: the verdict rules end to end (docs/verdict-rules.md) ----
+
+fn td(rel: &str) -> String {
+    testdata(rel).to_str().unwrap().to_string()
+}
+
+fn json_of(o: &std::process::Output) -> serde_json::Value {
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("{e}: {}{}", stdout(o), stderr(o)))
+}
+
+/// `--encryption-config NODE=testdata/DIR/NODE.yaml` for each node.
+fn configs(dir: &str, nodes: &[&str]) -> Vec<String> {
+    nodes
+        .iter()
+        .flat_map(|n| {
+            [
+                "--encryption-config".to_string(),
+                format!("{n}={}", td(&format!("{dir}/{n}.yaml"))),
+            ]
+        })
+        .collect()
+}
+
+fn kinds(r: &serde_json::Value) -> Vec<String> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn finding<'a>(r: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} finding in {:?}", kinds(r)))
+}
+
+/// `report`, `audit` and `validate` on one snapshot + key sources: (report JSON, exit), the
+/// audit's (verdict, exit), validate's JSON and exit.
+struct Four {
+    report: serde_json::Value,
+    report_code: i32,
+    audit_verdict: String,
+    audit_code: i32,
+    validate: serde_json::Value,
+    validate_code: i32,
+}
+
+fn four(snapshot: &str, sources: &[&str]) -> Four {
+    let mut r = vec!["report", "--snapshot", snapshot, "--format", "json", "-q"];
+    r.extend(sources);
+    let ro = run(&r);
+    let mut a = vec!["audit", snapshot, "--format", "json"];
+    a.extend(sources);
+    let ao = run(&a);
+    let mut v = vec!["validate", snapshot, "--format", "json", "-q"];
+    v.extend(sources);
+    let vo = run(&v);
+    Four {
+        report: json_of(&ro),
+        report_code: code(&ro),
+        audit_verdict: json_of(&ao)["verdict"].as_str().unwrap().to_string(),
+        audit_code: code(&ao),
+        validate: json_of(&vo),
+        validate_code: code(&vo),
+    }
+}
+
+#[test]
+fn report_audit_validate_agree_on_every_testdata_input() {
+    let inc = |f: &str| format!("master-{f}={}", td(&format!("incident/master-{f}.yaml")));
+    let (m1, m2, m3) = (inc("1"), inc("2"), inc("3"));
+    let cp = |n: &str| format!("cp-{n}={}", td(&format!("encrypted/cp-{n}.yaml")));
+    let (c1, c2, c3) = (cp("1"), cp("2"), cp("3"));
+    let good = td("openshift/static_kuberesources_2026-11-01_120000.tar.gz");
+    let stale = td("openshift/static_kuberesources_stale.tar.gz");
+    let cases: Vec<(String, Vec<&str>, &str)> = vec![
+        (td("incident/snapshot.db"), vec![], "not-verified"),
+        (
+            td("incident/snapshot.db"),
+            vec!["--key", "key1=eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5"],
+            "not-verified",
+        ),
+        (
+            td("incident/snapshot.db"),
+            vec![
+                "--encryption-config",
+                &m1,
+                "--encryption-config",
+                &m2,
+                "--encryption-config",
+                &m3,
+            ],
+            "problems",
+        ),
+        (
+            td("encrypted/multi.db"),
+            vec![
+                "--encryption-config",
+                &c1,
+                "--encryption-config",
+                &c2,
+                "--encryption-config",
+                &c3,
+            ],
+            "problems",
+        ),
+        (
+            td("openshift/snapshot_2026-11-01_120000.db"),
+            vec!["--static-resources", &good],
+            "problems",
+        ),
+        (
+            td("openshift/snapshot_2026-11-01_120000.db"),
+            vec!["--static-resources", &stale],
+            "problems",
+        ),
+        (td("snapshots/basic.db"), vec![], "ok"),
+        (td("snapshots/datadir.db"), vec![], "problems"),
+    ];
+    for (snap, sources, want) in &cases {
+        let f = four(snap, sources);
+        let what = format!("{snap} {sources:?}");
+        assert_eq!(f.report["verdict"]["status"], *want, "{what}");
+        assert_eq!(f.audit_verdict, *want, "audit on {what}");
+        assert_eq!(f.validate["verdict"], *want, "validate on {what}");
+        let nonzero = i32::from(*want != "ok");
+        assert_eq!(f.report_code, nonzero, "report exit on {what}");
+        assert_eq!(f.audit_code, nonzero, "audit exit on {what}");
+        assert_eq!(
+            f.validate_code,
+            i32::from(f.validate["restorability"] != "restorable"),
+            "validate exit on {what}"
+        );
+        // validate carries exactly the report's findings.
+        assert_eq!(
+            f.validate["findings"], f.report["findings"],
+            "findings on {what}"
+        );
+    }
+}
+
+#[test]
+fn demo_agrees_with_report_on_the_same_incident() {
+    let d = json_of(&run(&["demo", "--format", "json", "--fixed-time", FIXED]));
+    let r = json_of(&run_s(&incident_args("json")));
+    assert_eq!(d["verdict"]["status"], r["verdict"]["status"]);
+    assert_eq!(kinds(&d), kinds(&r));
+    for (a, b) in d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(r["findings"].as_array().unwrap())
+    {
+        assert_eq!(a["severity"], b["severity"]);
+        assert_eq!(a["keys"], b["keys"]);
+        assert_eq!(a["summary"], b["summary"]);
+    }
+}
+
+#[test]
+fn no_key_sources_is_not_verified_and_says_what_to_give() {
+    let f = four(&td("incident/snapshot.db"), &[]);
+    assert_eq!(f.report_code, 1);
+    assert_eq!(f.report["verdict"]["status"], "not-verified");
+    let n = finding(&f.report, "no-key-sources");
+    assert!(n["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("33 encrypted record(s)"));
+    let remedy = n["remedy"].as_str().unwrap();
+    assert!(remedy.contains("--encryption-config") && remedy.contains("--static-resources"));
+    assert_eq!(f.validate["restorability"], "not-verified");
+    assert_eq!(f.validate_code, 1);
+    assert_eq!(f.audit_code, 1);
+    let text = stdout(&run(&[
+        "report",
+        "--snapshot",
+        &td("incident/snapshot.db"),
+        "-q",
+    ]));
+    assert!(text.starts_with("verdict: NOT VERIFIED"), "{text}");
+    assert!(!text.contains("nothing to fix"));
+}
+
+#[test]
+fn a_wrong_key_is_not_verified_with_every_record_named() {
+    let f = four(
+        &td("incident/snapshot.db"),
+        &["--key", "key1=eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5"],
+    );
+    assert_eq!(f.report["verdict"]["status"], "not-verified");
+    let u = finding(&f.report, "unverified-records");
+    assert_eq!(u["keys"].as_array().unwrap().len(), 33);
+    assert_eq!(f.report["records"]["undecryptable"], 33);
+    // No node config: nothing is called lost, nothing is to be deleted.
+    assert!(!kinds(&f.report).contains(&"undecryptable-records".to_string()));
+    assert!(!f.report.to_string().contains("etcdctl del"));
+}
+
+#[test]
+fn openshift_routes_and_tokens_are_not_checked_never_critical() {
+    let f = four(
+        &td("openshift/snapshot_2026-11-01_120000.db"),
+        &[
+            "--static-resources",
+            &td("openshift/static_kuberesources_2026-11-01_120000.tar.gz"),
+        ],
+    );
+    let n = finding(&f.report, "not-checked");
+    assert_eq!(n["severity"], "info");
+    let keys: Vec<&str> = n["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(keys.len(), 4);
+    assert!(keys
+        .iter()
+        .all(|k| k.starts_with("/openshift.io/routes/") || k.starts_with("/openshift.io/oauth/")));
+    for f in f.report["findings"].as_array().unwrap() {
+        if f["severity"] == "critical" {
+            panic!("critical finding on the OpenShift pair: {f}");
+        }
+    }
+    assert!(!f.report.to_string().contains("etcdctl del"));
+}
+
+#[test]
+fn a_log_contradicting_the_config_is_a_finding() {
+    // master-3's log (errors on records master-1's config decrypts) given as master-1's.
+    let mut a: Vec<String> = vec![
+        "report".into(),
+        "--snapshot".into(),
+        td("incident/snapshot.db"),
+    ];
+    for n in ["master-1", "master-2", "master-3"] {
+        a.push("--encryption-config".into());
+        a.push(format!("{n}={}", td(&format!("incident/{n}.yaml"))));
+    }
+    a.extend([
+        "--log".into(),
+        format!("master-1={}", td("incident/master-3.log")),
+    ]);
+    a.extend([
+        "--year".into(),
+        "2021".into(),
+        "--format".into(),
+        "json".into(),
+        "-q".into(),
+    ]);
+    let o = run_s(&a);
+    assert_eq!(code(&o), 1);
+    let r = json_of(&o);
+    let c = finding(&r, "config-not-running");
+    assert_eq!(c["severity"], "critical");
+    assert_eq!(c["nodes"], serde_json::json!(["master-1"]));
+    assert!(c["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("the config given for master-1 is not the one its apiserver runs"));
+    assert!(c["evidence"].as_array().unwrap().iter().any(|e| e["source"]
+        .as_str()
+        .is_some_and(|s| s.contains("master-3.log:"))));
+    let m1 = r["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "master-1")
+        .unwrap();
+    assert_eq!(m1["log"]["state"], "contradicts");
+}
+
+#[test]
+fn log_node_mapping_is_never_silent() {
+    let cfg = |n: &str| format!("{n}={}", td(&format!("incident/{n}.yaml")));
+    // A log node that matches no config node: a warning naming both sides.
+    let o = run(&[
+        "report",
+        "--snapshot",
+        &td("incident/snapshot.db"),
+        "--encryption-config",
+        &cfg("master-1"),
+        "--encryption-config",
+        &cfg("master-2"),
+        "--log",
+        &format!("cp-9={}", td("incident/master-1.log")),
+        "--year",
+        "2021",
+        "--format",
+        "json",
+        "-q",
+    ]);
+    let r = json_of(&o);
+    let u = finding(&r, "log-node-unmatched");
+    assert_eq!(u["severity"], "warning");
+    let s = u["summary"].as_str().unwrap();
+    assert!(
+        s.contains("cp-9") && s.contains("master-1 and master-2"),
+        "{s}"
+    );
+    assert!(u["remedy"].as_str().unwrap().contains("NODE=PATH"));
+
+    // One config node, an unlabelled log with a generic name: attached, and said so.
+    let dir = std::env::temp_dir().join(format!("autopsy-lognode-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("kube-apiserver.log");
+    std::fs::copy(testdata("incident/master-3.log"), &log).unwrap();
+    let o = run(&[
+        "report",
+        "--snapshot",
+        &td("incident/snapshot.db"),
+        "--encryption-config",
+        &cfg("master-3"),
+        "--log",
+        log.to_str().unwrap(),
+        "--year",
+        "2021",
+        "--format",
+        "json",
+        "-q",
+    ]);
+    let r = json_of(&o);
+    let a = finding(&r, "log-node-assumed");
+    assert_eq!(a["severity"], "info");
+    assert_eq!(a["nodes"], serde_json::json!(["master-3"]));
+    let m3 = &r["nodes"][0];
+    assert_eq!(m3["log"]["state"], "confirmed", "{m3}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn one_kms_finding_counted_as_undecryptable_never_read_by_other_nodes() {
+    let sources = configs("encrypted", &["cp-1", "cp-2", "cp-3"]);
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let f = four(&td("encrypted/multi.db"), &sources);
+    let r = &f.report;
+    assert_eq!(kinds(r).iter().filter(|k| *k == "kms-required").count(), 1);
+    let kms: Vec<&serde_json::Value> = finding(r, "kms-required")["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(r["records"]["kms"], kms.len());
+    assert!(r["records"]["undecryptable"].as_u64().unwrap() >= kms.len() as u64);
+    for nf in r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "node-read-failures")
+    {
+        for k in &kms {
+            assert!(!nf["keys"].as_array().unwrap().contains(k), "{k} in {nf}");
+        }
+    }
+    for sev in r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap())
+    {
+        assert!(matches!(sev, "critical" | "warning" | "info"), "{sev}");
+    }
+}
+
+#[test]
+fn trailer_only_mismatch_says_structure_intact() {
+    let dir = std::env::temp_dir().join(format!("autopsy-trailer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("basic.db");
+    let mut bytes = std::fs::read(testdata("snapshots/basic.db")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&copy, &bytes).unwrap();
+    let snap = copy.to_str().unwrap();
+    let f = four(snap, &[]);
+    let t = finding(&f.report, "trailer-mismatch");
+    assert!(t["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("trailer mismatch, structure intact"));
+    assert!(!kinds(&f.report).contains(&"snapshot-integrity".to_string()));
+    assert_eq!(f.report["snapshot"]["integrity"]["structure_ok"], true);
+    assert_eq!(f.validate["restorability"], "not-restorable");
+    let text = stdout(&run(&["report", "--snapshot", snap, "-q"]));
+    assert!(
+        text.contains("trailer mismatch, structure intact"),
+        "{text}"
+    );
+    assert!(!text.contains("DAMAGED"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn validate_warns_about_a_key_conflict_and_lists_the_report_findings() {
+    let sources = configs("incident", &["master-1", "master-2", "master-3"]);
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let f = four(&td("incident/snapshot.db"), &sources);
+    assert_eq!(f.validate["restorability"], "restorable");
+    let warnings = f.validate["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().starts_with("key-mismatch: master-3's")),
+        "{warnings:?}"
+    );
+    assert_eq!(
+        finding(&f.validate, "key-mismatch")["keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        33
+    );
 }

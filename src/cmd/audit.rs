@@ -7,11 +7,11 @@ use super::keys::write_table;
 use super::outfile::{Guard, Mode};
 use super::output_args::{formats, Fmt, OutputArgs};
 use super::sources::KeySourceArgs;
-use super::{CmdResult, Error, Outcome};
-use crate::decrypt::audit::{audit, Audit, Input, Unreadable};
-use crate::decrypt::Engine;
-use crate::etcd::Records;
+use super::{CmdResult, Outcome};
+use crate::decrypt::audit::{Audit, Unreadable};
 use crate::output::{write_json, write_typed_line};
+use crate::report::build::{analyse, Options, Quiet};
+use crate::report::model::{Named, Verdict};
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -32,6 +32,9 @@ pub struct Args {
 #[derive(Serialize)]
 struct AuditOutput<'a> {
     snapshot: String,
+    /// The report's verdict on the same inputs (`ok`, `not-verified`, `problems`, `damaged`).
+    verdict: &'static str,
+    headline: &'a str,
     /// False when damage kept some of the `key` bucket from being read.
     complete: bool,
     /// True when every node reads every record.
@@ -41,11 +44,6 @@ struct AuditOutput<'a> {
 }
 
 pub fn run(args: &Args) -> CmdResult {
-    if args.keys.is_empty() {
-        return Err(Error::new(
-            "audit: give the nodes' key sources: --encryption-config, --static-resources or --key",
-        ));
-    }
     let mut guard = Guard::new();
     guard.input(&args.snapshot);
     args.keys.guard(&mut guard);
@@ -54,15 +52,16 @@ pub fn run(args: &Args) -> CmdResult {
         .prepare("audit", formats("audit"), &guard, Mode::Private)?;
     let keyring = args.keys.load()?;
     let snap = open_snapshot(&args.snapshot)?;
-    let records = Records::read(&snap);
-    let inputs: Vec<Input<'_>> = Input::live(&records);
-    let engine = Engine::new(&keyring);
-    let a = audit(&engine, &keyring, &inputs);
+    // The same analysis `report` and `validate` make, so the verdicts agree.
+    let an = analyse(&snap, &keyring, None, &Options::default(), &Quiet);
+    let a = &an.audit;
     let out_doc = AuditOutput {
         snapshot: snap.path.display().to_string(),
-        complete: records.complete(),
+        verdict: an.diagnosis.verdict.name(),
+        headline: &an.diagnosis.headline,
+        complete: an.records_complete,
         clean: a.clean(),
-        audit: &a,
+        audit: a,
     };
     // The sink is block-buffered: a broken cluster's JSON lists every record.
     match fmt {
@@ -71,7 +70,7 @@ pub fn run(args: &Args) -> CmdResult {
         _ => write_text(&mut out, &out_doc)?,
     }
     out.finish()?;
-    Ok(if out_doc.clean && out_doc.complete {
+    Ok(if an.diagnosis.verdict == Verdict::Ok && out_doc.complete {
         Outcome::Clean
     } else {
         Outcome::Problems
@@ -126,6 +125,7 @@ fn write_lines<W: Write>(out: &mut W, d: &AuditOutput<'_>) -> std::io::Result<()
 fn write_text<W: Write>(out: &mut W, d: &AuditOutput<'_>) -> std::io::Result<()> {
     let a = d.audit;
     let c = &a.records;
+    writeln!(out, "verdict   {}: {}", d.verdict, d.headline)?;
     writeln!(out, "snapshot  {}", d.snapshot)?;
     if !d.complete {
         writeln!(
@@ -148,7 +148,7 @@ fn write_text<W: Write>(out: &mut W, d: &AuditOutput<'_>) -> std::io::Result<()>
     )?;
     writeln!(
         out,
-        "          {} encrypted records no candidate key decrypts; {} need a KMS plugin",
+        "          {} encrypted records no candidate key decrypts ({} of them need a KMS plugin)",
         c.undecryptable, c.kms
     )?;
     writeln!(out)?;
@@ -267,7 +267,7 @@ fn write_text<W: Write>(out: &mut W, d: &AuditOutput<'_>) -> std::io::Result<()>
                 members.len(),
                 first.provider
             )?;
-            for (node, e) in &first.failing_nodes {
+            for (node, e) in first.failing_nodes.iter() {
                 writeln!(out, "    {node}: {e}")?;
             }
             if first.decrypts_with.is_empty() {

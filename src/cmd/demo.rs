@@ -102,7 +102,7 @@ pub fn run(args: &Args) -> CmdResult {
         &progress,
     );
     args.out.write(&a.report, format, sink)?;
-    Ok(if a.problems {
+    Ok(if a.problems() {
         Outcome::Problems
     } else {
         Outcome::Clean

@@ -10,7 +10,7 @@
 
 use super::outfile::{write_file, Guard, Mode};
 use super::Error;
-use crate::correlate::RecordCounts;
+use crate::report::model::RecordCounts;
 use std::fmt::Write as _;
 use std::path::Path;
 

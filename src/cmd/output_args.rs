@@ -435,7 +435,14 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "-o yaml: unknown format; ls writes text, json (to write to a file use --output-file)"
+            "ls does not write yaml; it writes text, json"
+        );
+        let e = args(Some("toml"), None)
+            .format("ls", &[Fmt::Text, Fmt::Json])
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "-o toml: unknown format; ls writes text, json (to write to a file use --output-file)"
         );
     }
 }

@@ -7,18 +7,12 @@ use super::output_args::{Fmt, Sink};
 use super::progress::Progress;
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Error, Outcome};
-use crate::correlate::{self, Context, Diagnosis};
-use crate::decrypt::{audit, Engine};
-use crate::etcd::integrity::Integrity;
-use crate::etcd::records::Records;
-use crate::etcd::status;
-use crate::etcd::trailer::{hex, sha256, Trailer};
+use crate::etcd::trailer::{hex, sha256};
 use crate::etcd::Snapshot;
 use crate::keyring::Keyring;
 use crate::logs::LogScan;
-use crate::report::model::{self, Input, KeyRow, Report, SnapshotSection, Tool, Verdict};
-use crate::report::{render, ReportFormat};
-use std::collections::BTreeMap;
+use crate::report::model::{Input, Report, Restorability, Verdict};
+use crate::report::{build, render, ReportFormat};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -156,141 +150,41 @@ pub fn file_input(path: &str, role: &str, node: Option<&str>) -> Result<Input, E
 /// Everything `report`, `demo` and `validate` compute before rendering.
 pub struct Assembly {
     pub report: Report,
-    /// Findings of severity warning or worse (exit 1).
-    pub problems: bool,
-    /// Encrypted records of resources no given config covers (`validate` does not judge them).
-    pub uncovered: Vec<String>,
-    pub integrity: Integrity,
+    /// `validate`'s answer, a function of the diagnosis.
+    pub restorability: Restorability,
 }
 
-/// Runs the whole pipeline on an opened snapshot, a keyring and (optionally) scanned logs.
+impl Assembly {
+    /// Anything but verdict ok is exit 1.
+    pub fn problems(&self) -> bool {
+        self.report.verdict.status != Verdict::Ok
+    }
+}
+
+/// Runs the whole pipeline ([`build::analyse`] → [`build::Analysis::into_report`]) on an
+/// opened snapshot, a keyring and (optionally) scanned logs.
 pub fn assemble(
     snap: &Snapshot,
     keyring: &Keyring,
     logs: Option<&LogScan>,
-    mut inputs: Vec<Input>,
+    inputs: Vec<Input>,
     created: String,
     allow_missing_trailer: bool,
     progress: &Progress,
 ) -> Assembly {
-    // SHA-256 of the whole file on one core; the page walk, status hash and record decode on the
-    // other. The key bucket is decoded once, for the integrity check and for everything after.
-    let ((trailer, records), (structure, (st, _))) = progress.stage("reading snapshot", || {
-        rayon::join(
-            || rayon::join(|| snap.verify_trailer(), || Records::read(snap)),
-            || rayon::join(|| snap.check_structure(), || status::compute(snap)),
-        )
-    });
-    let integrity = Integrity::from_parts(snap, trailer, structure, &records);
-    let engine = Engine::new(keyring);
-    let live: Vec<audit::Input> = audit::Input::live(&records);
-    let audit = progress.stage("trial-decrypting records", || {
-        audit::audit(&engine, keyring, &live)
-    });
-    let path = snap.path.display().to_string();
-    let ctx = Context {
-        snapshot_path: &path,
-        records: &records,
-        audit: &audit,
-        engine: &engine,
+    let analysis = build::analyse(
+        snap,
         keyring,
-        integrity: Some(&integrity),
-        allow_missing_trailer,
         logs,
-    };
-    let diagnosis = correlate::diagnose(&ctx);
-    let problems = diagnosis.has_problems();
-    inputs.insert(
-        0,
-        Input {
-            path: path.clone(),
-            role: "snapshot".into(),
-            node: None,
-            size: integrity.trailer.file_size,
-            sha256: integrity.trailer.file_sha256.clone(),
+        &build::Options {
+            allow_missing_trailer,
         },
+        progress,
     );
-    // The report's snapshot status keeps its keys: the 3.4/3.5 numbers, 3.6's `version` (semver
-    // only, as etcdutl 3.6 prints it) and the live-key count 3.6 calls total keys.
-    let status_map: BTreeMap<String, serde_json::Value> = [
-        ("hash", serde_json::Value::from(st.hash)),
-        ("revision", st.revision.into()),
-        ("totalKey", st.pairs.into()),
-        ("totalSize", st.total_size.into()),
-        ("version", st.version().into()),
-        ("liveKeys", records.live_count().into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let (state, headline) = diagnosis.verdict();
-    let Diagnosis {
-        records: counts,
-        nodes,
-        matrix,
-        log_events,
-        findings,
-        uncovered,
-    } = diagnosis;
-    // The unreadable list can hold every record of a multi-GiB snapshot: moved, never copied.
-    let unreadable = audit.unreadable;
-    let report = Report {
-        schema_version: model::SCHEMA_VERSION,
-        tool: Tool {
-            name: env!("CARGO_PKG_NAME").into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        created,
-        verdict: Verdict {
-            status: state.into(),
-            headline,
-        },
-        inputs,
-        snapshot: Some(SnapshotSection {
-            path,
-            status: status_map,
-            integrity: model::Integrity {
-                ok: integrity.ok,
-                sha256_trailer: match integrity.trailer.trailer {
-                    Trailer::Missing => "missing",
-                    Trailer::Valid { .. } => "valid",
-                    Trailer::Mismatch { .. } => "mismatch",
-                }
-                .into(),
-                problems: integrity.problems.clone(),
-                warnings: integrity.warnings.clone(),
-            },
-        }),
-        records: counts,
-        keys: keyring
-            .keys
-            .iter()
-            .map(|k| KeyRow {
-                id: k.id.clone(),
-                node: Some(k.node.clone()),
-                source: k
-                    .origins
-                    .iter()
-                    .map(|o| o.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                provider: k.provider.name().into(),
-                name: k.name.clone(),
-                fingerprint: k.fingerprint.clone(),
-                role: k.role.to_string(),
-            })
-            .collect(),
-        nodes,
-        matrix,
-        unreadable,
-        log_events,
-        findings,
-    };
+    let restorability = analysis.diagnosis.restorability();
     Assembly {
-        report,
-        problems,
-        uncovered,
-        integrity,
+        report: analysis.into_report(inputs, created),
+        restorability,
     }
 }
 
@@ -350,34 +244,35 @@ pub fn run(args: &Args) -> CmdResult {
     let progress = Progress::new(args.out.quiet);
     let (snap, compressed) = super::common::open_snapshot_traced(&args.snapshot)?;
     let keyring = args.keys.load()?;
-    let logs = progress.stage("scanning logs", || args.logs.scan())?;
-    // Hashing the inputs for the chain of custody (a log can be GBs) overlaps the snapshot work.
-    let (inputs, a) = rayon::join(
-        || source_inputs(&args.keys, logs.as_ref()),
-        || {
-            assemble(
-                &snap,
-                &keyring,
-                logs.as_ref(),
-                Vec::new(),
-                args.out.created(),
-                args.allow_missing_trailer,
-                &progress,
-            )
+    // Scanning the logs and hashing every input for the chain of custody (a log can be GBs)
+    // overlap the snapshot work; only the correlation waits for the logs.
+    let (analysis, side) = build::analyse_beside(
+        &snap,
+        &keyring,
+        || -> Result<_, Error> {
+            let logs = args.logs.scan()?;
+            let inputs = source_inputs(&args.keys, logs.as_ref())?;
+            Ok((logs, inputs))
         },
+        |side| side.as_ref().ok().and_then(|(logs, _)| logs.as_ref()),
+        &build::Options {
+            allow_missing_trailer: args.allow_missing_trailer,
+        },
+        &progress,
     );
-    let mut a = a;
+    let (_logs, inputs) = side?;
+    let mut report = analysis.into_report(inputs, args.out.created());
     if compressed.is_some() {
         // The chain of custody names the file as given: its size and SHA-256, not those of the
         // bytes decompressed from it.
         let path = snap.path.display().to_string();
-        if let Some(first) = a.report.inputs.first_mut() {
+        if let Some(first) = report.inputs.iter_mut().find(|i| i.path == path) {
             *first = file_input(&path, "snapshot", None)?;
         }
     }
-    a.report.inputs.extend(inputs?);
-    args.out.write(&a.report, format, sink)?;
-    Ok(if a.problems || !a.integrity.ok {
+    let verdict = report.verdict.status;
+    args.out.write(&report, format, sink)?;
+    Ok(if verdict != Verdict::Ok {
         Outcome::Problems
     } else {
         Outcome::Clean

@@ -1,20 +1,23 @@
 //! `validate`: is this backup restorable? For backup-validation jobs (docs/backup-validation.md).
 //!
-//! Restorable = the snapshot is intact (trailer valid, or missing and `--allow-missing-trailer`)
-//! and every encrypted record can be read by at least one of the given kube-apiserver configs.
-//! Exit 0 restorable, 1 not (every reason listed), 2 could not run.
+//! Restorable, not verified or not restorable is a function of the same diagnosis `report`
+//! builds ([`crate::correlate::Diagnosis::restorability`], docs/verdict-rules.md rule 7): not
+//! restorable when the snapshot is damaged, its trailer is wrong or missing (unless
+//! `--allow-missing-trailer`), or records need a key no given source holds or opens; not
+//! verified when records could not be checked. Exit 0 restorable, 1 otherwise (every reason
+//! listed), 2 could not run.
 
 use super::metrics::{self, Metrics};
 use super::outfile::{Guard, Mode};
 use super::output_args::{formats, Fmt, OutputArgs};
 use super::progress::Progress;
-use super::report::{assemble, now_utc, source_inputs};
+use super::report::{assemble, now_utc, source_inputs, Assembly};
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Outcome};
-use crate::etcd::trailer::Trailer;
 use crate::output::write_json;
+use crate::report::model::{Finding, Named, RecordCounts, Restorability, Severity};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -45,17 +48,26 @@ pub struct Args {
 pub struct Validation {
     pub snapshot: String,
     pub restorable: bool,
-    /// Why not, one line each.
+    /// `restorable`, `not-verified` or `not-restorable` (docs/verdict-rules.md, rule 7).
+    pub restorability: &'static str,
+    /// The report's verdict on the same inputs.
+    pub verdict: &'static str,
+    /// Why not, one line each: the summaries of the findings that block (or leave unverified).
     pub reasons: Vec<String>,
-    /// Worth knowing, not blocking.
+    /// Worth knowing, not blocking: integrity warnings and the other findings of severity
+    /// warning or worse.
     pub warnings: Vec<String>,
     pub sha256_trailer: String,
-    pub records: crate::correlate::RecordCounts,
+    pub records: RecordCounts,
     /// Records no given config can read, by `provider key name`.
     pub unreadable_by_key: BTreeMap<String, u64>,
-    /// Distinct live keys (a gauge in `--metrics`).
+    /// Exactly the report's `findings[]` (full key lists).
+    pub findings: Vec<Finding>,
+    /// Distinct live keys and the snapshot's revision (gauges in `--metrics`).
     #[serde(skip)]
-    pub live_keys: usize,
+    pub live_keys: u64,
+    #[serde(skip)]
+    pub revision: Option<i64>,
 }
 
 /// Runs the validation; with `--metrics`, the metrics file is written whatever the outcome.
@@ -118,79 +130,7 @@ fn validate(
         args.allow_missing_trailer,
         &progress,
     );
-    let mut reasons = Vec::new();
-    let mut warnings = a.integrity.warnings.clone();
-    let trailer = match &a.integrity.trailer.trailer {
-        Trailer::Valid { .. } => "valid",
-        Trailer::Missing => {
-            // A truncated file has no trailer either; its truncation is among the problems.
-            if !args.allow_missing_trailer && snap.truncation().is_none() {
-                reasons.push("no SHA-256 trailer: restore would need --skip-hash-check (use --allow-missing-trailer for a data-dir copy)".into());
-            }
-            "missing"
-        }
-        Trailer::Mismatch { .. } => "mismatch",
-    };
-    // Trailer-missing is handled above; every other integrity problem blocks.
-    reasons.extend(a.integrity.problems.iter().cloned());
-    let nodes = !a.report.nodes.is_empty();
-    let mut unreadable_by_key: BTreeMap<String, u64> = BTreeMap::new();
-    let kms = a.report.records.kms;
-    let uncovered: std::collections::BTreeSet<&str> =
-        a.uncovered.iter().map(String::as_str).collect();
-    if !uncovered.is_empty() && nodes {
-        warnings.push(format!(
-            "{} encrypted record(s) belong to resources none of the given configs covers (OpenShift: routes and \
-             OAuth tokens use openshift-apiserver/oauth-apiserver keys stored in secrets inside etcd); not checked",
-            uncovered.len()
-        ));
-    }
-    for u in &a.report.unreadable {
-        if nodes && uncovered.contains(u.key.as_str()) {
-            continue;
-        }
-        let all_fail = u.failing_nodes.len() == a.report.nodes.len();
-        if all_fail {
-            *unreadable_by_key
-                .entry(format!(
-                    "{} key {}",
-                    u.provider,
-                    u.key_name.as_deref().unwrap_or("?")
-                ))
-                .or_default() += 1;
-        }
-    }
-    for f in &a.report.findings {
-        if f.kind.as_str() == "plaintext-in-encrypted-resource" {
-            warnings.push(f.summary.clone());
-        }
-    }
-    if !nodes && a.report.records.encrypted > kms {
-        reasons.push(format!(
-            "{} encrypted record(s) but no kube-apiserver config given (--encryption-config or --static-resources)",
-            a.report.records.encrypted - kms
-        ));
-    }
-    for (k, n) in &unreadable_by_key {
-        reasons.push(format!(
-            "{n} record(s) under {k} cannot be read with any given config"
-        ));
-    }
-    if kms > 0 {
-        warnings.push(format!(
-            "{kms} record(s) are KMS-encrypted: readable only if the KMS still holds their key"
-        ));
-    }
-    let v = Validation {
-        snapshot: snap.path.display().to_string(),
-        restorable: reasons.is_empty(),
-        reasons,
-        warnings,
-        sha256_trailer: trailer.into(),
-        records: a.report.records.clone(),
-        unreadable_by_key,
-        live_keys: a.integrity.live_keys,
-    };
+    let v = validation(snap.path.display().to_string(), a);
     match fmt {
         Fmt::Json => write_json(&mut out, &v)?,
         _ => {
@@ -198,10 +138,10 @@ fn validate(
                 out,
                 "{}: {}",
                 v.snapshot,
-                if v.restorable {
-                    "RESTORABLE"
-                } else {
-                    "NOT RESTORABLE"
+                match v.restorability {
+                    "restorable" => "RESTORABLE",
+                    "not-verified" => "NOT VERIFIED",
+                    _ => "NOT RESTORABLE",
                 }
             )?;
             writeln!(
@@ -219,16 +159,77 @@ fn validate(
     }
     out.finish()?;
     let restorable = v.restorable;
-    let revision = a
-        .report
-        .snapshot
-        .as_ref()
-        .and_then(|s| s.status.get("revision"))
-        .and_then(serde_json::Value::as_i64);
+    let revision = v.revision;
     *verdict = Some((v, revision));
     Ok(if restorable {
         Outcome::Clean
     } else {
         Outcome::Problems
     })
+}
+
+/// The answer as a function of the diagnosis: the reasons are the summaries of the findings
+/// that decide it, the warnings every other finding of severity warning or worse.
+pub fn validation(snapshot: String, a: Assembly) -> Validation {
+    let r = a.report;
+    let mut reasons = Vec::new();
+    let mut warnings = r
+        .snapshot
+        .as_ref()
+        .map(|s| s.integrity.warnings.clone())
+        .unwrap_or_default();
+    for f in &r.findings {
+        let decides = match a.restorability {
+            Restorability::NotRestorable => f.kind.blocks_restore(),
+            Restorability::NotVerified => f.kind.unverified(),
+            Restorability::Restorable => false,
+        };
+        if decides {
+            reasons.push(f.summary.clone());
+        } else if f.severity <= Severity::Warning || f.kind.unverified() {
+            warnings.push(format!("{}: {}", f.kind.name(), f.summary));
+        }
+    }
+    let lost: HashSet<&str> = r
+        .findings
+        .iter()
+        .filter(|f| f.kind.blocks_restore())
+        .flat_map(|f| f.keys.iter().map(String::as_str))
+        .collect();
+    let mut unreadable_by_key: BTreeMap<String, u64> = BTreeMap::new();
+    for u in r.unreadable.iter().filter(|u| lost.contains(&*u.key)) {
+        *unreadable_by_key
+            .entry(format!(
+                "{} key {}",
+                u.provider,
+                u.key_name.as_deref().unwrap_or("?")
+            ))
+            .or_default() += 1;
+    }
+    Validation {
+        snapshot,
+        restorable: a.restorability == Restorability::Restorable,
+        restorability: a.restorability.name(),
+        verdict: r.verdict.status.name(),
+        reasons,
+        warnings,
+        sha256_trailer: r
+            .snapshot
+            .as_ref()
+            .map(|s| s.integrity.sha256_trailer.clone())
+            .unwrap_or_default(),
+        live_keys: status_number(&r, "liveKeys").map_or(0, |n| n as u64),
+        revision: status_number(&r, "revision"),
+        records: r.records,
+        unreadable_by_key,
+        findings: r.findings,
+    }
+}
+
+/// A number from the report's `snapshot status` section.
+fn status_number(r: &crate::report::model::Report, key: &str) -> Option<i64> {
+    r.snapshot
+        .as_ref()
+        .and_then(|s| s.status.get(key))
+        .and_then(serde_json::Value::as_i64)
 }

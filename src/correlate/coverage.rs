@@ -17,6 +17,8 @@ pub struct Coverage {
     pub uncovered: Vec<String>,
     /// Storage prefixes (first path segment) of the snapshot's keys, for matching log keys.
     pub prefixes: std::collections::BTreeSet<String>,
+    /// Log node → config node ([`super::logmatch::node_aliases`]).
+    pub aliases: BTreeMap<String, String>,
 }
 
 impl Coverage {
@@ -32,10 +34,11 @@ impl Coverage {
             }
             let ids = ctx.engine.resource_ids(u.key.as_bytes());
             if !ctx.engine.nodes.iter().any(|n| n.covers(ids)) {
-                uncovered.push(u.key.clone());
+                uncovered.push(u.key.to_string());
             }
         }
         Coverage {
+            aliases: super::logmatch::node_aliases(ctx, &node_names),
             node_names,
             failing,
             uncovered,
@@ -72,12 +75,13 @@ impl Coverage {
                         .failing
                         .get(n)
                         .and_then(|f| f.first())
-                        .map(|&i| audit.unreadable[i].key.clone()),
+                        .map(|&i| audit.unreadable[i].key.to_string()),
                     log: LogMatch {
-                        state: String::new(),
+                        state: LogState::NoLog,
                         events: 0,
                         confirmed_keys: Vec::new(),
                         keys_not_in_snapshot: Vec::new(),
+                        contradicted_keys: Vec::new(),
                     },
                 }
             })

@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn all(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow]) -> Vec<Finding> {
     let mut out = Vec::new();
     integrity(ctx, &mut out);
+    no_key_sources(ctx, &mut out);
     let accounted = key_mismatch(ctx, cov, &mut out);
-    let lost = lost_records(ctx, &mut out);
+    let lost = lost_records(ctx, cov, &mut out);
     node_read_failures(ctx, cov, &accounted, &lost, &mut out);
     plaintext_in_encrypted(ctx, &mut out);
     kms_required(ctx, &mut out);
@@ -21,7 +22,8 @@ pub fn all(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow]) -> Vec<Finding>
     out
 }
 
-fn list(names: &[String]) -> String {
+/// `a`, `a and b`, `a, b and c`.
+pub(super) fn list(names: &[String]) -> String {
     match names {
         [] => String::new(),
         [one] => one.clone(),
@@ -31,14 +33,43 @@ fn list(names: &[String]) -> String {
 
 fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let Some(i) = ctx.integrity else { return };
-    if !i.ok {
+    if let Trailer::Mismatch { stored, computed } = &i.trailer.trailer {
         out.push(Finding {
-            kind: "snapshot-integrity".into(),
+            kind: FindingKind::TrailerMismatch,
             severity: Severity::Critical,
-            summary: format!("the snapshot is damaged: {} problem(s), first: {}", i.problem_count, i.problems.first().cloned().unwrap_or_default()),
+            summary: if i.structure_ok {
+                "trailer mismatch, structure intact: the SHA-256 trailer does not match the file's contents".into()
+            } else {
+                "trailer mismatch: the SHA-256 trailer does not match the file's contents".into()
+            },
             nodes: vec![],
             keys: vec![],
-            evidence: i.problems.iter().take(10).map(|p| Evidence { text: p.clone(), source: Some(ctx.snapshot_path.to_string()) }).collect(),
+            evidence: vec![Evidence { text: format!("stored {stored}, computed {computed}"), source: Some(ctx.snapshot_path.to_string()) }],
+            remedy: "`etcdctl snapshot restore` refuses this file. The bytes changed after the snapshot was taken (copy, \
+                     storage): take a fresh `etcdctl snapshot save`, or compare with another copy of this backup; restore \
+                     this one with --skip-hash-check only if `check` keeps saying the structure is intact."
+                .into(),
+        });
+    }
+    let structural: Vec<&String> = i
+        .problems
+        .iter()
+        .filter(|p| !p.starts_with("SHA-256 trailer mismatch"))
+        .collect();
+    if !i.structure_ok {
+        out.push(Finding {
+            kind: FindingKind::SnapshotIntegrity,
+            severity: Severity::Critical,
+            // problem_count includes the problems counted past the list's cap.
+            summary: format!(
+                "the snapshot is damaged: {} problem(s), first: {}",
+                i.problem_count
+                    .saturating_sub(u64::from(matches!(i.trailer.trailer, Trailer::Mismatch { .. }))),
+                structural.first().map(|s| s.as_str()).unwrap_or_default()
+            ),
+            nodes: vec![],
+            keys: vec![],
+            evidence: structural.iter().take(10).map(|p| Evidence { text: (*p).clone(), source: Some(ctx.snapshot_path.to_string()) }).collect(),
             remedy: "Do not restore from this file. Take a fresh `etcdctl snapshot save` from a healthy member, or use an \
                      older backup; `ls`/`get` still read the intact parts of this one."
                 .into(),
@@ -47,7 +78,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     // A truncated file has no trailer either; its truncation is the critical finding above.
     if matches!(i.trailer.trailer, Trailer::Missing) && !ctx.allow_missing_trailer && !i.truncated {
         out.push(Finding {
-            kind: "missing-trailer".into(),
+            kind: FindingKind::MissingTrailer,
             severity: Severity::Warning,
             summary: "the snapshot has no SHA-256 trailer (a copy of a data dir's member/snap/db, or cut short)".into(),
             nodes: vec![],
@@ -60,7 +91,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
     for a in &i.alarms {
         out.push(Finding {
-            kind: "alarm".into(),
+            kind: FindingKind::Alarm,
             severity: Severity::Warning,
             summary: format!("alarm {} was raised on member {} when the snapshot was taken", a.alarm, a.member_id),
             nodes: vec![],
@@ -206,7 +237,7 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
             };
             let keys_of = |idx: &[usize]| {
                 idx.iter()
-                    .map(|&i| audit.unreadable[i].key.clone())
+                    .map(|&i| audit.unreadable[i].key.to_string())
                     .collect::<Vec<_>>()
             };
             let mut evidence = Vec::new();
@@ -275,7 +306,7 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
             let mut keys = keys_of(&odd_fails);
             keys.extend(keys_of(&mirror));
             out.push(Finding {
-                kind: "key-mismatch".into(),
+                kind: FindingKind::KeyMismatch,
                 severity: Severity::Critical,
                 summary: format!(
                     "{odd}'s {} key {name} ({odd_fp}) differs from {refs}'s ({ref_fp}): {odd} cannot read {} record(s) that \
@@ -296,15 +327,32 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
 
 /// Encrypted records no candidate key decrypts: the key name is held by no candidate (a read key
 /// missing after a rotation, or a stale tarball), or held only with other secrets.
-fn lost_records(ctx: &Context<'_>, out: &mut Vec<Finding>) -> BTreeSet<usize> {
+///
+/// Records of resources no given config covers are not judged here: another apiserver serves
+/// them (OpenShift routes and OAuth tokens), so they get one `not-checked` finding (rule 4). With
+/// no node config at all (only `--key`s), no apiserver was simulated: records no key opens are
+/// `unverified-records`, not lost (rule 1).
+fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BTreeSet<usize> {
     let mut lost = BTreeSet::new();
     let mut missing: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     let mut wrong: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    let mut unchecked: Vec<usize> = Vec::new();
+    let mut unverified: Vec<usize> = Vec::new();
+    let uncovered: BTreeSet<&str> = cov.uncovered.iter().map(String::as_str).collect();
+    let no_nodes = ctx.engine.nodes.is_empty();
     for (i, u) in ctx.audit.unreadable.iter().enumerate() {
         if !key_provider(u.provider) || !u.decrypts_with.is_empty() {
             continue;
         }
         lost.insert(i);
+        if no_nodes {
+            unverified.push(i);
+            continue;
+        }
+        if uncovered.contains(&*u.key) {
+            unchecked.push(i);
+            continue;
+        }
         let name = u.key_name.clone().unwrap_or_else(|| "?".into());
         let held = ctx
             .keyring
@@ -318,9 +366,64 @@ fn lost_records(ctx: &Context<'_>, out: &mut Vec<Finding>) -> BTreeSet<usize> {
     }
     let key_list = |idx: &[usize]| {
         idx.iter()
-            .map(|&i| ctx.audit.unreadable[i].key.clone())
+            .map(|&i| ctx.audit.unreadable[i].key.to_string())
             .collect::<Vec<_>>()
     };
+    let resources_of = |idx: &[usize]| {
+        idx.iter()
+            .filter_map(|&i| {
+                ctx.audit.unreadable[i]
+                    .resource
+                    .as_deref()
+                    .map(str::to_string)
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    if !unverified.is_empty() {
+        out.push(Finding {
+            kind: FindingKind::UnverifiedRecords,
+            severity: Severity::Warning,
+            summary: format!(
+                "{} encrypted record(s) decrypt with none of the given --key(s); not verified",
+                unverified.len()
+            ),
+            nodes: vec![],
+            keys: key_list(&unverified),
+            evidence: vec![Evidence {
+                text: format!("{} --key(s) tried, no node config given", ctx.keyring.keys.len()),
+                source: Some(ctx.snapshot_path.to_string()),
+            }],
+            remedy: "Give the nodes' kube-apiserver configs (--encryption-config NODE=FILE or --static-resources \
+                     NODE=TARBALL): with only --key nothing says which key each apiserver holds. A --key that opens \
+                     none of them is likely not this cluster's key."
+                .into(),
+        });
+    }
+    if !unchecked.is_empty() {
+        let res = resources_of(&unchecked);
+        out.push(Finding {
+            kind: FindingKind::NotChecked,
+            severity: Severity::Info,
+            summary: format!(
+                "{} encrypted record(s) of {} were not checked: no given config covers them, another apiserver serves them",
+                unchecked.len(),
+                list(&res)
+            ),
+            nodes: vec![],
+            keys: key_list(&unchecked),
+            evidence: vec![Evidence {
+                text: "on OpenShift, routes and OAuth tokens are encrypted by openshift-apiserver / oauth-apiserver, whose \
+                       keys live in Secrets in openshift-config-managed, not in kube-apiserver's config"
+                    .into(),
+                source: Some(ctx.snapshot_path.to_string()),
+            }],
+            remedy: "Give the configs of the apiservers that serve these resources (e.g. openshift-apiserver's \
+                     encryption-config from openshift-config-managed) with --encryption-config to check them."
+                .into(),
+        });
+    }
     if !missing.is_empty() {
         let total: usize = missing.values().map(Vec::len).sum();
         let names: Vec<String> = missing
@@ -328,7 +431,7 @@ fn lost_records(ctx: &Context<'_>, out: &mut Vec<Finding>) -> BTreeSet<usize> {
             .map(|(p, n)| format!("{p} key {n}"))
             .collect();
         out.push(Finding {
-            kind: "missing-read-key".into(),
+            kind: FindingKind::MissingReadKey,
             severity: Severity::Critical,
             summary: format!("{total} record(s) need {}, which no given config, tarball or --key holds", list(&names)),
             nodes: vec![],
@@ -349,7 +452,7 @@ fn lost_records(ctx: &Context<'_>, out: &mut Vec<Finding>) -> BTreeSet<usize> {
         let total: usize = wrong.values().map(Vec::len).sum();
         let names: Vec<String> = wrong.keys().map(|(p, n)| format!("{p} key {n}")).collect();
         out.push(Finding {
-            kind: "undecryptable-records".into(),
+            kind: FindingKind::UndecryptableRecords,
             severity: Severity::Critical,
             summary: format!("{total} record(s) under {} decrypt with none of the given keys of that name", list(&names)),
             nodes: vec![],
@@ -365,10 +468,15 @@ fn lost_records(ctx: &Context<'_>, out: &mut Vec<Finding>) -> BTreeSet<usize> {
                     }
                 })
                 .collect(),
-            remedy: "These were written with a key of the same name but another secret. Find that key (older configs, \
-                     other nodes, backups of the encryption config); if it is gone, the records are lost: delete them \
-                     (`etcdctl del KEY`, or kubectl with AllowUnsafeMalformedObjectDeletion on 1.32+) so LISTs stop failing."
-                .into(),
+            remedy: format!(
+                "These were written with a key of the same name but another secret. First find that key: older \
+                 EncryptionConfigurations and static_kuberesources tarballs, other nodes, backups of the encryption \
+                 config; give it with --encryption-config, --static-resources or --key to check. Only if it is gone \
+                 for good are these {total} object(s) lost (their contents cannot be recovered from etcd); then, and \
+                 after saving a copy of this snapshot, remove them (`etcdctl del KEY`, or kubectl with \
+                 AllowUnsafeMalformedObjectDeletion on 1.32+) so LISTs of {} stop failing.",
+                list(&resources_of(&wrong.values().flatten().copied().collect::<Vec<_>>()))
+            ),
         });
     }
     lost
@@ -388,6 +496,8 @@ fn node_read_failures(
             .iter()
             .copied()
             .filter(|i| !accounted.contains(&(n, *i)) && !lost.contains(i))
+            // A KMS record is never "read by other nodes": one kms-required finding covers it.
+            .filter(|&i| !matches!(audit.unreadable[i].provider, "kms" | "kmsv2"))
             .collect();
         if rest.is_empty() {
             continue;
@@ -417,7 +527,7 @@ fn node_read_failures(
         }
         let keys: Vec<String> = rest
             .iter()
-            .map(|&i| audit.unreadable[i].key.clone())
+            .map(|&i| audit.unreadable[i].key.to_string())
             .collect();
         let evidence: Vec<Evidence> = errors
             .iter()
@@ -447,11 +557,20 @@ fn node_read_failures(
             format!("Add {} to {node}'s encryption config as read key(s), then restart its kube-apiserver.", adds.join("; "))
         };
         out.push(Finding {
-            kind: "node-read-failures".into(),
-            severity: Severity::Error,
+            kind: FindingKind::NodeReadFailures,
+            severity: Severity::Critical,
             summary: format!(
-                "{node} cannot read {} record(s) that other nodes read: {}",
+                "{node} cannot read {} record(s) that {}: {}",
                 rest.len(),
+                // Never claim other nodes read them when none does (a single config).
+                if rest
+                    .iter()
+                    .any(|&i| audit.unreadable[i].failing_nodes.len() < cov.node_names.len())
+                {
+                    "other nodes read"
+                } else {
+                    "a key of the given configs decrypts"
+                },
                 errors
                     .iter()
                     .map(|(e, c)| format!("{c}× {e}"))
@@ -483,7 +602,7 @@ fn plaintext_in_encrypted(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .into_iter()
         .collect();
     out.push(Finding {
-        kind: "plaintext-in-encrypted-resource".into(),
+        kind: FindingKind::PlaintextInEncryptedResource,
         severity: Severity::Warning,
         summary: format!("{} record(s) of {} are stored in plaintext although the configs encrypt that resource", recs.len(), list(&resources)),
         nodes: nodes.into_iter().collect(),
@@ -496,6 +615,37 @@ fn plaintext_in_encrypted(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             "Rewrite them so they get encrypted: `kubectl get {} -A -o json | kubectl replace -f -`.",
             resources.iter().map(|r| r.split('.').next().unwrap_or(r)).collect::<Vec<_>>().join(",")
         ),
+    });
+}
+
+/// Encrypted records and not one key source: nothing was checked (rule 1).
+fn no_key_sources(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let c = &ctx.audit.records;
+    if !ctx.keyring.keys.is_empty() || !ctx.engine.nodes.is_empty() || c.encrypted == 0 {
+        return;
+    }
+    out.push(Finding {
+        kind: FindingKind::NoKeySources,
+        severity: Severity::Warning,
+        summary: format!(
+            "{} encrypted record(s) and no key source given: none of them was checked",
+            c.encrypted
+        ),
+        nodes: vec![],
+        keys: vec![],
+        evidence: c
+            .by_provider
+            .iter()
+            .filter(|(p, _)| !matches!(p.as_str(), "protobuf" | "json" | "other"))
+            .map(|(p, n)| Evidence {
+                text: format!("{n} record(s) stored with {p}"),
+                source: Some(ctx.snapshot_path.to_string()),
+            })
+            .collect(),
+        remedy: "Give every control-plane node's key source: --encryption-config NODE=FILE (the file named by \
+                 kube-apiserver's --encryption-provider-config) or --static-resources NODE=TARBALL (OpenShift's \
+                 static_kuberesources backup), or at least --key."
+            .into(),
     });
 }
 
@@ -519,7 +669,7 @@ fn kms_required(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         *plugins.entry(label).or_default() += 1;
     }
     out.push(Finding {
-        kind: "kms-required".into(),
+        kind: FindingKind::KmsRequired,
         severity: Severity::Info,
         summary: format!("{} record(s) are encrypted through a KMS plugin; only the plugin can open them", recs.len()),
         nodes: recs.iter().flat_map(|r| r.nodes.iter().cloned()).collect::<BTreeSet<_>>().into_iter().collect(),

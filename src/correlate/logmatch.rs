@@ -5,9 +5,10 @@
 //! `/registry/...`.
 
 use super::coverage::Coverage;
+use super::findings::list;
 use super::model::*;
 use super::Context;
-use crate::logs::{Aggregate, Event};
+use crate::logs::{Aggregate, Event, NodeFrom};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Storage prefixes (first path segment) of the snapshot's keys.
@@ -44,6 +45,14 @@ fn normalise(ctx: &Context<'_>, prefixes: &BTreeSet<String>, key: &str) -> Optio
         .iter()
         .map(|p| format!("/{p}/{rest}"))
         .find(|k| in_snapshot(ctx, k))
+}
+
+/// The mod revision of the key's latest record in the snapshot.
+fn live_revision(ctx: &Context<'_>, key: &str) -> Option<i64> {
+    ctx.records
+        .of_key(key.as_bytes())
+        .last()
+        .map(|&i| ctx.records.get(i).kv.mod_revision)
 }
 
 /// Whether the key's latest revision in the snapshot is a deletion.
@@ -101,20 +110,50 @@ fn timeline(events: &[Event]) -> Vec<TimelineSeries> {
         .collect()
 }
 
+/// Log node → config node, by the documented rule (docs/verdict-rules.md, rule 3): a log node
+/// equal to a config node is that node; with exactly one config node, logs whose node was not
+/// given as `NODE=` (taken from a pod or file name, or stdin) are that node's. Everything else
+/// maps to nothing and gets a `log-node-unmatched` finding.
+pub fn node_aliases(ctx: &Context<'_>, node_names: &[String]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Some(scan) = ctx.logs else { return out };
+    for f in &scan.files {
+        if node_names.contains(&f.node) {
+            out.insert(f.node.clone(), f.node.clone());
+        } else if let [only] = node_names {
+            if f.node_from != NodeFrom::Given {
+                out.insert(f.node.clone(), only.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The config node a log node stands for.
+pub(super) fn config_node<'c>(cov: &'c Coverage, log_node: &str) -> Option<&'c str> {
+    cov.aliases.get(log_node).map(String::as_str)
+}
+
 /// Fills each node row's `log` with prediction vs observation.
 pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
     let prefixes = &cov.prefixes;
     for (n, row) in nodes.iter_mut().enumerate() {
-        let has_log = ctx
-            .logs
-            .is_some_and(|s| s.files.iter().any(|f| f.node == row.name));
+        let name = row.name.as_str();
+        let has_log = ctx.logs.is_some_and(|s| {
+            s.files
+                .iter()
+                .any(|f| config_node(cov, &f.node) == Some(name))
+        });
         let events: Vec<&Event> = ctx
             .logs
             // A client-side event names where the client ran, not an apiserver (logs::Side).
             .map(|s| {
                 s.events
                     .iter()
-                    .filter(|e| e.node == row.name && e.side == crate::logs::event::Side::Apiserver)
+                    .filter(|e| {
+                        config_node(cov, &e.node) == Some(name)
+                            && e.side == crate::logs::event::Side::Apiserver
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -123,16 +162,27 @@ pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
             .get(n)
             .into_iter()
             .flatten()
-            .map(|&i| ctx.audit.unreadable[i].key.clone())
+            .map(|&i| ctx.audit.unreadable[i].key.to_string())
             .collect();
         let mut confirmed = BTreeSet::new();
         let mut absent = BTreeSet::new();
+        let mut contradicted = BTreeSet::new();
         let mut keyless_match = false;
         for e in &events {
             match &e.key {
                 Some(k) => match normalise(ctx, prefixes, k) {
                     Some(sk) if failing.contains(&sk) => {
                         confirmed.insert(sk);
+                    }
+                    // The snapshot holds this record live, the config given for the node reads
+                    // it, and the node's apiserver failed on it (rule 2) — on this revision, when
+                    // the log says which (1.32+ corrupt-object errors do).
+                    Some(sk)
+                        if !deleted_in_snapshot(ctx, &sk)
+                            && e.revision
+                                .is_none_or(|r| live_revision(ctx, &sk) == Some(r)) =>
+                    {
+                        contradicted.insert(sk);
                     }
                     Some(_) => {}
                     None => {
@@ -144,21 +194,23 @@ pub fn match_nodes(ctx: &Context<'_>, cov: &Coverage, nodes: &mut [NodeRow]) {
         }
         row.log.events = events.len() as u64;
         row.log.state = if !has_log {
-            "no-log"
+            LogState::NoLog
+        } else if !contradicted.is_empty() {
+            LogState::Contradicts
         } else if row.fails > 0 {
             if !confirmed.is_empty() || keyless_match {
-                "confirmed"
+                LogState::Confirmed
             } else {
-                "predicted-not-seen"
+                LogState::PredictedNotSeen
             }
         } else if events.is_empty() {
-            "clean"
+            LogState::Clean
         } else {
-            "seen-not-predicted"
-        }
-        .to_string();
+            LogState::SeenNotPredicted
+        };
         row.log.confirmed_keys = confirmed.into_iter().collect();
         row.log.keys_not_in_snapshot = absent.into_iter().collect();
+        row.log.contradicted_keys = contradicted.into_iter().collect();
     }
 }
 
@@ -176,11 +228,10 @@ pub fn evidence_for(
     let prefixes = &cov.prefixes;
     let keys: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
     let mut out = Vec::new();
-    for a in scan
-        .aggregates
-        .iter()
-        .filter(|a| nodes.contains(&a.node) && a.side == crate::logs::event::Side::Apiserver)
-    {
+    for a in scan.aggregates.iter().filter(|a| {
+        a.side == crate::logs::event::Side::Apiserver
+            && config_node(cov, &a.node).is_some_and(|n| nodes.iter().any(|x| x == n))
+    }) {
         let matches = match &a.key {
             Some(k) => normalise(ctx, prefixes, k).is_some_and(|sk| keys.contains(sk.as_str())),
             // Keyless (watch/GET) errors support the finding only when it has keys of its own.
@@ -232,9 +283,49 @@ fn describe(a: &Aggregate) -> String {
     s
 }
 
-/// Findings the logs alone give: keys named in logs that the snapshot does not hold.
+/// Findings the logs give: how log nodes were mapped (rule 3), logs that contradict the config
+/// given for their node (rule 2), and keys named in logs that the snapshot does not hold.
 pub fn findings(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow], out: &mut Vec<Finding>) {
     let Some(scan) = ctx.logs else { return };
+    node_mapping(ctx, cov, out);
+    for row in nodes.iter().filter(|r| !r.log.contradicted_keys.is_empty()) {
+        let node = &row.name;
+        let keys = &row.log.contradicted_keys;
+        let events = scan
+            .events
+            .iter()
+            .filter(|e| config_node(cov, &e.node) == Some(node.as_str()))
+            .filter(|e| {
+                e.key
+                    .as_deref()
+                    .and_then(|k| normalise(ctx, &cov.prefixes, k))
+                    .is_some_and(|sk| keys.binary_search(&sk).is_ok())
+            })
+            .count();
+        let mut evidence = evidence_for(ctx, cov, std::slice::from_ref(node), keys);
+        evidence.extend(keys.iter().take(10).map(|k| Evidence {
+            text: format!("{k}: the config given for {node} decrypts it"),
+            source: Some(ctx.snapshot_path.to_string()),
+        }));
+        out.push(Finding {
+            kind: FindingKind::ConfigNotRunning,
+            severity: Severity::Critical,
+            summary: format!(
+                "the config given for {node} is not the one its apiserver runs: its log shows {events} transform \
+                 error(s) on {} record(s) that config decrypts",
+                keys.len()
+            ),
+            nodes: vec![node.clone()],
+            keys: keys.clone(),
+            evidence,
+            remedy: format!(
+                "Get the EncryptionConfiguration {node}'s kube-apiserver really runs (the file its \
+                 --encryption-provider-config names, or the highest kube-apiserver-pod-N revision of a current \
+                 static_kuberesources backup) and run again with it: every verdict about {node} depends on it. \
+                 Until then, compare that file's keys with the ones shown here (fingerprints)."
+            ),
+        });
+    }
     let mut absent: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for row in nodes {
         for k in &row.log.keys_not_in_snapshot {
@@ -249,7 +340,7 @@ pub fn findings(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow], out: &mut 
     for e in scan
         .events
         .iter()
-        .filter(|e| !nodes.iter().any(|n| n.name == e.node))
+        .filter(|e| config_node(cov, &e.node).is_none())
     {
         if let Some(k) = &e.key {
             if normalise(ctx, prefixes, k).is_none() {
@@ -280,7 +371,7 @@ pub fn findings(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow], out: &mut 
         .collect();
     let node_set: BTreeSet<String> = absent.values().flatten().cloned().collect();
     out.push(Finding {
-        kind: "log-key-not-in-snapshot".into(),
+        kind: FindingKind::LogKeyNotInSnapshot,
         severity: Severity::Info,
         summary: format!("the logs name {} key(s) the snapshot does not hold: the logs and the snapshot are from different times", absent.len()),
         nodes: node_set.into_iter().collect(),
@@ -288,4 +379,91 @@ pub fn findings(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow], out: &mut 
         evidence,
         remedy: "Compare against a snapshot taken when these errors were logged, or collect logs from around the snapshot's time.".into(),
     });
+}
+
+/// How each log file's node was matched to a config node, when it was not by name: attached to
+/// the only config node (info, says so), or matched to none (warning naming both sides).
+fn node_mapping(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) {
+    let Some(scan) = ctx.logs else { return };
+    if cov.node_names.is_empty() {
+        return;
+    }
+    let mut assumed: Vec<&crate::logs::FileStats> = Vec::new();
+    let mut unmatched: Vec<&crate::logs::FileStats> = Vec::new();
+    for f in &scan.files {
+        match config_node(cov, &f.node) {
+            Some(n) if n == f.node => {}
+            Some(_) => assumed.push(f),
+            None => unmatched.push(f),
+        }
+    }
+    let configs = list(&cov.node_names);
+    if !assumed.is_empty() {
+        let only = &cov.node_names[0];
+        out.push(Finding {
+            kind: FindingKind::LogNodeAssumed,
+            severity: Severity::Info,
+            summary: format!(
+                "{} log file(s) without a node label were attached to {only}, the only config node",
+                assumed.len()
+            ),
+            nodes: vec![only.clone()],
+            keys: vec![],
+            evidence: assumed
+                .iter()
+                .map(|f| Evidence {
+                    text: format!("{}: node `{}` from its {}", f.file, f.node, from_what(f.node_from)),
+                    source: Some(f.file.clone()),
+                })
+                .collect(),
+            remedy: format!(
+                "If a log is from another node, label it: --log NODE=PATH (config nodes: {configs})."
+            ),
+        });
+    }
+    if !unmatched.is_empty() {
+        let log_nodes: Vec<String> = unmatched
+            .iter()
+            .map(|f| f.node.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        out.push(Finding {
+            kind: FindingKind::LogNodeUnmatched,
+            severity: Severity::Warning,
+            summary: format!(
+                "log node(s) {} match no config node ({configs}): their {} log file(s) were not compared with the snapshot",
+                list(&log_nodes),
+                unmatched.len()
+            ),
+            nodes: log_nodes,
+            keys: vec![],
+            evidence: unmatched
+                .iter()
+                .map(|f| Evidence {
+                    text: format!(
+                        "{}: node `{}` from its {}; {} event(s)",
+                        f.file,
+                        f.node,
+                        from_what(f.node_from),
+                        f.events
+                    ),
+                    source: Some(f.file.clone()),
+                })
+                .collect(),
+            remedy: format!(
+                "Label each log with the config node it belongs to, e.g. NODE=PATH with NODE one of {configs}, or name \
+                 the configs after the log nodes."
+            ),
+        });
+    }
+}
+
+fn from_what(f: NodeFrom) -> &'static str {
+    match f {
+        NodeFrom::Given => "NODE= label",
+        NodeFrom::Pod => "pod name",
+        NodeFrom::FileName => "file name",
+        NodeFrom::Stdin => "stdin default",
+    }
 }

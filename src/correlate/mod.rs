@@ -41,44 +41,68 @@ pub struct Diagnosis {
     pub nodes: Vec<NodeRow>,
     pub matrix: Vec<MatrixRow>,
     pub log_events: LogEvents,
+    /// In severity, kind, summary order.
     pub findings: Vec<Finding>,
     /// Keys of encrypted records in resources no given config covers.
     pub uncovered: Vec<String>,
+    pub verdict: Verdict,
+    /// The one-line why of the verdict.
+    pub headline: String,
 }
 
 impl Diagnosis {
-    /// `ok`, `problems` or `damaged`, and the one-line why.
-    pub fn verdict(&self) -> (&'static str, String) {
-        let worst = self
-            .findings
-            .iter()
-            .filter(|f| f.severity <= Severity::Warning)
-            .min_by_key(|f| f.severity);
-        if self.findings.iter().any(|f| f.kind == "snapshot-integrity") {
-            let f = self
-                .findings
-                .iter()
-                .find(|f| f.kind == "snapshot-integrity");
-            return ("damaged", f.map(|f| f.summary.clone()).unwrap_or_default());
-        }
-        match worst {
-            Some(f) => ("problems", f.summary.clone()),
-            None => (
-                "ok",
-                format!(
-                    "every node reads every record ({} live, {} encrypted); nothing to fix",
-                    self.records.live, self.records.encrypted
-                ),
-            ),
-        }
+    /// Anything but [`Verdict::Ok`] is a non-zero exit (docs/verdict-rules.md).
+    pub fn has_problems(&self) -> bool {
+        self.verdict != Verdict::Ok
     }
 
-    /// Problems worth a non-zero exit: anything of severity warning or worse.
-    pub fn has_problems(&self) -> bool {
-        self.findings
-            .iter()
-            .any(|f| f.severity <= Severity::Warning)
+    /// `validate`'s answer: not restorable when a restore-blocking finding is present
+    /// ([`FindingKind::blocks_restore`]), not verified when the verdict is, else restorable.
+    /// `allow_missing_trailer` drops the missing-trailer finding before it gets here.
+    pub fn restorability(&self) -> Restorability {
+        if self.findings.iter().any(|f| f.kind.blocks_restore()) {
+            Restorability::NotRestorable
+        } else if self.verdict == Verdict::NotVerified
+            || self.findings.iter().any(|f| f.kind.unverified())
+        {
+            Restorability::NotVerified
+        } else {
+            Restorability::Restorable
+        }
     }
+}
+
+/// The verdict and its headline from the sorted findings: damaged structure first, then findings
+/// of severity warning or worse that prove a problem, then findings that leave records
+/// unverified, else ok (docs/verdict-rules.md).
+pub fn verdict(findings: &[Finding], records: &RecordCounts) -> (Verdict, String) {
+    if let Some(f) = findings
+        .iter()
+        .find(|f| f.kind == FindingKind::SnapshotIntegrity)
+    {
+        return (Verdict::Damaged, f.summary.clone());
+    }
+    if let Some(f) = findings
+        .iter()
+        .find(|f| f.severity <= Severity::Warning && !f.kind.unverified())
+    {
+        return (Verdict::Problems, f.summary.clone());
+    }
+    if let Some(f) = findings.iter().find(|f| f.kind.unverified()) {
+        return (Verdict::NotVerified, f.summary.clone());
+    }
+    let headline = if records.encrypted == 0 {
+        format!(
+            "no encrypted records ({} live, all plaintext); nothing to fix",
+            records.live
+        )
+    } else {
+        format!(
+            "every node reads every record ({} live, {} encrypted, all checked); nothing to fix",
+            records.live, records.encrypted
+        )
+    };
+    (Verdict::Ok, headline)
 }
 
 /// Correlates everything in `ctx`.
@@ -94,6 +118,7 @@ pub fn diagnose(ctx: &Context<'_>) -> Diagnosis {
             .then(a.kind.cmp(&b.kind))
             .then(a.summary.cmp(&b.summary))
     });
+    let (verdict, headline) = verdict(&findings, &ctx.audit.records);
     Diagnosis {
         records: ctx.audit.records.clone(),
         matrix: cov.matrix(ctx),
@@ -101,5 +126,10 @@ pub fn diagnose(ctx: &Context<'_>) -> Diagnosis {
         log_events,
         findings,
         uncovered: cov.uncovered.clone(),
+        verdict,
+        headline,
     }
 }
+
+#[cfg(test)]
+mod tests;

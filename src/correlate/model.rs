@@ -1,5 +1,6 @@
 //! What correlation produces: per-node read results, the node × key matrix, unreadable records,
-//! log-event summaries and findings. Owned, serialisable, deterministic; no key or value bytes.
+//! log-event summaries, findings and the verdict. Typed facts, deterministic, no key or value
+//! bytes; `report` alone turns them into text and into its versioned JSON schema.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -7,9 +8,9 @@ use std::collections::BTreeMap;
 /// Counts over the live records, as `audit` computes them.
 pub use crate::decrypt::audit::RecordCounts;
 /// A live record at least one node cannot read, as `audit` lists it.
-pub use crate::decrypt::audit::Unreadable;
+pub use crate::decrypt::audit::{Unreadable, Unreadables};
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct NodeRow {
     pub name: String,
     /// Records this node's apiserver reads (plaintext or decrypted).
@@ -25,15 +26,34 @@ pub struct NodeRow {
 }
 
 /// Prediction (from the snapshot) against observation (from the logs) for one node.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct LogMatch {
-    /// `confirmed`, `predicted-not-seen`, `no-log`, `clean`, or `seen-not-predicted`.
-    pub state: String,
+    pub state: LogState,
     pub events: u64,
     /// Keys the logs name that fail in the snapshot, too.
     pub confirmed_keys: Vec<String>,
     /// Keys the logs name that are not in the snapshot (newer, or deleted since).
     pub keys_not_in_snapshot: Vec<String>,
+    /// Keys the logs name as failing that this node's given config reads: the config given is
+    /// not the one its apiserver runs.
+    pub contradicted_keys: Vec<String>,
+}
+
+/// One node's logs against the snapshot's prediction for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogState {
+    /// No log was given for this node.
+    NoLog,
+    /// The node reads everything and its logs show no transform error.
+    Clean,
+    /// Predicted failures, and the logs show them.
+    Confirmed,
+    /// Predicted failures the logs do not show.
+    PredictedNotSeen,
+    /// Errors the snapshot does not predict, on keys it does not hold (or without a key).
+    SeenNotPredicted,
+    /// Errors on records the node's given config reads: config and apiserver disagree.
+    Contradicts,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -67,20 +87,98 @@ pub struct TimelineSeries {
     pub points: Vec<(String, u64)>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// Exactly three: docs/verdict-rules.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Critical,
-    Error,
     Warning,
     Info,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// What a finding is about. Names and the JSON spelling are the report's (docs/report-schema.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FindingKind {
+    /// The page structure, metas or records are damaged.
+    SnapshotIntegrity,
+    /// Only the SHA-256 trailer disagrees; the structure is intact.
+    TrailerMismatch,
+    MissingTrailer,
+    Alarm,
+    KeyMismatch,
+    /// Records under a key name no given source holds.
+    MissingReadKey,
+    /// Records under a key name some source holds, that none of those keys decrypts.
+    UndecryptableRecords,
+    /// One node fails records other nodes read.
+    NodeReadFailures,
+    PlaintextInEncryptedResource,
+    KmsRequired,
+    LogKeyNotInSnapshot,
+    /// Encrypted records and no key source at all.
+    NoKeySources,
+    /// Only `--key`s given, and some encrypted records decrypt with none of them.
+    UnverifiedRecords,
+    /// Records of resources another apiserver serves (OpenShift), not checked.
+    NotChecked,
+    /// A node's logs contradict the config given for it.
+    ConfigNotRunning,
+    /// Unlabelled logs attached to the only config node.
+    LogNodeAssumed,
+    /// A log's node matches no config node.
+    LogNodeUnmatched,
+}
+
+impl FindingKind {
+    /// Findings that leave records unverified rather than proving a problem: they make the
+    /// verdict "not verified" (docs/verdict-rules.md, rule 1).
+    pub fn unverified(self) -> bool {
+        matches!(
+            self,
+            FindingKind::NoKeySources
+                | FindingKind::UnverifiedRecords
+                | FindingKind::NotChecked
+                | FindingKind::KmsRequired
+        )
+    }
+
+    /// Findings that make a backup not restorable (docs/verdict-rules.md, rule 7). The others of
+    /// severity warning or worse are validate warnings.
+    pub fn blocks_restore(self) -> bool {
+        matches!(
+            self,
+            FindingKind::SnapshotIntegrity
+                | FindingKind::TrailerMismatch
+                | FindingKind::MissingTrailer
+                | FindingKind::MissingReadKey
+                | FindingKind::UndecryptableRecords
+        )
+    }
+}
+
+/// The answer first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    /// Every encrypted record was checked and every node reads every record.
+    Ok,
+    /// Some records could not be checked (no key source for them, a KMS, another apiserver).
+    NotVerified,
+    /// Findings of severity warning or worse.
+    Problems,
+    /// The snapshot's structure is damaged.
+    Damaged,
+}
+
+/// What `validate` answers, as a function of the [`Verdict`] and the findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restorability {
+    Restorable,
+    NotVerified,
+    NotRestorable,
+}
+
+#[derive(Clone, Debug)]
 pub struct Finding {
-    /// `snapshot-integrity`, `key-mismatch`, `undecryptable-records`, `missing-read-key`,
-    /// `plaintext-in-encrypted-resource`, `kms-required`, `log-key-not-in-snapshot`, …
-    pub kind: String,
+    pub kind: FindingKind,
     pub severity: Severity,
     pub summary: String,
     pub nodes: Vec<String>,
@@ -90,7 +188,7 @@ pub struct Finding {
     pub remedy: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Evidence {
     pub text: String,
     /// `file:line` for log evidence, the snapshot path for records.

@@ -54,10 +54,14 @@ impl CbcError {
     pub fn message(self) -> &'static str {
         match self {
             CbcError::Short => super::SHORT,
-            CbcError::NotMultiple => "the stored data is not a multiple of the block size",
-            CbcError::EmptyPanics => "runtime error: index out of range [-1]",
-            CbcError::Pkcs7Data => "invalid PKCS7 data (empty or not padded)",
-            CbcError::Padding => "invalid padding on input",
+            CbcError::NotMultiple => {
+                crate::kube::transform_error::TransformError::CbcNotMultiple.text()
+            }
+            CbcError::EmptyPanics => {
+                crate::kube::transform_error::TransformError::CbcIvOnlyPanic.text()
+            }
+            CbcError::Pkcs7Data => crate::kube::transform_error::TransformError::CbcPkcs7.text(),
+            CbcError::Padding => crate::kube::transform_error::TransformError::CbcPadding.text(),
         }
     }
 }
@@ -403,7 +407,7 @@ mod tests {
         let c = CbcCipher::new(KEY1).unwrap();
         // "{}" + 30 bytes of 30: valid per Go (c <= len, all c bytes equal).
         let mut plain = b"{}".to_vec();
-        plain.extend(std::iter::repeat(30u8).take(30));
+        plain.extend(std::iter::repeat_n(30u8, 30));
         let v = cbc(&plain);
         assert_eq!(c.trial(&v), CbcTrial::Plausible);
         assert_eq!(c.decrypt(&v).unwrap(), b"{}");

@@ -10,7 +10,7 @@ use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{AesGcm, KeyInit, Nonce};
 
 pub const NONCE: usize = 12;
-pub const AUTH_FAILED: &str = "cipher: message authentication failed";
+pub const AUTH_FAILED: &str = crate::kube::transform_error::TransformError::GcmAuth.text();
 
 type Aes192Gcm = AesGcm<aes::Aes192, aes_gcm::aead::consts::U12>;
 

@@ -15,6 +15,12 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+/// The per-node error tally's line for chance-valid CBC garbage: our words, marked derived.
+/// `DERIVED_MARK` + `TransformError::ChanceGarbage.text()`, spelled out (std has no const
+/// concat); a test holds them equal.
+pub const GARBAGE_LINE: &str =
+    "[derived] wrong key passed the padding check by chance; the decoder fails on the garbage";
+
 /// Records per parallel task.
 pub const CHUNK: usize = 256;
 
@@ -46,10 +52,10 @@ pub struct RecordCounts {
     pub live: usize,
     pub encrypted: usize,
     pub plaintext: usize,
-    /// Encrypted with aescbc/aesgcm/secretbox (or an unknown provider) and no candidate key
-    /// decrypts it.
+    /// Encrypted and no candidate key decrypts it: aescbc/aesgcm/secretbox (or an unknown
+    /// provider) no key opens, and every KMS record (counted in `kms` too).
     pub undecryptable: usize,
-    /// Encrypted by a KMS provider: only the plugin can open it.
+    /// Encrypted by a KMS provider: only the plugin can open it (part of `undecryptable`).
     pub kms: usize,
     /// By provider for encrypted records, by storage (`protobuf`, `json`, `other`) for the rest.
     pub by_provider: BTreeMap<String, usize>,
@@ -76,7 +82,7 @@ pub struct NodeSummary {
 /// A live record at least one node cannot read.
 #[derive(Clone, Debug, Serialize)]
 pub struct Unreadable {
-    pub key: String,
+    pub key: Box<str>,
     pub mod_revision: i64,
     // The strings below repeat across records (a snapshot can have 300k unreadable records with
     // the same node names, errors and key ids): they are shared, not copied per record.
@@ -88,9 +94,10 @@ pub struct Unreadable {
     pub key_name: Option<Arc<str>>,
     /// Node → exactly what its kube-apiserver returns, in node (argument) order. A JSON object.
     #[serde(serialize_with = "pairs_as_map")]
-    pub failing_nodes: Vec<(Arc<str>, Arc<str>)>,
-    /// Ids of candidate keys that decrypt it.
-    pub decrypts_with: Vec<Arc<str>>,
+    /// The same list is shared by every record of a chunk that fails the same way.
+    pub failing_nodes: Arc<[NodeError]>,
+    /// Ids of candidate keys that decrypt it (shared like `failing_nodes`).
+    pub decrypts_with: Arc<[Arc<str>]>,
 }
 
 impl Unreadable {
@@ -100,6 +107,79 @@ impl Unreadable {
             .iter()
             .find(|(n, _)| &**n == node)
             .map(|(_, e)| &**e)
+    }
+}
+
+/// The unreadable records in key order, kept as the chunks that found them: merging chunk
+/// tallies moves chunk lists instead of copying 300k entries into one (which would hold both
+/// copies at its peak).
+#[derive(Clone, Debug, Default)]
+pub struct Unreadables {
+    chunks: Vec<Vec<Unreadable>>,
+    /// Entries before each chunk.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl Unreadables {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Unreadable> + '_ {
+        self.chunks.iter().flatten()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&Unreadable> {
+        let c = self.starts.partition_point(|&s| s <= i).checked_sub(1)?;
+        self.chunks.get(c)?.get(i - self.starts[c])
+    }
+
+    fn push(&mut self, u: Unreadable) {
+        if self.chunks.is_empty() {
+            self.chunks.push(Vec::new());
+            self.starts.push(0);
+        }
+        if let Some(last) = self.chunks.last_mut() {
+            last.push(u);
+            self.len += 1;
+        }
+    }
+
+    fn append(&mut self, other: Unreadables) {
+        for c in other.chunks.into_iter().filter(|c| !c.is_empty()) {
+            self.starts.push(self.len);
+            self.len += c.len();
+            self.chunks.push(c);
+        }
+    }
+}
+
+impl std::ops::Index<usize> for Unreadables {
+    type Output = Unreadable;
+    fn index(&self, i: usize) -> &Unreadable {
+        match self.get(i) {
+            Some(u) => u,
+            None => panic!("unreadable index {i} out of range {}", self.len),
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Unreadables {
+    type Item = &'a Unreadable;
+    type IntoIter = std::iter::Flatten<std::slice::Iter<'a, Vec<Unreadable>>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.chunks.iter().flatten()
+    }
+}
+
+impl Serialize for Unreadables {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
     }
 }
 
@@ -167,7 +247,7 @@ pub struct FirstFailure {
 pub struct Audit {
     pub records: RecordCounts,
     pub nodes: Vec<NodeSummary>,
-    pub unreadable: Vec<Unreadable>,
+    pub unreadable: Unreadables,
     pub coverage: Vec<Coverage>,
     pub keys: Vec<KeyUse>,
     pub plaintext_in_encrypted_resources: Vec<PlaintextRecord>,
@@ -190,13 +270,16 @@ impl Audit {
 /// Per stored (provider, key name): records, readable per node, decrypted per candidate index.
 type CoverageRow = (usize, Vec<usize>, BTreeMap<usize, usize>);
 
+/// A node's name and what its apiserver returns for a record.
+pub type NodeError = (Arc<str>, Arc<str>);
+
 /// A partial tally over one chunk; merged in order.
 #[derive(Default)]
 struct Tally {
     counts: RecordCounts,
     by_provider: BTreeMap<&'static str, usize>,
     per_node: Vec<NodeTally>,
-    unreadable: Vec<Unreadable>,
+    unreadable: Unreadables,
     coverage: BTreeMap<Provider, BTreeMap<String, CoverageRow>>,
     key_decrypts: Vec<usize>,
     plaintext: Vec<PlaintextRecord>,
@@ -205,6 +288,9 @@ struct Tally {
     first: Vec<BTreeMap<String, (String, String)>>,
     /// Strings shared by this chunk's records (errors, key names).
     interned: HashMap<String, Arc<str>>,
+    /// Failure lists and decrypting-key sets shared by this chunk's records.
+    failure_sets: HashMap<Vec<NodeError>, Arc<[NodeError]>>,
+    key_sets: HashMap<Vec<usize>, Arc<[Arc<str>]>>,
 }
 
 #[derive(Default, Clone)]
@@ -308,7 +394,9 @@ impl Tally {
         if v.is_encrypted() {
             c.encrypted += 1;
             if is_kms {
+                // No candidate key opens it either (rule 6): undecryptable, with a kms sub-count.
                 c.kms += 1;
+                c.undecryptable += 1;
             } else if v.decrypts_with.is_empty() {
                 c.undecryptable += 1;
             }
@@ -339,7 +427,7 @@ impl Tally {
                         NodeOutcome::Failed { error } => error.clone(),
                         NodeOutcome::Garbage { .. } => {
                             nt.garbage += 1;
-                            Cow::Borrowed("garbage: wrong key passed the padding check by chance")
+                            Cow::Borrowed(GARBAGE_LINE)
                         }
                         o => Cow::Owned(o.error_line().unwrap_or_default()),
                     };
@@ -380,23 +468,46 @@ impl Tally {
                 }
             }
         }
-        if !failing.is_empty() {
+        // With only `--key`s (no node simulated) a record no candidate opens is listed too, so
+        // correlate can name it (unverified-records).
+        let unopened = engine.nodes.is_empty()
+            && !self.key_decrypts.is_empty()
+            && v.is_encrypted()
+            && !is_kms
+            && v.decrypts_with.is_empty();
+        if !failing.is_empty() || unopened {
             let key_name = v.key_name.as_deref().map(|n| {
                 let n = printable_name(n);
                 self.intern(&n)
             });
+            let failing_nodes = match self.failure_sets.get(&failing) {
+                Some(a) => a.clone(),
+                None => {
+                    let a: Arc<[NodeError]> = Arc::from(failing.clone());
+                    self.failure_sets.insert(failing, a.clone());
+                    a
+                }
+            };
+            let decrypts_with = match self.key_sets.get(&v.decrypts_with) {
+                Some(a) => a.clone(),
+                None => {
+                    let a: Arc<[Arc<str>]> = v
+                        .decrypts_with
+                        .iter()
+                        .filter_map(|&k| shared.ids.get(k).cloned())
+                        .collect();
+                    self.key_sets.insert(v.decrypts_with.clone(), a.clone());
+                    a
+                }
+            };
             self.unreadable.push(Unreadable {
-                key: display_key(r.key),
+                key: display_key(r.key).into_boxed_str(),
                 mod_revision: r.mod_revision,
                 resource: resource.clone(),
                 provider: label,
                 key_name,
-                failing_nodes: failing,
-                decrypts_with: v
-                    .decrypts_with
-                    .iter()
-                    .filter_map(|&k| shared.ids.get(k).cloned())
-                    .collect(),
+                failing_nodes,
+                decrypts_with,
             });
         }
         if !v.is_encrypted() {
@@ -457,7 +568,7 @@ fn merge(mut a: Tally, b: Tally) -> Tally {
             *x.errors.entry(e).or_default() += n;
         }
     }
-    a.unreadable.extend(b.unreadable);
+    a.unreadable.append(b.unreadable);
     for (k, (n, nodes, keys)) in b
         .coverage
         .into_iter()
@@ -584,13 +695,10 @@ fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
 }
 
 /// Serializes `[(k, v)]` as a JSON object in the pairs' order (keys are distinct node names).
-fn pairs_as_map<S: serde::Serializer>(
-    pairs: &[(Arc<str>, Arc<str>)],
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn pairs_as_map<S: serde::Serializer>(pairs: &Arc<[NodeError]>, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut m = s.serialize_map(Some(pairs.len()))?;
-    for (k, v) in pairs {
+    for (k, v) in pairs.iter() {
         m.serialize_entry(&**k, &**v)?;
     }
     m.end()
@@ -605,5 +713,51 @@ pub fn printable_name(name: &str) -> String {
         t
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod garbage_line_tests {
+    use crate::kube::transform_error::{TransformError, DERIVED_MARK};
+
+    #[test]
+    fn garbage_line_is_the_marked_table_entry() {
+        assert_eq!(
+            super::GARBAGE_LINE,
+            format!("{DERIVED_MARK}{}", TransformError::ChanceGarbage.text())
+        );
+    }
+}
+
+#[cfg(test)]
+mod unreadables_tests {
+    use super::*;
+
+    fn u(key: &str) -> Unreadable {
+        Unreadable {
+            key: key.into(),
+            mod_revision: 1,
+            resource: None,
+            provider: "aescbc",
+            key_name: None,
+            failing_nodes: Arc::from(Vec::new()),
+            decrypts_with: Arc::from(Vec::new()),
+        }
+    }
+
+    #[test]
+    fn chunked_list_indexes_and_iterates_in_order() {
+        let mut a = Unreadables::default();
+        a.push(u("a"));
+        let mut b = Unreadables::default();
+        b.push(u("b"));
+        b.push(u("c"));
+        a.append(Unreadables::default());
+        a.append(b);
+        assert_eq!(a.len(), 3);
+        let keys: Vec<&str> = a.iter().map(|u| &*u.key).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+        assert_eq!(&*a[2].key, "c");
+        assert!(a.get(3).is_none());
     }
 }

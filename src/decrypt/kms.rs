@@ -19,8 +19,7 @@ const KEY_ID_MAX: usize = 1024;
 const DEK_SOURCE_MAX: usize = 1024;
 const ANNOTATIONS_MAX: usize = 32 * 1024;
 
-pub const V1_BAD_LENGTH: &str =
-    "invalid data encountered by envelope transformer: failed to read uint16 length prefixed data";
+pub const V1_BAD_LENGTH: &str = crate::kube::transform_error::TransformError::KmsV1BadLength.text();
 
 /// What a KMS envelope says about itself. Holds no key material (the DEK is only counted).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -67,7 +66,7 @@ pub fn parse_v1(plugin: &str, payload: &[u8]) -> Result<KmsEnvelope, String> {
 /// the apiserver's, except the protobuf decoding failure, which google.golang.org/protobuf words
 /// itself (and prefixes with a randomly chosen space or no-break space) *[derived]*.
 pub fn parse_v2(plugin: &str, payload: &[u8]) -> Result<KmsEnvelope, String> {
-    const PROTO_ERR: &str = "proto: cannot parse invalid wire-format data";
+    const PROTO_ERR: &str = crate::kube::transform_error::TransformError::KmsV2Proto.text();
     let mut data: &[u8] = &[];
     let mut key_id: &[u8] = &[];
     let mut dek: &[u8] = &[];

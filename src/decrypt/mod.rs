@@ -28,7 +28,7 @@ use serde::Serialize;
 use std::borrow::Cow;
 
 /// `the stored data was shorter than the required size`: aescbc, aesgcm and secretbox all say it.
-pub(crate) const SHORT: &str = "the stored data was shorter than the required size";
+pub(crate) const SHORT: &str = crate::kube::transform_error::TransformError::Short.text();
 
 /// A distinct key, expanded once. The CBC schedule stays inline (it is the hot path); the
 /// rarer GCM and secretbox states are boxed.

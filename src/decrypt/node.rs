@@ -29,11 +29,12 @@ use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-pub const NO_MATCHING_PREFIX: &str = "no matching prefix found";
-pub const NO_AES_KEY: &str = "no matching key was found for the provided AES transformer";
-pub const NO_SECRETBOX_KEY: &str =
-    "no matching key was found for the provided Secretbox transformer";
-pub const IDENTITY_ENCRYPTED: &str = "identity transformer tried to read encrypted data";
+use crate::kube::transform_error::{TransformError, DERIVED_MARK};
+
+pub const NO_MATCHING_PREFIX: &str = TransformError::NoMatchingPrefix.text();
+pub const NO_AES_KEY: &str = TransformError::NoAesKey.text();
+pub const NO_SECRETBOX_KEY: &str = TransformError::NoSecretboxKey.text();
+pub const IDENTITY_ENCRYPTED: &str = TransformError::IdentityEncrypted.text();
 
 /// What one node's kube-apiserver returns for one record.
 ///
@@ -76,13 +77,13 @@ impl NodeOutcome<'_> {
         match self {
             NodeOutcome::Plaintext | NodeOutcome::Decrypted { .. } => None,
             NodeOutcome::Failed { error } => Some(error.to_string()),
-            NodeOutcome::Panics { error } => Some(format!("panic: {error}")),
+            NodeOutcome::Panics { error } => Some(format!("{DERIVED_MARK}panic: {error}")),
             NodeOutcome::Garbage {
                 key_name,
                 fingerprint,
                 ..
             } => Some(format!(
-                "key {key_name} ({fingerprint}) passes the padding check by chance and yields garbage; decoding fails"
+                "{DERIVED_MARK}key {key_name} ({fingerprint}) passes the padding check by chance and yields garbage; decoding fails"
             )),
             NodeOutcome::NeedsKms { plugin, .. } => Some(format!("needs KMS plugin {plugin}")),
         }

@@ -10,7 +10,7 @@ use xsalsa20poly1305::{KeyInit, XSalsa20Poly1305};
 
 pub const NONCE: usize = 24;
 pub const OVERHEAD: usize = 16;
-pub const OPEN_FAILED: &str = "output array was not large enough for encryption";
+pub const OPEN_FAILED: &str = crate::kube::transform_error::TransformError::SecretboxOpen.text();
 
 /// A secretbox key. No Debug of the key material.
 #[derive(Clone)]

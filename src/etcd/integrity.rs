@@ -31,6 +31,9 @@ pub struct Integrity {
     pub truncated: bool,
     /// How many problems there are, those counted but not listed included.
     pub problem_count: u64,
+    /// True when the only problem (if any) is the SHA-256 trailer's digest: the metas, pages and
+    /// records are intact (what `check` calls "structure intact").
+    pub structure_ok: bool,
 }
 
 impl Integrity {
@@ -137,9 +140,11 @@ impl Integrity {
             + usize::from(records.record_problems_omitted > 0);
         let problem_count =
             (problems.len() - summary_lines) as u64 + omitted + records.record_problems_omitted;
+        let trailer_problems = usize::from(matches!(trailer.trailer, Trailer::Mismatch { .. }));
         Integrity {
             file: snap.path.display().to_string(),
             ok: problems.is_empty(),
+            structure_ok: problems.len() == trailer_problems,
             page_size: db.page_size(),
             meta: *db.meta(),
             meta_choice: choice,

@@ -6,6 +6,7 @@ pub mod decode;
 pub mod envelope;
 pub mod object;
 pub mod path;
+pub mod transform_error;
 pub mod unknown;
 
 pub use envelope::{Envelope, Provider};

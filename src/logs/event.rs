@@ -186,29 +186,35 @@ pub struct Restart {
 
 /// The provider and KMS error strings, in the order they are looked for.
 const PHRASES: &[(&str, ErrorClass)] = &[
-    ("invalid padding on input", ErrorClass::AescbcPadding),
+    (
+        crate::kube::transform_error::TransformError::CbcPadding.text(),
+        ErrorClass::AescbcPadding,
+    ),
     ("invalid PKCS7 data", ErrorClass::AescbcPkcs7),
     (
-        "the stored data is not a multiple of the block size",
+        crate::kube::transform_error::TransformError::CbcNotMultiple.text(),
         ErrorClass::AescbcBlockSize,
     ),
     (
-        "the stored data was shorter than the required size",
+        crate::kube::transform_error::TransformError::Short.text(),
         ErrorClass::ShortData,
     ),
     (
-        "cipher: message authentication failed",
+        crate::kube::transform_error::TransformError::GcmAuth.text(),
         ErrorClass::AesgcmAuth,
     ),
     (
-        "output array was not large enough for encryption",
+        crate::kube::transform_error::TransformError::SecretboxOpen.text(),
         ErrorClass::SecretboxAuth,
     ),
     (
         "no matching key was found for the provided",
         ErrorClass::NoMatchingKey,
     ),
-    ("no matching prefix found", ErrorClass::NoMatchingPrefix),
+    (
+        crate::kube::transform_error::TransformError::NoMatchingPrefix.text(),
+        ErrorClass::NoMatchingPrefix,
+    ),
     (
         "the provided value does not match any of the supported transformers",
         ErrorClass::NoMatchingPrefix,
@@ -665,7 +671,7 @@ fn inner_error(e: &[u8]) -> (String, ErrorClass, Option<i64>) {
         for w in WRAPPERS {
             if let Some(p) = find(e, w) {
                 // Only peel a wrapper that precedes every known phrase.
-                if first_phrase(e).map_or(true, |(q, _)| p < q) {
+                if first_phrase(e).is_none_or(|(q, _)| p < q) {
                     e = &e[p + w.len()..];
                 }
             }

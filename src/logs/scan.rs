@@ -1085,7 +1085,7 @@ impl<'a> FileScanner<'a> {
             if head
                 .ident
                 .as_deref()
-                .map_or(true, |i| i.contains("apiserver") || i == "hyperkube")
+                .is_none_or(|i| i.contains("apiserver") || i == "hyperkube")
             {
                 sink.restarts.push(Restart {
                     node,

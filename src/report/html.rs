@@ -1,7 +1,7 @@
 //! One self-contained HTML file: no external assets, no scripts. Findings, the node × key matrix,
 //! records, inputs, and a timeline of log errors per node as inline SVG.
 
-use super::model::{Report, Severity, TimelineSeries};
+use super::model::{Named, Report, Severity, TimelineSeries};
 use super::{capped, KEYS_SHOWN};
 use std::io::Write;
 
@@ -43,7 +43,7 @@ const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;ma
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}\
 table{border-collapse:collapse;margin:.5em 0;width:100%}td,th{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}\
 th{background:#f4f4f4}code{font:12px ui-monospace,monospace;background:#f6f6f6;padding:0 .2em}\
-.verdict{padding:.8em 1em;border-radius:6px;font-size:1.15em}.ok{background:#e6f6e6}.problems,.damaged{background:#fde8e8}\
+.verdict{padding:.8em 1em;border-radius:6px;font-size:1.15em}.ok{background:#e6f6e6}.problems,.damaged{background:#fde8e8}.not-verified{background:#fff4d6}\
 .finding{border-left:5px solid #999;padding:.3em 1em;margin:1em 0;background:#fafafa}\
 .critical{border-color:#b00}.error{border-color:#e55}.warning{border-color:#e9a000}.info{border-color:#39c}\
 .sev{font-weight:bold;text-transform:uppercase}.fail{color:#b00}.num{text-align:right}";
@@ -61,8 +61,8 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "<div class=\"verdict {}\" id=\"verdict\"><strong>{}</strong> — {}</div>",
-        esc(&r.verdict.status),
-        esc(&r.verdict.status.to_uppercase()),
+        esc(r.verdict.status.name()),
+        esc(&r.verdict.status.name().replace('-', " ").to_uppercase()),
         esc(&r.verdict.headline)
     )?;
     writeln!(
@@ -80,19 +80,18 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     for f in &r.findings {
         let sev = match f.severity {
             Severity::Critical => "critical",
-            Severity::Error => "error",
             Severity::Warning => "warning",
             Severity::Info => "info",
         };
         writeln!(
             out,
             "<div class=\"finding {sev}\" data-kind=\"{}\">",
-            esc(&f.kind)
+            esc(f.kind.name())
         )?;
         writeln!(
             out,
             "<p><span class=\"sev\">{sev}</span> <code>{}</code> {}</p>",
-            esc(&f.kind),
+            esc(f.kind.name()),
             rich(&f.summary)
         )?;
         if !f.nodes.is_empty() {
@@ -139,7 +138,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 n.fails,
                 errors.join("<br>"),
                 n.first_failing_key.as_deref().map(|k| format!("<code>{}</code>", esc(k))).unwrap_or_default(),
-                esc(&n.log.state)
+                esc(n.log.state.name())
             )?;
         }
         writeln!(out, "</table>")?;
@@ -211,7 +210,11 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             "<h2>Snapshot</h2><p id=\"integrity\"><code>{}</code>: trailer {}, structure {}.</p>",
             esc(&s.path),
             esc(&s.integrity.sha256_trailer),
-            if s.integrity.ok { "intact" } else { "DAMAGED" }
+            if s.integrity.structure_ok {
+                "intact"
+            } else {
+                "DAMAGED"
+            }
         )?;
         if !s.integrity.problems.is_empty() {
             writeln!(out, "<ul>")?;

@@ -1,7 +1,7 @@
 //! Ticket-ready Markdown: verdict first, findings with evidence, node and node × key tables,
 //! records, integrity, and the chain of custody.
 
-use super::model::{Report, Severity};
+use super::model::{Named, Report, Severity, Verdict};
 use super::{capped, KEYS_SHOWN};
 use std::io::Write;
 
@@ -18,10 +18,11 @@ fn code(s: &str) -> String {
 
 pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "# etcd-autopsy report\n")?;
-    let badge = match r.verdict.status.as_str() {
-        "ok" => "✅ OK",
-        "damaged" => "⛔ DAMAGED",
-        _ => "❌ PROBLEMS",
+    let badge = match r.verdict.status {
+        Verdict::Ok => "✅ OK",
+        Verdict::NotVerified => "⚠️ NOT VERIFIED",
+        Verdict::Damaged => "⛔ DAMAGED",
+        Verdict::Problems => "❌ PROBLEMS",
     };
     writeln!(out, "**Verdict: {badge}** — {}\n", esc(&r.verdict.headline))?;
     let snap = r.snapshot.as_ref();
@@ -42,7 +43,6 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     for (i, f) in r.findings.iter().enumerate() {
         let sev = match f.severity {
             Severity::Critical => "CRITICAL",
-            Severity::Error => "ERROR",
             Severity::Warning => "WARNING",
             Severity::Info => "INFO",
         };
@@ -50,7 +50,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             out,
             "### {}. [{sev}] {} — {}\n",
             i + 1,
-            f.kind,
+            f.kind.name(),
             esc(&f.summary)
         )?;
         if !f.nodes.is_empty() {
@@ -100,7 +100,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                     .as_deref()
                     .map(code)
                     .unwrap_or_else(|| "–".into()),
-                esc(&n.log.state)
+                esc(n.log.state.name())
             )?;
         }
         writeln!(out)?;
@@ -180,7 +180,11 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             out,
             "- structure: {}",
-            if s.integrity.ok { "intact" } else { "DAMAGED" }
+            if s.integrity.structure_ok {
+                "intact"
+            } else {
+                "DAMAGED"
+            }
         )?;
         for p in s.integrity.problems.iter().take(20) {
             writeln!(out, "  - problem: {}", esc(p))?;

@@ -1,6 +1,7 @@
 //! Renderers: the report document ([`model::Report`]) → text, Markdown, JSON, HTML.
 //! Renderers only render; they make no decisions and read no input files.
 
+pub mod build;
 pub mod html;
 pub mod markdown;
 pub mod model;
@@ -10,8 +11,8 @@ pub use model::Report;
 
 use std::io::Write;
 
-/// Output formats of `report`, `demo` and `validate`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// Output formats of `report` and `demo`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportFormat {
     Text,
     Md,

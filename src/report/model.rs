@@ -1,15 +1,23 @@
 //! The report document: everything a renderer may show, as owned, serialisable data in a
-//! deterministic order. Assembled by `correlate`/`cmd` from the lower layers; renderers only
-//! render it. Field by field in docs/report-schema.md (`schema_version` 1).
+//! deterministic order. Built by [`super::build`] from the typed [`Diagnosis`]; renderers only
+//! render it. Field by field in docs/report-schema.md (`schema_version` 2).
+//!
+//! This is the only place the typed facts get their JSON spelling ([`FindingKind::name`],
+//! [`Severity::name`], [`Verdict::name`], [`LogState::name`]).
 //!
 //! Nothing here can hold a value's bytes or a key's bytes: keys appear as fingerprints only.
 
-use serde::Serialize;
+use crate::correlate::Diagnosis;
+use crate::kube::transform_error::line_is_derived;
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 
-pub use crate::correlate::model::*;
+pub use crate::correlate::model::{
+    FindingKind, LogEvents, LogState, MatrixCell, MatrixRow, Restorability, Severity,
+    TimelineSeries, Unreadable, Unreadables, Verdict,
+};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -17,7 +25,7 @@ pub struct Report {
     pub tool: Tool,
     /// When the report was made, RFC 3339 UTC (`--fixed-time` for reproducible output).
     pub created: String,
-    pub verdict: Verdict,
+    pub verdict: VerdictSection,
     pub inputs: Vec<Input>,
     pub snapshot: Option<SnapshotSection>,
     pub records: RecordCounts,
@@ -25,7 +33,7 @@ pub struct Report {
     pub nodes: Vec<NodeRow>,
     /// Node × key coverage: per node, per key name, what that node's key does.
     pub matrix: Vec<MatrixRow>,
-    pub unreadable: Vec<Unreadable>,
+    pub unreadable: Unreadables,
     pub log_events: LogEvents,
     pub findings: Vec<Finding>,
 }
@@ -36,11 +44,12 @@ pub struct Tool {
     pub version: String,
 }
 
-/// The answer first: is everything readable, and if not, the one-line why.
+/// The answer first: is everything readable and checked, and if not, the one-line why.
 #[derive(Clone, Debug, Serialize)]
-pub struct Verdict {
-    /// `ok`, `problems` or `damaged`.
-    pub status: String,
+pub struct VerdictSection {
+    /// `ok`, `not-verified`, `problems` or `damaged`.
+    #[serde(serialize_with = "by_name")]
+    pub status: Verdict,
     pub headline: String,
 }
 
@@ -66,6 +75,8 @@ pub struct SnapshotSection {
 #[derive(Clone, Debug, Serialize)]
 pub struct Integrity {
     pub ok: bool,
+    /// True when pages, metas and records are intact (a trailer-only mismatch keeps this true).
+    pub structure_ok: bool,
     /// `valid`, `missing` or `mismatch`.
     pub sha256_trailer: String,
     pub problems: Vec<String>,
@@ -85,4 +96,231 @@ pub struct KeyRow {
     pub fingerprint: String,
     /// `write` (first provider's first key) or `read`.
     pub role: String,
+}
+
+/// Counts over the live records.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordCounts {
+    pub live: usize,
+    pub encrypted: usize,
+    pub plaintext: usize,
+    /// Encrypted records no candidate key decrypts, KMS records included.
+    pub undecryptable: usize,
+    /// Of `undecryptable`: encrypted through a KMS plugin.
+    pub kms: usize,
+    /// By provider for encrypted records, by storage (`protobuf`, `json`, `other`) for the rest.
+    pub by_provider: BTreeMap<String, usize>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeRow {
+    pub name: String,
+    /// Encrypted records this node's apiserver reads.
+    pub decrypts: u64,
+    /// Records this node's apiserver cannot read.
+    pub fails: u64,
+    /// Exact apiserver error → number of records (derived strings start with `[derived] `).
+    pub errors: BTreeMap<String, usize>,
+    /// The first unreadable key in key order: where this node's LIST stops.
+    pub first_failing_key: Option<String>,
+    pub log: LogMatch,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LogMatch {
+    /// `no-log`, `clean`, `confirmed`, `predicted-not-seen`, `seen-not-predicted`, `contradicts`.
+    #[serde(serialize_with = "by_name")]
+    pub state: LogState,
+    pub events: u64,
+    pub confirmed_keys: Vec<String>,
+    pub keys_not_in_snapshot: Vec<String>,
+    /// Keys its logs fail on that the config given for it decrypts.
+    pub contradicted_keys: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    #[serde(serialize_with = "by_name")]
+    pub kind: FindingKind,
+    /// `critical`, `warning` or `info`.
+    #[serde(serialize_with = "by_name")]
+    pub severity: Severity,
+    pub summary: String,
+    pub nodes: Vec<String>,
+    /// Every etcd key concerned (renderers other than JSON cap the list).
+    pub keys: Vec<String>,
+    pub evidence: Vec<Evidence>,
+    pub remedy: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Evidence {
+    pub text: String,
+    /// `file:line` for log evidence, the snapshot path for records.
+    pub source: Option<String>,
+    /// The text holds a string derived from code, not one an apiserver was seen to print.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub derived: bool,
+}
+
+/// A typed fact's one spelling in the report.
+pub trait Named {
+    fn name(&self) -> &'static str;
+}
+
+fn by_name<T: Named, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.name())
+}
+
+impl Named for Severity {
+    fn name(&self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl Named for Verdict {
+    fn name(&self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::NotVerified => "not-verified",
+            Verdict::Problems => "problems",
+            Verdict::Damaged => "damaged",
+        }
+    }
+}
+
+impl Named for Restorability {
+    fn name(&self) -> &'static str {
+        match self {
+            Restorability::Restorable => "restorable",
+            Restorability::NotVerified => "not-verified",
+            Restorability::NotRestorable => "not-restorable",
+        }
+    }
+}
+
+impl Named for LogState {
+    fn name(&self) -> &'static str {
+        match self {
+            LogState::NoLog => "no-log",
+            LogState::Clean => "clean",
+            LogState::Confirmed => "confirmed",
+            LogState::PredictedNotSeen => "predicted-not-seen",
+            LogState::SeenNotPredicted => "seen-not-predicted",
+            LogState::Contradicts => "contradicts",
+        }
+    }
+}
+
+impl Named for FindingKind {
+    fn name(&self) -> &'static str {
+        match self {
+            FindingKind::SnapshotIntegrity => "snapshot-integrity",
+            FindingKind::TrailerMismatch => "trailer-mismatch",
+            FindingKind::MissingTrailer => "missing-trailer",
+            FindingKind::Alarm => "alarm",
+            FindingKind::KeyMismatch => "key-mismatch",
+            FindingKind::MissingReadKey => "missing-read-key",
+            FindingKind::UndecryptableRecords => "undecryptable-records",
+            FindingKind::NodeReadFailures => "node-read-failures",
+            FindingKind::PlaintextInEncryptedResource => "plaintext-in-encrypted-resource",
+            FindingKind::KmsRequired => "kms-required",
+            FindingKind::LogKeyNotInSnapshot => "log-key-not-in-snapshot",
+            FindingKind::NoKeySources => "no-key-sources",
+            FindingKind::UnverifiedRecords => "unverified-records",
+            FindingKind::NotChecked => "not-checked",
+            FindingKind::ConfigNotRunning => "config-not-running",
+            FindingKind::LogNodeAssumed => "log-node-assumed",
+            FindingKind::LogNodeUnmatched => "log-node-unmatched",
+        }
+    }
+}
+
+impl Finding {
+    /// The report's form of a diagnosis finding (moved: a finding can list 300k keys).
+    pub fn from_diagnosis(f: crate::correlate::Finding) -> Finding {
+        Finding {
+            kind: f.kind,
+            severity: f.severity,
+            summary: f.summary,
+            nodes: f.nodes,
+            keys: f.keys,
+            evidence: f
+                .evidence
+                .into_iter()
+                .map(|e| Evidence {
+                    derived: line_is_derived(&e.text),
+                    text: e.text,
+                    source: e.source,
+                })
+                .collect(),
+            remedy: f.remedy,
+        }
+    }
+}
+
+impl NodeRow {
+    fn from_diagnosis(n: crate::correlate::NodeRow) -> NodeRow {
+        NodeRow {
+            name: n.name,
+            decrypts: n.decrypts,
+            fails: n.fails,
+            errors: n.errors,
+            first_failing_key: n.first_failing_key,
+            log: LogMatch {
+                state: n.log.state,
+                events: n.log.events,
+                confirmed_keys: n.log.confirmed_keys,
+                keys_not_in_snapshot: n.log.keys_not_in_snapshot,
+                contradicted_keys: n.log.contradicted_keys,
+            },
+        }
+    }
+}
+
+impl RecordCounts {
+    pub fn from_audit(c: &crate::decrypt::audit::RecordCounts) -> RecordCounts {
+        RecordCounts {
+            live: c.live,
+            encrypted: c.encrypted,
+            plaintext: c.plaintext,
+            undecryptable: c.undecryptable,
+            kms: c.kms,
+            by_provider: c.by_provider.clone(),
+        }
+    }
+}
+
+/// The diagnosis parts of the report, moved out of `d`.
+pub(super) struct DiagnosisParts {
+    pub verdict: VerdictSection,
+    pub records: RecordCounts,
+    pub nodes: Vec<NodeRow>,
+    pub matrix: Vec<MatrixRow>,
+    pub log_events: LogEvents,
+    pub findings: Vec<Finding>,
+}
+
+impl DiagnosisParts {
+    pub fn from(d: Diagnosis) -> DiagnosisParts {
+        DiagnosisParts {
+            verdict: VerdictSection {
+                status: d.verdict,
+                headline: d.headline,
+            },
+            records: RecordCounts::from_audit(&d.records),
+            nodes: d.nodes.into_iter().map(NodeRow::from_diagnosis).collect(),
+            matrix: d.matrix,
+            log_events: d.log_events,
+            findings: d
+                .findings
+                .into_iter()
+                .map(Finding::from_diagnosis)
+                .collect(),
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Terminal summary. Colour only when asked (the caller decides: a TTY and no `NO_COLOR`).
 
-use super::model::{Report, Severity};
+use super::model::{Named, Report, Severity, Verdict};
 use super::{capped, KEYS_SHOWN};
 use std::io::Write;
 
@@ -17,7 +17,6 @@ impl Paint {
     fn sev(&self, s: Severity) -> String {
         match s {
             Severity::Critical => self.wrap("1;31", "CRITICAL"),
-            Severity::Error => self.wrap("31", "ERROR"),
             Severity::Warning => self.wrap("33", "WARNING"),
             Severity::Info => self.wrap("36", "INFO"),
         }
@@ -26,10 +25,11 @@ impl Paint {
 
 pub fn render(r: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
     let p = Paint(color);
-    let verdict = match r.verdict.status.as_str() {
-        "ok" => p.wrap("1;32", "OK"),
-        "damaged" => p.wrap("1;31", "DAMAGED"),
-        _ => p.wrap("1;31", "PROBLEMS"),
+    let verdict = match r.verdict.status {
+        Verdict::Ok => p.wrap("1;32", "OK"),
+        Verdict::NotVerified => p.wrap("1;33", "NOT VERIFIED"),
+        Verdict::Damaged => p.wrap("1;31", "DAMAGED"),
+        Verdict::Problems => p.wrap("1;31", "PROBLEMS"),
     };
     writeln!(out, "verdict: {verdict} — {}", r.verdict.headline)?;
     if let Some(s) = &r.snapshot {
@@ -48,7 +48,11 @@ pub fn render(r: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<(
             "snapshot: {} (revision {rev}, {live} live keys, trailer {}, structure {})",
             s.path,
             s.integrity.sha256_trailer,
-            if s.integrity.ok { "intact" } else { "DAMAGED" }
+            if s.integrity.structure_ok {
+                "intact"
+            } else {
+                "DAMAGED"
+            }
         )?;
     }
     let rc = &r.records;
@@ -66,7 +70,10 @@ pub fn render(r: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<(
         writeln!(
             out,
             "node {}: reads {}, cannot read {}{stop} [logs: {}]",
-            n.name, n.decrypts, n.fails, n.log.state
+            n.name,
+            n.decrypts,
+            n.fails,
+            n.log.state.name()
         )?;
     }
     writeln!(out)?;
@@ -76,7 +83,7 @@ pub fn render(r: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<(
             "{}. {} {}: {}",
             i + 1,
             p.sev(f.severity),
-            f.kind,
+            f.kind.name(),
             f.summary
         )?;
         if !f.nodes.is_empty() {

@@ -1,0 +1,256 @@
+//! The one library path from inputs to a diagnosis and a report model: `report`, `demo`,
+//! `validate` and `audit` all go through [`analyse`], and all but `audit` (which prints the
+//! per-record table) through [`Analysis::into_report`], so they cannot drift apart.
+//!
+//! Progress is a callback ([`Progress`]); the library knows no terminal.
+
+use super::model::{self, DiagnosisParts, Input, KeyRow, Report, SnapshotSection, Tool};
+use crate::correlate::{self, Context, Diagnosis};
+use crate::decrypt::{audit, Engine};
+use crate::etcd::integrity::Integrity;
+use crate::etcd::records::Records;
+use crate::etcd::status;
+use crate::etcd::trailer::Trailer;
+use crate::etcd::Snapshot;
+use crate::keyring::Keyring;
+use crate::logs::LogScan;
+use std::collections::BTreeMap;
+
+/// Told when a long stage starts and ends (a spinner in the CLI; nothing by default).
+pub trait Progress: Sync {
+    fn start(&self, _stage: &str) {}
+    fn finish(&self, _stage: &str) {}
+}
+
+/// No progress reporting.
+pub struct Quiet;
+
+impl Progress for Quiet {}
+
+fn stage<T>(p: &dyn Progress, name: &str, f: impl FnOnce() -> T) -> T {
+    p.start(name);
+    let out = f();
+    p.finish(name);
+    out
+}
+
+/// What the caller decides.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// A missing SHA-256 trailer is expected (data-dir copy): no finding for it.
+    pub allow_missing_trailer: bool,
+}
+
+/// Everything computed from one snapshot, its key sources and logs.
+pub struct Analysis {
+    pub snapshot_path: String,
+    pub integrity: Integrity,
+    /// False when damage kept part of the `key` bucket from being read.
+    pub records_complete: bool,
+    pub live_keys: usize,
+    /// `etcdctl snapshot status` numbers, as JSON.
+    pub status: BTreeMap<String, serde_json::Value>,
+    /// The per-record judgement (`audit` prints it).
+    pub audit: audit::Audit,
+    pub diagnosis: Diagnosis,
+    keys: Vec<KeyRow>,
+}
+
+/// Reads, checks, trial-decrypts and correlates. The SHA-256 of the whole file runs on one core
+/// while the page walk, status hash and record decode run on the other; the key bucket is
+/// decoded once, for the integrity check and for everything after.
+pub fn analyse(
+    snap: &Snapshot,
+    keyring: &Keyring,
+    logs: Option<&LogScan>,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Analysis {
+    facts(snap, keyring, progress).diagnose(keyring, logs, opts)
+}
+
+/// [`analyse`] with `side` (e.g. scanning and hashing the logs) run beside the snapshot work,
+/// and its result handed to the correlation through `logs_of`.
+pub fn analyse_beside<T: Send>(
+    snap: &Snapshot,
+    keyring: &Keyring,
+    side: impl FnOnce() -> T + Send,
+    logs_of: impl FnOnce(&T) -> Option<&LogScan>,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> (Analysis, T) {
+    let (f, t) = rayon::join(|| facts(snap, keyring, progress), side);
+    let a = f.diagnose(keyring, logs_of(&t), opts);
+    (a, t)
+}
+
+/// What the snapshot and the keys alone say, before the logs.
+struct Facts<'s> {
+    path: String,
+    records: Records<'s>,
+    integrity: Integrity,
+    status: BTreeMap<String, serde_json::Value>,
+    engine: Engine,
+    audit: audit::Audit,
+}
+
+fn facts<'s>(snap: &'s Snapshot, keyring: &Keyring, progress: &dyn Progress) -> Facts<'s> {
+    // The SHA-256 of the whole file (one core, the longest single task) runs beside everything
+    // else: the page walk, status hash and record decode, then the trial decryption, which
+    // need no integrity verdict and keep the other core busy.
+    let engine = Engine::new(keyring);
+    let (trailer, (records, structure, st, audit)) = stage(
+        progress,
+        "reading and trial-decrypting the snapshot",
+        || {
+            rayon::join(
+                || snap.verify_trailer(),
+                || {
+                    let (records, (structure, (st, _))) = rayon::join(
+                        || Records::read(snap),
+                        || rayon::join(|| snap.check_structure(), || status::compute(snap)),
+                    );
+                    let live: Vec<audit::Input> = audit::Input::live(&records);
+                    let audit = audit::audit(&engine, keyring, &live);
+                    drop(live);
+                    (records, structure, st, audit)
+                },
+            )
+        },
+    );
+    let integrity = Integrity::from_parts(snap, trailer, structure, &records);
+    // The report's snapshot status keeps its keys: the 3.4/3.5 numbers, 3.6's `version` (semver
+    // only, as etcdutl 3.6 prints it) and the live-key count 3.6 calls total keys.
+    let status_map: BTreeMap<String, serde_json::Value> = [
+        ("hash", serde_json::Value::from(st.hash)),
+        ("revision", st.revision.into()),
+        ("totalKey", st.pairs.into()),
+        ("totalSize", st.total_size.into()),
+        ("version", st.version().into()),
+        ("liveKeys", records.live_count().into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Facts {
+        path: snap.path.display().to_string(),
+        records,
+        integrity,
+        status: status_map,
+        engine,
+        audit,
+    }
+}
+
+impl Facts<'_> {
+    fn diagnose(self, keyring: &Keyring, logs: Option<&LogScan>, opts: &Options) -> Analysis {
+        let ctx = Context {
+            snapshot_path: &self.path,
+            records: &self.records,
+            audit: &self.audit,
+            engine: &self.engine,
+            keyring,
+            integrity: Some(&self.integrity),
+            allow_missing_trailer: opts.allow_missing_trailer,
+            logs,
+        };
+        let diagnosis = correlate::diagnose(&ctx);
+        Analysis {
+            records_complete: self.records.complete(),
+            live_keys: self.records.live_count(),
+            snapshot_path: self.path,
+            status: self.status,
+            integrity: self.integrity,
+            audit: self.audit,
+            diagnosis,
+            keys: key_rows(keyring),
+        }
+    }
+}
+
+fn key_rows(keyring: &Keyring) -> Vec<KeyRow> {
+    keyring
+        .keys
+        .iter()
+        .map(|k| KeyRow {
+            id: k.id.clone(),
+            node: Some(k.node.clone()),
+            source: k
+                .origins
+                .iter()
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+            provider: k.provider.name().into(),
+            name: k.name.clone(),
+            fingerprint: k.fingerprint.clone(),
+            role: k.role.to_string(),
+        })
+        .collect()
+}
+
+/// The trailer state's report spelling.
+pub fn trailer_name(t: &Trailer) -> &'static str {
+    match t {
+        Trailer::Missing => "missing",
+        Trailer::Valid { .. } => "valid",
+        Trailer::Mismatch { .. } => "mismatch",
+    }
+}
+
+impl Analysis {
+    /// The report model. `inputs` are the chain-of-custody entries other than the snapshot
+    /// (which comes first); `created` is RFC 3339 UTC.
+    pub fn into_report(self, mut inputs: Vec<Input>, created: String) -> Report {
+        let Analysis {
+            snapshot_path: path,
+            integrity,
+            status,
+            audit,
+            diagnosis,
+            keys,
+            ..
+        } = self;
+        inputs.insert(
+            0,
+            Input {
+                path: path.clone(),
+                role: "snapshot".into(),
+                node: None,
+                size: integrity.trailer.file_size,
+                sha256: integrity.trailer.file_sha256.clone(),
+            },
+        );
+        let parts = DiagnosisParts::from(diagnosis);
+        Report {
+            schema_version: model::SCHEMA_VERSION,
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME").into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            created,
+            verdict: parts.verdict,
+            inputs,
+            snapshot: Some(SnapshotSection {
+                path,
+                status,
+                integrity: model::Integrity {
+                    ok: integrity.ok,
+                    structure_ok: integrity.structure_ok,
+                    sha256_trailer: trailer_name(&integrity.trailer.trailer).into(),
+                    problems: integrity.problems,
+                    warnings: integrity.warnings,
+                },
+            }),
+            records: parts.records,
+            keys,
+            nodes: parts.nodes,
+            matrix: parts.matrix,
+            // The unreadable list can hold every record of a multi-GiB snapshot: moved, never
+            // copied.
+            unreadable: audit.unreadable,
+            log_events: parts.log_events,
+            findings: parts.findings,
+        }
+    }
+}
