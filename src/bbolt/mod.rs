@@ -17,6 +17,7 @@ pub mod db;
 pub mod error;
 pub mod meta;
 pub mod page;
+pub mod usage;
 mod walk;
 
 pub use bucket::{Bucket, Leaf};
@@ -25,3 +26,4 @@ pub use db::{Data, Db, MetaChoice};
 pub use error::{Error, Problem, ProblemKind};
 pub use meta::Meta;
 pub use page::{LeafElement, LeafPage, Page, PageKind, Pgid};
+pub use usage::{Packer, PageUsage};

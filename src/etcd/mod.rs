@@ -11,8 +11,10 @@ pub mod integrity;
 pub mod kv;
 pub mod meta;
 pub mod records;
+pub mod restore;
 pub mod revision;
 pub mod snapshot;
+pub mod space;
 pub mod status;
 pub mod trailer;
 
