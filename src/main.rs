@@ -41,6 +41,9 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Is this backup restorable? Exit 0 yes, 1 no (reasons listed), 2 could not run.
     Validate(cmd::validate::Args),
+    /// How to restore this snapshot: `snapshot restore` command lines (with the revision bump
+    /// it needs), what the restored member holds, warnings.
+    RestorePlan(cmd::restore::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Validate(a) => cmd::validate::run(a),
+        Command::RestorePlan(a) => cmd::restore::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),

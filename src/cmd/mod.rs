@@ -49,6 +49,7 @@ pub mod keys;
 pub mod ls;
 pub mod progress;
 pub mod report;
+pub mod restore;
 pub mod sources;
 pub mod stats;
 pub mod status;
