@@ -108,14 +108,15 @@ impl Packer {
         }
     }
 
-    /// Cuts one level into nodes like repeated `splitTwo` calls.
+    /// Cuts one level into nodes like repeated `splitTwo` calls. Linear: the size of what is
+    /// left is kept as a running total.
     fn split(&self, elems: &[(u64, u64)]) -> Vec<Node> {
         let header = PAGE_HEADER_SIZE as u64;
         let mut out = Vec::new();
         let mut rest = elems;
+        let mut rest_size: u64 = header + rest.iter().map(|e| e.0).sum::<u64>();
         loop {
-            let total: u64 = header + rest.iter().map(|e| e.0).sum::<u64>();
-            if rest.len() <= MIN_KEYS_PER_PAGE * 2 || total < self.page_size {
+            if rest.len() <= MIN_KEYS_PER_PAGE * 2 || rest_size < self.page_size {
                 out.push(Node::of(rest, self.page_size));
                 return out;
             }
@@ -131,13 +132,16 @@ impl Packer {
             // Go's `splitIndex` returns a size too, but `spill` sizes the node afresh: when no
             // element crosses the threshold, the head stops before the last one counted.
             let (head, tail) = rest.split_at(index);
-            out.push(Node::of(head, self.page_size));
+            let node = Node::of(head, self.page_size);
+            rest_size = rest_size.saturating_sub(node.size - header);
+            out.push(node);
             rest = tail;
         }
     }
 }
 
 struct Node {
+    size: u64,
     pages: u64,
     first_key_len: u64,
 }
@@ -146,6 +150,7 @@ impl Node {
     fn of(elems: &[(u64, u64)], page_size: u64) -> Node {
         let size = PAGE_HEADER_SIZE as u64 + elems.iter().map(|e| e.0).sum::<u64>();
         Node {
+            size,
             pages: size.div_ceil(page_size).max(1),
             first_key_len: elems.first().map(|e| e.1).unwrap_or(0),
         }
