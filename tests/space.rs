@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn json_file(rel: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(testdata(rel)).expect("read")).expect("json")
@@ -21,7 +21,7 @@ fn copy(rel: &str, tag: &str) -> PathBuf {
     to
 }
 
-fn stats_json(db: &PathBuf, extra: &[&str]) -> Value {
+fn stats_json(db: &Path, extra: &[&str]) -> Value {
     let p = db.to_str().expect("utf-8 path");
     let mut args = vec!["stats", p, "--format", "json"];
     args.extend_from_slice(extra);
@@ -168,7 +168,7 @@ fn depth_and_top_and_determinism() {
     assert_eq!(code(&o), 2, "--depth 0 is a usage error");
 }
 
-fn plan(db: &PathBuf) -> (i32, Value) {
+fn plan(db: &Path) -> (i32, Value) {
     let o = run(&[
         "restore-plan",
         db.to_str().expect("path"),

@@ -492,7 +492,7 @@ fn findings(s: &Space, nospace: Vec<String>) -> Vec<SpaceFinding> {
             });
         }
     }
-    f.sort_by(|a, b| b.level().cmp(&a.level()));
+    f.sort_by_key(|f| std::cmp::Reverse(f.level()));
     f
 }
 
