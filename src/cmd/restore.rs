@@ -2,6 +2,7 @@
 //! member will hold, and the warnings (computed in `etcd::restore`, rendered here).
 
 use super::common::open_snapshot;
+use super::stats::wrap;
 use super::{CmdResult, Outcome};
 use crate::etcd::records::Records;
 use crate::etcd::restore::{self, RestorePlan, Tool, Warning};
@@ -128,22 +129,22 @@ fn render(out: &mut impl Write, p: &RestorePlan) -> std::io::Result<()> {
             "ETCDCTL_API=3 ",
         ),
     ] {
-        writeln!(out, "\n{title}")?;
+        writeln!(out, "\n{}", wrap(title, 80, "", "  "))?;
         for c in p.commands.iter().filter(|c| c.tool == tool) {
             writeln!(out, "  {}", command_line(&c.argv, env))?;
         }
         match tool {
             Tool::Etcdutl => {
-                writeln!(
-                    out,
-                    "  restored member: revision {}, compacted at {} (--mark-compacted); clients with older revisions get \"required revision has been compacted\" and relist",
+                let restored = format!(
+                    "restored member: revision {}, compacted at {} (--mark-compacted); clients with older revisions get \"required revision has been compacted\" and relist",
                     p.bump.restored_revision, p.bump.restored_revision
-                )?;
-                writeln!(
-                    out,
-                    "  why {}: it must exceed the revisions written after this snapshot, which the file cannot tell; this snapshot is at revision {} after the cluster's whole life, so ten times that (rounded up to a power of ten, at least 10^9) leaves room for nine more lifetimes at the same rate",
+                );
+                writeln!(out, "{}", wrap(&restored, 80, "  ", "    "))?;
+                let why = format!(
+                    "why {}: it must exceed the revisions written after this snapshot, which the file cannot tell; this snapshot is at revision {} after the cluster's whole life, so ten times that (rounded up to a power of ten, at least 10^9) leaves room for nine more lifetimes at the same rate",
                     p.bump.bump, p.bump.from_revision
-                )?;
+                );
+                writeln!(out, "{}", wrap(&why, 80, "  ", "    "))?;
             }
             Tool::Etcdctl34 => writeln!(
                 out,
@@ -157,7 +158,7 @@ fn render(out: &mut impl Write, p: &RestorePlan) -> std::io::Result<()> {
     }
     writeln!(out, "\nwarnings:")?;
     for w in &p.warnings {
-        writeln!(out, "  - {}", warning_text(w))?;
+        writeln!(out, "{}", wrap(&warning_text(w), 80, "  - ", "    "))?;
     }
     Ok(())
 }

@@ -291,6 +291,32 @@ pub fn space_diagnosis(
     (sp, check.ok())
 }
 
+/// Words of `text` in lines of at most `width` columns (a longer word gets its own line), the
+/// first line after `first`, the rest after `rest`: findings stay readable on an 80-column
+/// terminal.
+pub(crate) fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let mut out = String::from(first);
+    let mut col = first.chars().count();
+    let mut start = true;
+    for word in text.split_whitespace() {
+        let n = word.chars().count();
+        if !start && col + 1 + n > width {
+            out.push('\n');
+            out.push_str(rest);
+            col = rest.chars().count();
+            start = true;
+        }
+        if !start {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += n;
+        start = false;
+    }
+    out
+}
+
 fn human(b: u64) -> String {
     crate::etcd::status::humanize_bytes(b)
 }
@@ -411,13 +437,19 @@ fn render_space(out: &mut impl Write, sp: &Space) -> std::io::Result<()> {
             space::Level::Warning => "warning",
             space::Level::Info => "info",
         };
-        writeln!(out, "  {level:<8} {head}")?;
-        writeln!(out, "           remedy: {remedy}")?;
+        let lead = format!("  {level:<8} ");
+        let pad = " ".repeat(lead.len());
+        writeln!(out, "{}", wrap(&head, 80, &lead, &pad))?;
+        writeln!(
+            out,
+            "{}",
+            wrap(&format!("remedy: {remedy}"), 80, &pad, &format!("{pad}  "))
+        )?;
     }
     writeln!(out)?;
     writeln!(
         out,
-        "file             {} bytes: {} pages of {} below the high-water mark, {} past it, {} trailing bytes",
+        "file             {} B: {} pages of {} B to the hwm, {} past it, {} B tail",
         p.file_bytes, p.hwm, p.page_size, p.past_hwm, p.tail_bytes
     )?;
     writeln!(
@@ -447,7 +479,7 @@ fn render_space(out: &mut impl Write, sp: &Space) -> std::io::Result<()> {
     )?;
     writeln!(
         out,
-        "compact latest   at {}: {} revisions, {} of keys+values removed; db about {} after defrag",
+        "compact latest   at {} frees {} revisions, {}; then defrag: db {}",
         sp.compaction.revision,
         sp.compaction.revisions_removed,
         human(sp.compaction.bytes_removed),
@@ -456,7 +488,7 @@ fn render_space(out: &mut impl Write, sp: &Space) -> std::io::Result<()> {
     let t = &sp.totals;
     writeln!(
         out,
-        "data             live {} keys, {}; held {} revisions, {} ({} old)",
+        "data             live {} keys {}; held {} revisions {} ({} old)",
         t.live_keys,
         human(t.live_bytes),
         t.revisions,
@@ -515,4 +547,20 @@ fn render_space(out: &mut impl Write, sp: &Space) -> std::io::Result<()> {
     }
     writeln!(out)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod space_tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_keeps_to_the_width() {
+        let w = wrap("aaaa bbbb cccc dddd", 12, "- ", "  ");
+        assert_eq!(w, "- aaaa bbbb\n  cccc dddd");
+        for line in wrap(&"word ".repeat(50), 80, "  x ", "    ").lines() {
+            assert!(line.chars().count() <= 80);
+        }
+        // A word longer than the width gets a line of its own.
+        assert_eq!(wrap("a bbbbbbbbbbbb c", 6, "", ""), "a\nbbbbbbbbbbbb\nc");
+    }
 }
