@@ -171,7 +171,12 @@ pub fn run(args: &Args) -> CmdResult {
         snap.db().logical_size(),
         args.top,
     );
-    let (sp, structure_ok) = space_diagnosis(&snap, &records, args);
+    let opts = space::Options {
+        quota_bytes: args.space.quota_backend_bytes,
+        depth: usize::from(args.space.depth),
+        top: args.top,
+    };
+    let (sp, structure_ok) = space_diagnosis(&snap, &records, opts);
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => write_json(
@@ -275,18 +280,13 @@ fn classify(key: &[u8]) -> space::KeyClass {
 }
 
 /// The space diagnosis of an opened snapshot, and whether the page walk met no damage (page
-/// counts are then exact).
+/// counts are then exact). `report` can call this with `space::Options::default()`.
 pub fn space_diagnosis(
     snap: &crate::etcd::Snapshot,
     records: &Records<'_>,
-    args: &Args,
+    opts: space::Options,
 ) -> (Space, bool) {
     let check = snap.check_structure();
-    let opts = space::Options {
-        quota_bytes: args.space.quota_backend_bytes,
-        depth: usize::from(args.space.depth),
-        top: args.top,
-    };
     let sp = space::compute(snap, records, &check, &classify, opts);
     (sp, check.ok())
 }
