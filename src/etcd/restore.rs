@@ -19,6 +19,7 @@
 //!   reloads stored alarms when it starts, so a NOSPACE alarm in the file comes back.
 
 use super::cluster::{Alarm, ClusterInfo};
+use super::display_key;
 use super::meta::MetaInfo;
 use super::records::Records;
 use super::snapshot::Snapshot;
@@ -183,15 +184,17 @@ pub fn plan(
         .iter()
         .filter(|m| !m.is_learner)
         .map(|m| {
+            // Names and URLs come from the file: control characters are escaped before they
+            // reach a command line someone may paste into a shell.
             let name = if m.name.is_empty() {
-                format!("<name of member {}>", m.id)
+                format!("<name of member {}>", display_key(m.id.as_bytes()))
             } else {
-                m.name.clone()
+                display_key(m.name.as_bytes())
             };
             let url = m
                 .peer_urls
                 .first()
-                .cloned()
+                .map(|u| display_key(u.as_bytes()))
                 .unwrap_or_else(|| format!("<peer URL of {name}>"));
             (name, url)
         })
@@ -257,7 +260,11 @@ pub fn plan(
             cluster_version: cluster.cluster_version.clone(),
             storage_version: meta.storage_version.clone(),
             live_keys: records.live_count(),
-            members_in_file: cluster.members.iter().map(|m| m.name.clone()).collect(),
+            members_in_file: cluster
+                .members
+                .iter()
+                .map(|m| display_key(m.name.as_bytes()))
+                .collect(),
         },
         commands,
         warnings,
