@@ -58,6 +58,9 @@ enum Command {
     /// What changed between two snapshots: keys added/removed/changed by resource and namespace,
     /// and encryption changes (key rotated, provider changed, became plaintext).
     Diff(cmd::diff::Args),
+    /// How to restore this snapshot: `snapshot restore` command lines (with the revision bump
+    /// it needs), what the restored member holds, warnings.
+    RestorePlan(cmd::restore::Args),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         Command::Compare(a) => cmd::compare::run(a),
         Command::Salvage(a) => cmd::salvage::run(a),
         Command::Diff(a) => cmd::diff::run(a),
+        Command::RestorePlan(a) => cmd::restore::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),

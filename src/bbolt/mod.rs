@@ -18,6 +18,7 @@ pub mod error;
 pub mod meta;
 pub mod page;
 pub mod scan;
+pub mod usage;
 mod walk;
 
 pub use bucket::{Bucket, Leaf};
@@ -26,3 +27,4 @@ pub use db::{Data, Db, MetaChoice};
 pub use error::{Error, Problem, ProblemKind, Problems, MAX_PROBLEMS};
 pub use meta::Meta;
 pub use page::{LeafElement, LeafPage, Page, PageKind, Pgid};
+pub use usage::{Packer, PageUsage};

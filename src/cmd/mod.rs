@@ -65,6 +65,7 @@ pub mod outfile;
 pub mod output_args;
 pub mod progress;
 pub mod report;
+pub mod restore;
 pub mod salvage;
 pub mod select;
 pub mod sources;

@@ -7,6 +7,7 @@ use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
 use crate::etcd::meta::MetaInfo;
 use crate::etcd::records::Records;
+use crate::etcd::space::{self, Space};
 use crate::kube::{Envelope, KeyPath};
 use crate::output::write_json;
 use serde::Serialize;
@@ -23,6 +24,19 @@ pub struct Args {
     pub top: usize,
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub space: SpaceArgs,
+}
+
+/// The space diagnosis's own flags.
+#[derive(clap::Args)]
+pub struct SpaceArgs {
+    /// The member's --quota-backend-bytes, in bytes (etcd's default: 2 GiB).
+    #[arg(long, default_value_t = space::DEFAULT_QUOTA_BYTES, value_name = "BYTES")]
+    pub quota_backend_bytes: u64,
+    /// Group keys by their first N `/`-separated segments (2: /registry/events).
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub depth: u16,
 }
 
 #[derive(Clone, Copy, Default, Serialize)]
@@ -164,9 +178,24 @@ pub fn run(args: &Args) -> CmdResult {
         snap.db().logical_size(),
         args.top,
     );
+    let opts = space::Options {
+        quota_bytes: args.space.quota_backend_bytes,
+        depth: usize::from(args.space.depth),
+        top: args.top,
+    };
+    let (sp, structure_ok) = space_diagnosis(&snap, &records, opts);
     match fmt {
-        Fmt::Json => write_json(&mut out, &s)?,
-        _ => render_text(&mut out, &s)?,
+        Fmt::Json => write_json(
+            &mut out,
+            &WithSpace {
+                stats: &s,
+                space: &sp,
+            },
+        )?,
+        _ => {
+            render_space(&mut out, &sp)?;
+            render_text(&mut out, &s)?;
+        }
     }
     out.finish()?;
     if !records.complete() {
@@ -177,7 +206,7 @@ pub fn run(args: &Args) -> CmdResult {
             records.record_problems.len()
         );
     }
-    Ok(if records.complete() {
+    Ok(if records.complete() && structure_ok {
         Outcome::Clean
     } else {
         Outcome::Problems
@@ -240,4 +269,313 @@ fn render_text(out: &mut impl Write, s: &Stats) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+// --- The space diagnosis (issue #16): computed in etcd::space, rendered here. ---------------
+
+#[derive(Serialize)]
+struct WithSpace<'a> {
+    #[serde(flatten)]
+    stats: &'a Stats,
+    space: &'a Space,
+}
+
+/// Classifies keys by Kubernetes resource and namespace for the space diagnosis.
+fn classify(key: &[u8]) -> space::KeyClass {
+    let path = KeyPath::parse(key);
+    space::KeyClass {
+        resource: path
+            .map(|p| p.qualified_resource())
+            .unwrap_or_else(|| "(not a kube key)".into()),
+        namespace: path
+            .and_then(|p| p.namespace)
+            .unwrap_or("(cluster-scoped)")
+            .to_string(),
+    }
+}
+
+/// The space diagnosis of an opened snapshot, and whether the page walk met no damage (page
+/// counts are then exact). `report` can call this with `space::Options::default()`.
+pub fn space_diagnosis(
+    snap: &crate::etcd::Snapshot,
+    records: &Records<'_>,
+    opts: space::Options,
+) -> (Space, bool) {
+    let check = snap.check_structure();
+    let sp = space::compute(snap, records, &check, &classify, opts);
+    (sp, check.ok())
+}
+
+/// Words of `text` in lines of at most `width` columns (a longer word gets its own line), the
+/// first line after `first`, the rest after `rest`: findings stay readable on an 80-column
+/// terminal.
+pub(crate) fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let mut out = String::from(first);
+    let mut col = first.chars().count();
+    let mut start = true;
+    for word in text.split_whitespace() {
+        let n = word.chars().count();
+        if !start && col + 1 + n > width {
+            out.push('\n');
+            out.push_str(rest);
+            col = rest.chars().count();
+            start = true;
+        }
+        if !start {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += n;
+        start = false;
+    }
+    out
+}
+
+fn human(b: u64) -> String {
+    crate::etcd::status::humanize_bytes(b)
+}
+
+fn pct(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        100.0 * a as f64 / b as f64
+    }
+}
+
+/// A finding as one headline and one remedy line: the only place their words are chosen.
+pub fn finding_text(f: &space::SpaceFinding) -> (String, String) {
+    use space::SpaceFinding as F;
+    match f {
+        F::QuotaUsage {
+            used_bytes,
+            quota_bytes,
+        } => (
+            format!(
+                "db at {:.0} % of quota ({} of {} --quota-backend-bytes; etcd compares the whole db size, free pages included)",
+                pct(*used_bytes, *quota_bytes),
+                human(*used_bytes),
+                human(*quota_bytes)
+            ),
+            "compact history, then `etcdctl defrag` each member in turn; or raise --quota-backend-bytes (etcd suggests at most 8 GiB)".into(),
+        ),
+        F::QuotaAboveSuggested { quota_bytes } => (
+            format!(
+                "quota {} is above the 8 GiB etcd suggests as a maximum",
+                human(*quota_bytes)
+            ),
+            "expect slow starts, defrags and snapshots; keep the db small instead".into(),
+        ),
+        F::NoSpaceAlarm { member_ids } => (
+            format!(
+                "NOSPACE alarm stored for member {}: the cluster refuses writes",
+                member_ids.join(", ")
+            ),
+            "free space first (compact, then defrag every member), then `etcdctl alarm disarm`; the alarm persists until disarmed".into(),
+        ),
+        F::DefragWouldFree { bytes, db_bytes } => (
+            format!(
+                "defrag would free {} ({:.0} % of the db)",
+                human(*bytes),
+                pct(*bytes, *db_bytes)
+            ),
+            "`etcdctl defrag` one member at a time: it blocks that member while it copies the db".into(),
+        ),
+        F::CompactionWouldFree {
+            revision,
+            revisions,
+            bytes,
+            held_bytes,
+            db_bytes_after_defrag,
+        } => (
+            format!(
+                "old revisions hold {} of {} held ({:.0} %): compacting at {revision} would remove {revisions} revisions",
+                human(*bytes),
+                human(*held_bytes),
+                pct(*bytes, *held_bytes)
+            ),
+            format!(
+                "`etcdctl compact {revision}` then defrag: db about {} after; Kubernetes compacts every --etcd-compaction-interval (5m by default), check it is not 0",
+                human(*db_bytes_after_defrag)
+            ),
+        ),
+        F::ResourceHoldsHistory {
+            resource,
+            old_bytes,
+            all_old_bytes,
+        } => {
+            let share = pct(*old_bytes, *all_old_bytes);
+            if resource == "events" || resource == "events.events.k8s.io" {
+                (
+                    format!("Events hold {share:.0} % of history"),
+                    "shorten kube-apiserver --event-ttl (1h by default), or give Events their own etcd (--etcd-servers-overrides)".into(),
+                )
+            } else {
+                (
+                    format!("{resource} hold {share:.0} % of history"),
+                    format!("find what rewrites {resource} so often (hotspots below, the apiserver audit log)"),
+                )
+            }
+        }
+        F::WriteHotspot {
+            key,
+            revisions,
+            all_revisions,
+        } => (
+            format!(
+                "write hotspot: {key} holds {revisions} revisions ({:.0} % of all held)",
+                pct(*revisions, *all_revisions)
+            ),
+            "find the client rewriting it (apiserver audit log for that object); two controllers fighting over it is typical".into(),
+        ),
+        F::CompactionUnfinished {
+            scheduled,
+            finished,
+        } => (
+            format!("compaction scheduled at {scheduled} never finished (finished: {finished})"),
+            "etcd finishes it when it next opens this db: revisions up to it will be gone".into(),
+        ),
+    }
+}
+
+fn render_space(out: &mut impl Write, sp: &Space) -> std::io::Result<()> {
+    let p = &sp.pages;
+    writeln!(out, "space findings:")?;
+    if sp.findings.is_empty() {
+        writeln!(out, "  none above the thresholds")?;
+    }
+    for f in &sp.findings {
+        let (head, remedy) = finding_text(f);
+        let level = match f.level() {
+            space::Level::Critical => "CRITICAL",
+            space::Level::Warning => "warning",
+            space::Level::Info => "info",
+        };
+        let lead = format!("  {level:<8} ");
+        let pad = " ".repeat(lead.len());
+        writeln!(out, "{}", wrap(&head, 80, &lead, &pad))?;
+        writeln!(
+            out,
+            "{}",
+            wrap(&format!("remedy: {remedy}"), 80, &pad, &format!("{pad}  "))
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "file             {} B: {} pages of {} B to the hwm, {} past it, {} B tail",
+        p.file_bytes, p.hwm, p.page_size, p.past_hwm, p.tail_bytes
+    )?;
+    writeln!(
+        out,
+        "pages            {} in use, {} free ({:.1} % fragmentation)",
+        p.in_use,
+        p.free,
+        100.0 * sp.fragmentation
+    )?;
+    writeln!(
+        out,
+        "quota            {} of {}{} ({:.1} %)",
+        human(sp.quota.used_bytes),
+        human(sp.quota.quota_bytes),
+        if sp.quota.is_default {
+            " (default)"
+        } else {
+            ""
+        },
+        100.0 * sp.quota.share()
+    )?;
+    writeln!(
+        out,
+        "defrag           db about {} after ({} freed)",
+        human(sp.defrag.db_bytes),
+        human(sp.defrag.frees_bytes)
+    )?;
+    writeln!(
+        out,
+        "compact latest   at {} frees {} revisions, {}; then defrag: db {}",
+        sp.compaction.revision,
+        sp.compaction.revisions_removed,
+        human(sp.compaction.bytes_removed),
+        human(sp.compaction.then_defrag.db_bytes)
+    )?;
+    let t = &sp.totals;
+    writeln!(
+        out,
+        "data             live {} keys {}; held {} revisions {} ({} old)",
+        t.live_keys,
+        human(t.live_bytes),
+        t.revisions,
+        human(t.bytes),
+        human(t.old_bytes())
+    )?;
+    let table = |out: &mut dyn Write,
+                 title: &str,
+                 map: &BTreeMap<String, space::Tally>|
+     -> std::io::Result<()> {
+        writeln!(out, "\n{title}:")?;
+        writeln!(
+            out,
+            "  {:>9} {:>9} {:>9} {:>9}  group",
+            "live", "held", "old", "revs"
+        )?;
+        let mut rows: Vec<_> = map.iter().collect();
+        rows.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(b.0)));
+        for (name, t) in rows {
+            writeln!(
+                out,
+                "  {:>9} {:>9} {:>9} {:>9}  {name}",
+                human(t.live_bytes),
+                human(t.bytes),
+                human(t.old_bytes()),
+                t.revisions
+            )?;
+        }
+        Ok(())
+    };
+    table(out, "history by resource", &sp.by_resource)?;
+    table(out, "history by namespace", &sp.by_namespace)?;
+    table(
+        out,
+        &format!("history by prefix (depth {})", sp.depth),
+        &sp.by_prefix,
+    )?;
+    writeln!(out, "\nlargest histories (all revisions of a key):")?;
+    for k in &sp.largest_histories {
+        writeln!(
+            out,
+            "  {:>9} {:>6} revs  {}{}",
+            human(k.bytes),
+            k.revisions,
+            k.key,
+            if k.live { "" } else { " (deleted)" }
+        )?;
+    }
+    writeln!(out, "\nwrite hotspots (revisions held, revision range):")?;
+    for k in &sp.hotspots {
+        writeln!(
+            out,
+            "  {:>6} revs  {}..{}  {}",
+            k.revisions, k.first_revision, k.last_revision, k.key
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod space_tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_keeps_to_the_width() {
+        let w = wrap("aaaa bbbb cccc dddd", 12, "- ", "  ");
+        assert_eq!(w, "- aaaa bbbb\n  cccc dddd");
+        for line in wrap(&"word ".repeat(50), 80, "  x ", "    ").lines() {
+            assert!(line.chars().count() <= 80);
+        }
+        // A word longer than the width gets a line of its own.
+        assert_eq!(wrap("a bbbbbbbbbbbb c", 6, "", ""), "a\nbbbbbbbbbbbb\nc");
+    }
 }

@@ -1,0 +1,174 @@
+//! `restore-plan`: the `snapshot restore` command lines a snapshot needs, what the restored
+//! member will hold, and the warnings (computed in `etcd::restore`, rendered here).
+
+use super::common::open_snapshot;
+use super::outfile::{Guard, Mode};
+use super::output_args::{formats, Fmt, OutputArgs};
+use super::stats::wrap;
+use super::{CmdResult, Outcome};
+use crate::etcd::records::Records;
+use crate::etcd::restore::{self, RestorePlan, Tool, Warning};
+use crate::output::write_json;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Snapshot file.
+    pub snapshot: PathBuf,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+pub fn run(args: &Args) -> CmdResult {
+    let mut guard = Guard::new();
+    guard.input(&args.snapshot);
+    let (fmt, mut out) = args.out.prepare(
+        "restore-plan",
+        formats("restore-plan"),
+        &guard,
+        Mode::Private,
+    )?;
+    let snap = open_snapshot(&args.snapshot)?;
+    let records = Records::read(&snap);
+    let trailer = snap.verify_trailer();
+    let plan = restore::plan(
+        &snap,
+        &records,
+        &trailer,
+        &args.snapshot.display().to_string(),
+    );
+    match fmt {
+        Fmt::Json => write_json(&mut out, &plan)?,
+        _ => render(&mut out, &plan)?,
+    }
+    out.finish()?;
+    let blocked = plan.warnings.iter().any(|w| {
+        matches!(
+            w,
+            Warning::TrailerMismatch | Warning::SizeMismatch | Warning::RecordsIncomplete
+        )
+    });
+    Ok(if blocked {
+        Outcome::Problems
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// POSIX-shell quoting, only where needed.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@%+".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// One command line, `\`-continued before each flag so it fits a terminal.
+pub fn command_line(argv: &[String], env: &str) -> String {
+    let mut s = String::from(env);
+    for (i, a) in argv.iter().enumerate() {
+        if a.starts_with("--") && i > 0 {
+            s.push_str(" \\\n      ");
+        } else if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(&shell_word(a));
+    }
+    s
+}
+
+/// A warning in words: the only place they are chosen.
+pub fn warning_text(w: &Warning) -> String {
+    match w {
+        Warning::NoTrailer => "no SHA-256 trailer (a copy of member/snap/db?): restore needs --skip-hash-check, and nothing then proves this is the file that was saved".into(),
+        Warning::TrailerMismatch => "the SHA-256 trailer does not match: the file changed after it was saved; restore refuses it. Do not add --skip-hash-check: find an intact copy".into(),
+        Warning::SizeMismatch => "the trailer matches but the length does not fit the high-water mark: bytes were added or lost".into(),
+        Warning::CompactionUnfinished { scheduled, finished } => format!(
+            "compaction scheduled at {scheduled} never finished (finished: {finished}): the restored member finishes it when it starts, so revisions up to {scheduled} are gone"
+        ),
+        Warning::AlarmsSet { alarms } => format!(
+            "alarms stored in the file come back with the restored member: {}; writes stay refused until `etcdctl alarm disarm` (free space first)",
+            alarms
+                .iter()
+                .map(|a| format!("{} (member {})", a.alarm, a.member_id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Warning::NoBumpIn34 => "etcd 3.4's restore has no --bump-revision/--mark-compacted: the member comes back at the snapshot's revision, below what clients (kube-apiserver watch caches, informers) saw before the loss; restart every kube-apiserver and client so they relist, or restore with etcdutl 3.5.10+".into(),
+        Warning::NoMembers => "the file names no members: fill in the <placeholders>".into(),
+        Warning::RecordsIncomplete => "part of the key bucket could not be read: the revision above may be too low; run `check`".into(),
+    }
+}
+
+fn render(out: &mut impl Write, p: &RestorePlan) -> std::io::Result<()> {
+    let r = &p.restored;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    writeln!(out, "restore plan for {}", p.snapshot)?;
+    writeln!(
+        out,
+        "the snapshot holds: revision {}, compacted {}, cluster version {}, storage version {}, {} live keys",
+        r.revision,
+        r.compacted_revision.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+        opt(&r.cluster_version),
+        opt(&r.storage_version),
+        r.live_keys
+    )?;
+    writeln!(
+        out,
+        "members in the file (restore replaces them with --initial-cluster): {}",
+        if r.members_in_file.is_empty() {
+            "-".to_string()
+        } else {
+            r.members_in_file.join(", ")
+        }
+    )?;
+    for (tool, title, env) in [
+        (
+            Tool::Etcdutl,
+            "etcdutl 3.5.10+ / 3.6 (--bump-revision and --mark-compacted exist since 3.5.10, etcd-io/etcd#16165, and 3.6.0, #16029):",
+            "",
+        ),
+        (
+            Tool::Etcdctl34,
+            "etcdctl 3.4 (no bump flags):",
+            "ETCDCTL_API=3 ",
+        ),
+    ] {
+        writeln!(out, "\n{}", wrap(title, 80, "", "  "))?;
+        for c in p.commands.iter().filter(|c| c.tool == tool) {
+            writeln!(out, "  {}", command_line(&c.argv, env))?;
+        }
+        match tool {
+            Tool::Etcdutl => {
+                let restored = format!(
+                    "restored member: revision {}, compacted at {} (--mark-compacted); clients with older revisions get \"required revision has been compacted\" and relist",
+                    p.bump.restored_revision, p.bump.restored_revision
+                );
+                writeln!(out, "{}", wrap(&restored, 80, "  ", "    "))?;
+                let why = format!(
+                    "why {}: it must exceed the revisions written after this snapshot, which the file cannot tell; this snapshot is at revision {} after the cluster's whole life, so ten times that (rounded up to a power of ten, at least 10^9) leaves room for nine more lifetimes at the same rate",
+                    p.bump.bump, p.bump.from_revision
+                );
+                writeln!(out, "{}", wrap(&why, 80, "  ", "    "))?;
+            }
+            Tool::Etcdctl34 => writeln!(
+                out,
+                "  restored member: revision {}, compacted {}",
+                r.revision,
+                r.compacted_revision
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into())
+            )?,
+        }
+    }
+    writeln!(out, "\nwarnings:")?;
+    for w in &p.warnings {
+        writeln!(out, "{}", wrap(&warning_text(w), 80, "  - ", "    "))?;
+    }
+    Ok(())
+}
