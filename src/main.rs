@@ -1,6 +1,6 @@
 //! Command-line entry point: argument parsing and exit codes only.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use etcd_autopsy::cmd::{self, Outcome};
 use std::process::ExitCode;
 
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 ///
 /// Exit codes: 0 nothing wrong, 1 problems found, 2 could not run.
 #[derive(Parser)]
-#[command(name = "etcd-autopsy", version, about, long_about = None)]
+#[command(name = "etcd-autopsy", version = cmd::version::LONG, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,6 +41,10 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Is this backup restorable? Exit 0 yes, 1 no (reasons listed), 2 could not run.
     Validate(cmd::validate::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(cmd::shell::CompletionsArgs),
+    /// Print the man page (roff) to stdout: `man SUBCOMMAND` for a subcommand's page.
+    Man(cmd::shell::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +62,8 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Validate(a) => cmd::validate::run(a),
+        Command::Completions(a) => cmd::shell::completions(Cli::command(), a),
+        Command::Man(a) => cmd::shell::man(Cli::command(), a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),
@@ -75,7 +81,6 @@ mod tests {
     /// clap's own consistency checks (duplicate argument ids across flattened structs, …).
     #[test]
     fn cli_definition_is_consistent() {
-        use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
 }
