@@ -43,7 +43,7 @@ pub fn man(cli: clap::Command, args: &ManArgs) -> CmdResult {
             let Some(c) = found else {
                 let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
                 return Err(Error::new(format!(
-                    "man: no subcommand {:?}; one of: {}",
+                    "man: no subcommand \"{}\"; one of: {}",
                     printable(sub),
                     names.join(", ")
                 )));
