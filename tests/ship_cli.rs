@@ -31,9 +31,20 @@ fn version_names_commit_and_build_date() {
 fn completions_for_every_shell_name_every_subcommand() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let o = run(&["completions", shell]);
-        assert!(o.status.success(), "{shell}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{shell}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let s = stdout(&o);
-        for sub in ["status", "check", "report", "validate", "completions", "man"] {
+        for sub in [
+            "status",
+            "check",
+            "report",
+            "validate",
+            "completions",
+            "man",
+        ] {
             assert!(s.contains(sub), "{shell} completion lacks {sub}");
         }
     }
@@ -47,12 +58,18 @@ fn man_pages_for_the_tool_and_each_subcommand() {
     assert!(o.status.success());
     let page = stdout(&o);
     assert!(page.contains(".TH etcd-autopsy 1"), "{page}");
-    assert!(page.contains("commit "), "man page carries the long version");
+    assert!(
+        page.contains("commit "),
+        "man page carries the long version"
+    );
     let o = run(&["man", "report"]);
     assert!(o.status.success());
     let page = stdout(&o);
     assert!(page.contains(".TH etcd-autopsy-report 1"), "{page}");
-    assert!(page.contains("snapshot"), "report's page documents --snapshot");
+    assert!(
+        page.contains("snapshot"),
+        "report's page documents --snapshot"
+    );
 
     let o = run(&["man", "no\x1b[2Jsuch"]);
     assert_eq!(o.status.code(), Some(2));
@@ -61,5 +78,8 @@ fn man_pages_for_the_tool_and_each_subcommand() {
         err.starts_with("etcd-autopsy: man: no subcommand \"no\\u{1b}[2Jsuch\"; one of: status,"),
         "{err}"
     );
-    assert!(!err.contains('\x1b'), "control characters from the argument are escaped");
+    assert!(
+        !err.contains('\x1b'),
+        "control characters from the argument are escaped"
+    );
 }
