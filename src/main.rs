@@ -7,9 +7,10 @@ use std::process::ExitCode;
 /// Offline forensics for etcd snapshots of Kubernetes and OpenShift clusters.
 ///
 /// Exit codes (the same in every command): 0 nothing wrong, 1 problems found, 2 could not run
-/// (bad arguments, unreadable or wrong input, refused output), 3 not found (`get`).
+/// (bad arguments, unreadable or wrong input, refused output), 3 nothing to look at (`get` of
+/// a missing key, `logs` with no recognisable log).
 #[derive(Parser)]
-#[command(name = "etcd-autopsy", version, about, long_about = None)]
+#[command(name = "etcd-autopsy", version = cmd::version::LONG, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,6 +62,10 @@ enum Command {
     /// How to restore this snapshot: `snapshot restore` command lines (with the revision bump
     /// it needs), what the restored member holds, warnings.
     RestorePlan(cmd::restore::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(cmd::shell::CompletionsArgs),
+    /// Print the man page (roff) to stdout: `man SUBCOMMAND` for a subcommand's page.
+    Man(cmd::shell::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +91,10 @@ fn main() -> ExitCode {
         Command::Salvage(a) => cmd::salvage::run(a),
         Command::Diff(a) => cmd::diff::run(a),
         Command::RestorePlan(a) => cmd::restore::run(a),
+        Command::Completions(a) => {
+            cmd::shell::completions(cmd::output_args::with_format_help(Cli::command()), a)
+        }
+        Command::Man(a) => cmd::shell::man(cmd::output_args::with_format_help(Cli::command()), a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(0),
@@ -108,7 +117,6 @@ mod tests {
     /// clap's own consistency checks (duplicate argument ids across flattened structs, …).
     #[test]
     fn cli_definition_is_consistent() {
-        use clap::CommandFactory;
         super::Cli::command().debug_assert();
         etcd_autopsy::cmd::output_args::with_format_help(super::Cli::command()).debug_assert();
     }
