@@ -117,6 +117,7 @@ mod tests {
     /// clap's own consistency checks (duplicate argument ids across flattened structs, …).
     #[test]
     fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
         super::Cli::command().debug_assert();
         etcd_autopsy::cmd::output_args::with_format_help(super::Cli::command()).debug_assert();
     }

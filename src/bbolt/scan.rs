@@ -53,7 +53,7 @@ pub struct Hole<'a> {
 impl Hole<'_> {
     /// True when every key from `first` to `last` lies in the hole.
     pub fn holds(&self, first: &[u8], last: &[u8]) -> bool {
-        self.lo.map_or(true, |lo| lo <= first) && self.hi.map_or(true, |hi| last < hi)
+        self.lo.is_none_or(|lo| lo <= first) && self.hi.is_none_or(|hi| last < hi)
     }
 }
 

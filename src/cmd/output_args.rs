@@ -265,10 +265,10 @@ impl OutputArgs {
             ColorWhen::Always => true,
             ColorWhen::Never => false,
             ColorWhen::Auto => {
-                self.file.as_ref().map_or(true, |p| p.as_os_str() == "-")
+                self.file.as_ref().is_none_or(|p| p.as_os_str() == "-")
                     && std::io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
-                    && std::env::var_os("TERM").map_or(true, |t| t != "dumb")
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
             }
         }
     }

@@ -266,8 +266,7 @@ pub fn at_revision<'r, 'a>(
     revision: Option<i64>,
     deleted: bool,
 ) -> Option<Selected<'r, 'a>> {
-    let upto =
-        history.partition_point(|&j| revision.map_or(true, |r| records.get(j).rev.main <= r));
+    let upto = history.partition_point(|&j| revision.is_none_or(|r| records.get(j).rev.main <= r));
     let at = records.get(*history[..upto].last()?);
     match (at.rev.tombstone, deleted) {
         (false, false) => Some(Selected {
@@ -301,7 +300,7 @@ fn key_matches(key: &[u8], target: &Target, ns: Option<&str>) -> bool {
         } => KeyPath::parse(key).is_some_and(|p| {
             let (r, g) = p.group_resource();
             r == resource
-                && group.as_deref().map_or(true, |x| x == g)
+                && group.as_deref().is_none_or(|x| x == g)
                 && (ns.is_none() || p.namespace == ns)
                 && (names.is_empty() || names.iter().any(|n| n == p.name))
         }),

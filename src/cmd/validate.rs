@@ -99,7 +99,7 @@ pub fn run(args: &Args) -> CmdResult {
                 restorable: v.restorable,
                 records: &v.records,
                 revision: *rev,
-                live_keys: v.live_keys as u64,
+                live_keys: v.live_keys,
             }),
             now,
             seconds: started.elapsed().as_secs_f64(),

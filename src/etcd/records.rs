@@ -144,7 +144,7 @@ impl<'a> Records<'a> {
             let r = &all[idx as usize];
             let last_of_key = by_key
                 .get(i + 1)
-                .map_or(true, |&n| all[n as usize].kv.key != r.kv.key);
+                .is_none_or(|&n| all[n as usize].kv.key != r.kv.key);
             if last_of_key && !r.rev.tombstone {
                 live.push(idx);
             }

@@ -279,7 +279,7 @@ fn uncertain_in_holes(pages: &[(Pgid, Vec<Found<'_>>)], compact: i64) -> HashSet
     order.sort_unstable_by_key(|&i| spans[i].0);
     let mut out = HashSet::new();
     for (pi, (lo, hi, revs)) in spans.iter().enumerate() {
-        if revs.first().map_or(true, |r| r.0 > compact) {
+        if revs.first().is_none_or(|r| r.0 > compact) {
             continue;
         }
         // Pages starting at or before this one ends, and ending at or after it starts, overlap.

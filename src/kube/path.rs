@@ -76,7 +76,7 @@ const ONE_SEGMENT: &[(&str, &str, &str)] = &[
 /// its name, the irregular paths that map to it, and `<group>/<resource>` for grouped resources.
 /// `group` None means any group.
 pub fn storage_paths(resource: &str, group: Option<&str>) -> Vec<String> {
-    let fits = |g: &str| group.map_or(true, |x| x == g);
+    let fits = |g: &str| group.is_none_or(|x| x == g);
     let mut out = Vec::new();
     for (s, r, g) in TWO_SEGMENT.iter().chain(ONE_SEGMENT) {
         if *r == resource && fits(g) {

@@ -824,7 +824,7 @@ pub fn says_error(text: &[u8]) -> bool {
         .map(|&(at, _)| at)
         .max();
     hits.iter()
-        .any(|&(at, i)| i < PHRASES.len() && last_wrapper.map_or(true, |w| at > w))
+        .any(|&(at, i)| i < PHRASES.len() && last_wrapper.is_none_or(|w| at > w))
 }
 
 fn first_phrase(e: &[u8]) -> Option<(usize, ErrorClass)> {

@@ -948,7 +948,7 @@ impl<'a> FileScanner<'a> {
             if head.describe {
                 side = event::Side::Client;
                 client = Some("kubectl describe");
-                if component.as_deref().map_or(true, |x| x == "client") {
+                if component.as_deref().is_none_or(|x| x == "client") {
                     component = describe_from(&text).map(std::borrow::Cow::Owned);
                 }
             } else if side == event::Side::Client && client == Some("client") {

@@ -70,7 +70,7 @@ impl Selector {
             Req::Exists(k) => get(k).is_some(),
             Req::Absent(k) => get(k).is_none(),
             Req::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
-            Req::NotIn(k, vs) => get(k).map_or(true, |x| !vs.iter().any(|v| v == x)),
+            Req::NotIn(k, vs) => get(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
         })
     }
 }
