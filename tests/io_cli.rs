@@ -146,6 +146,18 @@ fn commands() -> Vec<(Vec<&'static str>, Vec<&'static str>)> {
             ],
             vec!["multi.db", "cp-1.yaml"],
         ),
+        (vec!["get", "basic.db", "secrets", "-A"], vec!["basic.db"]),
+        (vec!["restore-plan", "basic.db"], vec!["basic.db"]),
+        (vec!["hashkv", "basic.db"], vec!["basic.db"]),
+        (vec!["salvage", "basic.db"], vec!["basic.db"]),
+        (
+            vec!["compare", "basic.db", "multi.db"],
+            vec!["basic.db", "multi.db"],
+        ),
+        (
+            vec!["diff", "basic.db", "multi.db"],
+            vec!["basic.db", "multi.db"],
+        ),
     ]
 }
 

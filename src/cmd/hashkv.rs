@@ -2,6 +2,8 @@
 //! (see [`crate::etcd::hashkv`]).
 
 use super::common::open_snapshot;
+use super::outfile::{Guard, Mode};
+use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Error, Outcome};
 use crate::etcd::hashkv::{self, HashKv};
 use crate::etcd::meta::MetaInfo;
@@ -17,16 +19,9 @@ pub struct Args {
     /// Revision to hash, as `etcdctl endpoint hashkv --rev`; 0 (the default) = latest.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub revision: i64,
-    /// Output format, as etcdctl's `-w`.
-    #[arg(short = 'w', long = "write-out", value_enum, default_value = "table")]
-    pub write_out: WriteOut,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum WriteOut {
-    Table,
-    Json,
-    Simple,
+    /// `-w table|json|simple`, as etcdctl's (also `-o`).
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Serialize)]
@@ -49,6 +44,11 @@ pub fn run(args: &Args) -> CmdResult {
             args.revision
         )));
     }
+    let mut guard = Guard::new();
+    guard.input(&args.snapshot);
+    let (fmt, mut out) = args
+        .out
+        .prepare("hashkv", formats("hashkv"), &guard, Mode::Private)?;
     let snap = open_snapshot(&args.snapshot)?;
     let meta = MetaInfo::read(&snap);
     let c = hashkv::hash_by_rev(&snap, None, &meta, args.revision);
@@ -78,9 +78,8 @@ pub fn run(args: &Args) -> CmdResult {
             c.unreadable
         ));
     }
-    let mut out = std::io::stdout().lock();
-    match args.write_out {
-        WriteOut::Json => write_json(
+    match fmt {
+        Fmt::Json => write_json(
             &mut out,
             &JsonHashKv {
                 file: snap.path.display().to_string(),
@@ -92,7 +91,7 @@ pub fn run(args: &Args) -> CmdResult {
                 problems: &problems,
             },
         )?,
-        WriteOut::Simple => writeln!(
+        Fmt::Simple => writeln!(
             out,
             "{}, {}, {}, {}",
             snap.path.display(),
@@ -100,7 +99,7 @@ pub fn run(args: &Args) -> CmdResult {
             h.hash_revision,
             h.compact_revision
         )?,
-        WriteOut::Table => write!(
+        _ => write!(
             out,
             "{}",
             table(
@@ -114,6 +113,7 @@ pub fn run(args: &Args) -> CmdResult {
             )
         )?,
     }
+    out.finish()?;
     if !problems.is_empty() {
         for p in &problems {
             eprintln!("etcd-autopsy: {}: {p}", snap.path.display());

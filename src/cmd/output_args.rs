@@ -101,6 +101,7 @@ pub fn formats(command: &str) -> &'static [Fmt] {
             Fmt::Extended,
         ],
         "ls" | "audit" | "logs" => &[Fmt::Text, Fmt::Json, Fmt::Jsonl],
+        "hashkv" => &[Fmt::Table, Fmt::Json, Fmt::Simple],
         "get" => &[
             Fmt::Text,
             Fmt::Json,
