@@ -390,7 +390,23 @@ fn node_mapping(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) {
     }
     let mut assumed: Vec<&crate::logs::FileStats> = Vec::new();
     let mut unmatched: Vec<&crate::logs::FileStats> = Vec::new();
-    for f in &scan.files {
+    // A file whose events are all client-side (kubelet, kubectl, …) and that shows no apiserver
+    // start is not an apiserver's log: it is never matched to a config node, and said so.
+    let mut clients: Vec<&crate::logs::FileStats> = Vec::new();
+    let mut side: Vec<(bool, bool)> = vec![(false, false); scan.files.len()]; // (client, apiserver)
+    for e in &scan.events {
+        if let Some(s) = side.get_mut(e.file_index) {
+            match e.side {
+                crate::logs::event::Side::Apiserver => s.1 = true,
+                _ => s.0 = true,
+            }
+        }
+    }
+    for (i, f) in scan.files.iter().enumerate() {
+        if side[i] == (true, false) && f.restarts == 0 {
+            clients.push(f);
+            continue;
+        }
         match config_node(cov, &f.node) {
             Some(n) if n == f.node => {}
             Some(_) => assumed.push(f),
@@ -398,6 +414,28 @@ fn node_mapping(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) {
         }
     }
     let configs = list(&cov.node_names);
+    if !clients.is_empty() {
+        out.push(Finding {
+            kind: FindingKind::ClientSideLog,
+            severity: Severity::Info,
+            summary: format!(
+                "{} log file(s) hold only client-side errors (kubelet, controller-manager, kubectl): what clients saw, not what an apiserver logged; not matched to a config node",
+                clients.len()
+            ),
+            nodes: vec![],
+            keys: vec![],
+            evidence: clients
+                .iter()
+                .map(|f| Evidence {
+                    text: format!("{}: {} client-side event(s)", f.file, f.events),
+                    source: Some(f.file.clone()),
+                })
+                .collect(),
+            remedy: format!(
+                "For the apiserver's side, add the kube-apiserver logs of the nodes concerned: --log NODE=PATH (config nodes: {configs})."
+            ),
+        });
+    }
     if !assumed.is_empty() {
         let only = &cov.node_names[0];
         out.push(Finding {

@@ -126,6 +126,9 @@ pub enum FindingKind {
     LogNodeAssumed,
     /// A log's node matches no config node.
     LogNodeUnmatched,
+    /// Log files holding only client-side errors (kubelet, kubectl, …): what clients saw, never
+    /// attributed to an apiserver node.
+    ClientSideLog,
 }
 
 impl FindingKind {

@@ -175,6 +175,27 @@ fn rule3_node_mapping_is_explicit_and_never_silent() {
     let f = has(&d, FindingKind::LogNodeAssumed).expect("log-node-assumed");
     assert_eq!(f.severity, Severity::Info);
     assert_eq!(d.nodes[0].log.state, LogState::Confirmed);
+    // A file of client-side errors only (kubelet, kubectl) is not an apiserver's log: an info
+    // finding, never "unmatched", and no node's log state.
+    let client = br#"E0724 10:00:01.000000    1 reflector.go:138] object-"ns"/"db": Failed to watch *v1.Secret: failed to list *v1.Secret: Internal error occurred: unable to transform key "/registry/secrets/ns/db": invalid padding on input
+"#;
+    let kr3 = configs("incident", &["master-1", "master-3"]);
+    let s = scan(&[("kubelet-7", "kubelet-7.log", client)]);
+    if s.events
+        .iter()
+        .all(|e| e.side != crate::logs::event::Side::Apiserver)
+        && !s.events.is_empty()
+    {
+        let d = diagnosis(&snap, &kr3, Some(&s));
+        let f = has(&d, FindingKind::ClientSideLog).expect("client-side-log");
+        assert_eq!(f.severity, Severity::Info);
+        assert!(has(&d, FindingKind::LogNodeUnmatched).is_none());
+    } else {
+        panic!(
+            "the kubelet line is not classed client-side: {:?}",
+            s.events
+        );
+    }
     // …but a NODE= label is never overridden.
     let s = scan(&[("cp-9", "cp-9.log", &log)]);
     let d = diagnosis(&snap, &kr, Some(&s));
@@ -355,7 +376,9 @@ fn every_finding_kind_is_tested() {
         match k {
             FindingKind::NoKeySources | FindingKind::UnverifiedRecords => "rule1",
             FindingKind::ConfigNotRunning | FindingKind::LogKeyNotInSnapshot => "rule2",
-            FindingKind::LogNodeAssumed | FindingKind::LogNodeUnmatched => "rule3",
+            FindingKind::LogNodeAssumed
+            | FindingKind::LogNodeUnmatched
+            | FindingKind::ClientSideLog => "rule3",
             FindingKind::NotChecked => "rule4",
             FindingKind::UndecryptableRecords | FindingKind::MissingReadKey => "rule5",
             FindingKind::KmsRequired

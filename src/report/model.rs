@@ -236,6 +236,7 @@ impl Named for FindingKind {
             FindingKind::ConfigNotRunning => "config-not-running",
             FindingKind::LogNodeAssumed => "log-node-assumed",
             FindingKind::LogNodeUnmatched => "log-node-unmatched",
+            FindingKind::ClientSideLog => "client-side-log",
         }
     }
 }
