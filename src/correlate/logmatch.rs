@@ -337,11 +337,9 @@ pub fn findings(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow], out: &mut 
     }
     // Events on nodes without a config are not in `nodes`; take their keys too.
     let prefixes = &cov.prefixes;
-    for e in scan
-        .events
-        .iter()
-        .filter(|e| config_node(cov, &e.node).is_none())
-    {
+    for e in scan.events.iter().filter(|e| {
+        config_node(cov, &e.node).is_none() && e.side == crate::logs::event::Side::Apiserver
+    }) {
         if let Some(k) = &e.key {
             if normalise(ctx, prefixes, k).is_none() {
                 absent.entry(k.clone()).or_default().insert(e.node.clone());
@@ -426,9 +424,26 @@ fn node_mapping(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) {
             keys: vec![],
             evidence: clients
                 .iter()
-                .map(|f| Evidence {
-                    text: format!("{}: {} client-side event(s)", f.file, f.events),
-                    source: Some(f.file.clone()),
+                .map(|f| {
+                    // The keys the clients name, so they are not lost with the file.
+                    let keys: BTreeSet<&str> = scan
+                        .events
+                        .iter()
+                        .filter(|e| e.file == f.file)
+                        .filter_map(|e| e.key.as_deref())
+                        .collect();
+                    let named = if keys.is_empty() {
+                        String::new()
+                    } else {
+                        let shown: Vec<&str> = keys.iter().take(10).copied().collect();
+                        let more = keys.len().saturating_sub(shown.len());
+                        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                        format!(" naming {}{more}", shown.join(", "))
+                    };
+                    Evidence {
+                        text: format!("{} client-side event(s){named}", f.events),
+                        source: Some(f.file.clone()),
+                    }
                 })
                 .collect(),
             remedy: format!(
@@ -450,7 +465,7 @@ fn node_mapping(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) {
             evidence: assumed
                 .iter()
                 .map(|f| Evidence {
-                    text: format!("{}: node `{}` from its {}", f.file, f.node, from_what(f.node_from)),
+                    text: format!("node `{}` from its {}", f.node, from_what(f.node_from)),
                     source: Some(f.file.clone()),
                 })
                 .collect(),
@@ -480,8 +495,7 @@ fn node_mapping(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) {
                 .iter()
                 .map(|f| Evidence {
                     text: format!(
-                        "{}: node `{}` from its {}; {} event(s)",
-                        f.file,
+                        "node `{}` from its {}; {} event(s)",
                         f.node,
                         from_what(f.node_from),
                         f.events
