@@ -4,9 +4,9 @@
 //! revision, which is the most recent healthy copy to restore from, and the keys that differ.
 
 use super::common::open_snapshot;
-use super::hashkv::table;
 use super::outfile::{Guard, Mode};
 use super::output_args::{formats, Fmt, OutputArgs};
+use super::table::etcdctl as table;
 use super::{CmdResult, Error, Outcome};
 use crate::etcd::cluster::ClusterInfo;
 use crate::etcd::hashkv::{self, StoreRevisions};

@@ -102,7 +102,7 @@ pub fn run(args: &Args) -> CmdResult {
         _ => write!(
             out,
             "{}",
-            table(
+            super::table::etcdctl(
                 &["FILE", "HASH", "HASH REVISION", "COMPACT REVISION"],
                 &[vec![
                     snap.path.display().to_string(),
@@ -126,39 +126,4 @@ pub fn run(args: &Args) -> CmdResult {
         return Ok(Outcome::Problems);
     }
     Ok(Outcome::Clean)
-}
-
-/// A table drawn as etcdctl's tablewriter does: headers centred, cells right-aligned.
-pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let rule: String = widths
-        .iter()
-        .map(|w| format!("+{}", "-".repeat(w + 2)))
-        .collect::<String>()
-        + "+\n";
-    let mut s = rule.clone();
-    for (h, w) in headers.iter().zip(&widths) {
-        let pad = w - h.chars().count();
-        s += &format!(
-            "| {}{}{} ",
-            " ".repeat(pad / 2),
-            h,
-            " ".repeat(pad - pad / 2)
-        );
-    }
-    s += "|\n";
-    s += &rule;
-    for r in rows {
-        for (c, w) in r.iter().zip(&widths) {
-            let pad = w - c.chars().count();
-            s += &format!("| {}{c} ", " ".repeat(pad));
-        }
-        s += "|\n";
-    }
-    s + &rule
 }

@@ -72,5 +72,6 @@ pub mod shell;
 pub mod sources;
 pub mod stats;
 pub mod status;
+pub mod table;
 pub mod validate;
 pub mod version;

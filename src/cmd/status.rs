@@ -255,7 +255,7 @@ pub fn render(p: &Printed, format: WriteOut) -> String {
             serde_json::to_string(&j).unwrap_or_default() + "\n"
         }
         WriteOut::Simple => row.join(", ") + "\n",
-        WriteOut::Table | WriteOut::Extended => table(&headers, &row),
+        WriteOut::Table | WriteOut::Extended => super::table::etcdctl(&headers, &[row]),
         WriteOut::Fields => {
             // fmt.Println(`"Hash" :`, r.Hash): operands separated by one space.
             let mut s = format!(
@@ -268,43 +268,6 @@ pub fn render(p: &Printed, format: WriteOut) -> String {
             s
         }
     }
-}
-
-/// A one-row table drawn as etcdctl's tablewriter does: headers centred, cells right-aligned.
-fn table(headers: &[&str], row: &[String]) -> String {
-    // Cells come from the file (storageVersion): escaped and cut like every table cell.
-    let row: Vec<String> = row
-        .iter()
-        .map(|c| crate::sanitize::cell(c).into_owned())
-        .collect();
-    let widths: Vec<usize> = headers
-        .iter()
-        .zip(&row)
-        .map(|(h, c)| h.len().max(c.chars().count()))
-        .collect();
-    let rule: String = widths
-        .iter()
-        .map(|w| format!("+{}", "-".repeat(w + 2)))
-        .collect::<String>()
-        + "+\n";
-    let mut s = rule.clone();
-    for (h, w) in headers.iter().zip(&widths) {
-        let pad = w - h.len();
-        s += &format!(
-            "| {}{}{} ",
-            " ".repeat(pad / 2),
-            h,
-            " ".repeat(pad - pad / 2)
-        );
-    }
-    s += "|\n";
-    s += &rule;
-    for (c, w) in row.iter().zip(&widths) {
-        // No `{c:>w$}`: its width is a u16 and a 65,536-character storageVersion panicked.
-        s += &format!("| {} ", crate::sanitize::pad_left(c, *w));
-    }
-    s += "|\n";
-    s + &rule
 }
 
 #[cfg(test)]
