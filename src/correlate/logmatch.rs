@@ -8,7 +8,7 @@ use super::coverage::Coverage;
 use super::findings::list;
 use super::model::*;
 use super::Context;
-use crate::logs::{Aggregate, Event, NodeFrom};
+use crate::logs::{Aggregate, Event, NodeFrom, TimeBasis};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Storage prefixes (first path segment) of the snapshot's keys.
@@ -77,37 +77,81 @@ pub fn summarise(ctx: &Context<'_>) -> LogEvents {
             *ev.by_key.entry(k.clone()).or_default() += 1;
         }
     }
-    ev.timeline = timeline(&scan.events);
+    (ev.timeline, ev.timeline_basis) = timeline(&scan.events, &scan.restarts);
     ev
 }
 
-/// Errors per node in up to 48 equal time buckets over the span of all events.
-fn timeline(events: &[Event]) -> Vec<TimelineSeries> {
+/// Errors per node in up to 48 equal time buckets over the span of all timed events and
+/// apiserver starts, with the starts marked. Times keep their basis: a klog time without `--year`
+/// or `--tz` is never written with an invented year or a `Z`.
+fn timeline(
+    events: &[Event],
+    restarts: &[crate::logs::Restart],
+) -> (Vec<TimelineSeries>, Option<TimeBasis>) {
     const BUCKETS: i64 = 48;
-    let (Some(lo), Some(hi)) = (
-        events.iter().map(|e| e.micros).min(),
-        events.iter().map(|e| e.micros).max(),
-    ) else {
-        return Vec::new();
+    let events: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.time_basis != TimeBasis::Unknown)
+        .collect();
+    let restarts: Vec<&crate::logs::Restart> = restarts
+        .iter()
+        .filter(|r| r.time_basis != TimeBasis::Unknown)
+        .collect();
+    let times = || {
+        events
+            .iter()
+            .map(|e| e.micros)
+            .chain(restarts.iter().map(|r| r.micros))
     };
-    let width = ((hi - lo) / BUCKETS).max(1_000_000);
-    let n = ((hi - lo) / width + 1).clamp(1, BUCKETS + 1) as usize;
-    let mut by_node: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    for e in events {
-        let b = (((e.micros - lo) / width) as usize).min(n - 1);
-        by_node.entry(&e.node).or_insert_with(|| vec![0; n])[b] += 1;
+    let (Some(lo), Some(hi), Some(basis)) = (
+        times().min(),
+        times().max(),
+        events.iter().map(|e| e.time_basis).max(),
+    ) else {
+        return (Vec::new(), None);
+    };
+    let basis = restarts
+        .iter()
+        .map(|r| r.time_basis)
+        .fold(basis, Ord::max);
+    let span = hi.saturating_sub(lo);
+    let width = (span / BUCKETS).max(1_000_000);
+    let n = (span / width + 1).clamp(1, BUCKETS + 1) as usize;
+    let bucket = |micros: i64| ((micros.saturating_sub(lo) / width) as usize).min(n - 1);
+    let mut by_node: BTreeMap<&str, (Vec<u64>, Vec<TimelineRestart>)> = BTreeMap::new();
+    for e in &events {
+        by_node
+            .entry(&e.node)
+            .or_insert_with(|| (vec![0; n], Vec::new()))
+            .0[bucket(e.micros)] += 1;
     }
-    by_node
+    for r in &restarts {
+        by_node
+            .entry(&r.node)
+            .or_insert_with(|| (vec![0; n], Vec::new()))
+            .1
+            .push(TimelineRestart {
+                time: crate::logs::time::format_on(r.micros, basis),
+                bucket: bucket(r.micros),
+                source: format!("{}:{}", r.file, r.line),
+            });
+    }
+    let series = by_node
         .into_iter()
-        .map(|(node, counts)| TimelineSeries {
+        .map(|(node, (counts, restarts))| TimelineSeries {
             node: node.to_string(),
             points: counts
                 .into_iter()
                 .enumerate()
-                .map(|(i, c)| (crate::logs::time::format_utc(lo + i as i64 * width), c))
+                .map(|(i, c)| {
+                    let t = lo.saturating_add((i as i64).saturating_mul(width));
+                    (crate::logs::time::format_on(t, basis), c)
+                })
                 .collect(),
+            restarts,
         })
-        .collect()
+        .collect();
+    (series, Some(basis))
 }
 
 /// Log node → config node, by the documented rule (docs/verdict-rules.md, rule 3): a log node

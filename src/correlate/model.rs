@@ -78,13 +78,30 @@ pub struct LogEvents {
     pub by_key: BTreeMap<String, u64>,
     /// Per node, errors per time bucket (for the HTML timeline).
     pub timeline: Vec<TimelineSeries>,
+    /// What the timeline's times are: the least certain basis of the events on it (`utc`,
+    /// `local`: year known, zone not; `no-year`: neither). Events without a time are not on it.
+    pub timeline_basis: Option<crate::logs::time::TimeBasis>,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct TimelineSeries {
     pub node: String,
-    /// (UTC RFC 3339 time, count) points in time order.
+    /// (bucket start, count) points in time order; the time is written as `timeline_basis`
+    /// allows (`…Z` only for UTC).
     pub points: Vec<(String, u64)>,
+    /// kube-apiserver starts seen in this node's logs within the timeline's span.
+    pub restarts: Vec<TimelineRestart>,
+}
+
+/// An apiserver start on the timeline.
+#[derive(Clone, Debug, Serialize)]
+pub struct TimelineRestart {
+    /// Written like the points' times.
+    pub time: String,
+    /// The bucket it falls in (index into `points`).
+    pub bucket: usize,
+    /// `file:line` of the start marker.
+    pub source: String,
 }
 
 /// Exactly three: docs/verdict-rules.md.

@@ -167,6 +167,16 @@ pub fn format_utc(micros: Micros) -> String {
     s
 }
 
+/// A timeline position written as its basis allows: `…Z` for UTC, no zone for local, no year
+/// (`--MM-DD…`) for no-year times, whose timeline year is the pseudo year.
+pub fn format_on(micros: Micros, basis: TimeBasis) -> String {
+    match basis {
+        TimeBasis::Utc => format_utc(micros),
+        TimeBasis::Local => format_naive(micros, true),
+        TimeBasis::NoYear | TimeBasis::Unknown => format_naive(micros, false),
+    }
+}
+
 fn format_naive(micros: Micros, with_year: bool) -> String {
     let days = micros.div_euclid(MICROS_PER_DAY);
     let rem = micros.rem_euclid(MICROS_PER_DAY);

@@ -2,7 +2,7 @@
 //! records, inputs, and a timeline of log errors per node as inline SVG.
 
 use super::model::{Named, Report, Severity, TimelineSeries};
-use super::{capped, KEYS_SHOWN};
+use crate::logs::TimeBasis;
 use std::io::Write;
 
 /// Escapes text for HTML element content and attribute values; control characters from the
@@ -39,23 +39,38 @@ fn rich(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}\
+/// Screen and print styles. Wide content (keys, digests, the node × key matrix) wraps inside
+/// its cell or scrolls inside its own box, never the page: `overflow-wrap:anywhere` lets long
+/// tokens break, `.scroll` boxes scroll sideways when a table still does not fit.
+const STYLE: &str = "*{box-sizing:border-box}\
+body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;padding:0 1em;max-width:1100px;color:#222}\
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}\
+.scroll{max-width:100%;overflow-x:auto}\
 table{border-collapse:collapse;margin:.5em 0;width:100%}td,th{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}\
-th{background:#f4f4f4}code{font:12px ui-monospace,monospace;background:#f6f6f6;padding:0 .2em}\
+th{background:#f4f4f4}code{font:12px ui-monospace,monospace;background:#f6f6f6;padding:0 .2em;overflow-wrap:anywhere}\
+td,th,li,p,div{overflow-wrap:break-word}\
 .verdict{padding:.8em 1em;border-radius:6px;font-size:1.15em}.ok{background:#e6f6e6}.problems,.damaged{background:#fde8e8}.not-verified{background:#fff4d6}\
 .finding{border-left:5px solid #999;padding:.3em 1em;margin:1em 0;background:#fafafa}\
 .critical{border-color:#b00}.error{border-color:#e55}.warning{border-color:#e9a000}.info{border-color:#39c}\
-.sev{font-weight:bold;text-transform:uppercase}.fail{color:#b00}.num{text-align:right}";
+.sev{font-weight:bold;text-transform:uppercase}.fail{color:#b00}.num{text-align:right}\
+.keys{max-height:12em;overflow:auto;border:1px solid #e4e4e4;background:#fff;margin:.3em 0;padding:.2em .5em}\
+.keys ol{margin:0;padding-left:2.5em}\
+#timeline{display:block;width:100%;height:auto}.axis{font-size:11px;fill:#555}.caption{color:#555;font-size:.9em}\
+@media print{body{max-width:none;margin:0;padding:0;font-size:11px}\
+.scroll,.keys{overflow:visible;max-height:none;border:0}\
+.finding,tr,#timeline{break-inside:avoid}h2{break-after:avoid}\
+.verdict,.finding,th,code{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 
 pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
     )?;
+    // The verdict in the title: it is what a tab, a bookmark and a mail attachment list show.
     writeln!(
         out,
-        "<title>etcd-autopsy report</title><style>{STYLE}</style></head><body>"
+        "<title>{} — etcd-autopsy report</title><style>{STYLE}</style></head><body>",
+        esc(&r.verdict.status.name().replace('-', " ").to_uppercase())
     )?;
     writeln!(out, "<h1>etcd-autopsy report</h1>")?;
     writeln!(
@@ -98,8 +113,16 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "<p>Nodes: {}</p>", esc(&f.nodes.join(", ")))?;
         }
         if !f.keys.is_empty() {
-            let keys = capped(&f.keys, KEYS_SHOWN, |k| format!("<code>{}</code>", esc(k)));
-            writeln!(out, "<p>Keys ({}): {keys}</p>", f.keys.len())?;
+            // Every key, in a box that scrolls on screen and prints in full.
+            writeln!(
+                out,
+                "<p>Keys ({}):</p><div class=\"keys\"><ol>",
+                f.keys.len()
+            )?;
+            for k in &f.keys {
+                writeln!(out, "<li><code>{}</code></li>", esc(k))?;
+            }
+            writeln!(out, "</ol></div>")?;
         }
         if !f.evidence.is_empty() {
             writeln!(out, "<ul>")?;
@@ -122,7 +145,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "</section>")?;
 
     if !r.nodes.is_empty() {
-        writeln!(out, "<h2>Nodes</h2><table id=\"nodes\"><tr><th>node</th><th>reads</th><th>cannot read</th><th>errors</th><th>LIST stops at</th><th>logs</th></tr>")?;
+        writeln!(out, "<h2>Nodes</h2><div class=\"scroll\"><table id=\"nodes\"><tr><th>node</th><th>reads</th><th>cannot read</th><th>errors</th><th>LIST stops at</th><th>logs</th></tr>")?;
         for n in &r.nodes {
             let errors: Vec<String> = n
                 .errors
@@ -141,7 +164,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 esc(n.log.state.name())
             )?;
         }
-        writeln!(out, "</table>")?;
+        writeln!(out, "</table></div>")?;
     }
 
     if !r.matrix.is_empty() {
@@ -150,7 +173,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         cols.dedup();
         writeln!(
             out,
-            "<h2>Node × key</h2><table id=\"matrix\"><tr><th>node</th>"
+            "<h2>Node × key</h2><div class=\"scroll\"><table id=\"matrix\"><tr><th>node</th>"
         )?;
         for c in &cols {
             write!(out, "<th><code>{}</code></th>", esc(c))?;
@@ -173,12 +196,12 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             }
             writeln!(out, "</tr>")?;
         }
-        writeln!(out, "</table>")?;
+        writeln!(out, "</table></div>")?;
     }
 
     if !r.log_events.timeline.is_empty() {
         writeln!(out, "<h2>Log errors over time</h2>")?;
-        timeline_svg(&r.log_events.timeline, out)?;
+        timeline_svg(r, out)?;
     }
 
     let rc = &r.records;
@@ -188,7 +211,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         rc.live, rc.encrypted, rc.plaintext, rc.undecryptable
     )?;
     if !r.keys.is_empty() {
-        writeln!(out, "<h2>Candidate keys</h2><table id=\"keys\"><tr><th>id</th><th>node</th><th>source</th><th>provider</th><th>name</th><th>role</th><th>fingerprint</th></tr>")?;
+        writeln!(out, "<h2>Candidate keys</h2><div class=\"scroll\"><table id=\"keys\"><tr><th>id</th><th>node</th><th>source</th><th>provider</th><th>name</th><th>role</th><th>fingerprint</th></tr>")?;
         for k in &r.keys {
             writeln!(
                 out,
@@ -202,7 +225,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 esc(&k.fingerprint)
             )?;
         }
-        writeln!(out, "</table>")?;
+        writeln!(out, "</table></div>")?;
     }
     if let Some(s) = &r.snapshot {
         writeln!(
@@ -224,7 +247,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "</ul>")?;
         }
     }
-    writeln!(out, "<h2>Inputs</h2><table id=\"inputs\"><tr><th>path</th><th>role</th><th>node</th><th>bytes</th><th>sha256</th></tr>")?;
+    writeln!(out, "<h2>Inputs</h2><div class=\"scroll\"><table id=\"inputs\"><tr><th>path</th><th>role</th><th>node</th><th>bytes</th><th>sha256</th></tr>")?;
     for i in &r.inputs {
         writeln!(
             out,
@@ -238,13 +261,45 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "</table><p>No secret values and no key bytes appear in this report.</p></body></html>"
+        "</table></div><p>No secret values and no key bytes appear in this report.</p></body></html>"
     )
 }
 
-/// A bar chart per node: one bar per time bucket, height ∝ errors in it.
-fn timeline_svg(series: &[TimelineSeries], out: &mut dyn Write) -> std::io::Result<()> {
-    let (w, row_h, left) = (900.0_f64, 60.0_f64, 140.0_f64);
+/// What the timeline's times are, said where it is drawn.
+fn basis_caption(basis: Option<TimeBasis>) -> &'static str {
+    match basis {
+        Some(TimeBasis::Utc) | None => "Times in UTC.",
+        Some(TimeBasis::Local) => {
+            "Local time of each logging host, zone unknown (--tz converts to UTC); \
+             times of different nodes compare only if their clocks share a zone."
+        }
+        Some(TimeBasis::NoYear) | Some(TimeBasis::Unknown) => {
+            "Year unknown, local time (klog headers carry neither; --year and --tz set them)."
+        }
+    }
+}
+
+/// `hh:mm:ss` of a timeline time (`2021-11-16T20:09:52.635602Z`, `--11-16T…`), with `MM-DD `
+/// in front when the span crosses days.
+fn tick_label(t: &str, with_day: bool) -> String {
+    let (date, time) = t.split_once('T').unwrap_or(("", t));
+    let hms: String = time.chars().take(8).collect();
+    if with_day {
+        let md: String = date.chars().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+        format!("{md} {hms}")
+    } else {
+        hms
+    }
+}
+
+/// A bar chart per node: one bar per time bucket, height ∝ errors in it; apiserver starts as
+/// dashed lines. One row for every node of the report (a node whose logs show nothing gets an
+/// empty row saying so) and for every log node no config names. The SVG scales with its
+/// column (`viewBox`, width 100 %).
+fn timeline_svg(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let series = &r.log_events.timeline;
+    let (w, row_h, left, top, bottom) = (900.0_f64, 44.0_f64, 150.0_f64, 8.0_f64, 34.0_f64);
+    let right = w - 10.0;
     let buckets = series
         .iter()
         .map(|s| s.points.len())
@@ -257,64 +312,132 @@ fn timeline_svg(series: &[TimelineSeries], out: &mut dyn Write) -> std::io::Resu
         .max()
         .unwrap_or(1)
         .max(1);
-    let h = row_h * series.len() as f64 + 30.0;
-    writeln!(out, "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"log errors per node over time\">")?;
-    let bw = (w - left - 10.0) / buckets as f64;
-    for (i, s) in series.iter().enumerate() {
-        let y0 = row_h * i as f64 + 10.0;
+    // Rows: the report's nodes in its order, then log nodes it does not name.
+    let mut rows: Vec<(&str, Option<&TimelineSeries>, Option<&str>)> = r
+        .nodes
+        .iter()
+        .map(|n| {
+            let s = series.iter().find(|s| s.node == n.name);
+            (n.name.as_str(), s, Some(n.log.state.name()))
+        })
+        .collect();
+    for s in series {
+        if !r.nodes.iter().any(|n| n.name == s.node) {
+            rows.push((s.node.as_str(), Some(s), None));
+        }
+    }
+    let h = top + row_h * rows.len() as f64 + bottom;
+    writeln!(
+        out,
+        "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" \
+         width=\"100%\" preserveAspectRatio=\"xMinYMin meet\" role=\"img\" \
+         aria-label=\"log errors per node over time\">"
+    )?;
+    let bw = (right - left) / buckets as f64;
+    let base = |i: usize| top + row_h * (i as f64 + 1.0) - 6.0;
+    for (i, (node, s, state)) in rows.iter().enumerate() {
+        let y = base(i);
         writeln!(
             out,
             "<text x=\"4\" y=\"{:.1}\" font-size=\"12\">{}</text>",
-            y0 + row_h / 2.0,
-            esc(&s.node)
+            y - row_h / 2.0 + 6.0,
+            esc(node)
         )?;
         writeln!(
             out,
-            "<line x1=\"{left}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#ccc\"/>",
-            y0 + row_h - 8.0,
-            w - 10.0,
-            y0 + row_h - 8.0
+            "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{right}\" y2=\"{y:.1}\" stroke=\"#bbb\"/>"
         )?;
-        for (j, (t, n)) in s.points.iter().enumerate() {
-            let bh = (row_h - 12.0) * (*n as f64) / (max as f64);
+        let Some(s) = s else {
             writeln!(
                 out,
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#c33\"><title>{}: {n}</title></rect>",
+                "<text x=\"{:.1}\" y=\"{:.1}\" class=\"axis\">no errors in its logs ({})</text>",
+                left + 6.0,
+                y - 8.0,
+                esc(state.unwrap_or(""))
+            )?;
+            continue;
+        };
+        for (j, (t, n)) in s.points.iter().enumerate() {
+            if *n == 0 {
+                continue;
+            }
+            let bh = ((row_h - 12.0) * (*n as f64) / (max as f64)).max(1.5);
+            writeln!(
+                out,
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"#c33\"><title>{}: {n}</title></rect>",
                 left + j as f64 * bw,
-                y0 + row_h - 8.0 - bh,
+                y - bh,
                 (bw - 1.0).max(1.0),
-                bh,
                 esc(t)
             )?;
         }
+        for rs in &s.restarts {
+            let x = left + (rs.bucket as f64 + 0.5) * bw;
+            writeln!(
+                out,
+                "<line class=\"restart\" x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{y:.1}\" stroke=\"#36c\" stroke-width=\"2\" stroke-dasharray=\"4 3\"><title>kube-apiserver start {} ({})</title></line>",
+                y - row_h + 8.0,
+                esc(&rs.time),
+                esc(&rs.source)
+            )?;
+        }
     }
-    if let (Some(first), Some(last)) = (
-        series
-            .iter()
-            .filter_map(|s| s.points.first())
-            .map(|p| &p.0)
-            .min(),
-        series
-            .iter()
-            .filter_map(|s| s.points.last())
-            .map(|p| &p.0)
-            .max(),
-    ) {
+    // Axis ticks at bucket starts, about six over the span.
+    let times: Vec<&str> = series
+        .iter()
+        .max_by_key(|s| s.points.len())
+        .map(|s| s.points.iter().map(|p| p.0.as_str()).collect())
+        .unwrap_or_default();
+    let day = |t: &str| t.split_once('T').map(|p| p.0.to_string());
+    let with_day = times.first().map(|t| day(t)) != times.last().map(|t| day(t));
+    let axis_y = top + row_h * rows.len() as f64;
+    let step = (times.len() / 6).max(1);
+    for (j, t) in times.iter().enumerate().step_by(step) {
+        let x = left + j as f64 * bw;
         writeln!(
             out,
-            "<text x=\"{left}\" y=\"{:.1}\" font-size=\"11\">{}</text>",
-            h - 6.0,
-            esc(first)
-        )?;
-        writeln!(
-            out,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">{}</text>",
-            w - 10.0,
-            h - 6.0,
-            esc(last)
+            "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#888\"/>\
+             <text x=\"{x:.1}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"{}\">{}</text>",
+            axis_y - 6.0,
+            axis_y,
+            axis_y + 14.0,
+            if j == 0 { "start" } else { "middle" },
+            esc(&tick_label(t, with_day))
         )?;
     }
-    writeln!(out, "</svg>")
+    writeln!(out, "</svg>")?;
+    let drawn: u64 = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).sum();
+    let not_drawn = r.log_events.total.saturating_sub(drawn);
+    let restarts = series.iter().map(|s| s.restarts.len()).sum::<usize>();
+    write!(
+        out,
+        "<p class=\"caption\">{} Bars: errors per {}; dashed blue lines: kube-apiserver starts ({restarts}).",
+        esc(basis_caption(r.log_events.timeline_basis)),
+        bucket_width(&times)
+    )?;
+    if not_drawn > 0 {
+        write!(out, " {not_drawn} event(s) carry no time and are not drawn.")?;
+    }
+    writeln!(out, "</p>")
+}
+
+/// The bucket width in words, from two consecutive bucket starts.
+fn bucket_width(times: &[&str]) -> String {
+    let secs = |t: &str| -> Option<f64> {
+        let time = t.split_once('T')?.1.trim_end_matches('Z');
+        let mut it = time.split(':');
+        let h: f64 = it.next()?.parse().ok()?;
+        let m: f64 = it.next()?.parse().ok()?;
+        let s: f64 = it.next()?.parse().ok()?;
+        Some(h * 3600.0 + m * 60.0 + s)
+    };
+    match (times.first(), times.get(1)) {
+        (Some(a), Some(b)) => match (secs(a), secs(b)) {
+            (Some(x), Some(y)) if y > x => format!("{:.0} s", y - x),
+            _ => "time bucket".to_string(),
+        },
+        _ => "time bucket".to_string(),
+    }
 }
 
 #[cfg(test)]

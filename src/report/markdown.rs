@@ -2,19 +2,87 @@
 //! records, integrity, and the chain of custody.
 
 use super::model::{Named, Report, Severity, Verdict};
-use super::{capped, KEYS_SHOWN};
 use std::io::Write;
 
-/// Escapes text for a Markdown table cell or inline text.
-/// Control characters from the inputs (key and resource names) are escaped, never written.
-fn esc(s: &str) -> String {
-    crate::sanitize::text(&s.replace('\n', " ")).replace('|', "\\|")
+/// Inline text outside tables: control characters from the inputs (key and resource names) are
+/// shown as escapes, never written; newlines become spaces. Backtick spans (as findings write
+/// commands and error strings) stay code spans, verbatim: inside a code span a backslash is
+/// literal, so nothing there is escaped and a command copies out as written. Outside them, the
+/// punctuation that would start emphasis, a link or raw HTML is backslash-escaped (the backslash
+/// does not render).
+fn prose(s: &str) -> String {
+    let s = crate::sanitize::text(&s.replace(['\n', '\r'], " ")).into_owned();
+    let parts: Vec<&str> = s.split('`').collect();
+    let mut out = String::with_capacity(s.len() + 8);
+    let unclosed = parts.len() % 2 == 0;
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 1 && !(unclosed && i == parts.len() - 1) {
+            out.push('`');
+            out.push_str(part);
+            out.push('`');
+        } else {
+            if i % 2 == 1 {
+                out.push_str("\\`");
+            }
+            for c in part.chars() {
+                if matches!(c, '\\' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '~' | '#') {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
+/// A table cell: [`prose`] with `|` escaped everywhere, code spans included — GFM splits the
+/// row into cells before it parses spans and turns `\|` back into `|`
+/// (cmark-gfm extensions/table.c; GFM spec "Tables", example 200).
+fn cell(s: &str) -> String {
+    prose(s).replace('|', "\\|")
+}
+
+/// A code span, for names from the inputs (keys, paths, digests).
 fn code(s: &str) -> String {
     // A backtick inside would end the span; etcd keys and errors practically never hold one.
-    format!("`{}`", crate::sanitize::text(s).replace('`', "'"))
+    format!("`{}`", crate::sanitize::text(&s.replace(['\n', '\r'], " ")).replace('`', "'"))
 }
+
+/// A code span inside a table cell.
+fn code_cell(s: &str) -> String {
+    code(s).replace('|', "\\|")
+}
+
+/// A finding's heading: the summary up to its first `: ` (outside code spans), cut at a word
+/// boundary to about [`HEADING_CHARS`]; the whole summary follows in the body.
+fn short(summary: &str) -> String {
+    let one_line = summary.replace(['\n', '\r'], " ");
+    let mut in_code = false;
+    let mut end = one_line.len();
+    let mut last_space = None;
+    let mut chars = 0;
+    for (i, c) in one_line.char_indices() {
+        if c == '`' {
+            in_code = !in_code;
+        }
+        if !in_code && (one_line[i..].starts_with(": ") || one_line[i..].starts_with(". ")) {
+            end = i;
+            break;
+        }
+        if !in_code && c == ' ' {
+            last_space = Some(i);
+        }
+        chars += 1;
+        if chars > HEADING_CHARS {
+            end = last_space.unwrap_or(i);
+            return format!("{}…", one_line[..end].trim_end());
+        }
+    }
+    one_line[..end].trim_end_matches('.').to_string()
+}
+
+/// About how many characters a finding's heading shows.
+const HEADING_CHARS: usize = 90;
 
 pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "# etcd-autopsy report\n")?;
@@ -24,7 +92,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         Verdict::Damaged => "⛔ DAMAGED",
         Verdict::Problems => "❌ PROBLEMS",
     };
-    writeln!(out, "**Verdict: {badge}** — {}\n", esc(&r.verdict.headline))?;
+    writeln!(out, "**Verdict: {badge}** — {}\n", prose(&r.verdict.headline))?;
     let snap = r.snapshot.as_ref();
     writeln!(
         out,
@@ -48,32 +116,42 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         };
         writeln!(
             out,
-            "### {}. [{sev}] {} — {}\n",
+            "### {}. {sev} {} — {}\n",
             i + 1,
             f.kind.name(),
-            esc(&f.summary)
+            prose(&short(&f.summary))
         )?;
+        writeln!(out, "{}\n", prose(&f.summary))?;
         if !f.nodes.is_empty() {
-            writeln!(out, "- **Nodes:** {}", f.nodes.join(", "))?;
+            writeln!(out, "- **Nodes:** {}", prose(&f.nodes.join(", ")))?;
         }
         if !f.keys.is_empty() {
-            writeln!(
-                out,
-                "- **Keys ({}):** {}",
-                f.keys.len(),
-                capped(&f.keys, KEYS_SHOWN, code)
-            )?;
+            writeln!(out, "- **Keys:** {} (listed below)", f.keys.len())?;
         }
         if !f.evidence.is_empty() {
             writeln!(out, "- **Evidence:**")?;
             for e in &f.evidence {
                 match &e.source {
-                    Some(s) => writeln!(out, "  - {} — {}", code(s), esc(&e.text))?,
-                    None => writeln!(out, "  - {}", esc(&e.text))?,
+                    Some(s) => writeln!(out, "  - {} — {}", code(s), prose(&e.text))?,
+                    None => writeln!(out, "  - {}", prose(&e.text))?,
                 }
             }
         }
-        writeln!(out, "- **Remedy:** {}\n", esc(&f.remedy))?;
+        writeln!(out, "- **Remedy:** {}\n", prose(&f.remedy))?;
+        if !f.keys.is_empty() {
+            // Every key, folded: GitHub and GitLab render <details>; the blank lines around the
+            // list make it Markdown again inside the HTML block (GFM spec "HTML blocks", type 6).
+            let noun = if f.keys.len() == 1 { "key" } else { "keys" };
+            writeln!(
+                out,
+                "<details><summary>{} {noun}</summary>\n",
+                f.keys.len()
+            )?;
+            for k in &f.keys {
+                writeln!(out, "- {}", code(k))?;
+            }
+            writeln!(out, "\n</details>\n")?;
+        }
     }
 
     if !r.nodes.is_empty() {
@@ -87,20 +165,20 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             let errors: Vec<String> = n
                 .errors
                 .iter()
-                .map(|(e, c)| format!("{c}× {}", code(e)))
+                .map(|(e, c)| format!("{c}× {}", code_cell(e)))
                 .collect();
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} |",
-                esc(&n.name),
+                cell(&n.name),
                 n.decrypts,
                 n.fails,
-                esc(&errors.join("<br>")),
+                errors.join("<br>"),
                 n.first_failing_key
                     .as_deref()
-                    .map(code)
+                    .map(code_cell)
                     .unwrap_or_else(|| "–".into()),
-                esc(n.log.state.name())
+                cell(n.log.state.name())
             )?;
         }
         writeln!(out)?;
@@ -113,18 +191,18 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         cols.dedup();
         write!(out, "| node |")?;
         for c in &cols {
-            write!(out, " {} |", code(c))?;
+            write!(out, " {} |", code_cell(c))?;
         }
         writeln!(out)?;
         writeln!(out, "|---|{}", "---|".repeat(cols.len()))?;
         for m in &r.matrix {
-            write!(out, "| {} |", esc(&m.node))?;
+            write!(out, "| {} |", cell(&m.node))?;
             for c in &cols {
                 match m.cells.get(*c) {
                     Some(cell) => write!(
                         out,
                         " {} — {} ok, {} fail |",
-                        code(&cell.fingerprint),
+                        code_cell(&cell.fingerprint),
                         cell.decrypts,
                         cell.fails
                     )?,
@@ -161,13 +239,13 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
-                esc(&k.id),
-                esc(k.node.as_deref().unwrap_or("–")),
-                esc(&k.source),
+                cell(&k.id),
+                cell(k.node.as_deref().unwrap_or("–")),
+                cell(&k.source),
                 k.provider,
-                code(&k.name),
+                code_cell(&k.name),
                 k.role,
-                code(&k.fingerprint)
+                code_cell(&k.fingerprint)
             )?;
         }
         writeln!(out)?;
@@ -187,10 +265,10 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             }
         )?;
         for p in s.integrity.problems.iter().take(20) {
-            writeln!(out, "  - problem: {}", esc(p))?;
+            writeln!(out, "  - problem: {}", prose(p))?;
         }
         for w in &s.integrity.warnings {
-            writeln!(out, "  - warning: {}", esc(w))?;
+            writeln!(out, "  - warning: {}", prose(w))?;
         }
         writeln!(out)?;
     }
@@ -203,7 +281,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
         writeln!(out, "| node | events |\n|---|---:|")?;
         for (n, c) in &r.log_events.by_node {
-            writeln!(out, "| {} | {c} |", esc(n))?;
+            writeln!(out, "| {} | {c} |", cell(n))?;
         }
         writeln!(out)?;
     }
@@ -216,15 +294,51 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             out,
             "| {} | {} | {} | {} | {} |",
-            code(&i.path),
+            code_cell(&i.path),
             i.role,
-            esc(i.node.as_deref().unwrap_or("–")),
+            cell(i.node.as_deref().unwrap_or("–")),
             i.size,
-            code(&i.sha256)
+            code_cell(&i.sha256)
         )?;
     }
     writeln!(
         out,
         "\nNo secret values and no key bytes appear in this report; keys are named by fingerprint."
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_stay_verbatim_outside_tables_and_escape_pipes_inside() {
+        let remedy = "Rewrite: `kubectl get secrets -A -o json | kubectl replace -f -`.";
+        assert_eq!(prose(remedy), remedy);
+        assert_eq!(
+            cell(remedy),
+            "Rewrite: `kubectl get secrets -A -o json \\| kubectl replace -f -`."
+        );
+    }
+
+    #[test]
+    fn markup_from_inputs_is_inert() {
+        assert_eq!(prose("a *b* <x> [l](u)"), "a \\*b\\* \\<x\\> \\[l\\](u)");
+        assert_eq!(prose("line\nbreak"), "line break");
+        assert_eq!(prose("\x1b[2J"), "\\\\x1b\\[2J");
+        // An unclosed backtick is shown, not left to swallow the rest of the line.
+        assert_eq!(prose("a `b"), "a \\`b");
+        assert_eq!(code("a`b"), "`a'b`");
+    }
+
+    #[test]
+    fn headings_stop_at_the_first_clause_or_a_word_boundary() {
+        assert_eq!(short("x differs: y cannot read"), "x differs");
+        assert_eq!(short("4 records. More"), "4 records");
+        // Not inside a code span.
+        assert_eq!(short("run `a: b` now"), "run `a: b` now");
+        let long = "word ".repeat(40);
+        let h = short(&long);
+        assert!(h.ends_with("word…") && h.chars().count() <= HEADING_CHARS + 1, "{h}");
+    }
 }

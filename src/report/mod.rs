@@ -20,17 +20,19 @@ pub enum ReportFormat {
     Html,
 }
 
-/// In text and Markdown, lists of keys are cut to this many; JSON always has them all.
+/// In text, lists of keys are cut to this many (saying how many more); Markdown, HTML and JSON
+/// list them all.
 pub const KEYS_SHOWN: usize = 10;
 
 pub fn render(
     report: &Report,
     format: ReportFormat,
     color: bool,
+    width: Option<usize>,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     match format {
-        ReportFormat::Text => text::render(report, color, out),
+        ReportFormat::Text => text::render(report, color, width, out),
         ReportFormat::Md => markdown::render(report, out),
         ReportFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, report)?;
