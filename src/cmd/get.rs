@@ -333,10 +333,12 @@ fn detail(
             let r = &out_rec.record;
             writeln!(out, "key              {}", r.key)?;
             if let Some(d) = deleted_at {
+                // The deletion's revision and the value's, each once (the value's `N_0` would
+                // only repeat mod_revision).
                 writeln!(
                     out,
-                    "revision         {} (deleted at revision {}; last value at revision {})",
-                    r.revision, d.main, at.rev.main
+                    "revision         deleted at {} (last value at {})",
+                    d.main, at.rev.main
                 )?;
             } else {
                 writeln!(out, "revision         {}", r.revision)?;
@@ -411,9 +413,15 @@ fn detail(
                     )?;
                 }
             }
-            match &out_rec.value_base64 {
-                Some(v) => writeln!(out, "value (base64)   {v}")?,
-                None => writeln!(out, "value            (hidden; --reveal prints it)")?,
+            match (&out_rec.value_base64, at.rev.tombstone, deleted_at) {
+                // A tombstone holds no value: nothing is hidden.
+                (_, true, _) => writeln!(out, "value            none (a tombstone)")?,
+                (Some(v), _, _) => writeln!(out, "value (base64)   {v}")?,
+                (None, _, Some(_)) => writeln!(
+                    out,
+                    "value            the last value, hidden; --reveal prints it"
+                )?,
+                (None, _, None) => writeln!(out, "value            (hidden; --reveal prints it)")?,
             }
             if let Some(p) = &out_rec.plaintext_base64 {
                 writeln!(out, "decrypted (b64)  {p}")?;

@@ -89,8 +89,10 @@ impl OutputArgs {
         format: ReportFormat,
         mut sink: Sink,
     ) -> Result<(), Error> {
-        let color = format == ReportFormat::Text && self.common.color();
-        render(report, format, color, &mut sink)?;
+        let text = format == ReportFormat::Text;
+        let color = text && self.common.color();
+        let width = if text { self.common.text_width() } else { None };
+        render(report, format, color, width, &mut sink)?;
         sink.finish()
     }
 }
