@@ -16,7 +16,8 @@ fails when:
   visible (boxes styled to scroll, like the node x key table's, may scroll inside themselves);
 - the timeline SVG is not as wide as its column, or the <title> lacks the verdict.
 
-A full-page screenshot of each (NAME-WIDTH.png) goes into DIR, which must not be a directory
+A full-page screenshot of each (NAME-WIDTH.png, and NAME-WIDTH-timeline.png of the timeline)
+goes into DIR, which must not be a directory
 holding an input. Exit 0 when all pass, 1 on a failed check, 2 on a usage or setup error, 4
 when chromium is not installed (so a test can skip with the reason).
 """
@@ -243,6 +244,21 @@ def check_page(b, path, width, shot):
     png = b.send("Page.captureScreenshot", {"format": "png"}, session=s)["data"]
     with open(shot, "wb") as f:
         f.write(base64.b64decode(png))
+    if m["svg"] is not None:
+        # The timeline alone, at twice the pixels, to look at its ticks and marks.
+        r = b.send(
+            "Runtime.evaluate",
+            {
+                "expression": "(() => { const r = document.getElementById('timeline')"
+                ".getBoundingClientRect(); return [r.x, r.y + window.scrollY, r.width, r.height]; })()",
+                "returnByValue": True,
+            },
+            session=s,
+        )["result"]["value"]
+        clip = {"x": r[0], "y": r[1], "width": r[2], "height": r[3] + 40, "scale": 2}
+        png = b.send("Page.captureScreenshot", {"format": "png", "clip": clip}, session=s)["data"]
+        with open(shot[: -len(".png")] + "-timeline.png", "wb") as f:
+            f.write(base64.b64decode(png))
     b.send("Target.closeTarget", {"targetId": t["targetId"]})
     return m, errors
 

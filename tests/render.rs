@@ -136,3 +136,232 @@ fn markdown_renders_in_cmark_gfm_with_copyable_remedy_one_line_headings_and_ever
         }
     }
 }
+
+#[test]
+fn html_renders_in_headless_chromium_without_errors_or_overflow_at_760_and_1400_px() {
+    if which("chromium").is_none() {
+        eprintln!("SKIPPED: chromium not installed (apt-get install chromium)");
+        return;
+    }
+    let shots = tempdir("html-shots");
+    let o = Command::new("python3")
+        .arg(root().join("scripts/html-check.py"))
+        .args(["--bin", bin(), "--out"])
+        .arg(&shots)
+        .output()
+        .expect("python3");
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    for name in ["incident", "openshift", "demo"] {
+        for w in [760, 1400] {
+            assert!(out.contains(&format!("ok {name} @{w}px")), "{out}");
+            let png = shots.join(format!("{name}-{w}.png"));
+            let bytes = std::fs::read(&png).unwrap();
+            assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "{png:?}");
+        }
+    }
+    // The incident's timeline: a row per node (master-2's logs show nothing), its restart.
+    assert!(out.contains("3 rows, 1 restarts"), "{out}");
+    std::fs::remove_dir_all(&shots).ok();
+}
+
+#[test]
+fn html_says_what_its_times_are_and_carries_the_verdict_in_its_title() {
+    let mut a = incident_args("html");
+    let html = stdout(&run_s(&a));
+    assert!(html.contains("<title>PROBLEMS — etcd-autopsy report</title>"));
+    assert!(html.contains("Year unknown, local time"), "no basis caption");
+    // klog times carry no year and no zone: none invented on the axis or in the bars.
+    for invented in ["2000-", "Z</title>", "Z</text>"] {
+        assert!(!html.contains(invented), "{invented}");
+    }
+    assert!(html.contains("viewBox=\"0 0 900 ") && html.contains("width=\"100%\""));
+    assert!(html.contains("class=\"restart\""));
+    assert!(html.contains("@media print"));
+    // A node whose logs show nothing still has its row.
+    assert!(html.contains("no errors in its logs (predicted-not-seen)"));
+    // With --year the year is known, the zone still not.
+    a.extend(["--year".into(), "2021".into()]);
+    let html = stdout(&run_s(&a));
+    assert!(html.contains("Local time of each logging host, zone unknown"));
+    assert!(html.contains("<title>2021-11-16T20:09:"), "bars carry their times");
+    // With --tz as well, UTC.
+    a.extend(["--tz".into(), "+01:00".into()]);
+    let html = stdout(&run_s(&a));
+    assert!(html.contains("Times in UTC."));
+    assert!(html.contains("<title>2021-11-16T19:09:"), "converted to UTC");
+}
+
+fn which(cmd: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(cmd))
+            .find(|f| f.is_file())
+    })
+}
+
+fn tempdir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "etcd-autopsy-render-{tag}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The text report with `COLUMNS` set (or unset), as a pipe sees it.
+fn text_with_columns(columns: Option<&str>) -> String {
+    let mut c = Command::new(bin());
+    c.args(incident_args("text")).env("NO_COLOR", "1");
+    match columns {
+        Some(v) => c.env("COLUMNS", v),
+        None => c.env_remove("COLUMNS"),
+    };
+    String::from_utf8(c.output().unwrap().stdout).unwrap()
+}
+
+#[test]
+fn text_wraps_to_columns_repeats_the_verdict_last_and_leaves_pipes_unwrapped() {
+    let piped = text_with_columns(None);
+    let lines: Vec<&str> = piped.lines().collect();
+    assert!(lines[0].starts_with("verdict: PROBLEMS — "));
+    // Unwrapped, the incident summary fits 24 lines: no repeat.
+    assert!(lines.len() <= 24, "{piped}");
+    assert_eq!(piped.matches("verdict: ").count(), 1);
+    assert!(lines.iter().any(|l| l.chars().count() > 100), "a pipe is not wrapped");
+
+    let wrapped = text_with_columns(Some("80"));
+    let lines: Vec<&str> = wrapped.lines().collect();
+    assert!(lines.len() > 24);
+    for l in &lines {
+        assert!(
+            l.chars().count() <= 80 || !l.trim().contains(' '),
+            "wider than 80: {l:?}"
+        );
+    }
+    assert!(lines[0].starts_with("verdict: PROBLEMS — "));
+    // The verdict again at the end, whole: the last lines are its wrapped lines.
+    let head: Vec<&str> = lines
+        .iter()
+        .take_while(|l| !l.starts_with("snapshot:"))
+        .copied()
+        .collect();
+    assert_eq!(&lines[lines.len() - head.len()..], &head[..]);
+    assert_eq!(lines[lines.len() - head.len() - 1], "");
+    // The remedy command stays on one line, so it copies whole.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("`kubectl get secrets -A -o json | kubectl replace -f -`")),
+        "{wrapped}"
+    );
+    // Nothing lost by wrapping.
+    let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+    let mut want = words(&piped);
+    want.extend(words(&head.join(" ")));
+    assert_eq!(words(&wrapped), want);
+}
+
+#[test]
+fn an_80x24_terminal_shows_the_verdict_after_the_report() {
+    if which("tmux").is_none() {
+        eprintln!("SKIPPED: tmux not installed");
+        return;
+    }
+    // Our own tmux server on our own socket; only it is killed at the end.
+    let sock = format!("etcd-autopsy-render-{}", std::process::id());
+    let mut cmd = format!("env -u COLUMNS NO_COLOR=1 {}", bin());
+    for a in incident_args("text") {
+        cmd.push(' ');
+        cmd.push_str(&format!("'{a}'"));
+    }
+    cmd.push_str("; sleep 30");
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .args(["-L", &sock, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = tmux(&["new-session", "-d", "-x", "80", "-y", "24", &cmd]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut screen = String::new();
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        screen = String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
+        if screen.contains("master-3 wrote") && screen.contains("remedy:") {
+            break;
+        }
+    }
+    tmux(&["kill-server"]);
+    let rows: Vec<&str> = screen.lines().collect();
+    assert!(rows.len() <= 24, "{screen}");
+    assert!(rows.iter().all(|r| r.chars().count() <= 80), "{screen}");
+    assert!(
+        screen.contains("verdict: PROBLEMS — master-3's aescbc key key1"),
+        "the verdict scrolled away:\n{screen}"
+    );
+    assert!(screen.trim_end().ends_with("master-3 wrote"), "{screen}");
+}
+
+#[test]
+fn ls_counts_in_text_only_and_get_of_a_deleted_key_names_both_revisions() {
+    let db = testdata("snapshots/basic.db");
+    let db = db.to_str().unwrap();
+    let o = run(&["ls", db, "configmaps"]);
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    let rows = lines.len() - 2; // header and count
+    assert_eq!(lines.last().unwrap(), &format!("{rows} keys"), "{text}");
+    for machine in [vec!["-o", "jsonl"], vec!["--keys-only"]] {
+        let mut a = vec!["ls", db, "configmaps"];
+        a.extend(machine.iter());
+        let out = stdout(&run(&a));
+        assert_eq!(out.lines().count(), rows, "{machine:?}: no count line");
+    }
+
+    let facts: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(testdata("snapshots/basic.facts.json")).unwrap(),
+    )
+    .unwrap();
+    let key = "/registry/configmaps/team-b/batch-config";
+    let deleted = facts["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["key"] == key)
+        .unwrap();
+    let last = facts["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["key"] == key && r["tombstone"] == false)
+        .last()
+        .unwrap()["revision"]
+        .as_str()
+        .unwrap()
+        .split('_')
+        .next()
+        .unwrap()
+        .to_string();
+    let o = run(&["get", db, key, "--meta", "--deleted"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains(&format!(
+            "revision         deleted at {} (last value at {last})\n",
+            deleted["revision"]
+        )),
+        "{text}"
+    );
+    assert!(!text.contains(&format!("{last}_0 (")), "{text}");
+    assert!(
+        text.contains("value            the last value, hidden; --reveal prints it"),
+        "{text}"
+    );
+}

@@ -48,7 +48,7 @@ h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-to
 .scroll{max-width:100%;overflow-x:auto}\
 table{border-collapse:collapse;margin:.5em 0;width:100%}td,th{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}\
 th{background:#f4f4f4}code{font:12px ui-monospace,monospace;background:#f6f6f6;padding:0 .2em;overflow-wrap:anywhere}\
-td,th,li,p,div{overflow-wrap:break-word}\
+td,th,li,p,div{overflow-wrap:break-word}.path{overflow-wrap:anywhere}\
 .verdict{padding:.8em 1em;border-radius:6px;font-size:1.15em}.ok{background:#e6f6e6}.problems,.damaged{background:#fde8e8}.not-verified{background:#fff4d6}\
 .finding{border-left:5px solid #999;padding:.3em 1em;margin:1em 0;background:#fafafa}\
 .critical{border-color:#b00}.error{border-color:#e55}.warning{border-color:#e9a000}.info{border-color:#39c}\
@@ -215,7 +215,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         for k in &r.keys {
             writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>",
+                "<tr><td class=\"path\">{}</td><td>{}</td><td class=\"path\">{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>",
                 esc(&k.id),
                 esc(k.node.as_deref().unwrap_or("")),
                 esc(&k.source),
