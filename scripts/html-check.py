@@ -16,6 +16,9 @@ fails when:
   visible (boxes styled to scroll, like the node x key table's, may scroll inside themselves);
 - the timeline SVG is not as wide as its column, or the <title> lacks the verdict.
 
+The same checks run once more with the print stylesheet (emulated print media) on an A4 page's
+text width (NAME-print.png).
+
 A full-page screenshot of each (NAME-WIDTH.png, and NAME-WIDTH-timeline.png of the timeline)
 goes into DIR, which must not be a directory
 holding an input. Exit 0 when all pass, 1 on a failed check, 2 on a usage or setup error, 4
@@ -31,6 +34,8 @@ import sys
 import tempfile
 import time
 
+# A4 (210 mm) less 10 mm margins each side, at CSS's 96 px per inch.
+PRINT_WIDTH = round((210 - 20) / 25.4 * 96)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGS = [
     "--headless",
@@ -205,11 +210,12 @@ def problems_of(events, session):
     return out
 
 
-def check_page(b, path, width, shot):
+def check_page(b, path, width, shot, media="screen"):
     t = b.send("Target.createTarget", {"url": "about:blank"})
     s = b.send("Target.attachToTarget", {"targetId": t["targetId"], "flatten": True})["sessionId"]
     for d in ("Page", "Runtime", "Log", "Network"):
         b.send(f"{d}.enable", session=s)
+    b.send("Emulation.setEmulatedMedia", {"media": media}, session=s)
     b.send(
         "Emulation.setDeviceMetricsOverride",
         {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
@@ -322,17 +328,19 @@ def main():
         failed = 0
         try:
             for name, path in reports:
-                for w in widths:
-                    shot = os.path.join(out, f"{name}-{w}.png")
-                    m, errors = check_page(b, path, w, shot)
+                # The screen widths, then the print stylesheet on an A4 page's text width.
+                for w, media in [(w, "screen") for w in widths] + [(PRINT_WIDTH, "print")]:
+                    label = f"{w}" if media == "screen" else "print"
+                    shot = os.path.join(out, f"{name}-{label}.png")
+                    m, errors = check_page(b, path, w, shot, media)
                     sv = m["svg"]
                     extra = ""
                     if sv:
                         extra = (f", timeline {sv['width']:.0f}/{sv['column']:.0f} px, "
                                  f"{sv['rows']} rows, {sv['restarts']} restarts, {sv['ticks']} ticks")
-                    scroll = f", {len(m['scrolling'])} box(es) scroll inside" if m["scrolling"] else ""
+                    scroll = (", scrolls inside: " + " ".join(f"{x['el']} (+{x['excess']} px)" for x in m["scrolling"])) if m["scrolling"] else ""
                     status = "FAIL" if errors else "ok"
-                    print(f"{status} {name} @{w}px: page {m['page_scroll_width']}/{m['viewport']} px"
+                    print(f"{status} {name} @{w}px {media}: page {m['page_scroll_width']}/{m['viewport']} px"
                           f"{extra}{scroll} -> {shot}")
                     for e in errors:
                         print(f"  {e}")

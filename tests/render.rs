@@ -27,7 +27,12 @@ fn incident_args(format: &str) -> Vec<String> {
         a.push("--log".into());
         a.push(format!("{n}={}", t(&format!("{n}.log"))));
     }
-    a.extend(["-o".into(), format.into(), "--fixed-time".into(), FIXED.into()]);
+    a.extend([
+        "-o".into(),
+        format.into(),
+        "--fixed-time".into(),
+        FIXED.into(),
+    ]);
     a
 }
 
@@ -157,11 +162,15 @@ fn html_renders_in_headless_chromium_without_errors_or_overflow_at_760_and_1400_
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
     for name in ["incident", "openshift", "demo"] {
         for w in [760, 1400] {
-            assert!(out.contains(&format!("ok {name} @{w}px")), "{out}");
+            assert!(out.contains(&format!("ok {name} @{w}px screen")), "{out}");
             let png = shots.join(format!("{name}-{w}.png"));
             let bytes = std::fs::read(&png).unwrap();
-            assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "{png:?}");
+            assert!(
+                bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+                "{png:?}"
+            );
         }
+        assert!(out.contains(&format!("ok {name} @718px print")), "{out}");
     }
     // The incident's timeline: a row per node (master-2's logs show nothing), its restart.
     assert!(out.contains("3 rows, 1 restarts"), "{out}");
@@ -173,7 +182,10 @@ fn html_says_what_its_times_are_and_carries_the_verdict_in_its_title() {
     let mut a = incident_args("html");
     let html = stdout(&run_s(&a));
     assert!(html.contains("<title>PROBLEMS — etcd-autopsy report</title>"));
-    assert!(html.contains("Year unknown, local time"), "no basis caption");
+    assert!(
+        html.contains("Year unknown, local time"),
+        "no basis caption"
+    );
     // klog times carry no year and no zone: none invented on the axis or in the bars.
     for invented in ["2000-", "Z</title>", "Z</text>"] {
         assert!(!html.contains(invented), "{invented}");
@@ -187,12 +199,18 @@ fn html_says_what_its_times_are_and_carries_the_verdict_in_its_title() {
     a.extend(["--year".into(), "2021".into()]);
     let html = stdout(&run_s(&a));
     assert!(html.contains("Local time of each logging host, zone unknown"));
-    assert!(html.contains("<title>2021-11-16T20:09:"), "bars carry their times");
+    assert!(
+        html.contains("<title>2021-11-16T20:09:"),
+        "bars carry their times"
+    );
     // With --tz as well, UTC.
     a.extend(["--tz".into(), "+01:00".into()]);
     let html = stdout(&run_s(&a));
     assert!(html.contains("Times in UTC."));
-    assert!(html.contains("<title>2021-11-16T19:09:"), "converted to UTC");
+    assert!(
+        html.contains("<title>2021-11-16T19:09:"),
+        "converted to UTC"
+    );
 }
 
 fn which(cmd: &str) -> Option<std::path::PathBuf> {
@@ -233,7 +251,10 @@ fn text_wraps_to_columns_repeats_the_verdict_last_and_leaves_pipes_unwrapped() {
     // Unwrapped, the incident summary fits 24 lines: no repeat.
     assert!(lines.len() <= 24, "{piped}");
     assert_eq!(piped.matches("verdict: ").count(), 1);
-    assert!(lines.iter().any(|l| l.chars().count() > 100), "a pipe is not wrapped");
+    assert!(
+        lines.iter().any(|l| l.chars().count() > 100),
+        "a pipe is not wrapped"
+    );
 
     let wrapped = text_with_columns(Some("80"));
     let lines: Vec<&str> = wrapped.lines().collect();
@@ -340,8 +361,7 @@ fn ls_counts_in_text_only_and_get_of_a_deleted_key_names_both_revisions() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["key"] == key && r["tombstone"] == false)
-        .last()
+        .rfind(|r| r["key"] == key && r["tombstone"] == false)
         .unwrap()["revision"]
         .as_str()
         .unwrap()

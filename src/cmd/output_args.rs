@@ -364,6 +364,35 @@ impl Write for Sink {
     }
 }
 
+/// See [`OutputArgs::text_width`]. Widths below 20 columns are ignored as implausible.
+pub fn text_width(to_stdout: bool) -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n >= 20)
+    {
+        return Some(n);
+    }
+    if !to_stdout || !std::io::stdout().is_terminal() {
+        return None;
+    }
+    Some(terminal_columns().filter(|n| *n >= 20).unwrap_or(80))
+}
+
+/// The terminal's width in columns, from TIOCGWINSZ on stdout.
+fn terminal_columns() -> Option<usize> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the pointer given, which is ours and live;
+    // on failure it writes nothing and returns -1.
+    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (rc == 0 && ws.ws_col > 0).then_some(usize::from(ws.ws_col))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,33 +483,4 @@ mod tests {
             "-o toml: unknown format; ls writes text, json (to write to a file use --output-file)"
         );
     }
-}
-
-/// See [`OutputArgs::text_width`]. Widths below 20 columns are ignored as implausible.
-pub fn text_width(to_stdout: bool) -> Option<usize> {
-    if let Some(n) = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|n| *n >= 20)
-    {
-        return Some(n);
-    }
-    if !to_stdout || !std::io::stdout().is_terminal() {
-        return None;
-    }
-    Some(terminal_columns().filter(|n| *n >= 20).unwrap_or(80))
-}
-
-/// The terminal's width in columns, from TIOCGWINSZ on stdout.
-fn terminal_columns() -> Option<usize> {
-    let mut ws = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the pointer given, which is ours and live;
-    // on failure it writes nothing and returns -1.
-    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
-    (rc == 0 && ws.ws_col > 0).then_some(usize::from(ws.ws_col))
 }

@@ -110,10 +110,7 @@ fn timeline(
     ) else {
         return (Vec::new(), None);
     };
-    let basis = restarts
-        .iter()
-        .map(|r| r.time_basis)
-        .fold(basis, Ord::max);
+    let basis = restarts.iter().map(|r| r.time_basis).fold(basis, Ord::max);
     let span = hi.saturating_sub(lo);
     let width = (span / BUCKETS).max(1_000_000);
     let n = (span / width + 1).clamp(1, BUCKETS + 1) as usize;

@@ -39,6 +39,10 @@ fn rich(s: &str) -> String {
     out
 }
 
+/// How many of a finding's keys a printout shows (the page lists them all): 300,000 keys
+/// would be thousands of pages.
+const PRINTED_KEYS: usize = 50;
+
 /// Screen and print styles. Wide content (keys, digests, the node × key matrix) wraps inside
 /// its cell or scrolls inside its own box, never the page: `overflow-wrap:anywhere` lets long
 /// tokens break, `.scroll` boxes scroll sideways when a table still does not fit.
@@ -55,10 +59,11 @@ td,th,li,p,div{overflow-wrap:break-word}.path{overflow-wrap:anywhere}\
 .sev{font-weight:bold;text-transform:uppercase}.fail{color:#b00}.num{text-align:right}\
 .keys{max-height:12em;overflow:auto;border:1px solid #e4e4e4;background:#fff;margin:.3em 0;padding:.2em .5em}\
 .keys ol{margin:0;padding-left:2.5em}\
-#timeline{display:block;width:100%;height:auto}.axis{font-size:11px;fill:#555}.caption{color:#555;font-size:.9em}\
+.print-only{display:none}#timeline{display:block;width:100%;height:auto}.axis{font-size:11px;fill:#555}.caption{color:#555;font-size:.9em}\
 @media print{body{max-width:none;margin:0;padding:0;font-size:11px}\
 .scroll,.keys{overflow:visible;max-height:none;border:0}\
 .finding,tr,#timeline{break-inside:avoid}h2{break-after:avoid}\
+.keys li:nth-child(n+51){display:none}.print-only{display:block}\
 .verdict,.finding,th,code{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 
 pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
@@ -123,6 +128,13 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 writeln!(out, "<li><code>{}</code></li>", esc(k))?;
             }
             writeln!(out, "</ol></div>")?;
+            if f.keys.len() > PRINTED_KEYS {
+                writeln!(
+                    out,
+                    "<p class=\"print-only\">Printed: the first {PRINTED_KEYS} of {} keys; the file lists all.</p>",
+                    f.keys.len()
+                )?;
+            }
         }
         if !f.evidence.is_empty() {
             writeln!(out, "<ul>")?;
@@ -154,7 +166,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 .collect();
             writeln!(
                 out,
-                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num{}\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td class=\"path\">{}</td><td class=\"num\">{}</td><td class=\"num{}\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&n.name),
                 n.decrypts,
                 if n.fails > 0 { " fail" } else { "" },
@@ -180,7 +192,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         }
         writeln!(out, "</tr>")?;
         for m in &r.matrix {
-            write!(out, "<tr><td>{}</td>", esc(&m.node))?;
+            write!(out, "<tr><td class=\"path\">{}</td>", esc(&m.node))?;
             for c in &cols {
                 match m.cells.get(*c) {
                     Some(cell) => write!(
@@ -215,7 +227,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         for k in &r.keys {
             writeln!(
                 out,
-                "<tr><td class=\"path\">{}</td><td>{}</td><td class=\"path\">{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>",
+                "<tr><td class=\"path\">{}</td><td class=\"path\">{}</td><td class=\"path\">{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>",
                 esc(&k.id),
                 esc(k.node.as_deref().unwrap_or("")),
                 esc(&k.source),
@@ -251,7 +263,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     for i in &r.inputs {
         writeln!(
             out,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td><code>{}</code></td></tr>",
+            "<tr><td><code>{}</code></td><td>{}</td><td class=\"path\">{}</td><td class=\"num\">{}</td><td><code>{}</code></td></tr>",
             esc(&i.path),
             esc(&i.role),
             esc(i.node.as_deref().unwrap_or("")),
@@ -285,7 +297,14 @@ fn tick_label(t: &str, with_day: bool) -> String {
     let (date, time) = t.split_once('T').unwrap_or(("", t));
     let hms: String = time.chars().take(8).collect();
     if with_day {
-        let md: String = date.chars().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+        let md: String = date
+            .chars()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         format!("{md} {hms}")
     } else {
         hms
@@ -406,7 +425,10 @@ fn timeline_svg(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     writeln!(out, "</svg>")?;
-    let drawn: u64 = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).sum();
+    let drawn: u64 = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .sum();
     let not_drawn = r.log_events.total.saturating_sub(drawn);
     let restarts = series.iter().map(|s| s.restarts.len()).sum::<usize>();
     write!(
@@ -416,7 +438,10 @@ fn timeline_svg(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         bucket_width(&times)
     )?;
     if not_drawn > 0 {
-        write!(out, " {not_drawn} event(s) carry no time and are not drawn.")?;
+        write!(
+            out,
+            " {not_drawn} event(s) carry no time and are not drawn."
+        )?;
     }
     writeln!(out, "</p>")
 }
@@ -442,6 +467,12 @@ fn bucket_width(times: &[&str]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_print_style_cuts_key_lists_where_the_note_says() {
+        let rule = format!(".keys li:nth-child(n+{})", super::PRINTED_KEYS + 1);
+        assert!(super::STYLE.contains(&rule));
+    }
+
     #[test]
     fn backtick_spans_become_code_and_everything_is_escaped() {
         assert_eq!(

@@ -25,7 +25,10 @@ fn prose(s: &str) -> String {
                 out.push_str("\\`");
             }
             for c in part.chars() {
-                if matches!(c, '\\' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '~' | '#') {
+                if matches!(
+                    c,
+                    '\\' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '~' | '#'
+                ) {
                     out.push('\\');
                 }
                 out.push(c);
@@ -45,7 +48,10 @@ fn cell(s: &str) -> String {
 /// A code span, for names from the inputs (keys, paths, digests).
 fn code(s: &str) -> String {
     // A backtick inside would end the span; etcd keys and errors practically never hold one.
-    format!("`{}`", crate::sanitize::text(&s.replace(['\n', '\r'], " ")).replace('`', "'"))
+    format!(
+        "`{}`",
+        crate::sanitize::text(&s.replace(['\n', '\r'], " ")).replace('`', "'")
+    )
 }
 
 /// A code span inside a table cell.
@@ -92,7 +98,11 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         Verdict::Damaged => "⛔ DAMAGED",
         Verdict::Problems => "❌ PROBLEMS",
     };
-    writeln!(out, "**Verdict: {badge}** — {}\n", prose(&r.verdict.headline))?;
+    writeln!(
+        out,
+        "**Verdict: {badge}** — {}\n",
+        prose(&r.verdict.headline)
+    )?;
     let snap = r.snapshot.as_ref();
     writeln!(
         out,
@@ -142,11 +152,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             // Every key, folded: GitHub and GitLab render <details>; the blank lines around the
             // list make it Markdown again inside the HTML block (GFM spec "HTML blocks", type 6).
             let noun = if f.keys.len() == 1 { "key" } else { "keys" };
-            writeln!(
-                out,
-                "<details><summary>{} {noun}</summary>\n",
-                f.keys.len()
-            )?;
+            writeln!(out, "<details><summary>{} {noun}</summary>\n", f.keys.len())?;
             for k in &f.keys {
                 writeln!(out, "- {}", code(k))?;
             }
@@ -339,6 +345,9 @@ mod tests {
         assert_eq!(short("run `a: b` now"), "run `a: b` now");
         let long = "word ".repeat(40);
         let h = short(&long);
-        assert!(h.ends_with("word…") && h.chars().count() <= HEADING_CHARS + 1, "{h}");
+        assert!(
+            h.ends_with("word…") && h.chars().count() <= HEADING_CHARS + 1,
+            "{h}"
+        );
     }
 }

@@ -246,23 +246,37 @@ mod tests {
 
     #[test]
     fn wraps_under_the_label_and_never_splits_a_word() {
-        let line = format!("   evidence: {} {}", "word ".repeat(20).trim_end(), "/registry/secrets/a-very-long-namespace-name/a-very-long-secret-name-xyz");
+        let line = format!(
+            "   evidence: {} {}",
+            "word ".repeat(20).trim_end(),
+            "/registry/secrets/a-very-long-namespace-name/a-very-long-secret-name-xyz"
+        );
         let w = wrap(&line, Some(40));
         assert!(w.len() > 2, "{w:?}");
         assert!(w[0].starts_with("   evidence: word"));
         for l in &w[1..] {
-            assert!(l.starts_with("             ") && !l[13..].starts_with(' '), "{l:?}");
+            assert!(
+                l.starts_with("             ") && !l[13..].starts_with(' '),
+                "{l:?}"
+            );
         }
         for l in &w {
             assert!(columns(l) <= 40 || !l.trim().contains(' '), "{l:?}");
         }
-        assert!(w.last().unwrap().trim() == "/registry/secrets/a-very-long-namespace-name/a-very-long-secret-name-xyz");
-        assert_eq!(w.join(" ").split_whitespace().collect::<Vec<_>>(), line.split_whitespace().collect::<Vec<_>>());
+        assert!(
+            w.last().unwrap().trim()
+                == "/registry/secrets/a-very-long-namespace-name/a-very-long-secret-name-xyz"
+        );
+        assert_eq!(
+            w.join(" ").split_whitespace().collect::<Vec<_>>(),
+            line.split_whitespace().collect::<Vec<_>>()
+        );
     }
 
     #[test]
     fn a_command_in_backticks_is_never_split() {
-        let line = "   remedy:   Rewrite them: `kubectl get secrets -A -o json | kubectl replace -f -`.";
+        let line =
+            "   remedy:   Rewrite them: `kubectl get secrets -A -o json | kubectl replace -f -`.";
         let w = wrap(line, Some(60));
         assert_eq!(w.len(), 2, "{w:?}");
         assert_eq!(

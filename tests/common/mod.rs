@@ -25,6 +25,8 @@ pub fn run_with_timeout(args: &[&str], limit: Duration) -> Output {
     let mut child = Command::new(bin())
         .args(args)
         .env("NO_COLOR", "1")
+        // A COLUMNS exported by the developer's shell would wrap text reports.
+        .env_remove("COLUMNS")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
