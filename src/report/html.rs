@@ -60,7 +60,7 @@ td,th,li,p,div{overflow-wrap:break-word}.path{overflow-wrap:anywhere}\
 .keys{max-height:12em;overflow:auto;border:1px solid #e4e4e4;background:#fff;margin:.3em 0;padding:.2em .5em}\
 .keys ol{margin:0;padding-left:2.5em}\
 .print-only{display:none}#timeline{display:block;width:100%;height:auto}.axis{font-size:11px;fill:#555}.caption{color:#555;font-size:.9em}\
-@media print{body{max-width:none;margin:0;padding:0;font-size:11px}\
+@media print{body{max-width:none;margin:0;padding:0;font-size:11px}code{font-size:10px}\
 .scroll,.keys{overflow:visible;max-height:none;border:0}\
 .finding,tr,#timeline{break-inside:avoid}h2{break-after:avoid}\
 .keys li:nth-child(n+51){display:none}.print-only{display:block}\
