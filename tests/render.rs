@@ -385,3 +385,38 @@ fn ls_counts_in_text_only_and_get_of_a_deleted_key_names_both_revisions() {
         "{text}"
     );
 }
+
+#[test]
+fn markup_in_input_names_renders_as_text_in_cmark_gfm() {
+    // A node name (from the command line, as from a file name) full of Markdown and HTML (no
+    // `/`: a NODE= prefix with one is read as part of the path).
+    let node = "odd|*n*<b>x<b>_y_";
+    let cfg = testdata("encrypted/cp-1.yaml");
+    let md = stdout(&run(&[
+        "report",
+        "--snapshot",
+        testdata("encrypted/multi.db").to_str().unwrap(),
+        "--encryption-config",
+        &format!("{node}={}", cfg.to_str().unwrap()),
+        "-o",
+        "md",
+        "--fixed-time",
+        FIXED,
+    ]));
+    let Some(html) = gfm(&md) else { return };
+    let shown = "odd|*n*&lt;b&gt;x&lt;b&gt;_y_";
+    assert!(
+        html.contains(&format!("<li><strong>Nodes:</strong> {shown}</li>")),
+        "{html}"
+    );
+    assert!(html.contains(&format!("<td>{shown}</td>")), "{html}");
+    for live in ["<b>", "<em>", "<strong>n"] {
+        assert!(!html.contains(live), "{live} rendered:\n{html}");
+    }
+    for table in elements(&html, "table") {
+        let cols = elements(table, "th").len();
+        for row in elements(table, "tr").iter().skip(1) {
+            assert_eq!(elements(row, "td").len(), cols, "{row}");
+        }
+    }
+}
