@@ -144,8 +144,8 @@ fn markdown_renders_in_cmark_gfm_with_copyable_remedy_one_line_headings_and_ever
 
 #[test]
 fn html_renders_in_headless_chromium_without_errors_or_overflow_at_760_and_1400_px() {
-    if which("chromium").is_none() {
-        eprintln!("SKIPPED: chromium not installed (apt-get install chromium)");
+    if which("chromium").is_none() || which("python3").is_none() {
+        eprintln!("SKIPPED: chromium or python3 not installed (apt-get install chromium python3)");
         return;
     }
     let shots = tempdir("html-shots");

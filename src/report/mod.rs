@@ -46,7 +46,10 @@ pub fn render(
 pub(crate) fn capped(items: &[String], n: usize, wrap: impl Fn(&str) -> String) -> String {
     let mut s: Vec<String> = items.iter().take(n).map(|i| wrap(i)).collect();
     if items.len() > n {
-        s.push(format!("… and {} more", items.len() - n));
+        s.push(format!(
+            "… and {} more (-o md, html or json lists all)",
+            items.len() - n
+        ));
     }
     s.join(", ")
 }
