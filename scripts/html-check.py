@@ -28,6 +28,7 @@ import argparse
 import base64
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -221,7 +222,8 @@ def check_page(b, path, width, shot, media="screen"):
         {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
         session=s,
     )
-    b.send("Page.navigate", {"url": "file://" + os.path.abspath(path)}, session=s)
+    url = pathlib.Path(os.path.abspath(path)).as_uri()  # quotes spaces, '#', '%'
+    b.send("Page.navigate", {"url": url}, session=s)
     b.wait_event("Page.loadEventFired", s)
     m = b.send(
         "Runtime.evaluate", {"expression": MEASURE, "returnByValue": True}, session=s
@@ -314,6 +316,10 @@ def main():
         d = i if os.path.isdir(i) else os.path.dirname(i)
         if out == d or out.startswith(d + os.sep):
             print(f"--out {a.out}: holds an input ({i}); name another directory", file=sys.stderr)
+            return 2
+    for r in a.reports:
+        if not os.path.isfile(r):
+            print(f"{r}: no such file", file=sys.stderr)
             return 2
     os.makedirs(out, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="html-check-") as tmp:
