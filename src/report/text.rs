@@ -76,6 +76,7 @@ pub fn render(r: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<(
             n.log.state.name()
         )?;
     }
+    space_and_restore(r, out)?;
     writeln!(out)?;
     for (i, f) in r.findings.iter().enumerate() {
         writeln!(
@@ -106,6 +107,20 @@ pub fn render(r: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<(
     }
     if r.findings.is_empty() {
         writeln!(out, "no findings")?;
+    }
+    Ok(())
+}
+
+/// One line of space numbers and one of the restore plan (`stats` and `restore-plan` say more).
+fn space_and_restore(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Some(sp) = &r.space {
+        writeln!(out, "space:    {}", super::space_sentence(sp))?;
+    }
+    if let Some(rp) = &r.restore_plan {
+        writeln!(out, "restore:  {}", super::restore_sentence(rp))?;
+        for w in &rp.warnings {
+            writeln!(out, "          warning: {w}")?;
+        }
     }
     Ok(())
 }
