@@ -327,8 +327,9 @@ fn report_shows_space_findings_and_the_restore_plan() {
     ]);
     let r: Value = serde_json::from_slice(&o.stdout).expect("report JSON");
     let sp = stats_json(&db, &[])["space"].clone();
-    // stats' compaction_would_free (warning) and write_hotspot (info) are report findings of
-    // kind space-history, with the words stats prints.
+    // stats' compaction_would_free and write_hotspot are report findings of kind
+    // space-history, with the words stats prints; information only, as 552 kB of old revisions
+    // is no problem: the verdict stays ok (plaintext snapshot, nothing encrypted).
     let history: Vec<&Value> = r["findings"]
         .as_array()
         .expect("findings")
@@ -336,7 +337,7 @@ fn report_shows_space_findings_and_the_restore_plan() {
         .filter(|f| f["kind"] == "space-history")
         .collect();
     assert!(
-        history.iter().any(|f| f["severity"] == "warning"
+        history.iter().any(|f| f["severity"] == "info"
             && f["summary"]
                 .as_str()
                 .unwrap_or_default()
@@ -346,9 +347,8 @@ fn report_shows_space_findings_and_the_restore_plan() {
     assert!(history
         .iter()
         .any(|f| f["severity"] == "info" && f["keys"].as_array().is_some_and(|k| k.len() == 1)));
-    // A warning of severity warning is a problem for the report (exit 1), never for restore.
-    assert_eq!(r["verdict"]["status"], "problems");
-    assert_eq!(code(&o), 1);
+    assert_eq!(r["verdict"]["status"], "ok");
+    assert_eq!(code(&o), 0);
     let s = &r["space"];
     assert_eq!(s["db_size"], sp["quota"]["used_bytes"]);
     assert_eq!(s["defrag_frees"], sp["defrag"]["frees_bytes"]);

@@ -256,8 +256,8 @@ mod tests {
                 member_ids: vec!["8e9e05c52164694d".into()],
             },
             SpaceFinding::DefragWouldFree {
-                bytes: 30,
-                db_bytes: 100,
+                bytes: 300 << 20,
+                db_bytes: 1 << 30,
             },
             SpaceFinding::CompactionWouldFree {
                 revision: 9,
