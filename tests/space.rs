@@ -309,3 +309,77 @@ fn damaged_copies_never_panic() {
         let _ = restore::plan(&snap, &records, &trailer, "variant.db");
     }
 }
+
+/// `report` carries the same space diagnosis and restore plan as `stats` and `restore-plan` on
+/// the same file: its space findings, its numbers, every command line.
+#[test]
+fn report_shows_space_findings_and_the_restore_plan() {
+    let db = copy("space/space.db", "report");
+    let p = db.to_str().expect("path");
+    let o = run(&[
+        "report",
+        "--snapshot",
+        p,
+        "-o",
+        "json",
+        "--fixed-time",
+        "2026-12-01T00:00:00Z",
+    ]);
+    let r: Value = serde_json::from_slice(&o.stdout).expect("report JSON");
+    let sp = stats_json(&db, &[])["space"].clone();
+    // stats' compaction_would_free and write_hotspot are report findings of kind
+    // space-history, with the words stats prints; information only, as 552 kB of old revisions
+    // is no problem: the verdict stays ok (plaintext snapshot, nothing encrypted).
+    let history: Vec<&Value> = r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["kind"] == "space-history")
+        .collect();
+    assert!(
+        history.iter().any(|f| f["severity"] == "info"
+            && f["summary"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("old revisions hold")),
+        "{history:?}"
+    );
+    assert!(history
+        .iter()
+        .any(|f| f["severity"] == "info" && f["keys"].as_array().is_some_and(|k| k.len() == 1)));
+    assert_eq!(r["verdict"]["status"], "ok");
+    assert_eq!(code(&o), 0);
+    let s = &r["space"];
+    assert_eq!(s["db_size"], sp["quota"]["used_bytes"]);
+    assert_eq!(s["defrag_frees"], sp["defrag"]["frees_bytes"]);
+    assert_eq!(s["held_bytes"], sp["totals"]["bytes"]);
+    assert_eq!(
+        s["compaction"]["revisions_removed"],
+        sp["compaction"]["revisions_removed"]
+    );
+    assert_eq!(s["quota_is_default"], true);
+    let (_, plan) = plan(&db);
+    let rp = &r["restore_plan"];
+    assert_eq!(rp["bump_revision"], plan["bump"]["bump"]);
+    assert_eq!(rp["restored_revision"], plan["bump"]["restored_revision"]);
+    for (ours, tool) in [("etcdutl", "etcdutl"), ("etcdctl-3.4", "etcdctl34")] {
+        let cmd = rp["commands"]
+            .as_array()
+            .expect("commands")
+            .iter()
+            .find(|c| c["tool"] == ours)
+            .expect("tool");
+        let want: Vec<Value> = argv(&plan, tool).into_iter().map(Value::from).collect();
+        assert_eq!(cmd["argv"], Value::from(want), "{ours}");
+    }
+    // Text and Markdown show both sections.
+    let text = stdout(&run(&["report", "--snapshot", p]));
+    assert!(text.contains("space:    db "), "{text}");
+    assert!(text.contains("restore:  With etcdutl 3.5.10+"), "{text}");
+    let md = stdout(&run(&["report", "--snapshot", p, "-o", "md"]));
+    assert!(
+        md.contains("## Space") && md.contains("## Restore plan"),
+        "{md}"
+    );
+    assert!(md.contains("--bump-revision"), "{md}");
+}

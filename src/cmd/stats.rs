@@ -5,6 +5,7 @@ use super::common::{display_key, open_snapshot};
 use super::outfile::{Guard, Mode};
 use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
+use crate::correlate::space::finding_text;
 use crate::etcd::meta::MetaInfo;
 use crate::etcd::records::Records;
 use crate::etcd::space::{self, Space};
@@ -183,7 +184,9 @@ pub fn run(args: &Args) -> CmdResult {
         depth: usize::from(args.space.depth),
         top: args.top,
     };
-    let (sp, structure_ok) = space_diagnosis(&snap, &records, opts);
+    let check = snap.check_structure();
+    let sp = crate::correlate::space::diagnosis(&snap, &records, &check, opts);
+    let structure_ok = check.ok();
     match fmt {
         Fmt::Json => write_json(
             &mut out,
@@ -280,32 +283,6 @@ struct WithSpace<'a> {
     space: &'a Space,
 }
 
-/// Classifies keys by Kubernetes resource and namespace for the space diagnosis.
-fn classify(key: &[u8]) -> space::KeyClass {
-    let path = KeyPath::parse(key);
-    space::KeyClass {
-        resource: path
-            .map(|p| p.qualified_resource())
-            .unwrap_or_else(|| "(not a kube key)".into()),
-        namespace: path
-            .and_then(|p| p.namespace)
-            .unwrap_or("(cluster-scoped)")
-            .to_string(),
-    }
-}
-
-/// The space diagnosis of an opened snapshot, and whether the page walk met no damage (page
-/// counts are then exact). `report` can call this with `space::Options::default()`.
-pub fn space_diagnosis(
-    snap: &crate::etcd::Snapshot,
-    records: &Records<'_>,
-    opts: space::Options,
-) -> (Space, bool) {
-    let check = snap.check_structure();
-    let sp = space::compute(snap, records, &check, &classify, opts);
-    (sp, check.ok())
-}
-
 /// Words of `text` in lines of at most `width` columns (a longer word gets its own line), the
 /// first line after `first`, the rest after `rest`: findings stay readable on an 80-column
 /// terminal.
@@ -334,109 +311,6 @@ pub(crate) fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String 
 
 fn human(b: u64) -> String {
     crate::etcd::status::humanize_bytes(b)
-}
-
-fn pct(a: u64, b: u64) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        100.0 * a as f64 / b as f64
-    }
-}
-
-/// A finding as one headline and one remedy line: the only place their words are chosen.
-pub fn finding_text(f: &space::SpaceFinding) -> (String, String) {
-    use space::SpaceFinding as F;
-    match f {
-        F::QuotaUsage {
-            used_bytes,
-            quota_bytes,
-        } => (
-            format!(
-                "db at {:.0} % of quota ({} of {} --quota-backend-bytes; etcd compares the whole db size, free pages included)",
-                pct(*used_bytes, *quota_bytes),
-                human(*used_bytes),
-                human(*quota_bytes)
-            ),
-            "compact history, then `etcdctl defrag` each member in turn; or raise --quota-backend-bytes (etcd suggests at most 8 GiB)".into(),
-        ),
-        F::QuotaAboveSuggested { quota_bytes } => (
-            format!(
-                "quota {} is above the 8 GiB etcd suggests as a maximum",
-                human(*quota_bytes)
-            ),
-            "expect slow starts, defrags and snapshots; keep the db small instead".into(),
-        ),
-        F::NoSpaceAlarm { member_ids } => (
-            format!(
-                "NOSPACE alarm stored for member {}: the cluster refuses writes",
-                member_ids.join(", ")
-            ),
-            "free space first (compact, then defrag every member), then `etcdctl alarm disarm`; the alarm persists until disarmed".into(),
-        ),
-        F::DefragWouldFree { bytes, db_bytes } => (
-            format!(
-                "defrag would free {} ({:.0} % of the db)",
-                human(*bytes),
-                pct(*bytes, *db_bytes)
-            ),
-            "`etcdctl defrag` one member at a time: it blocks that member while it copies the db".into(),
-        ),
-        F::CompactionWouldFree {
-            revision,
-            revisions,
-            bytes,
-            held_bytes,
-            db_bytes_after_defrag,
-        } => (
-            format!(
-                "old revisions hold {} of {} held ({:.0} %): compacting at {revision} would remove {revisions} revisions",
-                human(*bytes),
-                human(*held_bytes),
-                pct(*bytes, *held_bytes)
-            ),
-            format!(
-                "`etcdctl compact {revision}` then defrag: db about {} after; Kubernetes compacts every --etcd-compaction-interval (5m by default), check it is not 0",
-                human(*db_bytes_after_defrag)
-            ),
-        ),
-        F::ResourceHoldsHistory {
-            resource,
-            old_bytes,
-            all_old_bytes,
-        } => {
-            let share = pct(*old_bytes, *all_old_bytes);
-            if resource == "events" || resource == "events.events.k8s.io" {
-                (
-                    format!("Events hold {share:.0} % of history"),
-                    "shorten kube-apiserver --event-ttl (1h by default), or give Events their own etcd (--etcd-servers-overrides)".into(),
-                )
-            } else {
-                (
-                    format!("{resource} hold {share:.0} % of history"),
-                    format!("find what rewrites {resource} so often (hotspots below, the apiserver audit log)"),
-                )
-            }
-        }
-        F::WriteHotspot {
-            key,
-            revisions,
-            all_revisions,
-        } => (
-            format!(
-                "write hotspot: {key} holds {revisions} revisions ({:.0} % of all held)",
-                pct(*revisions, *all_revisions)
-            ),
-            "find the client rewriting it (apiserver audit log for that object); two controllers fighting over it is typical".into(),
-        ),
-        F::CompactionUnfinished {
-            scheduled,
-            finished,
-        } => (
-            format!("compaction scheduled at {scheduled} never finished (finished: {finished})"),
-            "etcd finishes it when it next opens this db: revisions up to it will be gone".into(),
-        ),
-    }
 }
 
 fn render_space(out: &mut impl Write, sp: &Space) -> std::io::Result<()> {

@@ -10,6 +10,7 @@ pub mod coverage;
 pub mod findings;
 pub mod logmatch;
 pub mod model;
+pub mod space;
 
 pub use model::*;
 
@@ -32,6 +33,8 @@ pub struct Context<'a> {
     /// A missing SHA-256 trailer is expected (data-dir copy): no finding for it.
     pub allow_missing_trailer: bool,
     pub logs: Option<&'a LogScan>,
+    /// The space diagnosis of the snapshot, when one was made: its findings join the others.
+    pub space: Option<&'a crate::etcd::space::Space>,
 }
 
 /// What correlation found.
@@ -112,6 +115,9 @@ pub fn diagnose(ctx: &Context<'_>) -> Diagnosis {
     let mut nodes = cov.node_rows(ctx);
     logmatch::match_nodes(ctx, &cov, &mut nodes);
     let mut findings = findings::all(ctx, &cov, &nodes);
+    if let Some(sp) = ctx.space {
+        findings.extend(space::findings(sp, ctx.snapshot_path));
+    }
     findings.sort_by(|a, b| {
         a.severity
             .cmp(&b.severity)

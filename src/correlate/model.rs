@@ -146,6 +146,12 @@ pub enum FindingKind {
     /// Log files holding only client-side errors (kubelet, kubectl, …): what clients saw, never
     /// attributed to an apiserver node.
     ClientSideLog,
+    /// The db size against the quota (docs/space.md).
+    SpaceQuota,
+    /// What defrag would give back.
+    SpaceFragmentation,
+    /// Old revisions a compaction would remove, the resources and keys that write them.
+    SpaceHistory,
 }
 
 impl FindingKind {

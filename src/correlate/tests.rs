@@ -29,6 +29,15 @@ fn configs(dir: &str, nodes: &[&str]) -> Keyring {
 
 /// The whole of `diagnose` on a snapshot, a keyring and optional in-memory logs.
 fn diagnosis(snap: &Snapshot, keyring: &Keyring, logs: Option<&LogScan>) -> Diagnosis {
+    diagnosis_with_space(snap, keyring, logs, None)
+}
+
+fn diagnosis_with_space(
+    snap: &Snapshot,
+    keyring: &Keyring,
+    logs: Option<&LogScan>,
+    space: Option<&crate::etcd::space::Space>,
+) -> Diagnosis {
     let records = Records::read(snap);
     let integrity = Integrity::run(snap);
     let engine = Engine::new(keyring);
@@ -44,6 +53,7 @@ fn diagnosis(snap: &Snapshot, keyring: &Keyring, logs: Option<&LogScan>) -> Diag
         integrity: Some(&integrity),
         allow_missing_trailer: false,
         logs,
+        space,
     })
 }
 
@@ -369,6 +379,62 @@ fn stale_tarball_gives_missing_read_key() {
     assert_eq!(d.restorability(), Restorability::NotRestorable);
 }
 
+#[test]
+fn space_kinds_quota_fragmentation_history() {
+    use crate::etcd::space::Options;
+    let with_space = |rel: &str, quota_bytes: Option<u64>| {
+        let snap = open(rel);
+        let records = Records::read(&snap);
+        let check = snap.check_structure();
+        let db = snap.db().logical_size();
+        let opts = Options {
+            // The db size itself: a full quota, as on a member about to raise NOSPACE.
+            quota_bytes: quota_bytes.unwrap_or(db),
+            ..Options::default()
+        };
+        let sp = super::space::diagnosis(&snap, &records, &check, opts);
+        diagnosis_with_space(&snap, &KeyringBuilder::new().build(), None, Some(&sp))
+    };
+    // space.db: many updates of a few keys, Events churn (scripts/make-space-testdata.sh).
+    let d = with_space("space/space.db", Some(9 << 30));
+    let quota = has(&d, FindingKind::SpaceQuota).expect("a 9 GiB quota is above the suggested");
+    assert_eq!(quota.severity, Severity::Warning);
+    assert_eq!(d.verdict, Verdict::Problems, "{:?}", d.findings);
+    // 74 % of the bytes held are old, but 552 kB is no problem: information.
+    let history = has(&d, FindingKind::SpaceHistory).unwrap();
+    assert!(
+        history.evidence[0].text.contains("revisions"),
+        "{history:?}"
+    );
+    assert_eq!(history.severity, Severity::Info);
+    let d = with_space("space/space.db", Some(2 << 30));
+    assert_eq!(d.verdict, Verdict::Ok, "{:?}", d.findings);
+    // A quota the db fills: critical, and the verdict names it.
+    let d = with_space("space/space.db", None);
+    let quota = has(&d, FindingKind::SpaceQuota).unwrap();
+    assert_eq!(quota.severity, Severity::Critical);
+    assert_eq!(d.findings[0].kind, FindingKind::SpaceQuota);
+    assert_eq!(d.verdict, Verdict::Problems);
+    // Space findings never make a backup unrestorable, nor unverified.
+    assert!(!FindingKind::SpaceQuota.blocks_restore() && !FindingKind::SpaceQuota.unverified());
+    // m3-behind.db: a copy whose free pages defrag would give back (a small share in bytes).
+    let d = with_space("many/m3-behind.db", Some(2 << 30));
+    let frag = has(&d, FindingKind::SpaceFragmentation).unwrap();
+    assert_eq!(frag.severity, Severity::Info);
+    assert!(
+        frag.summary.starts_with("defrag would free"),
+        "{}",
+        frag.summary
+    );
+    // The NOSPACE alarm is reported once, as `alarm`.
+    let d = with_space("snapshots/nospace.db", Some(2 << 30));
+    assert!(has(&d, FindingKind::Alarm).is_some());
+    assert!(d
+        .findings
+        .iter()
+        .all(|f| !f.summary.contains("NOSPACE alarm stored")));
+}
+
 /// Every finding kind has a test above; a new kind does not compile until it is listed here.
 #[test]
 fn every_finding_kind_is_tested() {
@@ -389,6 +455,9 @@ fn every_finding_kind_is_tested() {
             FindingKind::MissingTrailer | FindingKind::Alarm | FindingKind::SnapshotIntegrity => {
                 "integrity_kinds"
             }
+            FindingKind::SpaceQuota
+            | FindingKind::SpaceFragmentation
+            | FindingKind::SpaceHistory => "space_kinds",
         }
     }
     assert_eq!(test_of(FindingKind::Alarm), "integrity_kinds");

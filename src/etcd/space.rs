@@ -41,6 +41,10 @@ pub const QUOTA_WARN: f64 = 0.80;
 pub const QUOTA_CRITICAL: f64 = 0.95;
 /// Share of the db that defrag would give back from which it is worth a finding.
 pub const DEFRAG_WORTH: f64 = 0.20;
+/// Bytes a defrag or a compaction must give back for its finding to be a warning rather than
+/// information: 100 MiB, about 5 % of etcd's default quota. Below it the share may be large
+/// but the space is not a problem (a 2 MB db that defrag would shrink by 500 kB).
+pub const WORTH_WARNING_BYTES: u64 = 100 * 1024 * 1024;
 /// Share of the held bytes that are old revisions (superseded or deleted) from which a
 /// compaction is worth a finding.
 pub const COMPACTION_WORTH: f64 = 0.50;
@@ -217,9 +221,15 @@ impl SpaceFinding {
                 }
             }
             SpaceFinding::NoSpaceAlarm { .. } => Level::Critical,
+            SpaceFinding::DefragWouldFree { bytes, .. }
+            | SpaceFinding::CompactionWouldFree { bytes, .. } => {
+                if *bytes >= WORTH_WARNING_BYTES {
+                    Level::Warning
+                } else {
+                    Level::Info
+                }
+            }
             SpaceFinding::QuotaAboveSuggested { .. }
-            | SpaceFinding::DefragWouldFree { .. }
-            | SpaceFinding::CompactionWouldFree { .. }
             | SpaceFinding::CompactionUnfinished { .. } => Level::Warning,
             SpaceFinding::ResourceHoldsHistory { .. } | SpaceFinding::WriteHotspot { .. } => {
                 Level::Info
@@ -516,5 +526,12 @@ mod tests {
         };
         assert_eq!(q(87).level(), Level::Warning);
         assert_eq!(q(95).level(), Level::Critical);
+        // Defrag and compaction gains are warnings only when they are worth it in bytes.
+        let d = |bytes| SpaceFinding::DefragWouldFree {
+            bytes,
+            db_bytes: bytes * 3,
+        };
+        assert_eq!(d(WORTH_WARNING_BYTES - 1).level(), Level::Info);
+        assert_eq!(d(WORTH_WARNING_BYTES).level(), Level::Warning);
     }
 }

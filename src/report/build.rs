@@ -9,6 +9,8 @@ use crate::correlate::{self, Context, Diagnosis};
 use crate::decrypt::{audit, Engine};
 use crate::etcd::integrity::Integrity;
 use crate::etcd::records::Records;
+use crate::etcd::restore::{self, RestorePlan};
+use crate::etcd::space::{self, Space};
 use crate::etcd::status;
 use crate::etcd::trailer::Trailer;
 use crate::etcd::Snapshot;
@@ -39,6 +41,8 @@ fn stage<T>(p: &dyn Progress, name: &str, f: impl FnOnce() -> T) -> T {
 pub struct Options {
     /// A missing SHA-256 trailer is expected (data-dir copy): no finding for it.
     pub allow_missing_trailer: bool,
+    /// The space diagnosis's quota, prefix depth and list lengths (docs/space.md).
+    pub space: space::Options,
 }
 
 /// Everything computed from one snapshot, its key sources and logs.
@@ -53,6 +57,10 @@ pub struct Analysis {
     /// The per-record judgement (`audit` prints it).
     pub audit: audit::Audit,
     pub diagnosis: Diagnosis,
+    /// Where the space goes (its findings are in the diagnosis too).
+    pub space: Space,
+    /// How to restore this snapshot.
+    pub restore_plan: RestorePlan,
     keys: Vec<KeyRow>,
 }
 
@@ -66,7 +74,7 @@ pub fn analyse(
     opts: &Options,
     progress: &dyn Progress,
 ) -> Analysis {
-    facts(snap, keyring, progress).diagnose(keyring, logs, opts)
+    facts(snap, keyring, opts, progress).diagnose(keyring, logs, opts)
 }
 
 /// [`analyse`] with `side` (e.g. scanning and hashing the logs) run beside the snapshot work,
@@ -79,7 +87,7 @@ pub fn analyse_beside<T: Send>(
     opts: &Options,
     progress: &dyn Progress,
 ) -> (Analysis, T) {
-    let (f, t) = rayon::join(|| facts(snap, keyring, progress), side);
+    let (f, t) = rayon::join(|| facts(snap, keyring, opts, progress), side);
     let a = f.diagnose(keyring, logs_of(&t), opts);
     (a, t)
 }
@@ -92,14 +100,21 @@ struct Facts<'s> {
     status: BTreeMap<String, serde_json::Value>,
     engine: Engine,
     audit: audit::Audit,
+    space: Space,
+    restore_plan: RestorePlan,
 }
 
-fn facts<'s>(snap: &'s Snapshot, keyring: &Keyring, progress: &dyn Progress) -> Facts<'s> {
+fn facts<'s>(
+    snap: &'s Snapshot,
+    keyring: &Keyring,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Facts<'s> {
     // The SHA-256 of the whole file (one core, the longest single task) runs beside everything
     // else: the page walk, status hash and record decode, then the trial decryption, which
     // need no integrity verdict and keep the other core busy.
     let engine = Engine::new(keyring);
-    let (trailer, (records, structure, st, audit)) = stage(
+    let (trailer, (records, structure, st, (audit, space))) = stage(
         progress,
         "reading and trial-decrypting the snapshot",
         || {
@@ -110,14 +125,22 @@ fn facts<'s>(snap: &'s Snapshot, keyring: &Keyring, progress: &dyn Progress) -> 
                         || Records::read(snap),
                         || rayon::join(|| snap.check_structure(), || status::compute(snap)),
                     );
-                    let live: Vec<audit::Input> = audit::Input::live(&records);
-                    let audit = audit::audit(&engine, keyring, &live);
-                    drop(live);
-                    (records, structure, st, audit)
+                    // The space diagnosis (defrag replay, history per key) beside the trial
+                    // decryption: both only read the records.
+                    let audit_space = rayon::join(
+                        || {
+                            let live: Vec<audit::Input> = audit::Input::live(&records);
+                            audit::audit(&engine, keyring, &live)
+                        },
+                        || correlate::space::diagnosis(snap, &records, &structure, opts.space),
+                    );
+                    (records, structure, st, audit_space)
                 },
             )
         },
     );
+    let path = snap.path.display().to_string();
+    let restore_plan = restore::plan(snap, &records, &trailer, &path);
     let integrity = Integrity::from_parts(snap, trailer, structure, &records);
     // The report's snapshot status keeps its keys: the 3.4/3.5 numbers, 3.6's `version` (semver
     // only, as etcdutl 3.6 prints it) and the live-key count 3.6 calls total keys.
@@ -133,12 +156,14 @@ fn facts<'s>(snap: &'s Snapshot, keyring: &Keyring, progress: &dyn Progress) -> 
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     Facts {
-        path: snap.path.display().to_string(),
+        path,
         records,
         integrity,
         status: status_map,
         engine,
         audit,
+        space,
+        restore_plan,
     }
 }
 
@@ -153,6 +178,7 @@ impl Facts<'_> {
             integrity: Some(&self.integrity),
             allow_missing_trailer: opts.allow_missing_trailer,
             logs,
+            space: Some(&self.space),
         };
         let diagnosis = correlate::diagnose(&ctx);
         Analysis {
@@ -163,6 +189,8 @@ impl Facts<'_> {
             integrity: self.integrity,
             audit: self.audit,
             diagnosis,
+            space: self.space,
+            restore_plan: self.restore_plan,
             keys: key_rows(keyring),
         }
     }
@@ -208,6 +236,8 @@ impl Analysis {
             status,
             audit,
             diagnosis,
+            space,
+            restore_plan,
             keys,
             ..
         } = self;
@@ -251,6 +281,8 @@ impl Analysis {
             unreadable: audit.unreadable,
             log_events: parts.log_events,
             findings: parts.findings,
+            space: Some(model::SpaceSection::from_space(&space)),
+            restore_plan: Some(model::RestorePlanSection::from_plan(&restore_plan)),
         }
     }
 }

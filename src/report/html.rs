@@ -259,6 +259,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "</ul>")?;
         }
     }
+    space_and_restore(r, out)?;
     writeln!(out, "<h2>Inputs</h2><div class=\"scroll\"><table id=\"inputs\"><tr><th>path</th><th>role</th><th>node</th><th>bytes</th><th>sha256</th></tr>")?;
     for i in &r.inputs {
         writeln!(
@@ -275,6 +276,52 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         out,
         "</table></div><p>No secret values and no key bytes appear in this report.</p></body></html>"
     )
+}
+
+/// The space numbers and the restore plan (command lines in `<pre>`, warnings as a list).
+fn space_and_restore(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Some(sp) = &r.space {
+        writeln!(
+            out,
+            "<h2>Space</h2><p id=\"space\">{}</p>",
+            rich(&super::space_sentence(sp))
+        )?;
+        let rows = super::space_rows(sp);
+        if !rows.is_empty() {
+            writeln!(out, "<div class=\"scroll\"><table id=\"space-resources\"><tr><th>resource</th><th>live</th><th>held</th><th>old</th><th>revisions</th></tr>")?;
+            for [name, cells @ ..] in &rows {
+                write!(out, "<tr><td>{}</td>", esc(name))?;
+                for c in cells {
+                    write!(out, "<td class=\"num\">{}</td>", esc(c))?;
+                }
+                writeln!(out, "</tr>")?;
+            }
+            writeln!(out, "</table></div>")?;
+        }
+    }
+    if let Some(rp) = &r.restore_plan {
+        writeln!(
+            out,
+            "<h2>Restore plan</h2><p id=\"restore\">{}</p>",
+            rich(&super::restore_sentence(rp))
+        )?;
+        writeln!(out, "<pre>")?;
+        for c in &rp.commands {
+            writeln!(out, "# {} — {}", esc(&c.tool), esc(&c.member))?;
+            for line in c.line.lines() {
+                writeln!(out, "{}", esc(line))?;
+            }
+        }
+        writeln!(out, "</pre>")?;
+        if !rp.warnings.is_empty() {
+            writeln!(out, "<ul id=\"restore-warnings\">")?;
+            for w in &rp.warnings {
+                writeln!(out, "<li>{}</li>", rich(w))?;
+            }
+            writeln!(out, "</ul>")?;
+        }
+    }
+    Ok(())
 }
 
 /// What the timeline's times are, said where it is drawn.

@@ -291,6 +291,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         }
         writeln!(out)?;
     }
+    space_and_restore(r, out)?;
     writeln!(out, "## Inputs (chain of custody)\n")?;
     writeln!(
         out,
@@ -311,6 +312,51 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         out,
         "\nNo secret values and no key bytes appear in this report; keys are named by fingerprint."
     )
+}
+
+/// The space numbers and the restore plan: command lines in a fenced block, warnings as a list.
+fn space_and_restore(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Some(sp) = &r.space {
+        writeln!(out, "## Space\n")?;
+        writeln!(out, "{}", prose(&super::space_sentence(sp)))?;
+        let rows = super::space_rows(sp);
+        if !rows.is_empty() {
+            writeln!(
+                out,
+                "\n| resource | live | held | old | revisions |\n|---|---:|---:|---:|---:|"
+            )?;
+            for row in &rows {
+                let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+                writeln!(out, "| {} |", cells.join(" | "))?;
+            }
+        }
+        writeln!(out)?;
+    }
+    if let Some(rp) = &r.restore_plan {
+        writeln!(out, "## Restore plan\n")?;
+        writeln!(out, "{}\n", prose(&super::restore_sentence(rp)))?;
+        // Backticks in a path would close the fence: shown as quotes, as code() does.
+        writeln!(out, "```sh")?;
+        for c in &rp.commands {
+            writeln!(
+                out,
+                "# {} — {}",
+                c.tool,
+                crate::sanitize::text(&c.member).replace('`', "'")
+            )?;
+            for line in c.line.lines() {
+                writeln!(out, "{}", crate::sanitize::text(line).replace('`', "'"))?;
+            }
+        }
+        writeln!(out, "```\n")?;
+        for w in &rp.warnings {
+            writeln!(out, "- warning: {}", prose(w))?;
+        }
+        if !rp.warnings.is_empty() {
+            writeln!(out)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod build;
 pub mod html;
 pub mod markdown;
 pub mod model;
+pub mod restore;
 pub mod text;
 
 pub use model::Report;
@@ -52,4 +53,58 @@ pub(crate) fn capped(items: &[String], n: usize, wrap: impl Fn(&str) -> String) 
         ));
     }
     s.join(", ")
+}
+
+/// The space section in one sentence (plain text; `backtick spans` as the findings write them).
+pub(crate) fn space_sentence(sp: &model::SpaceSection) -> String {
+    let h = crate::etcd::status::humanize_bytes;
+    let used = if sp.quota_bytes == 0 {
+        0.0
+    } else {
+        100.0 * sp.db_size as f64 / sp.quota_bytes as f64
+    };
+    format!(
+        "db {} ({} pages of {} B in use, {} free: {:.1} % fragmentation; defrag would free {}); quota {}{}, {:.1} % used; live {} in {} keys, {} held over {} revisions ({} old; compacting at {} removes {} revisions).",
+        h(sp.db_size),
+        sp.pages_in_use,
+        sp.page_size,
+        sp.pages_free,
+        100.0 * sp.fragmentation,
+        h(sp.defrag_frees),
+        h(sp.quota_bytes),
+        if sp.quota_is_default { " (etcd's default, assumed)" } else { "" },
+        used,
+        h(sp.live_bytes),
+        sp.live_keys,
+        h(sp.held_bytes),
+        sp.revisions,
+        h(sp.old_bytes),
+        sp.compaction.revision,
+        sp.compaction.revisions_removed
+    )
+}
+
+/// The space section's resource table: resource, live, held, old, revisions.
+pub(crate) fn space_rows(sp: &model::SpaceSection) -> Vec<[String; 5]> {
+    let h = crate::etcd::status::humanize_bytes;
+    sp.history_by_resource
+        .iter()
+        .map(|t| {
+            [
+                t.resource.clone(),
+                h(t.live_bytes),
+                h(t.held_bytes),
+                h(t.old_bytes),
+                t.revisions.to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// The restore plan in one sentence (`backtick spans` for the flags).
+pub(crate) fn restore_sentence(rp: &model::RestorePlanSection) -> String {
+    format!(
+        "With etcdutl 3.5.10+ / 3.6: `--bump-revision {} --mark-compacted`, the member comes back at revision {} (compacted there: clients relist). With etcd 3.4 (no bump flags): at revision {}; `restore-plan` prints the same.",
+        rp.bump_revision, rp.restored_revision, rp.revision
+    )
 }

@@ -36,6 +36,10 @@ pub struct Report {
     pub unreadable: Unreadables,
     pub log_events: LogEvents,
     pub findings: Vec<Finding>,
+    /// Where the space goes (docs/space.md); its findings are in `findings`.
+    pub space: Option<SpaceSection>,
+    /// How to restore this snapshot (`restore-plan`).
+    pub restore_plan: Option<RestorePlanSection>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -237,6 +241,9 @@ impl Named for FindingKind {
             FindingKind::LogNodeAssumed => "log-node-assumed",
             FindingKind::LogNodeUnmatched => "log-node-unmatched",
             FindingKind::ClientSideLog => "client-side-log",
+            FindingKind::SpaceQuota => "space-quota",
+            FindingKind::SpaceFragmentation => "space-fragmentation",
+            FindingKind::SpaceHistory => "space-history",
         }
     }
 }
@@ -321,6 +328,186 @@ impl DiagnosisParts {
                 .findings
                 .into_iter()
                 .map(Finding::from_diagnosis)
+                .collect(),
+        }
+    }
+}
+
+/// How many resources and hotspots the report lists (`stats` lists any number).
+pub const SPACE_ROWS: usize = 5;
+
+/// The space numbers the report shows: a summary of `stats`.
+#[derive(Clone, Debug, Serialize)]
+pub struct SpaceSection {
+    /// etcd's `dbSize`: high-water mark × page size.
+    pub db_size: u64,
+    pub page_size: u64,
+    pub pages_in_use: u64,
+    pub pages_free: u64,
+    /// Free pages over pages below the high-water mark.
+    pub fragmentation: f64,
+    /// What `defrag` would give back, and the db size after it.
+    pub defrag_frees: u64,
+    pub db_size_after_defrag: u64,
+    pub quota_bytes: u64,
+    /// True when the quota is etcd's default, assumed (no --quota-backend-bytes known).
+    pub quota_is_default: bool,
+    pub live_keys: u64,
+    pub live_bytes: u64,
+    /// Every revision the file holds, tombstones included.
+    pub revisions: u64,
+    pub held_bytes: u64,
+    /// Bytes of superseded and deleted revisions: what a compaction at the latest revision
+    /// removes.
+    pub old_bytes: u64,
+    pub compaction: CompactionSection,
+    /// Resources holding the most bytes over all revisions, at most [`SPACE_ROWS`].
+    pub history_by_resource: Vec<ResourceHistory>,
+    /// Keys with the most revisions held, at most [`SPACE_ROWS`].
+    pub hotspots: Vec<Hotspot>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CompactionSection {
+    pub revision: i64,
+    pub revisions_removed: u64,
+    pub bytes_removed: u64,
+    pub db_size_after_defrag: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ResourceHistory {
+    pub resource: String,
+    pub live_bytes: u64,
+    pub held_bytes: u64,
+    pub old_bytes: u64,
+    pub revisions: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Hotspot {
+    pub key: String,
+    pub revisions: u64,
+    pub first_revision: i64,
+    pub last_revision: i64,
+}
+
+impl SpaceSection {
+    pub fn from_space(sp: &crate::etcd::space::Space) -> SpaceSection {
+        let mut resources: Vec<_> = sp.by_resource.iter().collect();
+        resources.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(b.0)));
+        SpaceSection {
+            db_size: sp.pages.db_bytes(),
+            page_size: sp.pages.page_size,
+            pages_in_use: sp.pages.in_use,
+            pages_free: sp.pages.free,
+            fragmentation: sp.fragmentation,
+            defrag_frees: sp.defrag.frees_bytes,
+            db_size_after_defrag: sp.defrag.db_bytes,
+            quota_bytes: sp.quota.quota_bytes,
+            quota_is_default: sp.quota.is_default,
+            live_keys: sp.totals.live_keys,
+            live_bytes: sp.totals.live_bytes,
+            revisions: sp.totals.revisions,
+            held_bytes: sp.totals.bytes,
+            old_bytes: sp.totals.old_bytes(),
+            compaction: CompactionSection {
+                revision: sp.compaction.revision,
+                revisions_removed: sp.compaction.revisions_removed,
+                bytes_removed: sp.compaction.bytes_removed,
+                db_size_after_defrag: sp.compaction.then_defrag.db_bytes,
+            },
+            history_by_resource: resources
+                .into_iter()
+                .take(SPACE_ROWS)
+                .map(|(name, t)| ResourceHistory {
+                    resource: name.clone(),
+                    live_bytes: t.live_bytes,
+                    held_bytes: t.bytes,
+                    old_bytes: t.old_bytes(),
+                    revisions: t.revisions,
+                })
+                .collect(),
+            hotspots: sp
+                .hotspots
+                .iter()
+                .take(SPACE_ROWS)
+                .map(|k| Hotspot {
+                    key: k.key.clone(),
+                    revisions: k.revisions,
+                    first_revision: k.first_revision,
+                    last_revision: k.last_revision,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The restore plan the report shows: `restore-plan`'s content.
+#[derive(Clone, Debug, Serialize)]
+pub struct RestorePlanSection {
+    /// `--bump-revision` for etcdutl 3.5.10+ / 3.6, and why that size: it must exceed the
+    /// revisions written after the snapshot; ten times the snapshot's revision, rounded up to a
+    /// power of ten, at least 10^9.
+    pub bump_revision: u64,
+    pub from_revision: i64,
+    /// With the bump: the restored member's revision, also its compacted revision.
+    pub restored_revision: i64,
+    /// Without a bump (etcd 3.4): what the restored member holds.
+    pub revision: i64,
+    pub compacted_revision: Option<i64>,
+    pub cluster_version: Option<String>,
+    pub storage_version: Option<String>,
+    pub live_keys: usize,
+    /// Members named in the file: restore replaces them with `--initial-cluster`.
+    pub members_in_file: Vec<String>,
+    pub commands: Vec<RestoreCommand>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RestoreCommand {
+    /// `etcdutl` (3.5.10+ / 3.6, with the bump flags) or `etcdctl-3.4` (without).
+    pub tool: String,
+    pub member: String,
+    pub argv: Vec<String>,
+    /// The command line as a POSIX shell takes it, `\`-continued before each flag.
+    pub line: String,
+}
+
+impl RestorePlanSection {
+    pub fn from_plan(p: &crate::etcd::restore::RestorePlan) -> RestorePlanSection {
+        use crate::etcd::restore::Tool as T;
+        RestorePlanSection {
+            bump_revision: p.bump.bump,
+            from_revision: p.bump.from_revision,
+            restored_revision: p.bump.restored_revision,
+            revision: p.restored.revision,
+            compacted_revision: p.restored.compacted_revision,
+            cluster_version: p.restored.cluster_version.clone(),
+            storage_version: p.restored.storage_version.clone(),
+            live_keys: p.restored.live_keys,
+            members_in_file: p.restored.members_in_file.clone(),
+            commands: p
+                .commands
+                .iter()
+                .map(|c| {
+                    let (tool, env) = match c.tool {
+                        T::Etcdutl => ("etcdutl", ""),
+                        T::Etcdctl34 => ("etcdctl-3.4", "ETCDCTL_API=3 "),
+                    };
+                    RestoreCommand {
+                        tool: tool.into(),
+                        member: c.member.clone(),
+                        argv: c.argv.clone(),
+                        line: super::restore::command_line(&c.argv, env),
+                    }
+                })
+                .collect(),
+            warnings: p
+                .warnings
+                .iter()
+                .map(super::restore::warning_text)
                 .collect(),
         }
     }

@@ -110,6 +110,7 @@ fn summary(r: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<Stri
             n.log.state.name()
         )?;
     }
+    space_and_restore(r, out)?;
     writeln!(out)?;
     for (i, f) in r.findings.iter().enumerate() {
         writeln!(
@@ -294,4 +295,18 @@ mod tests {
         assert_eq!(hanging_indent("verdict: OK — x"), 9);
         assert_eq!(hanging_indent("node master-1: reads"), 2);
     }
+}
+
+/// One line of space numbers and one of the restore plan (`stats` and `restore-plan` say more).
+fn space_and_restore(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Some(sp) = &r.space {
+        writeln!(out, "space:    {}", super::space_sentence(sp))?;
+    }
+    if let Some(rp) = &r.restore_plan {
+        writeln!(out, "restore:  {}", super::restore_sentence(rp))?;
+        for w in &rp.warnings {
+            writeln!(out, "          warning: {w}")?;
+        }
+    }
+    Ok(())
 }
