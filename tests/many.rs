@@ -351,4 +351,74 @@ fn diff_finds_every_known_change_and_the_key_rotation() {
     );
     let same = run(&["diff", &new, &new]);
     assert!(String::from_utf8_lossy(&same.stdout).contains("keys (0)"));
+    assert!(r.get("readability").is_none(), "not judged without key sources");
+}
+
+/// The same two snapshots judged by three nodes' configs (testdata/many/rotation): cp-1 rotated
+/// (key2 first, key1 kept), cp-2 missed the rotation (key1 only), cp-3 dropped key1 (key2 only).
+/// The rotation's rewrite makes ns-a's secrets unreadable for cp-2 and readable for cp-3, as does
+/// ns-b/s05 written back as plaintext for cp-3; cp-1 reads everything on both sides.
+#[test]
+fn diff_names_records_that_became_unreadable_for_a_node() {
+    let s = Scratch::new("diff-nodes");
+    let (old, new) = (s.copy("many/before.db"), s.copy("many/after.db"));
+    let cfg: Vec<String> = (1..=3)
+        .map(|n| s.copy(&format!("many/rotation/cp-{n}.yaml")))
+        .collect();
+    let facts = json("many/facts.json");
+    let rotated: Vec<&str> = facts["after"]["rotated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let plain = facts["after"]["plaintext"][0].as_str().unwrap();
+    let mut argv = vec!["diff", &old, &new];
+    for c in &cfg {
+        argv.extend(["--encryption-config", c.as_str()]);
+    }
+    let text = run(&argv);
+    assert_eq!(text.status.code(), Some(0));
+    let t = String::from_utf8_lossy(&text.stdout);
+    assert!(t.contains("cp-2                 12 / 0 / 0"), "{t}");
+    assert!(t.contains("became unreadable (12):"), "{t}");
+    argv.extend(["--format", "json"]);
+    let out = run(&argv);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counts = &r["readability"];
+    assert_eq!(counts["cp-1"]["became_unreadable"], 0);
+    assert_eq!(counts["cp-1"]["became_readable"], 0);
+    assert_eq!(counts["cp-2"]["became_unreadable"], rotated.len());
+    assert_eq!(counts["cp-2"]["became_readable"], 0);
+    assert_eq!(counts["cp-3"]["became_unreadable"], 0);
+    assert_eq!(counts["cp-3"]["became_readable"], rotated.len() + 1);
+    for c in r["changes"].as_array().unwrap() {
+        let key = c["key"].as_str().unwrap();
+        let nodes: Vec<(&str, &str)> = c["nodes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|n| (n["node"].as_str().unwrap(), n["change"].as_str().unwrap()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let want: Vec<(&str, &str)> = if rotated.contains(&key) {
+            vec![("cp-2", "became_unreadable"), ("cp-3", "became_readable")]
+        } else if key == plain {
+            vec![("cp-3", "became_readable")]
+        } else {
+            vec![]
+        };
+        assert_eq!(nodes, want, "{key}");
+        if rotated.contains(&key) {
+            // The apiserver's own words for the side cp-2 cannot read.
+            assert_eq!(
+                c["nodes"][0]["error"],
+                "no matching key was found for the provided AES transformer"
+            );
+        }
+    }
+    let o = String::from_utf8_lossy(&out.stdout);
+    assert!(!o.contains("FIXTURE-SECRET-") && !o.contains("AAECAwQF"));
+    assert_eq!(run(&argv).stdout, out.stdout, "deterministic");
 }
