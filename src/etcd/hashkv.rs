@@ -244,64 +244,173 @@ pub fn store_revisions(snap: &Snapshot, meta: &MetaInfo) -> (StoreRevisions, Opt
     (StoreRevisions::from_last(meta, last), first)
 }
 
+/// The key bucket hashed by `filter`, in chunks of leaves on every core while the walk is still
+/// finding the next ones (CRC-32C is sequential, but per-chunk CRCs combine into the CRC of the
+/// concatenation: `crc32c_combine`).
+struct Hashed<'a> {
+    crc: u32,
+    unreadable: u64,
+    problems: Vec<Problem>,
+    /// The bucket's last leaf, for the store's current revision.
+    last: Option<Leaf<'a>>,
+    /// The leaves in order, kept only when `speculate` said the filter is not final.
+    leaves: Vec<Leaf<'a>>,
+    /// False when hashing was not started because the first record is at or below the
+    /// compaction (a keep set is needed).
+    hashed: bool,
+}
+
+/// Walks the key bucket; once the first leaf shows no record at or below `compact`, hashes
+/// chunks as the walk goes (the keep set is then empty and `filter` final); otherwise only
+/// collects the leaves.
+fn walk_and_hash<'a>(bucket: &crate::bbolt::Bucket<'a>, filter: &Filter, compact: i64) -> Hashed<'a> {
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, (u32, usize, u64))>();
+    let mut h = Hashed {
+        crc: 0,
+        unreadable: 0,
+        problems: Vec::new(),
+        last: None,
+        leaves: Vec::new(),
+        hashed: false,
+    };
+    rayon::scope(|s| {
+        let mut chunk: Vec<Leaf<'a>> = Vec::with_capacity(LEAVES_PER_CHUNK);
+        let mut n = 0usize;
+        let mut decided: Option<bool> = None;
+        let spawn = |chunk: Vec<Leaf<'a>>, n: &mut usize| {
+            let tx = tx.clone();
+            let i = *n;
+            *n += 1;
+            s.spawn(move |_| {
+                // The receiver outlives the scope; a send cannot fail.
+                let _ = tx.send((i, hash_chunk(&chunk, filter)));
+            });
+        };
+        h.problems = bucket.walk_leaves(&mut |leaf| {
+            h.last = Some(leaf);
+            let fast = *decided.get_or_insert_with(|| {
+                first_main(&leaf).is_some_and(|f| f > compact)
+            });
+            if !fast {
+                h.leaves.push(leaf);
+                return;
+            }
+            chunk.push(leaf);
+            if chunk.len() == LEAVES_PER_CHUNK {
+                spawn(
+                    std::mem::replace(&mut chunk, Vec::with_capacity(LEAVES_PER_CHUNK)),
+                    &mut n,
+                );
+            }
+        });
+        if !chunk.is_empty() {
+            spawn(chunk, &mut n);
+        }
+        h.hashed = decided != Some(false);
+    });
+    drop(tx);
+    let mut parts: Vec<(usize, (u32, usize, u64))> = rx.into_iter().collect();
+    parts.sort_unstable_by_key(|p| p.0);
+    let mut crc = crc32c::crc32c(buckets::KEY);
+    for (_, (c, len, u)) in parts {
+        crc = crc32c::crc32c_combine(crc, c, len);
+        h.unreadable += u;
+    }
+    h.crc = crc;
+    h
+}
+
+/// The main revision of a leaf's first element.
+fn first_main(l: &Leaf<'_>) -> Option<i64> {
+    bytes_to_rev(l.view.element(0).ok()?.key).map(|r| r.0)
+}
+
+/// The main revision of a leaf's last element.
+fn last_main(l: &Leaf<'_>) -> Option<i64> {
+    let i = l.view.len().checked_sub(1)?;
+    bytes_to_rev(l.view.element(i).ok()?.key).map(|r| r.0)
+}
+
 /// `HashByRev(rev)` over `snap` (rev 0 = current). `records` (`Records::read(snap)`) is only
 /// needed when some record lies at or below the compaction; it is read here if not given.
+///
+/// One walk of the key bucket: while it runs, chunks of leaves are hashed on the other core
+/// with a filter that is final as soon as the first record is above the compaction (then no
+/// keep set applies, and `{rev+1, 0}` is known up front: for rev 0 every record is at or below
+/// the current revision). The revision checks need the last record, so they come after the walk
+/// and discard the hash when etcd would refuse the request.
 pub fn hash_by_rev(
     snap: &Snapshot,
     records: Option<&Records<'_>>,
     meta: &MetaInfo,
     rev: i64,
 ) -> Computed {
-    let (revs, first) = store_revisions(snap, meta);
     let err = |e| Computed {
         result: Err(e),
         problems: Vec::new(),
         unreadable: 0,
     };
-    if rev > 0 && rev <= revs.compact {
-        return err(HashKvError::Compacted {
-            requested: rev,
-            compact_revision: revs.compact,
-        });
-    }
-    if rev > 0 && rev > revs.current {
-        return err(HashKvError::FutureRevision {
-            requested: rev,
-            current_revision: revs.current,
-        });
+    let compact0 = StoreRevisions::from_last(meta, None).compact;
+    let (bucket, mut problems) = snap.bucket(buckets::KEY);
+    let Some(bucket) = bucket else {
+        // UnsafeForEach on a missing bucket: the server would not have started.
+        let revs = StoreRevisions::from_last(meta, None);
+        if let Some(e) = check(rev, &revs) {
+            return err(e);
+        }
+        return Computed {
+            result: Ok(HashKv {
+                hash: crc32c::crc32c(buckets::KEY),
+                hash_revision: if rev == 0 { revs.current } else { rev },
+                current_revision: revs.current,
+                compact_revision: revs.compact,
+            }),
+            problems,
+            unreadable: 0,
+        };
+    };
+    let speculative = Filter {
+        upper: if rev == 0 {
+            (i128::MAX, 0)
+        } else {
+            (i128::from(rev) + 1, 0)
+        },
+        lower: (i128::from(compact0) + 1, 0),
+        keep: Vec::new(),
+    };
+    let h = walk_and_hash(&bucket, &speculative, compact0);
+    problems.extend(h.problems);
+    let revs = StoreRevisions::from_last(meta, h.last.as_ref().and_then(last_main));
+    if let Some(e) = check(rev, &revs) {
+        return err(e);
     }
     let rev = if rev == 0 { revs.current } else { rev };
-    // The keep set filters only revisions at or below the compaction: without any, no decoding.
-    let keep = match (records, first) {
-        (_, Some(f)) if f > revs.compact => Vec::new(),
-        (Some(r), _) => keep_set(r, rev, revs.compact),
-        (None, _) => keep_set(&Records::read(snap), rev, revs.compact),
-    };
-    let filter = Filter {
-        upper: (i128::from(rev) + 1, 0),
-        lower: (i128::from(revs.compact) + 1, 0),
-        keep,
-    };
-    let mut crc = crc32c::crc32c(buckets::KEY);
-    let mut problems = Vec::new();
-    let mut unreadable = 0;
-    match snap.bucket(buckets::KEY) {
-        (Some(bucket), p) => {
-            problems.extend(p);
-            let (leaves, p) = bucket.leaves();
-            problems.extend(p);
-            let parts: Vec<_> = leaves
-                .par_chunks(LEAVES_PER_CHUNK)
-                .map(|c| hash_chunk(c, &filter))
-                .collect();
-            for (c, len, u) in parts {
-                crc = crc32c::crc32c_combine(crc, c, len);
-                unreadable += u;
-            }
+    let (crc, unreadable) = if h.hashed {
+        (h.crc, h.unreadable)
+    } else {
+        // Some record is at or below the compaction: only `kvindex.Keep(rev)` of those count.
+        let keep = match records {
+            Some(r) => keep_set(r, rev, revs.compact),
+            None => keep_set(&Records::read(snap), rev, revs.compact),
+        };
+        let filter = Filter {
+            upper: (i128::from(rev) + 1, 0),
+            lower: (i128::from(revs.compact) + 1, 0),
+            keep,
+        };
+        let parts: Vec<_> = h
+            .leaves
+            .par_chunks(LEAVES_PER_CHUNK)
+            .map(|c| hash_chunk(c, &filter))
+            .collect();
+        let mut crc = crc32c::crc32c(buckets::KEY);
+        let mut unreadable = 0;
+        for (c, len, u) in parts {
+            crc = crc32c::crc32c_combine(crc, c, len);
+            unreadable += u;
         }
-        // UnsafeForEach on a missing bucket: the server would not have started.
-        (None, p) => problems.extend(p),
-    }
+        (crc, unreadable)
+    };
     Computed {
         result: Ok(HashKv {
             hash: crc,
@@ -312,6 +421,23 @@ pub fn hash_by_rev(
         problems,
         unreadable,
     }
+}
+
+/// etcd's refusals: at or below the compaction, or above the current revision (0 = current).
+fn check(rev: i64, revs: &StoreRevisions) -> Option<HashKvError> {
+    if rev > 0 && rev <= revs.compact {
+        return Some(HashKvError::Compacted {
+            requested: rev,
+            compact_revision: revs.compact,
+        });
+    }
+    if rev > 0 && rev > revs.current {
+        return Some(HashKvError::FutureRevision {
+            requested: rev,
+            current_revision: revs.current,
+        });
+    }
+    None
 }
 
 /// Per main revision up to `upto`, CRC-32C over its bucket entries (key and value bytes, in
