@@ -550,3 +550,56 @@ fn salvaged_records_are_decrypted_per_node() {
     assert_ne!(got, want, "marked");
     assert_eq!(strip(&got), want);
 }
+
+/// Patch releases differ at the compact revision (docs/many.md, `HashRules`): on `basic.db`
+/// (compacted at 565, etcd 3.4 wrote it) the default is what 3.4.23 answers (refused, as the
+/// recorded answers say), with the later releases' answers named; `--etcd-version` picks one.
+#[test]
+fn hashkv_at_the_compact_revision_names_what_each_release_answers() {
+    let s = Scratch::new("hashkv-rules");
+    let db = s.copy("snapshots/basic.db");
+    let rec = json("many/basic.hashkv.json");
+    let at = rec["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["rev"] == 565)
+        .unwrap();
+    assert!(at["error"].as_str().unwrap().contains("compacted"), "3.4.23");
+    let out = run(&["hashkv", &db, "--revision", "565"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("etcd 3.4.0-3.4.26, 3.5.0-3.5.9 answer \"etcdserver: mvcc: required revision has been compacted\""),
+        "{err}"
+    );
+    assert!(err.contains("etcd 3.4.27-3.4.33, 3.5.10-3.5.15 answer hash "), "{err}");
+    let new: Value = serde_json::from_slice(
+        &run(&["hashkv", &db, "--revision", "565", "--etcd-version", "3.6", "-w", "json"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(new["hash_revision"], 565);
+    assert_eq!(new["rules"], "etcd 3.4.34+, 3.5.16+, 3.6");
+    assert!(err.contains(&format!("answer hash {}", new["hash"])), "{err}");
+    let old = run(&["hashkv", &db, "--revision", "565", "--etcd-version", "3.4.23"]);
+    assert_eq!(old.status.code(), Some(2));
+    // Below the compaction every release refuses; above it every release agrees.
+    for v in ["3.4.23", "3.5.12", "3.6"] {
+        let below = run(&["hashkv", &db, "--revision", "564", "--etcd-version", v]);
+        assert_eq!(below.status.code(), Some(2), "{v}");
+        let above: Value = serde_json::from_slice(
+            &run(&["hashkv", &db, "--revision", "600", "--etcd-version", v, "-w", "json"]).stdout,
+        )
+        .unwrap();
+        let want = rec["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["rev"] == 600)
+            .unwrap();
+        assert_eq!(above["hash"], want["hash"], "{v}");
+    }
+    let bad = run(&["hashkv", &db, "--etcd-version", "3.5"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(common::stderr(&bad).contains("give a release X.Y.Z"));
+}

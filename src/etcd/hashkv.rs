@@ -61,6 +61,68 @@ impl HashKvError {
     }
 }
 
+/// Where etcd releases differ in `HashKV` (read from etcd-io/etcd at each tag; only 3.4.23 is
+/// run here):
+///
+/// - `ErrCompacted` for `rev <= compact` up to 3.4.26 and 3.5.9; from 3.4.27, 3.5.10 and in 3.6
+///   only for `rev < compact`, so the compact revision itself is hashed (mvcc/kvstore.go
+///   `HashByRev`; server/mvcc/kvstore.go `hashByRev`; server/storage/mvcc/kvstore.go in 3.6);
+/// - from 3.4.34, 3.5.16 and in 3.6 a tombstone whose main revision is the compact revision is
+///   left out of the hash, because those releases keep such a tombstone on compaction where older
+///   ones delete it (mvcc/kvstore.go 3.4.34 `HashByRev`; server/mvcc/hash.go and
+///   server/storage/mvcc/hash.go `kvHasher.WriteKeyValue`);
+/// - everything else (the keep set, `restore`, the CRC) is the same in every release, and 3.6's
+///   `HashStorage` cache is empty in a freshly started server and in `etcdutl hashkv`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashRules {
+    /// 3.4.0–3.4.26, 3.5.0–3.5.9.
+    Legacy,
+    /// 3.4.27–3.4.33, 3.5.10–3.5.15: the compact revision can be hashed.
+    CompactRevHashed,
+    /// 3.4.34+, 3.5.16+, 3.6: also without a tombstone at the compact revision.
+    TombstoneAtCompactSkipped,
+}
+
+impl HashRules {
+    pub const ALL: [HashRules; 3] = [
+        HashRules::Legacy,
+        HashRules::CompactRevHashed,
+        HashRules::TombstoneAtCompactSkipped,
+    ];
+
+    /// The rules of release `major.minor.patch`; None for releases without `HashKV` by revision
+    /// (before 3.4) or not known here.
+    pub fn of_release(major: u32, minor: u32, patch: u32) -> Option<HashRules> {
+        match (major, minor) {
+            (3, 4) if patch <= 26 => Some(HashRules::Legacy),
+            (3, 4) if patch <= 33 => Some(HashRules::CompactRevHashed),
+            (3, 4) => Some(HashRules::TombstoneAtCompactSkipped),
+            (3, 5) if patch <= 9 => Some(HashRules::Legacy),
+            (3, 5) if patch <= 15 => Some(HashRules::CompactRevHashed),
+            (3, 5) => Some(HashRules::TombstoneAtCompactSkipped),
+            (3, 6) => Some(HashRules::TombstoneAtCompactSkipped),
+            _ => None,
+        }
+    }
+
+    /// The releases that follow these rules.
+    pub fn releases(self) -> &'static str {
+        match self {
+            HashRules::Legacy => "etcd 3.4.0-3.4.26, 3.5.0-3.5.9",
+            HashRules::CompactRevHashed => "etcd 3.4.27-3.4.33, 3.5.10-3.5.15",
+            HashRules::TombstoneAtCompactSkipped => "etcd 3.4.34+, 3.5.16+, 3.6",
+        }
+    }
+
+    fn refuses_compact_rev(self) -> bool {
+        self == HashRules::Legacy
+    }
+
+    fn skips_tombstone_at_compact(self) -> bool {
+        self == HashRules::TombstoneAtCompactSkipped
+    }
+}
+
 /// The revision numbers a server restored from this file starts with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreRevisions {
@@ -175,6 +237,9 @@ struct Filter {
     upper: (i128, i128),
     lower: (i128, i128),
     keep: Vec<(i64, i64)>,
+    /// The compact revision, when a tombstone there is left out ([`HashRules`]).
+    skip_tombstone_at: Option<i64>,
+    compact: i64,
 }
 
 impl Filter {
@@ -192,8 +257,24 @@ impl Filter {
 /// Leaves hashed sequentially per parallel task (see status.rs for why per chunk).
 const LEAVES_PER_CHUNK: usize = 1024;
 
-fn hash_chunk(leaves: &[Leaf<'_>], f: &Filter) -> (u32, usize, u64) {
-    let (mut crc, mut len, mut unreadable) = (0u32, 0usize, 0u64);
+/// What one chunk of leaves contributes.
+#[derive(Clone, Copy, Default)]
+struct Part {
+    crc: u32,
+    len: usize,
+    unreadable: u64,
+    /// Tombstones at the compact revision the filter let through or skipped: where releases
+    /// answer differently.
+    tombstones_at_compact: u64,
+}
+
+/// `isTombstone`: an 18-byte bucket key ending in `t` (mvcc/revision.go `markTombstone`).
+fn is_tombstone_key(k: &[u8]) -> bool {
+    k.len() == 18 && k.get(17) == Some(&b't')
+}
+
+fn hash_chunk(leaves: &[Leaf<'_>], f: &Filter) -> Part {
+    let (mut crc, mut len, mut unreadable, mut tombs) = (0u32, 0usize, 0u64, 0u64);
     for leaf in leaves {
         for e in leaf.view.elements() {
             let Ok(e) = e else {
@@ -209,13 +290,24 @@ fn hash_chunk(leaves: &[Leaf<'_>], f: &Filter) -> (u32, usize, u64) {
                 unreadable += 1;
             }
             if f.includes(kr) {
+                if kr.0 == f.compact && is_tombstone_key(e.key) {
+                    tombs += 1;
+                    if f.skip_tombstone_at == Some(kr.0) {
+                        continue;
+                    }
+                }
                 crc = crc32c::crc32c_append(crc, e.key);
                 crc = crc32c::crc32c_append(crc, e.value);
                 len += e.key.len() + e.value.len();
             }
         }
     }
-    (crc, len, unreadable)
+    Part {
+        crc,
+        len,
+        unreadable,
+        tombstones_at_compact: tombs,
+    }
 }
 
 /// The answer plus what could not be read: when `problems` or `unreadable` are non-zero the hash
@@ -224,6 +316,10 @@ pub struct Computed {
     pub result: Result<HashKv, HashKvError>,
     pub problems: Vec<Problem>,
     pub unreadable: u64,
+    /// Tombstones at the compact revision within the hashed range: when non-zero, releases
+    /// before and after 3.4.34/3.5.16 answer differently ([`HashRules`]).
+    pub tombstones_at_compact: u64,
+    pub rules: HashRules,
 }
 
 /// The revisions a server restored from `snap` starts with, from the key bucket's first and
@@ -250,6 +346,7 @@ pub fn store_revisions(snap: &Snapshot, meta: &MetaInfo) -> (StoreRevisions, Opt
 struct Hashed<'a> {
     crc: u32,
     unreadable: u64,
+    tombstones_at_compact: u64,
     problems: Vec<Problem>,
     /// The bucket's last leaf, for the store's current revision.
     last: Option<Leaf<'a>>,
@@ -264,10 +361,11 @@ struct Hashed<'a> {
 /// chunks as the walk goes (the keep set is then empty and `filter` final); otherwise only
 /// collects the leaves.
 fn walk_and_hash<'a>(bucket: &crate::bbolt::Bucket<'a>, filter: &Filter, compact: i64) -> Hashed<'a> {
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, (u32, usize, u64))>();
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Part)>();
     let mut h = Hashed {
         crc: 0,
         unreadable: 0,
+        tombstones_at_compact: 0,
         problems: Vec::new(),
         last: None,
         leaves: Vec::new(),
@@ -309,15 +407,27 @@ fn walk_and_hash<'a>(bucket: &crate::bbolt::Bucket<'a>, filter: &Filter, compact
         h.hashed = decided != Some(false);
     });
     drop(tx);
-    let mut parts: Vec<(usize, (u32, usize, u64))> = rx.into_iter().collect();
+    let mut parts: Vec<(usize, Part)> = rx.into_iter().collect();
     parts.sort_unstable_by_key(|p| p.0);
-    let mut crc = crc32c::crc32c(buckets::KEY);
-    for (_, (c, len, u)) in parts {
-        crc = crc32c::crc32c_combine(crc, c, len);
-        h.unreadable += u;
-    }
-    h.crc = crc;
+    let all = combine(parts.into_iter().map(|p| p.1));
+    h.crc = all.crc;
+    h.unreadable = all.unreadable;
+    h.tombstones_at_compact = all.tombstones_at_compact;
     h
+}
+
+/// The parts in bucket order, after the bucket name: the CRC of the whole sequence.
+fn combine(parts: impl Iterator<Item = Part>) -> Part {
+    let mut all = Part {
+        crc: crc32c::crc32c(buckets::KEY),
+        ..Part::default()
+    };
+    for p in parts {
+        all.crc = crc32c::crc32c_combine(all.crc, p.crc, p.len);
+        all.unreadable += p.unreadable;
+        all.tombstones_at_compact += p.tombstones_at_compact;
+    }
+    all
 }
 
 /// The main revision of a leaf's first element.
@@ -345,17 +455,30 @@ pub fn hash_by_rev(
     meta: &MetaInfo,
     rev: i64,
 ) -> Computed {
+    hash_by_rev_with(snap, records, meta, rev, HashRules::Legacy)
+}
+
+/// [`hash_by_rev`] under the rules of a given etcd release.
+pub fn hash_by_rev_with(
+    snap: &Snapshot,
+    records: Option<&Records<'_>>,
+    meta: &MetaInfo,
+    rev: i64,
+    rules: HashRules,
+) -> Computed {
     let err = |e| Computed {
         result: Err(e),
         problems: Vec::new(),
         unreadable: 0,
+        tombstones_at_compact: 0,
+        rules,
     };
     let compact0 = StoreRevisions::from_last(meta, None).compact;
     let (bucket, mut problems) = snap.bucket(buckets::KEY);
     let Some(bucket) = bucket else {
         // UnsafeForEach on a missing bucket: the server would not have started.
         let revs = StoreRevisions::from_last(meta, None);
-        if let Some(e) = check(rev, &revs) {
+        if let Some(e) = check(rev, &revs, rules) {
             return err(e);
         }
         return Computed {
@@ -367,8 +490,11 @@ pub fn hash_by_rev(
             }),
             problems,
             unreadable: 0,
+            tombstones_at_compact: 0,
+            rules,
         };
     };
+    // Final whenever it is used: only when no record is at or below the compaction.
     let speculative = Filter {
         upper: if rev == 0 {
             (i128::MAX, 0)
@@ -377,16 +503,23 @@ pub fn hash_by_rev(
         },
         lower: (i128::from(compact0) + 1, 0),
         keep: Vec::new(),
+        skip_tombstone_at: None,
+        compact: compact0,
     };
     let h = walk_and_hash(&bucket, &speculative, compact0);
     problems.extend(h.problems);
     let revs = StoreRevisions::from_last(meta, h.last.as_ref().and_then(last_main));
-    if let Some(e) = check(rev, &revs) {
+    if let Some(e) = check(rev, &revs, rules) {
         return err(e);
     }
     let rev = if rev == 0 { revs.current } else { rev };
-    let (crc, unreadable) = if h.hashed {
-        (h.crc, h.unreadable)
+    let all = if h.hashed {
+        Part {
+            crc: h.crc,
+            len: 0,
+            unreadable: h.unreadable,
+            tombstones_at_compact: h.tombstones_at_compact,
+        }
     } else {
         // Some record is at or below the compaction: only `kvindex.Keep(rev)` of those count.
         let keep = match records {
@@ -397,35 +530,40 @@ pub fn hash_by_rev(
             upper: (i128::from(rev) + 1, 0),
             lower: (i128::from(revs.compact) + 1, 0),
             keep,
+            skip_tombstone_at: rules
+                .skips_tombstone_at_compact()
+                .then_some(revs.compact),
+            compact: revs.compact,
         };
-        let parts: Vec<_> = h
+        let parts: Vec<Part> = h
             .leaves
             .par_chunks(LEAVES_PER_CHUNK)
             .map(|c| hash_chunk(c, &filter))
             .collect();
-        let mut crc = crc32c::crc32c(buckets::KEY);
-        let mut unreadable = 0;
-        for (c, len, u) in parts {
-            crc = crc32c::crc32c_combine(crc, c, len);
-            unreadable += u;
-        }
-        (crc, unreadable)
+        combine(parts.into_iter())
     };
     Computed {
         result: Ok(HashKv {
-            hash: crc,
+            hash: all.crc,
             hash_revision: rev,
             current_revision: revs.current,
             compact_revision: revs.compact,
         }),
         problems,
-        unreadable,
+        unreadable: all.unreadable,
+        tombstones_at_compact: all.tombstones_at_compact,
+        rules,
     }
 }
 
 /// etcd's refusals: at or below the compaction, or above the current revision (0 = current).
-fn check(rev: i64, revs: &StoreRevisions) -> Option<HashKvError> {
-    if rev > 0 && rev <= revs.compact {
+fn check(rev: i64, revs: &StoreRevisions, rules: HashRules) -> Option<HashKvError> {
+    let compacted = if rules.refuses_compact_rev() {
+        rev <= revs.compact
+    } else {
+        rev < revs.compact
+    };
+    if rev > 0 && compacted {
         return Some(HashKvError::Compacted {
             requested: rev,
             compact_revision: revs.compact,
@@ -486,6 +624,8 @@ pub fn key_digests<'a>(
         upper: (i128::from(rev) + 1, 0),
         lower: (i128::from(revs.compact) + 1, 0),
         keep,
+        skip_tombstone_at: None,
+        compact: revs.compact,
     };
     let mut out: Vec<(&'a [u8], u32, i64)> = Vec::new();
     for r in records.history() {
@@ -571,6 +711,8 @@ mod tests {
             upper: (11, 0),
             lower: (6, 0),
             keep: vec![(4, 0)],
+            skip_tombstone_at: None,
+            compact: 5,
         };
         assert!(f.includes((10, 3)));
         assert!(!f.includes((11, 0)));
@@ -578,6 +720,42 @@ mod tests {
         assert!(!f.includes((3, 0)));
         assert!(f.includes((6, 0)));
         assert!(!f.includes((11, -1)) || greater((11, 0), (11, -1)));
+    }
+
+    #[test]
+    fn releases_map_to_their_hash_rules() {
+        use HashRules::*;
+        let r = |a, b, c| HashRules::of_release(a, b, c);
+        assert_eq!(r(3, 4, 23), Some(Legacy));
+        assert_eq!(r(3, 4, 26), Some(Legacy));
+        assert_eq!(r(3, 4, 27), Some(CompactRevHashed));
+        assert_eq!(r(3, 4, 33), Some(CompactRevHashed));
+        assert_eq!(r(3, 4, 34), Some(TombstoneAtCompactSkipped));
+        assert_eq!(r(3, 5, 9), Some(Legacy));
+        assert_eq!(r(3, 5, 10), Some(CompactRevHashed));
+        assert_eq!(r(3, 5, 15), Some(CompactRevHashed));
+        assert_eq!(r(3, 5, 16), Some(TombstoneAtCompactSkipped));
+        assert_eq!(r(3, 6, 0), Some(TombstoneAtCompactSkipped));
+        assert_eq!(r(3, 3, 0), None);
+        let revs = StoreRevisions {
+            current: 20,
+            compact: 10,
+            resumes_compaction: false,
+        };
+        assert!(check(10, &revs, Legacy).is_some());
+        assert!(check(10, &revs, CompactRevHashed).is_none());
+        assert!(check(9, &revs, TombstoneAtCompactSkipped).is_some());
+        assert!(check(21, &revs, CompactRevHashed).is_some());
+    }
+
+    #[test]
+    fn tombstone_keys_carry_the_mark() {
+        let mut k = 5i64.to_be_bytes().to_vec();
+        k.push(b'_');
+        k.extend_from_slice(&0i64.to_be_bytes());
+        assert!(!is_tombstone_key(&k));
+        k.push(b't');
+        assert!(is_tombstone_key(&k));
     }
 
     #[test]
