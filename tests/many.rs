@@ -351,7 +351,10 @@ fn diff_finds_every_known_change_and_the_key_rotation() {
     );
     let same = run(&["diff", &new, &new]);
     assert!(String::from_utf8_lossy(&same.stdout).contains("keys (0)"));
-    assert!(r.get("readability").is_none(), "not judged without key sources");
+    assert!(
+        r.get("readability").is_none(),
+        "not judged without key sources"
+    );
 }
 
 /// The same two snapshots judged by three nodes' configs (testdata/many/rotation): cp-1 rotated
@@ -458,14 +461,21 @@ fn get_and_export_with_salvage_equal_the_healthy_file() {
     let healthy = s.copy("snapshots/basic.db");
     let damaged = zero_key_root(&s, "snapshots/basic.db", "zeroed.db");
     let lost = run(&["get", &damaged, "-o", "name"]);
-    assert_eq!(common::stdout(&lost).lines().count(), 0, "the tree lost them");
+    assert_eq!(
+        common::stdout(&lost).lines().count(),
+        0,
+        "the tree lost them"
+    );
     // (basic.db's healthy `get` exits 1 too: three ReplicationControllers are left undecoded.)
     let want = run(&["get", &healthy, "-o", "json"]);
     let got = run(&["get", &damaged, "-o", "json", "--salvage"]);
     assert_eq!(got.status.code(), Some(1), "a damaged file");
     assert_eq!(got.stdout, want.stdout, "the same objects, byte for byte");
     let err = common::stderr(&got);
-    assert!(err.contains("--salvage: ") && err.contains("recovered from"), "{err}");
+    assert!(
+        err.contains("--salvage: ") && err.contains("recovered from"),
+        "{err}"
+    );
     assert!(err.contains(": salvaged from page "), "{err}");
     // One record's view names its page, in text and JSON.
     let key = "/registry/namespaces/default";
@@ -486,7 +496,10 @@ fn get_and_export_with_salvage_equal_the_healthy_file() {
     let got = run(&["export", &damaged, "--salvage"]);
     assert_eq!(got.status.code(), Some(1));
     let got = common::stdout(&got);
-    let comments: Vec<&str> = got.lines().filter(|l| l.starts_with("# etcd key")).collect();
+    let comments: Vec<&str> = got
+        .lines()
+        .filter(|l| l.starts_with("# etcd key"))
+        .collect();
     assert!(!comments.is_empty());
     assert!(
         comments.iter().all(|c| c.contains(", salvaged from page ")),
@@ -565,7 +578,10 @@ fn hashkv_at_the_compact_revision_names_what_each_release_answers() {
         .iter()
         .find(|a| a["rev"] == 565)
         .unwrap();
-    assert!(at["error"].as_str().unwrap().contains("compacted"), "3.4.23");
+    assert!(
+        at["error"].as_str().unwrap().contains("compacted"),
+        "3.4.23"
+    );
     let out = run(&["hashkv", &db, "--revision", "565"]);
     assert_eq!(out.status.code(), Some(2));
     let err = common::stderr(&out);
@@ -573,22 +589,55 @@ fn hashkv_at_the_compact_revision_names_what_each_release_answers() {
         err.contains("etcd 3.4.0-3.4.26, 3.5.0-3.5.9 answer \"etcdserver: mvcc: required revision has been compacted\""),
         "{err}"
     );
-    assert!(err.contains("etcd 3.4.27-3.4.33, 3.5.10-3.5.15 answer hash "), "{err}");
+    assert!(
+        err.contains("etcd 3.4.27-3.4.33, 3.5.10-3.5.15 answer hash "),
+        "{err}"
+    );
     let new: Value = serde_json::from_slice(
-        &run(&["hashkv", &db, "--revision", "565", "--etcd-version", "3.6", "-w", "json"]).stdout,
+        &run(&[
+            "hashkv",
+            &db,
+            "--revision",
+            "565",
+            "--etcd-version",
+            "3.6",
+            "-w",
+            "json",
+        ])
+        .stdout,
     )
     .unwrap();
     assert_eq!(new["hash_revision"], 565);
     assert_eq!(new["rules"], "etcd 3.4.34+, 3.5.16+, 3.6");
-    assert!(err.contains(&format!("answer hash {}", new["hash"])), "{err}");
-    let old = run(&["hashkv", &db, "--revision", "565", "--etcd-version", "3.4.23"]);
+    assert!(
+        err.contains(&format!("answer hash {}", new["hash"])),
+        "{err}"
+    );
+    let old = run(&[
+        "hashkv",
+        &db,
+        "--revision",
+        "565",
+        "--etcd-version",
+        "3.4.23",
+    ]);
     assert_eq!(old.status.code(), Some(2));
     // Below the compaction every release refuses; above it every release agrees.
     for v in ["3.4.23", "3.5.12", "3.6"] {
         let below = run(&["hashkv", &db, "--revision", "564", "--etcd-version", v]);
         assert_eq!(below.status.code(), Some(2), "{v}");
         let above: Value = serde_json::from_slice(
-            &run(&["hashkv", &db, "--revision", "600", "--etcd-version", v, "-w", "json"]).stdout,
+            &run(&[
+                "hashkv",
+                &db,
+                "--revision",
+                "600",
+                "--etcd-version",
+                v,
+                "-w",
+                "json",
+            ])
+            .stdout,
         )
         .unwrap();
         let want = rec["answers"]

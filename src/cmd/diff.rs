@@ -126,6 +126,9 @@ fn readability(
     out
 }
 
+/// A changed key and its value in OLD and in NEW (None where it is absent).
+type ChangedValues<'a> = (&'a [u8], Option<&'a [u8]>, Option<&'a [u8]>);
+
 #[derive(Serialize)]
 struct NodeChange {
     node: String,
@@ -270,8 +273,8 @@ pub fn run(args: &Args) -> CmdResult {
     let (ro, rn) = rayon::join(|| Records::read(&old), || Records::read(&new));
     let (mut a, mut b) = (ro.live().peekable(), rn.live().peekable());
     let mut changes = Vec::new();
-    // (key, old value, new value) of every change, for the per-node judgement.
-    let mut values: Vec<(&[u8], Option<&[u8]>, Option<&[u8]>)> = Vec::new();
+    // Of every change, for the per-node judgement.
+    let mut values: Vec<ChangedValues<'_>> = Vec::new();
     loop {
         let ord = match (a.peek(), b.peek()) {
             (None, None) => break,

@@ -93,7 +93,11 @@ pub fn run(args: &Args) -> CmdResult {
     let (fmt, mut out) = args
         .out
         .prepare("hashkv", formats("hashkv"), &guard, Mode::Private)?;
-    let explicit = args.etcd_version.as_deref().map(parse_release).transpose()?;
+    let explicit = args
+        .etcd_version
+        .as_deref()
+        .map(parse_release)
+        .transpose()?;
     let snap = open_snapshot(&args.snapshot)?;
     let meta = MetaInfo::read(&snap);
     // etcd 3.6 writes meta/storageVersion; 3.4 and 3.5 files do not say their patch release.

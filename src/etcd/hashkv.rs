@@ -360,7 +360,11 @@ struct Hashed<'a> {
 /// Walks the key bucket; once the first leaf shows no record at or below `compact`, hashes
 /// chunks as the walk goes (the keep set is then empty and `filter` final); otherwise only
 /// collects the leaves.
-fn walk_and_hash<'a>(bucket: &crate::bbolt::Bucket<'a>, filter: &Filter, compact: i64) -> Hashed<'a> {
+fn walk_and_hash<'a>(
+    bucket: &crate::bbolt::Bucket<'a>,
+    filter: &Filter,
+    compact: i64,
+) -> Hashed<'a> {
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Part)>();
     let mut h = Hashed {
         crc: 0,
@@ -386,9 +390,8 @@ fn walk_and_hash<'a>(bucket: &crate::bbolt::Bucket<'a>, filter: &Filter, compact
         };
         h.problems = bucket.walk_leaves(&mut |leaf| {
             h.last = Some(leaf);
-            let fast = *decided.get_or_insert_with(|| {
-                first_main(&leaf).is_some_and(|f| f > compact)
-            });
+            let fast =
+                *decided.get_or_insert_with(|| first_main(&leaf).is_some_and(|f| f > compact));
             if !fast {
                 h.leaves.push(leaf);
                 return;
@@ -530,9 +533,7 @@ pub fn hash_by_rev_with(
             upper: (i128::from(rev) + 1, 0),
             lower: (i128::from(revs.compact) + 1, 0),
             keep,
-            skip_tombstone_at: rules
-                .skips_tombstone_at_compact()
-                .then_some(revs.compact),
+            skip_tombstone_at: rules.skips_tombstone_at_compact().then_some(revs.compact),
             compact: revs.compact,
         };
         let parts: Vec<Part> = h
