@@ -32,6 +32,15 @@ impl Drop for Scratch {
     }
 }
 
+/// A JSON array of strings.
+fn strs(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect()
+}
+
 fn json(path: &str) -> Value {
     serde_json::from_slice(&std::fs::read(testdata(path)).unwrap()).unwrap()
 }
@@ -303,12 +312,7 @@ fn diff_finds_every_known_change_and_the_key_rotation() {
         let c = find(d[0].as_str().unwrap()).expect("deleted key reported");
         assert_eq!(c["change"], "removed");
     }
-    let rotated: Vec<&str> = facts["after"]["rotated"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let rotated = strs(&facts["after"]["rotated"]);
     for p in facts["after"]["put"].as_array().unwrap() {
         let (k, rev) = (p[0].as_str().unwrap(), p[1].as_i64().unwrap());
         let c = find(k).expect("written key reported");
@@ -369,12 +373,7 @@ fn diff_names_records_that_became_unreadable_for_a_node() {
         .map(|n| s.copy(&format!("many/rotation/cp-{n}.yaml")))
         .collect();
     let facts = json("many/facts.json");
-    let rotated: Vec<&str> = facts["after"]["rotated"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let rotated = strs(&facts["after"]["rotated"]);
     let plain = facts["after"]["plaintext"][0].as_str().unwrap();
     let mut argv = vec!["diff", &old, &new];
     for c in &cfg {

@@ -123,26 +123,7 @@ etcd_start() {
             _etcd_log "ports $ETCD_WANT_CLIENT_PORT/${ETCD_WANT_PEER_PORT:-?} not free; using random ones"
         fi
         [[ -n "$ports" ]] || ports="$(_etcd_free_ports 2)" || return 1
-        read -r ETCD_CLIENT_PORT ETCD_PEER_PORT <<<"$ports"
-        export ETCD_CLIENT_PORT ETCD_PEER_PORT
-        export ETCD_ENDPOINT="http://127.0.0.1:$ETCD_CLIENT_PORT"
-        export ETCDCTL_API=3
-        local peer="http://127.0.0.1:$ETCD_PEER_PORT" unset_args=() v
-        # etcd reads every ETCD_* environment variable as a flag and refuses to start when one also
-        # comes as a flag (our exported ETCD_DATA_DIR, say), so it gets an environment without them.
-        for v in "${!ETCD_@}"; do unset_args+=(-u "$v"); done
-        env "${unset_args[@]}" etcd --name "$name" \
-            --data-dir "$ETCD_DATA_DIR" \
-            --listen-client-urls "$ETCD_ENDPOINT" \
-            --advertise-client-urls "$ETCD_ENDPOINT" \
-            --listen-peer-urls "$peer" \
-            --initial-advertise-peer-urls "$peer" \
-            --initial-cluster "$name=$peer" \
-            --initial-cluster-token "$token" \
-            --initial-cluster-state new \
-            --logger zap --log-outputs stderr \
-            "$@" >"$ETCD_LOG" 2>&1 &
-        export ETCD_PID=$!
+        _etcd_spawn "$name" "$ports" --initial-cluster-token "$token" --initial-cluster-state new "$@"
         _etcd_wait_up "$timeout" && return 0
         _etcd_log "attempt $attempt: etcd did not become healthy; last log lines:"
         tail -n 15 "$ETCD_LOG" >&2 || true
@@ -151,6 +132,32 @@ etcd_start() {
     done
     _etcd_log "giving up starting etcd"
     return 1
+}
+
+# _etcd_spawn NAME "CLIENT_PORT PEER_PORT" [etcd flags...]: start etcd in the background on
+# $ETCD_DATA_DIR, logging to $ETCD_LOG, listening on 127.0.0.1 at those ports; exports ETCD_PID,
+# ETCD_ENDPOINT, ETCD_CLIENT_PORT, ETCD_PEER_PORT.
+_etcd_spawn() {
+    local name="$1" ports="$2"
+    shift 2
+    read -r ETCD_CLIENT_PORT ETCD_PEER_PORT <<<"$ports"
+    export ETCD_CLIENT_PORT ETCD_PEER_PORT
+    export ETCD_ENDPOINT="http://127.0.0.1:$ETCD_CLIENT_PORT"
+    export ETCDCTL_API=3
+    local peer="http://127.0.0.1:$ETCD_PEER_PORT" unset_args=() v
+    # etcd reads every ETCD_* environment variable as a flag and refuses to start when one also
+    # comes as a flag (our exported ETCD_DATA_DIR, say), so it gets an environment without them.
+    for v in "${!ETCD_@}"; do unset_args+=(-u "$v"); done
+    env "${unset_args[@]}" etcd --name "$name" \
+        --data-dir "$ETCD_DATA_DIR" \
+        --listen-client-urls "$ETCD_ENDPOINT" \
+        --advertise-client-urls "$ETCD_ENDPOINT" \
+        --listen-peer-urls "$peer" \
+        --initial-advertise-peer-urls "$peer" \
+        --initial-cluster "$name=$peer" \
+        --logger zap --log-outputs stderr \
+        "$@" >"$ETCD_LOG" 2>&1 &
+    export ETCD_PID=$!
 }
 
 # _etcd_wait_up SECONDS: wait until the member started as $ETCD_PID is healthy and the cluster version
@@ -189,22 +196,7 @@ etcd_start_on() {
         _ETCD_TMP="$(mktemp -d "$parent/etcd-on.XXXXXX")" || return 1
         _ETCD_TMPS+=("$_ETCD_TMP")
         export ETCD_DATA_DIR="$dir" ETCD_LOG="$_ETCD_TMP/etcd.log"
-        read -r ETCD_CLIENT_PORT ETCD_PEER_PORT <<<"$(_etcd_free_ports 2)"
-        export ETCD_CLIENT_PORT ETCD_PEER_PORT
-        export ETCD_ENDPOINT="http://127.0.0.1:$ETCD_CLIENT_PORT"
-        export ETCDCTL_API=3
-        local peer="http://127.0.0.1:$ETCD_PEER_PORT" unset_args=() v
-        for v in "${!ETCD_@}"; do unset_args+=(-u "$v"); done
-        env "${unset_args[@]}" etcd --name "$name" \
-            --data-dir "$dir" \
-            --listen-client-urls "$ETCD_ENDPOINT" \
-            --advertise-client-urls "$ETCD_ENDPOINT" \
-            --listen-peer-urls "$peer" \
-            --initial-advertise-peer-urls "$peer" \
-            --initial-cluster "$name=$peer" \
-            --logger zap --log-outputs stderr \
-            "$@" >"$ETCD_LOG" 2>&1 &
-        export ETCD_PID=$!
+        _etcd_spawn "$name" "$(_etcd_free_ports 2)" "$@"
         _etcd_wait_up "$timeout" && return 0
         _etcd_log "attempt $attempt: etcd did not become healthy on $dir; last log lines:"
         tail -n 15 "$ETCD_LOG" >&2 || true
