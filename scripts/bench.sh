@@ -97,4 +97,10 @@ for size in small mid big; do
     fi
   } | python3 "$repo/scripts/bench/measure.py" "$runs" "$dir/results-$size.json"
 done
-bash "$repo/scripts/many/bench-many.sh" "$runs"   # hashkv vs etcdctl endpoint hashkv, compare of 3 copies and salvage vs status
+
+# ---- many snapshots (#15): scripts/many/bench-many.sh, results in $dir/results-many.json ----
+#   hashkv    vs `etcdctl endpoint hashkv` against etcd 3.4 serving the restored copy (<= 0.5)
+#   compare3  of three copies vs one `status` (<= 2)
+#   salvage   vs one `status` (<= 1.5)
+echo "== many snapshots: hashkv, compare3, salvage (big.db)" >&2
+bash "$repo/scripts/many/bench-many.sh" "$runs"

@@ -18,15 +18,7 @@ source "$ROOT/scripts/lib/etcd.sh"
 etcd_require
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/restore-check.XXXXXX")"
-PID=""
-cleanup() {
-    if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf -- "$WORK"
-}
-trap cleanup EXIT
+trap 'etcd_stop; rm -rf -- "$WORK"' EXIT
 
 fail=0
 echo "# scripts/space-restore-check.sh — $(etcd --version | head -1), $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -65,23 +57,10 @@ PY
     if ! env -u ETCDCTL_ENDPOINTS ETCDCTL_API=3 "${argv[@]}" >"$WORK/$name.restore.log" 2>&1; then
         echo "restore FAILED:"; tail -n 5 "$WORK/$name.restore.log"; fail=1; continue
     fi
-    read -r cport pport <<<"$(_etcd_free_ports 2)"
-    ep="http://127.0.0.1:$cport"
-    unset_args=()
-    for v in "${!ETCD_@}"; do unset_args+=(-u "$v"); done
-    env "${unset_args[@]}" etcd --name "$member" --data-dir "$WORK/$name.restored" \
-        --listen-client-urls "$ep" --advertise-client-urls "$ep" \
-        --listen-peer-urls "http://127.0.0.1:$pport" \
-        --logger zap --log-outputs stderr >"$WORK/$name.etcd.log" 2>&1 &
-    PID=$!
-    ok=0
-    for _ in $(seq 1 150); do
-        if env -u ETCDCTL_ENDPOINTS ETCDCTL_API=3 etcdctl --endpoints "$ep" --command-timeout=2s endpoint health >/dev/null 2>&1; then ok=1; break; fi
-        sleep 0.2
-    done
-    if ((!ok)); then echo "etcd did not start on the restored data dir:"; tail -n 5 "$WORK/$name.etcd.log"; fail=1
+    if ! ETCD_NAME="$member" ETCD_START_TIMEOUT=30 etcd_start_on "$WORK/$name.restored" 2>"$WORK/$name.start.log"; then
+        echo "etcd did not start on the restored data dir:"; tail -n 5 "$WORK/$name.start.log"; fail=1
     else
-        ctl() { env -u ETCDCTL_ENDPOINTS ETCDCTL_API=3 etcdctl --endpoints "$ep" "$@"; }
+        ctl() { etcd_ctl "$@"; }
         ctl endpoint status -w json >"$WORK/$name.status.json"
         ctl get "" --prefix --keys-only --limit 1 -w json >"$WORK/$name.count.json"
         ctl alarm list >"$WORK/$name.alarms.txt" || true
@@ -116,9 +95,7 @@ print("hash-check flag in the plan:", "--skip-hash-check" in next(c for c in pla
 sys.exit(1 if bad else 0)
 PY
     fi
-    kill -TERM "$PID" 2>/dev/null || true
-    wait "$PID" 2>/dev/null || true
-    PID=""
+    etcd_stop
 done
 echo
 if ((fail)); then echo "RESULT: mismatches (see above)"; exit 1; fi

@@ -32,6 +32,15 @@ impl Drop for Scratch {
     }
 }
 
+/// A JSON array of strings.
+fn strs(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect()
+}
+
 fn json(path: &str) -> Value {
     serde_json::from_slice(&std::fs::read(testdata(path)).unwrap()).unwrap()
 }
@@ -303,12 +312,7 @@ fn diff_finds_every_known_change_and_the_key_rotation() {
         let c = find(d[0].as_str().unwrap()).expect("deleted key reported");
         assert_eq!(c["change"], "removed");
     }
-    let rotated: Vec<&str> = facts["after"]["rotated"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let rotated = strs(&facts["after"]["rotated"]);
     for p in facts["after"]["put"].as_array().unwrap() {
         let (k, rev) = (p[0].as_str().unwrap(), p[1].as_i64().unwrap());
         let c = find(k).expect("written key reported");
@@ -351,4 +355,299 @@ fn diff_finds_every_known_change_and_the_key_rotation() {
     );
     let same = run(&["diff", &new, &new]);
     assert!(String::from_utf8_lossy(&same.stdout).contains("keys (0)"));
+    assert!(
+        r.get("readability").is_none(),
+        "not judged without key sources"
+    );
+}
+
+/// The same two snapshots judged by three nodes' configs (testdata/many/rotation): cp-1 rotated
+/// (key2 first, key1 kept), cp-2 missed the rotation (key1 only), cp-3 dropped key1 (key2 only).
+/// The rotation's rewrite makes ns-a's secrets unreadable for cp-2 and readable for cp-3, as does
+/// ns-b/s05 written back as plaintext for cp-3; cp-1 reads everything on both sides.
+#[test]
+fn diff_names_records_that_became_unreadable_for_a_node() {
+    let s = Scratch::new("diff-nodes");
+    let (old, new) = (s.copy("many/before.db"), s.copy("many/after.db"));
+    let cfg: Vec<String> = (1..=3)
+        .map(|n| s.copy(&format!("many/rotation/cp-{n}.yaml")))
+        .collect();
+    let facts = json("many/facts.json");
+    let rotated = strs(&facts["after"]["rotated"]);
+    let plain = facts["after"]["plaintext"][0].as_str().unwrap();
+    let mut argv = vec!["diff", &old, &new];
+    for c in &cfg {
+        argv.extend(["--encryption-config", c.as_str()]);
+    }
+    let text = run(&argv);
+    assert_eq!(text.status.code(), Some(0));
+    let t = String::from_utf8_lossy(&text.stdout);
+    assert!(t.contains("cp-2                 12 / 0 / 0"), "{t}");
+    assert!(t.contains("became unreadable (12):"), "{t}");
+    argv.extend(["--format", "json"]);
+    let out = run(&argv);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counts = &r["readability"];
+    assert_eq!(counts["cp-1"]["became_unreadable"], 0);
+    assert_eq!(counts["cp-1"]["became_readable"], 0);
+    assert_eq!(counts["cp-2"]["became_unreadable"], rotated.len());
+    assert_eq!(counts["cp-2"]["became_readable"], 0);
+    assert_eq!(counts["cp-3"]["became_unreadable"], 0);
+    assert_eq!(counts["cp-3"]["became_readable"], rotated.len() + 1);
+    for c in r["changes"].as_array().unwrap() {
+        let key = c["key"].as_str().unwrap();
+        let nodes: Vec<(&str, &str)> = c["nodes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|n| (n["node"].as_str().unwrap(), n["change"].as_str().unwrap()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let want: Vec<(&str, &str)> = if rotated.contains(&key) {
+            vec![("cp-2", "became_unreadable"), ("cp-3", "became_readable")]
+        } else if key == plain {
+            vec![("cp-3", "became_readable")]
+        } else {
+            vec![]
+        };
+        assert_eq!(nodes, want, "{key}");
+        if rotated.contains(&key) {
+            // The apiserver's own words for the side cp-2 cannot read.
+            assert_eq!(
+                c["nodes"][0]["error"],
+                "no matching key was found for the provided AES transformer"
+            );
+        }
+    }
+    let o = String::from_utf8_lossy(&out.stdout);
+    assert!(!o.contains("FIXTURE-SECRET-") && !o.contains("AAECAwQF"));
+    assert_eq!(run(&argv).stdout, out.stdout, "deterministic");
+}
+
+/// A copy of `rel` with the `key` bucket's root page zeroed (meta → root bucket leaf → the
+/// "key" element's root pgid), as `scripts/many/make-many-testdata.sh` damages `m1-damaged.db`.
+/// For `snapshots/basic.db` the tree then reaches none of its 402 live keys.
+fn zero_key_root(s: &Scratch, rel: &str, name: &str) -> String {
+    let mut d = std::fs::read(testdata(rel)).unwrap();
+    let ps = u32::from_le_bytes(d[24..28].try_into().unwrap()) as usize;
+    let txid = |m: usize| u64_at(&d, m * ps + 16 + 48);
+    let m = if txid(0) >= txid(1) { 0 } else { 1 };
+    let root = u64_at(&d, m * ps + 16 + 16) as usize * ps;
+    assert_eq!(u16_at(&d, root + 8), 0x02, "{rel}: root bucket is one leaf");
+    let mut kroot = None;
+    for i in 0..u16_at(&d, root + 10) as usize {
+        let e = root + 16 + i * 16;
+        let u32_at = |o: usize| u32::from_le_bytes(d[o..o + 4].try_into().unwrap()) as usize;
+        let (pos, ksize) = (u32_at(e + 4), u32_at(e + 8));
+        if &d[e + pos..e + pos + ksize] == b"key" {
+            kroot = Some(u64_at(&d, e + pos + ksize) as usize);
+        }
+    }
+    let k = kroot.expect("key bucket") * ps;
+    d[k..k + ps].fill(0);
+    let p = s.0.join(name);
+    std::fs::write(&p, &d).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// `get --salvage` / `export --salvage` on `basic.db` with the key bucket's root zeroed: the
+/// objects a page scan recovers are decoded and exported exactly as from the healthy file, and
+/// each is marked with its page (detail view, manifest comments, stderr).
+#[test]
+fn get_and_export_with_salvage_equal_the_healthy_file() {
+    let s = Scratch::new("salvage-get");
+    let healthy = s.copy("snapshots/basic.db");
+    let damaged = zero_key_root(&s, "snapshots/basic.db", "zeroed.db");
+    let lost = run(&["get", &damaged, "-o", "name"]);
+    assert_eq!(
+        common::stdout(&lost).lines().count(),
+        0,
+        "the tree lost them"
+    );
+    // (basic.db's healthy `get` exits 1 too: three ReplicationControllers are left undecoded.)
+    let want = run(&["get", &healthy, "-o", "json"]);
+    let got = run(&["get", &damaged, "-o", "json", "--salvage"]);
+    assert_eq!(got.status.code(), Some(1), "a damaged file");
+    assert_eq!(got.stdout, want.stdout, "the same objects, byte for byte");
+    let err = common::stderr(&got);
+    assert!(
+        err.contains("--salvage: ") && err.contains("recovered from"),
+        "{err}"
+    );
+    assert!(err.contains(": salvaged from page "), "{err}");
+    // One record's view names its page, in text and JSON.
+    let key = "/registry/namespaces/default";
+    let one = run(&["get", &damaged, key, "--salvage", "--meta", "-o", "json"]);
+    assert_eq!(one.status.code(), Some(1));
+    let j: Value = serde_json::from_slice(&one.stdout).unwrap();
+    assert!(j["salvaged_from_page"].as_u64().unwrap() >= 2, "{j}");
+    let h: Value =
+        serde_json::from_slice(&run(&["get", &healthy, key, "--meta", "-o", "json"]).stdout)
+            .unwrap();
+    assert!(h.get("salvaged_from_page").is_none());
+    assert_eq!(j["mod_revision"], h["mod_revision"]);
+    assert_eq!(j["history"], h["history"]);
+    let text = common::stdout(&run(&["get", &damaged, key, "--salvage"]));
+    assert!(text.contains("salvaged from    page "), "{text}");
+    // export: the same manifests; each comment says salvaged and from which page.
+    let want = common::stdout(&run(&["export", &healthy]));
+    let got = run(&["export", &damaged, "--salvage"]);
+    assert_eq!(got.status.code(), Some(1));
+    let got = common::stdout(&got);
+    let comments: Vec<&str> = got
+        .lines()
+        .filter(|l| l.starts_with("# etcd key"))
+        .collect();
+    assert!(!comments.is_empty());
+    assert!(
+        comments.iter().all(|c| c.contains(", salvaged from page ")),
+        "every record came from a page scan"
+    );
+    let unmarked: String = got
+        .lines()
+        .map(|l| match l.find(", salvaged from page ") {
+            Some(i) if l.starts_with("# etcd key") => format!("{}\n", &l[..i]),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    assert_eq!(unmarked, want);
+    // A healthy file with --salvage: nothing recovered, nothing marked.
+    let same = run(&["get", &healthy, "-o", "json", "--salvage"]);
+    let plain = run(&["get", &healthy, "-o", "json"]);
+    assert_eq!(same.status.code(), plain.status.code());
+    assert_eq!(same.stdout, plain.stdout);
+    assert!(common::stderr(&same).contains("nothing recovered"));
+}
+
+/// Salvaged encrypted records are decrypted like any other (`encrypted/multi.db`, key bucket
+/// root zeroed, the fixture's node configs): per-node answers, and `export --reveal` gives the
+/// healthy file's manifests.
+#[test]
+fn salvaged_records_are_decrypted_per_node() {
+    let s = Scratch::new("salvage-dec");
+    let healthy = s.copy("encrypted/multi.db");
+    let damaged = zero_key_root(&s, "encrypted/multi.db", "zeroed.db");
+    let (c1, c2) = (s.copy("encrypted/cp-1.yaml"), s.copy("encrypted/cp-2.yaml"));
+    let keys = ["--encryption-config", &c1, "--encryption-config", &c2];
+    let key = "/registry/secrets/cee-dnceed21/db-config-cxbhg";
+    let meta = |f: &str, extra: &[&str]| -> Value {
+        let mut a = vec!["get", f, key, "--meta", "-o", "json"];
+        a.extend(keys);
+        a.extend(extra);
+        serde_json::from_slice(&run(&a).stdout).unwrap()
+    };
+    let (h, d) = (meta(&healthy, &[]), meta(&damaged, &["--salvage"]));
+    assert!(d["salvaged_from_page"].is_u64(), "{d}");
+    assert_eq!(d["decryption"], h["decryption"]);
+    assert_eq!(d["decryption"]["nodes"]["cp-1"], "ok");
+    assert_eq!(d["object"], h["object"]);
+    let export = |f: &str, extra: &[&str]| {
+        let mut a = vec!["export", f, "secrets", "--reveal"];
+        a.extend(keys);
+        a.extend(extra);
+        common::stdout(&run(&a))
+    };
+    let want = export(&healthy, &[]);
+    let got = export(&damaged, &["--salvage"]);
+    assert!(want.contains("kind: Secret"));
+    let strip = |t: &str| -> String {
+        t.lines()
+            .map(|l| match l.find(", salvaged from page ") {
+                Some(i) => format!("{}\n", &l[..i]),
+                None => format!("{l}\n"),
+            })
+            .collect()
+    };
+    assert_ne!(got, want, "marked");
+    assert_eq!(strip(&got), want);
+}
+
+/// Patch releases differ at the compact revision (docs/many.md, `HashRules`): on `basic.db`
+/// (compacted at 565, etcd 3.4 wrote it) the default is what 3.4.23 answers (refused, as the
+/// recorded answers say), with the later releases' answers named; `--etcd-version` picks one.
+#[test]
+fn hashkv_at_the_compact_revision_names_what_each_release_answers() {
+    let s = Scratch::new("hashkv-rules");
+    let db = s.copy("snapshots/basic.db");
+    let rec = json("many/basic.hashkv.json");
+    let at = rec["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["rev"] == 565)
+        .unwrap();
+    assert!(
+        at["error"].as_str().unwrap().contains("compacted"),
+        "3.4.23"
+    );
+    let out = run(&["hashkv", &db, "--revision", "565"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("etcd 3.4.0-3.4.26, 3.5.0-3.5.9 answer \"etcdserver: mvcc: required revision has been compacted\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("etcd 3.4.27-3.4.33, 3.5.10-3.5.15 answer hash "),
+        "{err}"
+    );
+    let new: Value = serde_json::from_slice(
+        &run(&[
+            "hashkv",
+            &db,
+            "--revision",
+            "565",
+            "--etcd-version",
+            "3.6",
+            "-w",
+            "json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(new["hash_revision"], 565);
+    assert_eq!(new["rules"], "etcd 3.4.34+, 3.5.16+, 3.6");
+    assert!(
+        err.contains(&format!("answer hash {}", new["hash"])),
+        "{err}"
+    );
+    let old = run(&[
+        "hashkv",
+        &db,
+        "--revision",
+        "565",
+        "--etcd-version",
+        "3.4.23",
+    ]);
+    assert_eq!(old.status.code(), Some(2));
+    // Below the compaction every release refuses; above it every release agrees.
+    for v in ["3.4.23", "3.5.12", "3.6"] {
+        let below = run(&["hashkv", &db, "--revision", "564", "--etcd-version", v]);
+        assert_eq!(below.status.code(), Some(2), "{v}");
+        let above: Value = serde_json::from_slice(
+            &run(&[
+                "hashkv",
+                &db,
+                "--revision",
+                "600",
+                "--etcd-version",
+                v,
+                "-w",
+                "json",
+            ])
+            .stdout,
+        )
+        .unwrap();
+        let want = rec["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["rev"] == 600)
+            .unwrap();
+        assert_eq!(above["hash"], want["hash"], "{v}");
+    }
+    let bad = run(&["hashkv", &db, "--etcd-version", "3.5"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(common::stderr(&bad).contains("give a release X.Y.Z"));
 }

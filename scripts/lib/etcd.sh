@@ -7,6 +7,8 @@
 #     etcd_require                 # etcd, etcdctl, python3 present? (installs nothing)
 #     trap etcd_stop EXIT          # always stop what we start
 #     etcd_start [extra etcd flags...]   e.g. etcd_start --quota-backend-bytes=262144
+#     etcd_start_on DIR [extra etcd flags...]   start on an existing data dir (e.g. one
+#                                  `etcdctl snapshot restore` made); DIR stays the caller's
 #     etcd_ctl put foo bar         # etcdctl pointed at the running member
 #     etcd_stop --keep-data        # stop, keep $ETCD_DATA_DIR (e.g. to copy member/snap/db)
 #     etcd_stop                    # stop (if running) and delete the temp dir
@@ -14,7 +16,7 @@
 # After etcd_start these are exported:
 #     ETCDCTL_API=3
 #     ETCD_ENDPOINT      http://127.0.0.1:<client port>   (also serves the JSON gateway at /v3/…)
-#     ETCD_DATA_DIR      <temp>/data                      (the member's --data-dir)
+#     ETCD_DATA_DIR      <temp>/data                      (the member's --data-dir; DIR for etcd_start_on)
 #     ETCD_PID, ETCD_CLIENT_PORT, ETCD_PEER_PORT, ETCD_LOG (etcd's own log file)
 #
 # One member at a time per shell: a second etcd_start first stops the running one (its data dir is
@@ -22,7 +24,8 @@
 # Everything listens on 127.0.0.1 only, on ports the kernel reports free, with a fresh temp data dir.
 #
 # Knobs (environment, all optional):
-#     ETCD_NAME          member name            (default: autopsy-fixture)
+#     ETCD_NAME          member name            (default: autopsy-fixture; for etcd_start_on, the
+#                        name the data dir was restored with)
 #     ETCD_CLUSTER_TOKEN --initial-cluster-token (default: etcd-autopsy-fixtures)
 #     ETCD_START_TIMEOUT seconds to wait for health (default: 60)
 #     ETCD_TMP_PARENT    where the temp dir goes (default: $TMPDIR or /tmp)
@@ -120,47 +123,86 @@ etcd_start() {
             _etcd_log "ports $ETCD_WANT_CLIENT_PORT/${ETCD_WANT_PEER_PORT:-?} not free; using random ones"
         fi
         [[ -n "$ports" ]] || ports="$(_etcd_free_ports 2)" || return 1
-        read -r ETCD_CLIENT_PORT ETCD_PEER_PORT <<<"$ports"
-        export ETCD_CLIENT_PORT ETCD_PEER_PORT
-        export ETCD_ENDPOINT="http://127.0.0.1:$ETCD_CLIENT_PORT"
-        export ETCDCTL_API=3
-        local peer="http://127.0.0.1:$ETCD_PEER_PORT" unset_args=() v
-        # etcd reads every ETCD_* environment variable as a flag and refuses to start when one also
-        # comes as a flag (our exported ETCD_DATA_DIR, say), so it gets an environment without them.
-        for v in "${!ETCD_@}"; do unset_args+=(-u "$v"); done
-        env "${unset_args[@]}" etcd --name "$name" \
-            --data-dir "$ETCD_DATA_DIR" \
-            --listen-client-urls "$ETCD_ENDPOINT" \
-            --advertise-client-urls "$ETCD_ENDPOINT" \
-            --listen-peer-urls "$peer" \
-            --initial-advertise-peer-urls "$peer" \
-            --initial-cluster "$name=$peer" \
-            --initial-cluster-token "$token" \
-            --initial-cluster-state new \
-            --logger zap --log-outputs stderr \
-            "$@" >"$ETCD_LOG" 2>&1 &
-        export ETCD_PID=$!
-        deadline=$((SECONDS + timeout))
-        while ((SECONDS < deadline)); do
-            if ! kill -0 "$ETCD_PID" 2>/dev/null; then
-                break # died (port taken between our check and its bind?) — retry with new ports
-            fi
-            if etcd_ctl --command-timeout=2s endpoint health >/dev/null 2>&1; then
-                local cv
-                cv="$(_etcd_cluster_version)"
-                if [[ -n "$cv" && "$cv" != "not_decided" ]]; then
-                    _etcd_log "member up: pid $ETCD_PID, $ETCD_ENDPOINT, cluster version $cv, data $ETCD_DATA_DIR"
-                    return 0
-                fi
-            fi
-            sleep 0.2
-        done
+        _etcd_spawn "$name" "$ports" --initial-cluster-token "$token" --initial-cluster-state new "$@"
+        _etcd_wait_up "$timeout" && return 0
         _etcd_log "attempt $attempt: etcd did not become healthy; last log lines:"
         tail -n 15 "$ETCD_LOG" >&2 || true
         etcd_stop --keep-data
         rm -rf -- "$_ETCD_TMP"
     done
     _etcd_log "giving up starting etcd"
+    return 1
+}
+
+# _etcd_spawn NAME "CLIENT_PORT PEER_PORT" [etcd flags...]: start etcd in the background on
+# $ETCD_DATA_DIR, logging to $ETCD_LOG, listening on 127.0.0.1 at those ports; exports ETCD_PID,
+# ETCD_ENDPOINT, ETCD_CLIENT_PORT, ETCD_PEER_PORT.
+_etcd_spawn() {
+    local name="$1" ports="$2"
+    shift 2
+    read -r ETCD_CLIENT_PORT ETCD_PEER_PORT <<<"$ports"
+    export ETCD_CLIENT_PORT ETCD_PEER_PORT
+    export ETCD_ENDPOINT="http://127.0.0.1:$ETCD_CLIENT_PORT"
+    export ETCDCTL_API=3
+    local peer="http://127.0.0.1:$ETCD_PEER_PORT" unset_args=() v
+    # etcd reads every ETCD_* environment variable as a flag and refuses to start when one also
+    # comes as a flag (our exported ETCD_DATA_DIR, say), so it gets an environment without them.
+    for v in "${!ETCD_@}"; do unset_args+=(-u "$v"); done
+    env "${unset_args[@]}" etcd --name "$name" \
+        --data-dir "$ETCD_DATA_DIR" \
+        --listen-client-urls "$ETCD_ENDPOINT" \
+        --advertise-client-urls "$ETCD_ENDPOINT" \
+        --listen-peer-urls "$peer" \
+        --initial-advertise-peer-urls "$peer" \
+        --initial-cluster "$name=$peer" \
+        --logger zap --log-outputs stderr \
+        "$@" >"$ETCD_LOG" 2>&1 &
+    export ETCD_PID=$!
+}
+
+# _etcd_wait_up SECONDS: wait until the member started as $ETCD_PID is healthy and the cluster version
+# is decided; false if it died (port taken between our check and its bind?) or the time ran out.
+_etcd_wait_up() {
+    local deadline=$((SECONDS + $1)) cv
+    while ((SECONDS < deadline)); do
+        kill -0 "$ETCD_PID" 2>/dev/null || return 1
+        if etcd_ctl --command-timeout=2s endpoint health >/dev/null 2>&1; then
+            cv="$(_etcd_cluster_version)"
+            if [[ -n "$cv" && "$cv" != "not_decided" ]]; then
+                _etcd_log "member up: pid $ETCD_PID, $ETCD_ENDPOINT, cluster version $cv, data $ETCD_DATA_DIR"
+                return 0
+            fi
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
+# etcd_start_on DIR [extra etcd flags...]: start one member on the existing data dir DIR (made by
+# `etcdctl snapshot restore`, or a member's copy) on loopback free ports and wait until it is healthy.
+# The member keeps the membership stored in DIR; the peer URL given here only sets where it listens.
+# DIR is the caller's: etcd_stop deletes only the temp dir holding the log, never DIR.
+etcd_start_on() {
+    local dir="$1"
+    shift
+    if [[ ! -d "$dir/member" ]]; then
+        _etcd_log "$dir: not an etcd data dir (no member/)"
+        return 1
+    fi
+    etcd_stop --keep-data
+    local parent="${ETCD_TMP_PARENT:-${TMPDIR:-/tmp}}" name="${ETCD_NAME:-autopsy-fixture}"
+    local timeout="${ETCD_START_TIMEOUT:-60}" attempt
+    for attempt in 1 2 3; do
+        _ETCD_TMP="$(mktemp -d "$parent/etcd-on.XXXXXX")" || return 1
+        _ETCD_TMPS+=("$_ETCD_TMP")
+        export ETCD_DATA_DIR="$dir" ETCD_LOG="$_ETCD_TMP/etcd.log"
+        _etcd_spawn "$name" "$(_etcd_free_ports 2)" "$@"
+        _etcd_wait_up "$timeout" && return 0
+        _etcd_log "attempt $attempt: etcd did not become healthy on $dir; last log lines:"
+        tail -n 15 "$ETCD_LOG" >&2 || true
+        etcd_stop --keep-data
+    done
+    _etcd_log "giving up starting etcd on $dir"
     return 1
 }
 

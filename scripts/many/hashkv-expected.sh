@@ -21,35 +21,16 @@ shift 2
 BIN="${AUTOPSY_BIN:-$ROOT/target/debug/etcd-autopsy}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/hashkv-expected.XXXXXX")"
-PID=""
-cleanup() {
-    if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf -- "$WORK"
-}
-trap cleanup EXIT
+trap 'etcd_stop; rm -rf -- "$WORK"' EXIT
 
-read -r CPORT PPORT <<<"$(_etcd_free_ports 2)"
-EP="http://127.0.0.1:$CPORT" PEER="http://127.0.0.1:$PPORT"
 cp -- "$DB" "$WORK/in.db"
+# The peer URL is only written into the restored membership; etcd_start_on listens on free ports.
 env -u ETCDCTL_ENDPOINTS ETCDCTL_API=3 etcdctl snapshot restore "$WORK/in.db" --skip-hash-check \
-    --name hashkv --initial-cluster "hashkv=$PEER" --initial-advertise-peer-urls "$PEER" \
+    --name hashkv --initial-cluster "hashkv=http://127.0.0.1:2380" \
+    --initial-advertise-peer-urls "http://127.0.0.1:2380" \
     --initial-cluster-token hashkv-expected --data-dir "$WORK/data" >"$WORK/restore.log" 2>&1
-unset_args=()
-for v in "${!ETCD_@}"; do unset_args+=(-u "$v"); done
-env "${unset_args[@]}" etcd --name hashkv --data-dir "$WORK/data" \
-    --listen-client-urls "$EP" --advertise-client-urls "$EP" \
-    --listen-peer-urls "$PEER" --initial-advertise-peer-urls "$PEER" \
-    --initial-cluster "hashkv=$PEER" --logger zap --log-outputs stderr >"$WORK/etcd.log" 2>&1 &
-PID=$!
-ctl() { env -u ETCDCTL_ENDPOINTS ETCDCTL_API=3 etcdctl --endpoints="$EP" "$@"; }
-for _ in $(seq 1 300); do
-    ctl --command-timeout=2s endpoint health >/dev/null 2>&1 && break
-    kill -0 "$PID" 2>/dev/null || { tail -20 "$WORK/etcd.log" >&2; exit 1; }
-    sleep 0.2
-done
+ETCD_NAME=hashkv etcd_start_on "$WORK/data"
+ctl() { etcd_ctl "$@"; }
 
 # Which revisions to ask about (the answers below are etcd's own).
 read -r COMPACT CURRENT < <("$BIN" hashkv "$DB" -w json | python3 -c \

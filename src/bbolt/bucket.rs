@@ -123,6 +123,25 @@ impl<'a> Bucket<'a> {
         (leaves, problems)
     }
 
+    /// The walk of [`Bucket::leaves`], handing each leaf to `on_leaf` as it is found (in key
+    /// order), so a caller can start on the first leaves while the walk goes on.
+    pub fn walk_leaves(&self, on_leaf: &mut dyn FnMut(Leaf<'a>)) -> Vec<Problem> {
+        let mut visited = Visited::new(self.db.file_pages());
+        let mut problems = Vec::new();
+        match self.root {
+            Root::Inline(l, _) => on_leaf(l),
+            Root::Tree(root) => walk_tree(
+                self.db,
+                root,
+                &self.path,
+                &mut visited,
+                &mut problems,
+                on_leaf,
+            ),
+        }
+        problems
+    }
+
     pub(crate) fn leaves_with(
         &self,
         visited: &mut Visited,

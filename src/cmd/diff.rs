@@ -1,16 +1,22 @@
 //! `diff OLD NEW`: what changed between two snapshots of one cluster — keys added, removed and
 //! changed (live views compared by revision and value hash, never by showing values), by resource
 //! and namespace, and how each record's encryption changed: moved to another key, to another
-//! provider, became plaintext, became encrypted.
+//! provider, became plaintext, became encrypted. With key sources (the same `--encryption-config`
+//! / `--static-resources` / `--key` as `report`), every changed or added record is also judged by
+//! each node's config in both snapshots (`decrypt::Engine`, the per-node kube-apiserver
+//! simulation): records a node could read in OLD and cannot in NEW, and the reverse.
 
 use super::common::{display_key, open_snapshot};
 use super::outfile::{Guard, Mode};
 use super::output_args::{formats, Fmt, OutputArgs};
+use super::sources::KeySourceArgs;
 use super::{CmdResult, Outcome};
+use crate::decrypt::{Engine, NodeOutcome};
 use crate::etcd::records::{Record, Records};
 use crate::kube::envelope::Envelope;
 use crate::kube::path::KeyPath;
 use crate::output::write_json;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -23,6 +29,10 @@ pub struct Args {
     pub old: PathBuf,
     /// The newer snapshot.
     pub new: PathBuf,
+    /// Node configs to judge both snapshots by: which records each node could read before and
+    /// cannot after, and the reverse.
+    #[command(flatten)]
+    pub keys: KeySourceArgs,
     #[command(flatten)]
     pub out: OutputArgs,
     /// Keys listed per section in text output (JSON lists all).
@@ -50,6 +60,91 @@ pub enum EncryptionChange {
     BecamePlaintext,
     /// Was plaintext, now encrypted.
     BecameEncrypted,
+}
+
+/// How one node's answer for a record changed between the two snapshots (typed here; the JSON
+/// names are the serde names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readability {
+    /// The node returns OLD's record and fails on NEW's (e.g. a rotation's new key it lacks).
+    BecameUnreadable,
+    /// The node fails on OLD's record and returns NEW's.
+    BecameReadable,
+    /// A record only NEW holds, which the node cannot read.
+    AddedUnreadable,
+    /// One side needs a KMS plugin for this node: only the plugin can tell.
+    Undetermined,
+}
+
+/// What one node's kube-apiserver does with a record, as far as the files tell.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reads {
+    Yes,
+    No,
+    NeedsKms,
+}
+
+fn reads(o: &NodeOutcome<'_>) -> Reads {
+    match o {
+        NodeOutcome::NeedsKms { .. } => Reads::NeedsKms,
+        o if o.is_readable() => Reads::Yes,
+        _ => Reads::No,
+    }
+}
+
+/// Per node (index into `engine.nodes`), how its answer changed: nothing for a node that reads
+/// (or fails on) both sides alike. The error is the apiserver's, for the side it cannot read.
+fn readability(
+    engine: &Engine,
+    key: &[u8],
+    old: Option<&[u8]>,
+    new: Option<&[u8]>,
+) -> Vec<(usize, Readability, Option<String>)> {
+    let (a, b) = (
+        old.map(|v| engine.assess(key, v)),
+        new.map(|v| engine.assess(key, v)),
+    );
+    let mut out = Vec::new();
+    for i in 0..engine.nodes.len() {
+        let (x, y) = (
+            a.as_ref().and_then(|v| v.nodes.get(i)),
+            b.as_ref().and_then(|v| v.nodes.get(i)),
+        );
+        let change = match (x.map(reads), y.map(reads)) {
+            (Some(Reads::Yes), Some(Reads::No)) => Some((Readability::BecameUnreadable, y)),
+            (Some(Reads::No), Some(Reads::Yes)) => Some((Readability::BecameReadable, x)),
+            (None, Some(Reads::No)) => Some((Readability::AddedUnreadable, y)),
+            (Some(p), Some(q)) if p != q => Some((Readability::Undetermined, None)),
+            (None, Some(Reads::NeedsKms)) => Some((Readability::Undetermined, None)),
+            _ => None,
+        };
+        if let Some((c, failing)) = change {
+            out.push((i, c, failing.and_then(NodeOutcome::error_line)));
+        }
+    }
+    out
+}
+
+/// A changed key and its value in OLD and in NEW (None where it is absent).
+type ChangedValues<'a> = (&'a [u8], Option<&'a [u8]>, Option<&'a [u8]>);
+
+#[derive(Serialize)]
+struct NodeChange {
+    node: String,
+    change: Readability,
+    /// The node's kube-apiserver error on the side it cannot read (NEW's record, or OLD's for
+    /// `became_readable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Serialize, Default)]
+struct NodeCounts {
+    became_unreadable: usize,
+    became_readable: usize,
+    added_unreadable: usize,
+    undetermined: usize,
 }
 
 #[derive(Serialize)]
@@ -84,6 +179,9 @@ struct KeyChange {
     old_storage: Option<Storage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     new_storage: Option<Storage>,
+    /// With key sources: the nodes whose answer for this record changed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    nodes: Vec<NodeChange>,
 }
 
 #[derive(Serialize, Default)]
@@ -108,6 +206,10 @@ struct DiffReport {
     /// Changes per resource, then per namespace ("" for cluster-scoped and non-kube keys).
     by_resource: BTreeMap<String, BTreeMap<String, Counts>>,
     encryption: BTreeMap<String, usize>,
+    /// With key sources: per node (every node of the configs, also those with nothing changed),
+    /// how many records changed readability. Absent without key sources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    readability: Option<BTreeMap<String, NodeCounts>>,
     changes: Vec<KeyChange>,
 }
 
@@ -151,19 +253,28 @@ fn describe(
         encryption,
         old_storage: ov.map(storage),
         new_storage: nv.map(storage),
+        nodes: Vec::new(),
     }
 }
 
 pub fn run(args: &Args) -> CmdResult {
     let mut guard = Guard::new();
     guard.input(&args.old).input(&args.new);
+    args.keys.guard(&mut guard);
     let (fmt, sink) = args
         .out
         .prepare("diff", formats("diff"), &guard, Mode::Private)?;
+    let engine = if args.keys.is_empty() {
+        None
+    } else {
+        Some(Engine::new(&args.keys.load()?))
+    };
     let (old, new) = (open_snapshot(&args.old)?, open_snapshot(&args.new)?);
     let (ro, rn) = rayon::join(|| Records::read(&old), || Records::read(&new));
     let (mut a, mut b) = (ro.live().peekable(), rn.live().peekable());
     let mut changes = Vec::new();
+    // Of every change, for the per-node judgement.
+    let mut values: Vec<ChangedValues<'_>> = Vec::new();
     loop {
         let ord = match (a.peek(), b.peek()) {
             (None, None) => break,
@@ -175,10 +286,12 @@ pub fn run(args: &Args) -> CmdResult {
             Ordering::Less => {
                 let r = a.next().expect("peeked");
                 changes.push(describe(r.kv.key, Change::Removed, Some(r), None));
+                values.push((r.kv.key, Some(r.kv.value), None));
             }
             Ordering::Greater => {
                 let r = b.next().expect("peeked");
                 changes.push(describe(r.kv.key, Change::Added, None, Some(r)));
+                values.push((r.kv.key, None, Some(r.kv.value)));
             }
             Ordering::Equal => {
                 let (x, y) = (a.next().expect("peeked"), b.next().expect("peeked"));
@@ -187,10 +300,40 @@ pub fn run(args: &Args) -> CmdResult {
                     && x.kv.value == y.kv.value;
                 if !same {
                     changes.push(describe(x.kv.key, Change::Changed, Some(x), Some(y)));
+                    values.push((x.kv.key, Some(x.kv.value), Some(y.kv.value)));
                 }
             }
         }
     }
+    let readability_counts = engine.as_ref().map(|e| {
+        let judged: Vec<_> = values
+            .par_iter()
+            .map(|&(k, o, n)| readability(e, k, o, n))
+            .collect();
+        let mut counts: BTreeMap<String, NodeCounts> = e
+            .nodes
+            .iter()
+            .map(|n| (n.node.clone(), NodeCounts::default()))
+            .collect();
+        for (c, j) in changes.iter_mut().zip(judged) {
+            for (i, change, error) in j {
+                let node = e.nodes.get(i).map(|n| n.node.clone()).unwrap_or_default();
+                let n = counts.entry(node.clone()).or_default();
+                match change {
+                    Readability::BecameUnreadable => n.became_unreadable += 1,
+                    Readability::BecameReadable => n.became_readable += 1,
+                    Readability::AddedUnreadable => n.added_unreadable += 1,
+                    Readability::Undetermined => n.undetermined += 1,
+                }
+                c.nodes.push(NodeChange {
+                    node,
+                    change,
+                    error,
+                });
+            }
+        }
+        counts
+    });
     let mut by_resource: BTreeMap<String, BTreeMap<String, Counts>> = BTreeMap::new();
     let mut encryption: BTreeMap<String, usize> = BTreeMap::new();
     for c in &changes {
@@ -227,6 +370,7 @@ pub fn run(args: &Args) -> CmdResult {
         new: side(&new.path, &rn),
         by_resource,
         encryption,
+        readability: readability_counts,
         changes,
     };
     let mut out = sink;
@@ -268,6 +412,63 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
         writeln!(out, "\nencryption changes:")?;
         for (k, n) in &r.encryption {
             writeln!(out, "  {k:<20} {n}")?;
+        }
+    }
+    match &r.readability {
+        None => writeln!(
+            out,
+            "\nreadability per node: not judged (give the nodes' configs: --encryption-config, \
+             --static-resources)"
+        )?,
+        Some(nodes) if nodes.is_empty() => writeln!(
+            out,
+            "\nreadability per node: no node configs among the key sources (--key gives \
+             candidates, not nodes)"
+        )?,
+        Some(nodes) => {
+            writeln!(
+                out,
+                "\nreadability per node (became unreadable / readable again / added unreadable):"
+            )?;
+            for (node, c) in nodes {
+                write!(
+                    out,
+                    "  {node:<20} {} / {} / {}",
+                    c.became_unreadable, c.became_readable, c.added_unreadable
+                )?;
+                if c.undetermined > 0 {
+                    write!(out, "  ({} need a KMS plugin to tell)", c.undetermined)?;
+                }
+                writeln!(out)?;
+            }
+            for (label, want) in [
+                ("became unreadable", Readability::BecameUnreadable),
+                ("readable again", Readability::BecameReadable),
+                ("added, unreadable", Readability::AddedUnreadable),
+            ] {
+                let hit: Vec<(&KeyChange, &NodeChange)> = r
+                    .changes
+                    .iter()
+                    .flat_map(|c| c.nodes.iter().map(move |n| (c, n)))
+                    .filter(|(_, n)| n.change == want)
+                    .collect();
+                if hit.is_empty() {
+                    continue;
+                }
+                writeln!(out, "\n{label} ({}):", hit.len())?;
+                for (c, n) in hit.iter().take(max) {
+                    writeln!(
+                        out,
+                        "  {}  {}: {}",
+                        n.node,
+                        c.key,
+                        n.error.as_deref().unwrap_or("-")
+                    )?;
+                }
+                if hit.len() > max {
+                    writeln!(out, "  … and {} more", hit.len() - max)?;
+                }
+            }
         }
     }
     writeln!(out, "\nkeys ({}):", r.changes.len())?;

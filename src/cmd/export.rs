@@ -19,7 +19,6 @@ use super::objects::{Decoder, Item, CHUNK};
 use super::select::{select, SelectArgs};
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Error, Outcome};
-use crate::etcd::records::Records;
 use crate::kube::decode::{redact, yaml, Node};
 use std::fs::{self, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -44,6 +43,10 @@ pub struct Args {
     pub reveal: bool,
     #[command(flatten)]
     pub keys: KeySourceArgs,
+    /// Also records the tree no longer reaches, recovered by a page scan (see `salvage`); each
+    /// manifest's comment names the page it came from.
+    #[arg(long)]
+    pub salvage: bool,
 }
 
 /// Fields of `metadata` the apiserver sets (apimachinery meta/v1 ObjectMeta "read-only" and
@@ -150,10 +153,19 @@ pub fn run(args: &Args) -> CmdResult {
         check_dir(dir, args)?;
     }
     let snap = open_snapshot(&sel.snapshot)?;
-    let records = Records::read(&snap);
+    let (records, salvaged) = super::salvage::records(&snap, args.salvage);
+    if let Some(s) = &salvaged {
+        eprintln!("etcd-autopsy: {}", s.summary(&snap.path));
+    }
+    let page_of = |i: &Item| {
+        salvaged
+            .as_ref()
+            .and_then(|s| s.page_of(&i.key, i.mod_revision))
+    };
     let selected = select(&records, sel, &target);
     let decoder = Decoder::new(keyring.as_ref(), true);
-    let mut items: Vec<(Item, bool)> = Vec::new();
+    // (object, sensitive, page it was salvaged from)
+    let mut items: Vec<(Item, bool, Option<u64>)> = Vec::new();
     let (mut skipped_secret, mut skipped_stub, mut skipped_other) = (0usize, Vec::new(), 0usize);
     for chunk in selected.chunks(CHUNK) {
         for item in decoder.decode_all(chunk) {
@@ -175,7 +187,8 @@ pub fn run(args: &Args) -> CmdResult {
                 skipped_secret += 1;
                 continue;
             }
-            items.push((item, sensitive));
+            let page = page_of(&item);
+            items.push((item, sensitive, page));
         }
         if sel.limit.is_some_and(|n| items.len() >= n) {
             break;
@@ -184,10 +197,10 @@ pub fn run(args: &Args) -> CmdResult {
     if let Some(n) = sel.limit {
         items.truncate(n);
     }
-    for (i, _) in items.iter_mut() {
+    for (i, _, _) in items.iter_mut() {
         strip(&mut i.object, args.with_status);
     }
-    items.sort_by(|(a, _), (b, _)| {
+    items.sort_by(|(a, _, _), (b, _, _)| {
         (rank(&a.object), kind_group(&a.object), &a.key).cmp(&(
             rank(&b.object),
             kind_group(&b.object),
@@ -197,8 +210,8 @@ pub fn run(args: &Args) -> CmdResult {
     match &args.to {
         None => {
             let mut out = BufWriter::new(std::io::stdout().lock());
-            for (i, _) in &items {
-                writeln!(out, "---\n# {}", source_line(i))?;
+            for (i, _, page) in &items {
+                writeln!(out, "---\n# {}", source_line(i, *page))?;
                 out.write_all(yaml::to_yaml(&i.object).as_bytes())?;
             }
             out.flush()?;
@@ -224,20 +237,31 @@ pub fn run(args: &Args) -> CmdResult {
     for k in &skipped_stub {
         eprintln!("etcd-autopsy: {k}: not exported: its value could not be decoded (see `get`)");
     }
-    Ok(if skipped_stub.is_empty() {
+    let salvaged_items = items.iter().filter(|(_, _, p)| p.is_some()).count();
+    if salvaged_items > 0 {
+        eprintln!(
+            "etcd-autopsy: {salvaged_items} exported object(s) were salvaged from pages the tree \
+             no longer reaches (each manifest's comment names its page)"
+        );
+    }
+    // Salvaged objects come from a damaged file: exit 1, as `salvage` does.
+    Ok(if skipped_stub.is_empty() && salvaged_items == 0 {
         Outcome::Clean
     } else {
         Outcome::Problems
     })
 }
 
-fn source_line(i: &Item) -> String {
+fn source_line(i: &Item, salvaged_from: Option<u64>) -> String {
+    let salvaged = salvaged_from
+        .map(|p| format!(", salvaged from page {p} (the tree no longer reaches it)"))
+        .unwrap_or_default();
     match i.deleted_at {
         Some(d) => format!(
-            "etcd key {}, revision {} (deleted at revision {d})",
+            "etcd key {}, revision {} (deleted at revision {d}){salvaged}",
             i.key, i.mod_revision
         ),
-        None => format!("etcd key {}, revision {}", i.key, i.mod_revision),
+        None => format!("etcd key {}, revision {}{salvaged}", i.key, i.mod_revision),
     }
 }
 
@@ -312,10 +336,10 @@ fn canonical_or_parent(dir: &Path) -> PathBuf {
     }
 }
 
-fn write_tree(dir: &Path, items: &[(Item, bool)], force: bool) -> Result<(), Error> {
+fn write_tree(dir: &Path, items: &[(Item, bool, Option<u64>)], force: bool) -> Result<(), Error> {
     let err = |p: &Path, e: std::io::Error| Error::new(format!("{}: {e}", p.display()));
     fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
-    for (i, sensitive) in items {
+    for (i, sensitive, page) in items {
         let o = &i.object;
         // An object without metadata.name (RangeAllocation) is filed under its key's name.
         let key_name = i.key.rsplit('/').next().unwrap_or("");
@@ -347,7 +371,7 @@ fn write_tree(dir: &Path, items: &[(Item, bool)], force: bool) -> Result<(), Err
             f.set_permissions(fs::Permissions::from_mode(0o600))
                 .map_err(|e| err(&path, e))?;
         }
-        let text = format!("# {}\n{}", source_line(i), yaml::to_yaml(o));
+        let text = format!("# {}\n{}", source_line(i, *page), yaml::to_yaml(o));
         f.write_all(text.as_bytes()).map_err(|e| err(&path, e))?;
     }
     Ok(())

@@ -23,6 +23,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 
+/// Salvaged objects named one by one on stderr before they are only counted.
+const SALVAGED_NAMED: usize = 20;
+
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -37,6 +40,10 @@ pub struct Args {
     pub reveal: bool,
     #[command(flatten)]
     pub keys: KeySourceArgs,
+    /// Also records the tree no longer reaches, recovered by a page scan (see `salvage`); each
+    /// is marked with the page it came from.
+    #[arg(long)]
+    pub salvage: bool,
     /// -o text (a table; for one exact key, the record view), json or yaml (one object, or a
     /// List), jsonl (one object a line), name (`kind.group/name`), wide (a table with keys and
     /// envelopes).
@@ -82,6 +89,9 @@ struct GetOutput<'a> {
     /// Secret / ConfigMap data values, base64 (only with --reveal).
     #[serde(skip_serializing_if = "Option::is_none")]
     data_base64: Option<BTreeMap<String, String>>,
+    /// With --salvage: the page this record was recovered from (the tree no longer reaches it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    salvaged_from_page: Option<u64>,
 }
 
 impl ObjectFormat {
@@ -121,7 +131,11 @@ pub fn run(args: &Args) -> CmdResult {
     let target = sel.target()?;
     let labels = sel.label_selector()?;
     let snap = open_snapshot(&sel.snapshot)?;
-    let records = Records::read(&snap);
+    let (records, salvaged) = super::salvage::records(&snap, args.salvage);
+    if let Some(s) = &salvaged {
+        eprintln!("etcd-autopsy: {}", s.summary(&snap.path));
+    }
+    let salvaged = salvaged.as_ref();
     // One exact key without -o, or --meta: the record view (metadata, history, decryption per
     // node).
     if let Target::Keys(k) = &target {
@@ -135,6 +149,7 @@ pub fn run(args: &Args) -> CmdResult {
                 &records,
                 k[0].as_bytes(),
                 &snap.path,
+                salvaged,
             )?;
             out.finish()?;
             return Ok(outcome);
@@ -165,6 +180,7 @@ pub fn run(args: &Args) -> CmdResult {
     let format = output;
     let mut printer = Printer::new(format, single);
     let mut shown = 0usize;
+    let mut salvaged_shown = 0usize;
     let mut problems = !records.complete();
     let limit = sel.limit.unwrap_or(usize::MAX);
     for chunk in selected.chunks(CHUNK) {
@@ -182,11 +198,28 @@ pub fn run(args: &Args) -> CmdResult {
                 eprintln!("etcd-autopsy: {}: {w}", i.key);
             }
             problems |= !i.warnings.is_empty();
+            if let Some(p) = salvaged.and_then(|s| s.page_of(&i.key, i.mod_revision)) {
+                // Named one by one up to a bound; `salvage --format json` lists them all.
+                if salvaged_shown < SALVAGED_NAMED {
+                    eprintln!(
+                        "etcd-autopsy: {}: revision {}: salvaged from page {p}",
+                        i.key, i.mod_revision
+                    );
+                }
+                salvaged_shown += 1;
+            }
         }
         printer.print(&mut out, &items)?;
     }
     printer.finish(&mut out)?;
     out.finish()?;
+    if salvaged_shown > SALVAGED_NAMED {
+        eprintln!(
+            "etcd-autopsy: … and {} more salvaged object(s) (`salvage --format json --live` \
+             names every page)",
+            salvaged_shown - SALVAGED_NAMED
+        );
+    }
     if shown == 0 {
         eprintln!("etcd-autopsy: no objects selected");
     }
@@ -242,6 +275,8 @@ fn not_found(
 }
 
 /// The one-record view (the `get KEY` of 0.1).
+// `salvaged` (get --salvage) made it eight; they are the run's inputs, passed as they are.
+#[allow(clippy::too_many_arguments)]
 fn detail(
     args: &Args,
     fmt: Fmt,
@@ -250,6 +285,7 @@ fn detail(
     records: &Records,
     key: &[u8],
     path: &std::path::Path,
+    salvaged: Option<&super::salvage::Salvaged>,
 ) -> CmdResult {
     let revs = records.of_key(key);
     let shown = at_revision(records, revs, args.select.revision, args.select.deleted);
@@ -310,8 +346,10 @@ fn detail(
     }
     let object = plaintext.as_deref().and_then(object::summarize);
     let reveal_plain = args.reveal && encrypted;
+    let record = entry(at);
+    let salvaged_from_page = salvaged.and_then(|s| s.page_of(&record.key, at.rev.main));
     let out_rec = GetOutput {
-        record: entry(at),
+        record,
         history: revs
             .iter()
             .map(|&i| records.get(i).rev.to_string())
@@ -326,6 +364,7 @@ fn detail(
                 .map(|(k, v)| (k, b64(&v)))
                 .collect()
         }),
+        salvaged_from_page,
     };
     match fmt {
         Fmt::Json => write_json(out, &out_rec)?,
@@ -348,6 +387,12 @@ fn detail(
             writeln!(out, "version          {}", r.version)?;
             writeln!(out, "lease            {}", r.lease)?;
             writeln!(out, "value size       {}", r.value_size)?;
+            if let Some(p) = out_rec.salvaged_from_page {
+                writeln!(
+                    out,
+                    "salvaged from    page {p} (the tree no longer reaches it)"
+                )?;
+            }
             writeln!(out, "envelope         {}", r.info.envelope)?;
             if let Some(n) = &r.info.key_name {
                 writeln!(out, "key name         {n}")?;
@@ -437,7 +482,8 @@ fn detail(
             }
         }
     }
-    Ok(if problems {
+    // A record only a page scan found comes from a damaged file: said in the exit code too.
+    Ok(if problems || out_rec.salvaged_from_page.is_some() {
         Outcome::Problems
     } else {
         Outcome::Clean

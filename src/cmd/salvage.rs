@@ -7,12 +7,84 @@ use super::outfile::{Guard, Mode};
 use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
 use crate::etcd::meta::MetaInfo;
-use crate::etcd::records::Records;
+use crate::etcd::records::{Record, Records};
 use crate::etcd::salvage::{self, Found, Salvage};
+use crate::etcd::snapshot::Snapshot;
 use crate::output::write_json;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
+
+/// Records for `get --salvage` / `export --salvage`: the tree's, plus the records a page scan
+/// recovers where the tree lost them, so they are decoded, decrypted and exported like any other;
+/// each is marked with the page it came from.
+pub struct Salvaged {
+    /// (main revision, printable key) → the page the record was salvaged from.
+    pages: HashMap<(i64, String), u64>,
+    recovered_pages: usize,
+}
+
+impl Salvaged {
+    /// The page a record (by its key as printed and its mod_revision) was salvaged from; None
+    /// when the tree reaches it.
+    pub fn page_of(&self, key: &str, mod_revision: i64) -> Option<u64> {
+        self.pages.get(&(mod_revision, key.to_string())).copied()
+    }
+
+    /// True when nothing was recovered.
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
+    }
+
+    /// One line for stderr: what `--salvage` added.
+    pub fn summary(&self, file: &std::path::Path) -> String {
+        if self.pages.is_empty() {
+            format!(
+                "{}: --salvage: the tree reaches every record a page scan finds live; nothing \
+                 recovered (`salvage` lists the history on free pages)",
+                file.display()
+            )
+        } else {
+            format!(
+                "{}: --salvage: {} record(s) the tree no longer reaches recovered from {} \
+                 page(s) and included, each marked with its page",
+                file.display(),
+                self.pages.len(),
+                self.recovered_pages
+            )
+        }
+    }
+}
+
+/// `Records::read(snap)`, and with `salvage` the recovered records merged in (the same merge
+/// `salvage --live` reports: history on free pages and uncertain records stay out).
+pub fn records<'a>(snap: &'a Snapshot, salvage: bool) -> (Records<'a>, Option<Salvaged>) {
+    let records = Records::read(snap);
+    if !salvage {
+        return (records, None);
+    }
+    let meta = MetaInfo::read(snap);
+    let s = salvage::salvage(snap, &records, &meta);
+    let pages = s
+        .recovered
+        .iter()
+        .map(|f| ((f.rev.main, display_key(f.kv.key)), f.page))
+        .collect();
+    let extra: Vec<Record<'a>> = s
+        .recovered
+        .iter()
+        .map(|f| Record {
+            rev: f.rev,
+            kv: f.kv,
+        })
+        .collect();
+    let salvaged = Salvaged {
+        pages,
+        recovered_pages: s.recovered_pages.len(),
+    };
+    (records.with_extra(extra), Some(salvaged))
+}
 
 #[derive(clap::Args)]
 pub struct Args {

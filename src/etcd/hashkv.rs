@@ -14,8 +14,9 @@
 //!   is empty): per key, the newest revision at or below R, dropped when it is the tombstone that
 //!   ends a generation which is not the last.
 //!
-//! 3.4 calls `Keep(R)` with the hash revision; we follow that (and verify it against a 3.4 server,
-//! `scripts/many/hashkv-expected.sh`).
+//! Every release calls `Keep(R)` with the hash revision; verified against a 3.4.23 server
+//! (`scripts/many/hashkv-expected.sh`). Later patch releases differ at the compact revision only
+//! ([`HashRules`], read at the upstream tags).
 
 use super::kv::KeyValue;
 use super::records::Records;
@@ -58,6 +59,68 @@ impl HashKvError {
             HashKvError::Compacted { .. } => "mvcc: required revision has been compacted",
             HashKvError::FutureRevision { .. } => "mvcc: required revision is a future revision",
         }
+    }
+}
+
+/// Where etcd releases differ in `HashKV` (read from etcd-io/etcd at each tag; only 3.4.23 is
+/// run here):
+///
+/// - `ErrCompacted` for `rev <= compact` up to 3.4.26 and 3.5.9; from 3.4.27, 3.5.10 and in 3.6
+///   only for `rev < compact`, so the compact revision itself is hashed (mvcc/kvstore.go
+///   `HashByRev`; server/mvcc/kvstore.go `hashByRev`; server/storage/mvcc/kvstore.go in 3.6);
+/// - from 3.4.34, 3.5.16 and in 3.6 a tombstone whose main revision is the compact revision is
+///   left out of the hash, because those releases keep such a tombstone on compaction where older
+///   ones delete it (mvcc/kvstore.go 3.4.34 `HashByRev`; server/mvcc/hash.go and
+///   server/storage/mvcc/hash.go `kvHasher.WriteKeyValue`);
+/// - everything else (the keep set, `restore`, the CRC) is the same in every release, and 3.6's
+///   `HashStorage` cache is empty in a freshly started server and in `etcdutl hashkv`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashRules {
+    /// 3.4.0–3.4.26, 3.5.0–3.5.9.
+    Legacy,
+    /// 3.4.27–3.4.33, 3.5.10–3.5.15: the compact revision can be hashed.
+    CompactRevHashed,
+    /// 3.4.34+, 3.5.16+, 3.6: also without a tombstone at the compact revision.
+    TombstoneAtCompactSkipped,
+}
+
+impl HashRules {
+    pub const ALL: [HashRules; 3] = [
+        HashRules::Legacy,
+        HashRules::CompactRevHashed,
+        HashRules::TombstoneAtCompactSkipped,
+    ];
+
+    /// The rules of release `major.minor.patch`; None for releases without `HashKV` by revision
+    /// (before 3.4) or not known here.
+    pub fn of_release(major: u32, minor: u32, patch: u32) -> Option<HashRules> {
+        match (major, minor) {
+            (3, 4) if patch <= 26 => Some(HashRules::Legacy),
+            (3, 4) if patch <= 33 => Some(HashRules::CompactRevHashed),
+            (3, 4) => Some(HashRules::TombstoneAtCompactSkipped),
+            (3, 5) if patch <= 9 => Some(HashRules::Legacy),
+            (3, 5) if patch <= 15 => Some(HashRules::CompactRevHashed),
+            (3, 5) => Some(HashRules::TombstoneAtCompactSkipped),
+            (3, 6) => Some(HashRules::TombstoneAtCompactSkipped),
+            _ => None,
+        }
+    }
+
+    /// The releases that follow these rules.
+    pub fn releases(self) -> &'static str {
+        match self {
+            HashRules::Legacy => "etcd 3.4.0-3.4.26, 3.5.0-3.5.9",
+            HashRules::CompactRevHashed => "etcd 3.4.27-3.4.33, 3.5.10-3.5.15",
+            HashRules::TombstoneAtCompactSkipped => "etcd 3.4.34+, 3.5.16+, 3.6",
+        }
+    }
+
+    fn refuses_compact_rev(self) -> bool {
+        self == HashRules::Legacy
+    }
+
+    fn skips_tombstone_at_compact(self) -> bool {
+        self == HashRules::TombstoneAtCompactSkipped
     }
 }
 
@@ -175,6 +238,9 @@ struct Filter {
     upper: (i128, i128),
     lower: (i128, i128),
     keep: Vec<(i64, i64)>,
+    /// The compact revision, when a tombstone there is left out ([`HashRules`]).
+    skip_tombstone_at: Option<i64>,
+    compact: i64,
 }
 
 impl Filter {
@@ -192,8 +258,24 @@ impl Filter {
 /// Leaves hashed sequentially per parallel task (see status.rs for why per chunk).
 const LEAVES_PER_CHUNK: usize = 1024;
 
-fn hash_chunk(leaves: &[Leaf<'_>], f: &Filter) -> (u32, usize, u64) {
-    let (mut crc, mut len, mut unreadable) = (0u32, 0usize, 0u64);
+/// What one chunk of leaves contributes.
+#[derive(Clone, Copy, Default)]
+struct Part {
+    crc: u32,
+    len: usize,
+    unreadable: u64,
+    /// Tombstones at the compact revision the filter let through or skipped: where releases
+    /// answer differently.
+    tombstones_at_compact: u64,
+}
+
+/// `isTombstone`: an 18-byte bucket key ending in `t` (mvcc/revision.go `markTombstone`).
+fn is_tombstone_key(k: &[u8]) -> bool {
+    k.len() == 18 && k.get(17) == Some(&b't')
+}
+
+fn hash_chunk(leaves: &[Leaf<'_>], f: &Filter) -> Part {
+    let (mut crc, mut len, mut unreadable, mut tombs) = (0u32, 0usize, 0u64, 0u64);
     for leaf in leaves {
         for e in leaf.view.elements() {
             let Ok(e) = e else {
@@ -209,13 +291,24 @@ fn hash_chunk(leaves: &[Leaf<'_>], f: &Filter) -> (u32, usize, u64) {
                 unreadable += 1;
             }
             if f.includes(kr) {
+                if kr.0 == f.compact && is_tombstone_key(e.key) {
+                    tombs += 1;
+                    if f.skip_tombstone_at == Some(kr.0) {
+                        continue;
+                    }
+                }
                 crc = crc32c::crc32c_append(crc, e.key);
                 crc = crc32c::crc32c_append(crc, e.value);
                 len += e.key.len() + e.value.len();
             }
         }
     }
-    (crc, len, unreadable)
+    Part {
+        crc,
+        len,
+        unreadable,
+        tombstones_at_compact: tombs,
+    }
 }
 
 /// The answer plus what could not be read: when `problems` or `unreadable` are non-zero the hash
@@ -224,6 +317,10 @@ pub struct Computed {
     pub result: Result<HashKv, HashKvError>,
     pub problems: Vec<Problem>,
     pub unreadable: u64,
+    /// Tombstones at the compact revision within the hashed range: when non-zero, releases
+    /// before and after 3.4.34/3.5.16 answer differently ([`HashRules`]).
+    pub tombstones_at_compact: u64,
+    pub rules: HashRules,
 }
 
 /// The revisions a server restored from `snap` starts with, from the key bucket's first and
@@ -244,74 +341,243 @@ pub fn store_revisions(snap: &Snapshot, meta: &MetaInfo) -> (StoreRevisions, Opt
     (StoreRevisions::from_last(meta, last), first)
 }
 
+/// The key bucket hashed by `filter`, in chunks of leaves on every core while the walk is still
+/// finding the next ones (CRC-32C is sequential, but per-chunk CRCs combine into the CRC of the
+/// concatenation: `crc32c_combine`).
+struct Hashed<'a> {
+    crc: u32,
+    unreadable: u64,
+    tombstones_at_compact: u64,
+    problems: Vec<Problem>,
+    /// The bucket's last leaf, for the store's current revision.
+    last: Option<Leaf<'a>>,
+    /// The leaves in order, kept only when `speculate` said the filter is not final.
+    leaves: Vec<Leaf<'a>>,
+    /// False when hashing was not started because the first record is at or below the
+    /// compaction (a keep set is needed).
+    hashed: bool,
+}
+
+/// Walks the key bucket; once the first leaf shows no record at or below `compact`, hashes
+/// chunks as the walk goes (the keep set is then empty and `filter` final); otherwise only
+/// collects the leaves.
+fn walk_and_hash<'a>(
+    bucket: &crate::bbolt::Bucket<'a>,
+    filter: &Filter,
+    compact: i64,
+) -> Hashed<'a> {
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Part)>();
+    let mut h = Hashed {
+        crc: 0,
+        unreadable: 0,
+        tombstones_at_compact: 0,
+        problems: Vec::new(),
+        last: None,
+        leaves: Vec::new(),
+        hashed: false,
+    };
+    rayon::scope(|s| {
+        let mut chunk: Vec<Leaf<'a>> = Vec::with_capacity(LEAVES_PER_CHUNK);
+        let mut n = 0usize;
+        let mut decided: Option<bool> = None;
+        let spawn = |chunk: Vec<Leaf<'a>>, n: &mut usize| {
+            let tx = tx.clone();
+            let i = *n;
+            *n += 1;
+            s.spawn(move |_| {
+                // The receiver outlives the scope; a send cannot fail.
+                let _ = tx.send((i, hash_chunk(&chunk, filter)));
+            });
+        };
+        h.problems = bucket.walk_leaves(&mut |leaf| {
+            h.last = Some(leaf);
+            let fast =
+                *decided.get_or_insert_with(|| first_main(&leaf).is_some_and(|f| f > compact));
+            if !fast {
+                h.leaves.push(leaf);
+                return;
+            }
+            chunk.push(leaf);
+            if chunk.len() == LEAVES_PER_CHUNK {
+                spawn(
+                    std::mem::replace(&mut chunk, Vec::with_capacity(LEAVES_PER_CHUNK)),
+                    &mut n,
+                );
+            }
+        });
+        if !chunk.is_empty() {
+            spawn(chunk, &mut n);
+        }
+        h.hashed = decided != Some(false);
+    });
+    drop(tx);
+    let mut parts: Vec<(usize, Part)> = rx.into_iter().collect();
+    parts.sort_unstable_by_key(|p| p.0);
+    let all = combine(parts.into_iter().map(|p| p.1));
+    h.crc = all.crc;
+    h.unreadable = all.unreadable;
+    h.tombstones_at_compact = all.tombstones_at_compact;
+    h
+}
+
+/// The parts in bucket order, after the bucket name: the CRC of the whole sequence.
+fn combine(parts: impl Iterator<Item = Part>) -> Part {
+    let mut all = Part {
+        crc: crc32c::crc32c(buckets::KEY),
+        ..Part::default()
+    };
+    for p in parts {
+        all.crc = crc32c::crc32c_combine(all.crc, p.crc, p.len);
+        all.unreadable += p.unreadable;
+        all.tombstones_at_compact += p.tombstones_at_compact;
+    }
+    all
+}
+
+/// The main revision of a leaf's first element.
+fn first_main(l: &Leaf<'_>) -> Option<i64> {
+    bytes_to_rev(l.view.element(0).ok()?.key).map(|r| r.0)
+}
+
+/// The main revision of a leaf's last element.
+fn last_main(l: &Leaf<'_>) -> Option<i64> {
+    let i = l.view.len().checked_sub(1)?;
+    bytes_to_rev(l.view.element(i).ok()?.key).map(|r| r.0)
+}
+
 /// `HashByRev(rev)` over `snap` (rev 0 = current). `records` (`Records::read(snap)`) is only
 /// needed when some record lies at or below the compaction; it is read here if not given.
+///
+/// One walk of the key bucket: while it runs, chunks of leaves are hashed on the other core
+/// with a filter that is final as soon as the first record is above the compaction (then no
+/// keep set applies, and `{rev+1, 0}` is known up front: for rev 0 every record is at or below
+/// the current revision). The revision checks need the last record, so they come after the walk
+/// and discard the hash when etcd would refuse the request.
 pub fn hash_by_rev(
     snap: &Snapshot,
     records: Option<&Records<'_>>,
     meta: &MetaInfo,
     rev: i64,
 ) -> Computed {
-    let (revs, first) = store_revisions(snap, meta);
+    hash_by_rev_with(snap, records, meta, rev, HashRules::Legacy)
+}
+
+/// [`hash_by_rev`] under the rules of a given etcd release.
+pub fn hash_by_rev_with(
+    snap: &Snapshot,
+    records: Option<&Records<'_>>,
+    meta: &MetaInfo,
+    rev: i64,
+    rules: HashRules,
+) -> Computed {
     let err = |e| Computed {
         result: Err(e),
         problems: Vec::new(),
         unreadable: 0,
+        tombstones_at_compact: 0,
+        rules,
     };
-    if rev > 0 && rev <= revs.compact {
-        return err(HashKvError::Compacted {
-            requested: rev,
-            compact_revision: revs.compact,
-        });
-    }
-    if rev > 0 && rev > revs.current {
-        return err(HashKvError::FutureRevision {
-            requested: rev,
-            current_revision: revs.current,
-        });
+    let compact0 = StoreRevisions::from_last(meta, None).compact;
+    let (bucket, mut problems) = snap.bucket(buckets::KEY);
+    let Some(bucket) = bucket else {
+        // UnsafeForEach on a missing bucket: the server would not have started.
+        let revs = StoreRevisions::from_last(meta, None);
+        if let Some(e) = check(rev, &revs, rules) {
+            return err(e);
+        }
+        return Computed {
+            result: Ok(HashKv {
+                hash: crc32c::crc32c(buckets::KEY),
+                hash_revision: if rev == 0 { revs.current } else { rev },
+                current_revision: revs.current,
+                compact_revision: revs.compact,
+            }),
+            problems,
+            unreadable: 0,
+            tombstones_at_compact: 0,
+            rules,
+        };
+    };
+    // Final whenever it is used: only when no record is at or below the compaction.
+    let speculative = Filter {
+        upper: if rev == 0 {
+            (i128::MAX, 0)
+        } else {
+            (i128::from(rev) + 1, 0)
+        },
+        lower: (i128::from(compact0) + 1, 0),
+        keep: Vec::new(),
+        skip_tombstone_at: None,
+        compact: compact0,
+    };
+    let h = walk_and_hash(&bucket, &speculative, compact0);
+    problems.extend(h.problems);
+    let revs = StoreRevisions::from_last(meta, h.last.as_ref().and_then(last_main));
+    if let Some(e) = check(rev, &revs, rules) {
+        return err(e);
     }
     let rev = if rev == 0 { revs.current } else { rev };
-    // The keep set filters only revisions at or below the compaction: without any, no decoding.
-    let keep = match (records, first) {
-        (_, Some(f)) if f > revs.compact => Vec::new(),
-        (Some(r), _) => keep_set(r, rev, revs.compact),
-        (None, _) => keep_set(&Records::read(snap), rev, revs.compact),
-    };
-    let filter = Filter {
-        upper: (i128::from(rev) + 1, 0),
-        lower: (i128::from(revs.compact) + 1, 0),
-        keep,
-    };
-    let mut crc = crc32c::crc32c(buckets::KEY);
-    let mut problems = Vec::new();
-    let mut unreadable = 0;
-    match snap.bucket(buckets::KEY) {
-        (Some(bucket), p) => {
-            problems.extend(p);
-            let (leaves, p) = bucket.leaves();
-            problems.extend(p);
-            let parts: Vec<_> = leaves
-                .par_chunks(LEAVES_PER_CHUNK)
-                .map(|c| hash_chunk(c, &filter))
-                .collect();
-            for (c, len, u) in parts {
-                crc = crc32c::crc32c_combine(crc, c, len);
-                unreadable += u;
-            }
+    let all = if h.hashed {
+        Part {
+            crc: h.crc,
+            len: 0,
+            unreadable: h.unreadable,
+            tombstones_at_compact: h.tombstones_at_compact,
         }
-        // UnsafeForEach on a missing bucket: the server would not have started.
-        (None, p) => problems.extend(p),
-    }
+    } else {
+        // Some record is at or below the compaction: only `kvindex.Keep(rev)` of those count.
+        let keep = match records {
+            Some(r) => keep_set(r, rev, revs.compact),
+            None => keep_set(&Records::read(snap), rev, revs.compact),
+        };
+        let filter = Filter {
+            upper: (i128::from(rev) + 1, 0),
+            lower: (i128::from(revs.compact) + 1, 0),
+            keep,
+            skip_tombstone_at: rules.skips_tombstone_at_compact().then_some(revs.compact),
+            compact: revs.compact,
+        };
+        let parts: Vec<Part> = h
+            .leaves
+            .par_chunks(LEAVES_PER_CHUNK)
+            .map(|c| hash_chunk(c, &filter))
+            .collect();
+        combine(parts.into_iter())
+    };
     Computed {
         result: Ok(HashKv {
-            hash: crc,
+            hash: all.crc,
             hash_revision: rev,
             current_revision: revs.current,
             compact_revision: revs.compact,
         }),
         problems,
-        unreadable,
+        unreadable: all.unreadable,
+        tombstones_at_compact: all.tombstones_at_compact,
+        rules,
     }
+}
+
+/// etcd's refusals: at or below the compaction, or above the current revision (0 = current).
+fn check(rev: i64, revs: &StoreRevisions, rules: HashRules) -> Option<HashKvError> {
+    let compacted = if rules.refuses_compact_rev() {
+        rev <= revs.compact
+    } else {
+        rev < revs.compact
+    };
+    if rev > 0 && compacted {
+        return Some(HashKvError::Compacted {
+            requested: rev,
+            compact_revision: revs.compact,
+        });
+    }
+    if rev > 0 && rev > revs.current {
+        return Some(HashKvError::FutureRevision {
+            requested: rev,
+            current_revision: revs.current,
+        });
+    }
+    None
 }
 
 /// Per main revision up to `upto`, CRC-32C over its bucket entries (key and value bytes, in
@@ -360,6 +626,8 @@ pub fn key_digests<'a>(
         upper: (i128::from(rev) + 1, 0),
         lower: (i128::from(revs.compact) + 1, 0),
         keep,
+        skip_tombstone_at: None,
+        compact: revs.compact,
     };
     let mut out: Vec<(&'a [u8], u32, i64)> = Vec::new();
     for r in records.history() {
@@ -445,6 +713,8 @@ mod tests {
             upper: (11, 0),
             lower: (6, 0),
             keep: vec![(4, 0)],
+            skip_tombstone_at: None,
+            compact: 5,
         };
         assert!(f.includes((10, 3)));
         assert!(!f.includes((11, 0)));
@@ -452,6 +722,42 @@ mod tests {
         assert!(!f.includes((3, 0)));
         assert!(f.includes((6, 0)));
         assert!(!f.includes((11, -1)) || greater((11, 0), (11, -1)));
+    }
+
+    #[test]
+    fn releases_map_to_their_hash_rules() {
+        use HashRules::*;
+        let r = |a, b, c| HashRules::of_release(a, b, c);
+        assert_eq!(r(3, 4, 23), Some(Legacy));
+        assert_eq!(r(3, 4, 26), Some(Legacy));
+        assert_eq!(r(3, 4, 27), Some(CompactRevHashed));
+        assert_eq!(r(3, 4, 33), Some(CompactRevHashed));
+        assert_eq!(r(3, 4, 34), Some(TombstoneAtCompactSkipped));
+        assert_eq!(r(3, 5, 9), Some(Legacy));
+        assert_eq!(r(3, 5, 10), Some(CompactRevHashed));
+        assert_eq!(r(3, 5, 15), Some(CompactRevHashed));
+        assert_eq!(r(3, 5, 16), Some(TombstoneAtCompactSkipped));
+        assert_eq!(r(3, 6, 0), Some(TombstoneAtCompactSkipped));
+        assert_eq!(r(3, 3, 0), None);
+        let revs = StoreRevisions {
+            current: 20,
+            compact: 10,
+            resumes_compaction: false,
+        };
+        assert!(check(10, &revs, Legacy).is_some());
+        assert!(check(10, &revs, CompactRevHashed).is_none());
+        assert!(check(9, &revs, TombstoneAtCompactSkipped).is_some());
+        assert!(check(21, &revs, CompactRevHashed).is_some());
+    }
+
+    #[test]
+    fn tombstone_keys_carry_the_mark() {
+        let mut k = 5i64.to_be_bytes().to_vec();
+        k.push(b'_');
+        k.extend_from_slice(&0i64.to_be_bytes());
+        assert!(!is_tombstone_key(&k));
+        k.push(b't');
+        assert!(is_tombstone_key(&k));
     }
 
     #[test]

@@ -160,6 +160,24 @@ impl<'a> Records<'a> {
         }
     }
 
+    /// These records plus `extra`, found outside the tree (salvaged from unreached pages, see
+    /// [`super::salvage`]), re-indexed as one set. The tree's problems are kept: the file is
+    /// still damaged. `extra` must not repeat a revision these hold.
+    pub fn with_extra(self, extra: impl IntoIterator<Item = Record<'a>>) -> Records<'a> {
+        let mut all = self.all;
+        all.extend(extra);
+        // Bucket order is revision order.
+        all.par_sort_unstable_by_key(|r| r.rev);
+        let mut r = Records::from_parts(
+            all,
+            self.structure_problems,
+            self.record_problems,
+            self.has_key_bucket,
+        );
+        r.record_problems_omitted = self.record_problems_omitted;
+        r
+    }
+
     /// The live records (latest revision of each key, not deleted), in key order.
     pub fn live(&self) -> impl ExactSizeIterator<Item = &Record<'a>> + '_ {
         self.live.iter().map(|&i| &self.all[i as usize])
