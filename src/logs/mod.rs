@@ -19,6 +19,7 @@ pub mod container;
 pub mod event;
 pub mod klog;
 pub mod prefilter;
+mod record;
 mod scan;
 pub mod source;
 pub mod time;
