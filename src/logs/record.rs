@@ -259,8 +259,10 @@ pub(super) struct Classification {
     /// `x23 over 40m` of a describe row; 1 and None otherwise.
     pub(super) count: u64,
     pub(super) over_secs: Option<u64>,
-    /// The line holding each item's error (same order as `classified.items`).
-    pub(super) lines: Vec<u64>,
+    /// The line holding each item's error (same order as `classified.items`): the first item's,
+    /// then the others' (records with one item, nearly all, allocate nothing for it).
+    pub(super) line: u64,
+    pub(super) more_lines: Vec<u64>,
 }
 
 /// A record with a first line: what `scan` needs to date and record it.
@@ -294,9 +296,35 @@ pub(super) struct Step {
     /// Index of the hit in its block.
     pub(super) hit: usize,
     pub(super) walk: Walk,
-    pub(super) records: Vec<Prepared>,
+    pub(super) records: (Prepared, Option<Prepared>),
     /// Where the next record may start (one past the last byte used).
     pub(super) done_to: usize,
+}
+
+impl Prepared {
+    /// Moves line numbers counted from `from` to count from `to`.
+    fn renumber(&mut self, from: u64, to: u64) {
+        let f = |l: &mut u64| *l = l.wrapping_sub(from).wrapping_add(to);
+        self.warnings.iter_mut().for_each(|(l, _)| f(l));
+        if let Some(b) = &mut self.body {
+            f(&mut b.first);
+            f(&mut b.last);
+            if let Some(c) = &mut b.classification {
+                f(&mut c.line);
+                c.more_lines.iter_mut().for_each(f);
+            }
+        }
+    }
+}
+
+impl Step {
+    /// Moves the step's line numbers, prepared counting from `from`, to count from `to`.
+    pub(super) fn renumber(&mut self, from: u64, to: u64) {
+        self.records.0.renumber(from, to);
+        if let Some(p) = &mut self.records.1 {
+            p.renumber(from, to);
+        }
+    }
 }
 
 /// Prepares records; one per worker (its caches are not shared).
@@ -312,6 +340,9 @@ pub(super) struct Preparer<'a> {
     cache: Vec<(ClassifyKey, Option<Arc<event::Classified>>)>,
     /// Next cache slot to replace once it is full.
     cache_next: usize,
+    /// A record's rebuilt text and where each of its lines starts in it, kept for the next.
+    text: Vec<u8>,
+    starts: Vec<(usize, u64)>,
 }
 
 impl<'a> Preparer<'a> {
@@ -323,6 +354,8 @@ impl<'a> Preparer<'a> {
             kinds: std::cell::Cell::new(NO_KINDS),
             cache: Vec::new(),
             cache_next: 0,
+            text: Vec::new(),
+            starts: Vec::new(),
         }
     }
 
@@ -477,14 +510,14 @@ impl<'a> Preparer<'a> {
         let before = prev_line(buf, rs).map_or(&b""[..], |(a, b)| &buf[a..b]);
         let p = self.prepare(&buf[rs..re.min(buf.len())], first, before);
         let used = rs + p.used;
-        let mut records = vec![p];
+        let mut second = None;
         let done_to = if used < start {
             // The record above finished before the hit line: that line starts its own.
             let (_, re, _, _) = self.bounds(buf, start, end, line_no, start);
             let before = prev_line(buf, start).map_or(&b""[..], |(a, b)| &buf[a..b]);
             let p = self.prepare(&buf[start..re.min(buf.len())], line_no, before);
             let used = start + p.used;
-            records.push(p);
+            second = Some(p);
             used + 1
         } else {
             used + 1
@@ -492,7 +525,7 @@ impl<'a> Preparer<'a> {
         Step {
             hit,
             walk,
-            records,
+            records: (p, second),
             done_to,
         }
     }
@@ -502,14 +535,17 @@ impl<'a> Preparer<'a> {
     /// [`wrap::complete`]): what follows a finished error in a paste is not part of it.
     pub(super) fn prepare(&mut self, rec: &[u8], first: u64, before: &[u8]) -> Prepared {
         let mut warnings = Vec::new();
-        let mut text: Vec<u8> = Vec::new();
+        // Reused between records: most are a line or two, all alike.
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
         let mut head: Option<Head> = None;
         let mut prev_partial = false;
         let mut warned_binary = false;
         let mut used = 0usize;
         let mut last = first;
         // Where each physical line starts in `text`, to point an event at its error's line.
-        let mut starts: Vec<(usize, u64)> = Vec::new();
+        let mut starts = std::mem::take(&mut self.starts);
+        starts.clear();
         let mut offset = 0usize;
         for (line_no, raw) in (first..).zip(rec.split(|&c| c == b'\n')) {
             let line_end = offset + raw.len();
@@ -559,7 +595,9 @@ impl<'a> Preparer<'a> {
             used = line_end.min(rec.len());
             last = line_no;
         }
-        let Some(head) = head else {
+        let Some(mut head) = head else {
+            self.text = text;
+            self.starts = starts;
             return Prepared {
                 used,
                 warnings,
@@ -585,7 +623,7 @@ impl<'a> Preparer<'a> {
         let mut msg: std::borrow::Cow<'_, [u8]> = std::borrow::Cow::Borrowed(&text);
         let mut json_ts = None;
         let mut level = head.level;
-        let mut src = head.source.clone();
+        let mut src = head.source.take();
         let mut structured = None;
         if head.json {
             if let Some(j) = klog::parse_json(&text) {
@@ -698,8 +736,8 @@ impl<'a> Preparer<'a> {
             }
             let operation = c.operation.unwrap_or(event::Operation::Unknown);
             let mut from = 0usize;
-            let mut lines = Vec::with_capacity(c.items.len());
-            for item in &c.items {
+            let (mut line, mut more_lines) = (first, Vec::new());
+            for (i, item) in c.items.iter().enumerate() {
                 let anchor = item
                     .key
                     .as_deref()
@@ -712,7 +750,12 @@ impl<'a> Preparer<'a> {
                         .unwrap_or(b""),
                     anchor.map_or(from, |a| a.1),
                 );
-                lines.push(at_err.or(anchor).map_or(first, |a| a.0));
+                let at = at_err.or(anchor).map_or(first, |a| a.0);
+                if i == 0 {
+                    line = at;
+                } else {
+                    more_lines.push(at);
+                }
                 if let Some(a) = at_err.or(anchor) {
                     from = a.1 + 1;
                 }
@@ -727,9 +770,12 @@ impl<'a> Preparer<'a> {
                 operation,
                 count,
                 over_secs,
-                lines,
+                line,
+                more_lines,
             }
         });
+        self.text = text;
+        self.starts = starts;
         Prepared {
             used,
             warnings,

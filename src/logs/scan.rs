@@ -21,10 +21,8 @@ use std::io::Read;
 
 /// Parallel search unit.
 const BLOCK: usize = 256 << 10;
-/// Blocks searched together (16 MiB): their hits are held at once, so memory stays bounded
-/// however many lines hold a needle.
-const SEARCH_GROUP: usize = 64;
-/// Blocks whose records are prepared together (4 MiB) before they are committed in order.
+/// Blocks searched and prepared together (4 MiB) before they are committed in order: their hits
+/// and records are held at once, so memory stays bounded however many lines hold a needle.
 const PREPARE_GROUP: usize = 16;
 /// Stream window.
 const WINDOW: usize = 8 << 20;
@@ -270,15 +268,6 @@ fn blocks(buf: &[u8], size: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Maps `f` over `items`, in parallel when there is more than one, keeping the order.
-fn ordered<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
-    if items.len() > 1 {
-        items.par_iter().map(f).collect()
-    } else {
-        items.iter().map(f).collect()
-    }
-}
-
 /// The steps of one block's hits, as a worker sees them: with no record reaching above the
 /// block's start. The ones a record from an earlier block changes are redone in order.
 fn block_steps(
@@ -301,6 +290,25 @@ fn block_steps(
         steps.push(step);
     }
     steps
+}
+
+/// Where records prepared ahead of their place are numbered from: far above any line they can
+/// reach back to (`MAX_RECORD_LINES`), so numbering never underflows before `Step::renumber`.
+const REL: u64 = 1 << 40;
+
+/// One block, searched and its records prepared.
+struct Searched {
+    range: (usize, usize),
+    hits: Vec<(Hit, u64)>,
+    newlines: u64,
+    steps: Vec<Step>,
+}
+
+/// How far a window has been committed: lines before the next block, and where the next record
+/// may start.
+struct Position {
+    line_base: u64,
+    done_to: usize,
 }
 
 impl<'a> FileScanner<'a> {
@@ -368,11 +376,13 @@ impl<'a> FileScanner<'a> {
 
     /// Handles one window of whole records starting after `base` lines. Returns its newline count.
     ///
-    /// Per group of blocks: the prefilter runs on each block in parallel; then each block's hit
-    /// records are prepared in parallel (one `Preparer` per worker); then, in file order, each
-    /// block's first line is dated and its records committed. A prepared record is used only if
-    /// the sequential scan would have found the same one (see `Walk::same_with`); otherwise it is
-    /// prepared again here. So the output does not depend on the number of threads.
+    /// Per group of `PREPARE_GROUP` blocks, in parallel: the prefilter searches each block and its
+    /// hit records are prepared (one `Preparer` per worker), numbered from `REL` since the
+    /// block's first line number is not known yet. Then, in file order and while the next group
+    /// is being prepared, each block's first line is dated and its records committed. A prepared
+    /// record is used only if the sequential scan would have found the same one (see
+    /// `Walk::same_with`); otherwise it is prepared again here. So the output does not depend on
+    /// the number of threads or the block size.
     fn window(&mut self, buf: &[u8], base: u64, sink: &mut Sink) -> u64 {
         self.prep.new_window();
         if !self.detected {
@@ -383,70 +393,96 @@ impl<'a> FileScanner<'a> {
         self.bytes += buf.len() as u64;
         let ranges = blocks(buf, self.block_size);
         let (pf, file, opts, hint) = (self.pf, self.file, self.opts, self.prep.hint);
-        let mut line_base = base;
-        let mut done_to = 0usize;
-        for group in ranges.chunks(SEARCH_GROUP) {
-            let found = ordered(group, |&(s, e)| pf.scan_block(&buf[s..e]));
-            let mut bases = Vec::with_capacity(group.len());
-            for (_, newlines) in &found {
-                bases.push(line_base);
-                line_base += newlines;
+        let prepare = |group: &[(usize, usize)]| -> Vec<Searched> {
+            let work = |prep: &mut Preparer<'_>, &(bs, be): &(usize, usize)| {
+                let (hits, newlines) = pf.scan_block(&buf[bs..be]);
+                let steps = block_steps(prep, buf, (bs, be), &hits, REL);
+                Searched {
+                    range: (bs, be),
+                    hits,
+                    newlines,
+                    steps,
+                }
+            };
+            if group.len() > 1 {
+                group
+                    .par_iter()
+                    .map_init(|| Preparer::new(file, opts, hint), work)
+                    .collect()
+            } else {
+                let mut prep = Preparer::new(file, opts, hint);
+                group.iter().map(|b| work(&mut prep, b)).collect()
             }
-            let jobs: Vec<(usize, usize)> = (0..group.len())
-                .step_by(PREPARE_GROUP)
-                .map(|a| (a, (a + PREPARE_GROUP).min(group.len())))
-                .collect();
-            for (a, b) in jobs {
-                let idx: Vec<usize> = (a..b).filter(|&j| !found[j].0.is_empty()).collect();
-                let work = |prep: &mut Preparer<'_>, &j: &usize| {
-                    block_steps(prep, buf, group[j], &found[j].0, bases[j])
-                };
-                let mut steps: Vec<Vec<Step>> = if idx.len() > 1 {
-                    idx.par_iter()
-                        .map_init(|| Preparer::new(file, opts, hint), work)
-                        .collect()
-                } else {
-                    let mut prep = Preparer::new(file, opts, hint);
-                    idx.iter().map(|j| work(&mut prep, j)).collect()
-                };
-                let mut prepared = idx.iter().copied().zip(steps.drain(..)).peekable();
-                for j in a..b {
-                    let (bs, be) = group[j];
-                    // One line per block keeps the year tracker in step with the file.
-                    if bs >= done_to {
-                        let (ls, le) = line_around(buf, bs);
-                        self.anchor(&buf[ls..le]);
-                    }
-                    let ready = prepared.next_if(|(k, _)| *k == j).map(|(_, s)| s);
-                    let mut ready = ready.unwrap_or_default().into_iter().peekable();
-                    for (h, &(hit, before)) in found[j].0.iter().enumerate() {
-                        let start = bs + hit.start;
-                        let mut step = None;
-                        while let Some(s) = ready.next_if(|s| s.hit <= h) {
-                            if s.hit == h {
-                                step = Some(s);
-                            }
-                        }
-                        if start < done_to {
-                            continue;
-                        }
-                        let step = match step {
-                            Some(s) if s.walk.same_with(done_to) => s,
-                            _ => {
-                                let end = (bs + hit.end).min(be);
-                                let line_no = bases[j] + before + 1;
-                                self.prep.step(buf, h, (start, end), line_no, done_to)
-                            }
-                        };
-                        done_to = step.done_to;
-                        for r in step.records {
-                            self.commit(r, sink);
-                        }
+        };
+        let mut at = Position {
+            line_base: base,
+            done_to: 0,
+        };
+        let mut groups = ranges.chunks(PREPARE_GROUP);
+        let mut ready = groups.next().map(prepare);
+        while let Some(current) = ready.take() {
+            // Commit this group while the next one is searched and prepared.
+            let next = groups.next();
+            let (prepared, ()) = match next {
+                Some(g) => rayon::join(
+                    || Some(prepare(g)),
+                    || self.commit_group(buf, current, &mut at, sink),
+                ),
+                None => (None, self.commit_group(buf, current, &mut at, sink)),
+            };
+            ready = prepared;
+        }
+        at.line_base - base
+    }
+
+    /// Commits a group of searched blocks in order (see `window`).
+    fn commit_group(
+        &mut self,
+        buf: &[u8],
+        group: Vec<Searched>,
+        at: &mut Position,
+        sink: &mut Sink,
+    ) {
+        for block in group {
+            let (bs, be) = block.range;
+            let line_base = at.line_base;
+            // One line per block keeps the year tracker in step with the file.
+            if bs >= at.done_to {
+                let (ls, le) = line_around(buf, bs);
+                self.anchor(&buf[ls..le]);
+            }
+            let mut ready = block.steps.into_iter().peekable();
+            for (h, &(hit, before)) in block.hits.iter().enumerate() {
+                let start = bs + hit.start;
+                let mut step = None;
+                while let Some(s) = ready.next_if(|s| s.hit <= h) {
+                    if s.hit == h {
+                        step = Some(s);
                     }
                 }
+                if start < at.done_to {
+                    continue;
+                }
+                let step = match step {
+                    Some(mut s) if s.walk.same_with(at.done_to) => {
+                        s.renumber(REL, line_base);
+                        s
+                    }
+                    _ => {
+                        let end = (bs + hit.end).min(be);
+                        let line_no = line_base + before + 1;
+                        self.prep.step(buf, h, (start, end), line_no, at.done_to)
+                    }
+                };
+                at.done_to = step.done_to;
+                let (first, second) = step.records;
+                self.commit(first, sink);
+                if let Some(r) = second {
+                    self.commit(r, sink);
+                }
             }
+            at.line_base += block.newlines;
         }
-        line_base - base
     }
 
     /// A whole file in memory (mapped): one window.
@@ -541,7 +577,8 @@ impl<'a> FileScanner<'a> {
                 .map_or(c.resource.as_deref(), |o| o.as_deref());
             let (side, client, operation) = (k.side, k.client, k.operation);
             let (count, over_secs) = (k.count, k.over_secs);
-            for (item, &line) in c.items.iter().zip(&k.lines) {
+            let lines = std::iter::once(&k.line).chain(&k.more_lines);
+            for (item, &line) in c.items.iter().zip(lines) {
                 self.events += 1;
                 if sink.listing() {
                     sink.event(Event {
