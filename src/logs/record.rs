@@ -296,7 +296,9 @@ pub(super) struct Step {
     /// Index of the hit in its block.
     pub(super) hit: usize,
     pub(super) walk: Walk,
-    pub(super) records: (Prepared, Option<Prepared>),
+    /// (A `Prepared` is a few hundred bytes and every line of an error-only log is one: the rare
+    /// second record is boxed so steps stay small to move.)
+    pub(super) records: (Prepared, Option<Box<Prepared>>),
     /// Where the next record may start (one past the last byte used).
     pub(super) done_to: usize,
 }
@@ -517,7 +519,7 @@ impl<'a> Preparer<'a> {
             let before = prev_line(buf, start).map_or(&b""[..], |(a, b)| &buf[a..b]);
             let p = self.prepare(&buf[start..re.min(buf.len())], line_no, before);
             let used = start + p.used;
-            second = Some(p);
+            second = Some(Box::new(p));
             used + 1
         } else {
             used + 1

@@ -451,7 +451,8 @@ impl<'a> FileScanner<'a> {
                 let (ls, le) = line_around(buf, bs);
                 self.anchor(&buf[ls..le]);
             }
-            let mut ready = block.steps.into_iter().peekable();
+            let mut steps = block.steps;
+            let mut ready = steps.iter_mut().peekable();
             for (h, &(hit, before)) in block.hits.iter().enumerate() {
                 let start = bs + hit.start;
                 let mut step = None;
@@ -463,21 +464,23 @@ impl<'a> FileScanner<'a> {
                 if start < at.done_to {
                     continue;
                 }
-                let step = match step {
-                    Some(mut s) if s.walk.same_with(at.done_to) => {
+                // Committed in place: a step is too big to move for every line.
+                let redone;
+                let step: &Step = match step {
+                    Some(s) if s.walk.same_with(at.done_to) => {
                         s.renumber(REL, line_base);
                         s
                     }
                     _ => {
                         let end = (bs + hit.end).min(be);
                         let line_no = line_base + before + 1;
-                        self.prep.step(buf, h, (start, end), line_no, at.done_to)
+                        redone = self.prep.step(buf, h, (start, end), line_no, at.done_to);
+                        &redone
                     }
                 };
                 at.done_to = step.done_to;
-                let (first, second) = step.records;
-                self.commit(first, sink);
-                if let Some(r) = second {
+                self.commit(&step.records.0, sink);
+                if let Some(r) = &step.records.1 {
                     self.commit(r, sink);
                 }
             }
@@ -540,11 +543,11 @@ impl<'a> FileScanner<'a> {
 
     /// Dates and records one prepared record, in file order: its warnings, its time (which the
     /// year tracker follows), its events and a kube-apiserver start.
-    fn commit(&mut self, p: Prepared, sink: &mut Sink) {
-        for (line, message) in p.warnings {
-            self.warn(Some(line), message);
+    fn commit(&mut self, p: &Prepared, sink: &mut Sink) {
+        for (line, message) in &p.warnings {
+            self.warn(Some(*line), message.clone());
         }
-        let Some(b) = p.body else {
+        let Some(b) = &p.body else {
             return;
         };
         let time = self.time_of(&b.head, b.json_ts);
@@ -664,7 +667,7 @@ impl<'a> FileScanner<'a> {
                 }
             }
         }
-        if let Some((evidence, version)) = b.start {
+        if let Some((evidence, version)) = &b.start {
             // A journald stream mixes units: only kube-apiserver's starts count.
             if b.head
                 .ident
@@ -675,8 +678,8 @@ impl<'a> FileScanner<'a> {
                     node,
                     time: time.text,
                     time_basis: time.basis,
-                    evidence,
-                    version,
+                    evidence: evidence.clone(),
+                    version: version.clone(),
                     file: self.file.display.clone(),
                     line: first,
                     micros: time.micros,
