@@ -693,6 +693,8 @@ impl<'a> FileScanner<'a> {
     /// the record it starts can still grow. 0 when nothing can be cut yet; everything complete when
     /// the record at the end has grown past `MAX_RECORD_BYTES`.
     fn cut_point(&self, buf: &[u8]) -> usize {
+        // Line kinds are remembered by address, and the buffer's bytes moved since the last window.
+        self.prep.new_window();
         let Some(last_nl) = memchr::memrchr(b'\n', buf) else {
             return 0;
         };
