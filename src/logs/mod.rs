@@ -3,10 +3,11 @@
 //! Knows log formats, not snapshots, keys or decryption. The flow for one file:
 //!
 //! ```text
-//! source (open: map | gzip/stdin stream) ──> windows of whole records
-//!   ──> prefilter (Teddy over 256 KiB blocks, in parallel; newline counts) ──> hit lines
-//!   ──> record (walk to the header above, continuation lines below; container → payload; wrap)
-//!   ──> klog / JSON header, time ──> event (classify) ──> Event, Restart
+//! source (open: map | gzip/stdin stream) ──> windows of whole records ──> 256 KiB blocks
+//!   ──> per block, in parallel: prefilter (Teddy; newline counts) ──> hit lines
+//!       ──> record (walk to the header above, continuation lines below; container → payload;
+//!           wrap; klog / JSON header; classify)
+//!   ──> in file order (overlapped with the next group's blocks): time ──> Event, Restart
 //! all files ──> aggregate (node × key × error)
 //! ```
 //!
@@ -19,6 +20,7 @@ pub mod container;
 pub mod event;
 pub mod klog;
 pub mod prefilter;
+mod record;
 mod scan;
 pub mod source;
 pub mod time;

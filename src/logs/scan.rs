@@ -5,50 +5,31 @@
 //! into the next window. Within a window, `BLOCK`-sized runs of whole lines are searched in
 //! parallel; the hits, and one line per block to follow the date, are then handled in order.
 
-use super::container::{self, Container, Envelope};
-use super::event::{self, Context, Event, Restart};
-use super::klog::{self, Level};
-use super::prefilter::{count_newlines, Prefilter};
+use super::container::{self, Container};
+use super::event::{Event, Restart};
+use super::klog;
+use super::prefilter::{count_newlines, Hit, Prefilter};
+use super::record::{
+    line_around, prev_line, Head, LineKind, Prepared, Preparer, Step, MAX_RECORD_BYTES,
+    MAX_RECORD_LINES,
+};
 use super::source::{self, LogFile, NodeFrom, Opened};
 use super::time::{resolve_local, EventTime, TimeBasis, YearTracker};
-use super::wrap;
 use super::{Error, FileStats, ScanOptions, Warning};
 use rayon::prelude::*;
 use std::io::Read;
 
 /// Parallel search unit.
 const BLOCK: usize = 256 << 10;
+/// Blocks searched and prepared together (4 MiB) before they are committed in order: their hits
+/// and records are held at once, so memory stays bounded however many lines hold a needle.
+const PREPARE_GROUP: usize = 16;
 /// Stream window.
 const WINDOW: usize = 8 << 20;
 /// Stream read size.
 const CHUNK: usize = 1 << 20;
-/// A record is rebuilt from at most this many physical lines…
-const MAX_RECORD_LINES: usize = 512;
-/// …and this many bytes.
-const MAX_RECORD_BYTES: usize = 1 << 20;
 /// Warnings kept per file; the rest are counted.
 const MAX_WARNINGS: usize = 50;
-/// Headerless lines that still start a record: kubectl's error and the shell prompts pasted with
-/// it. (Not `error: `: a wrapped cacher line continues with `error: failed to list …`.)
-const CLIENT_HEADS: &[&str] = &["Error from server", "$ "];
-/// A line's identity in the current window and its kind.
-type KindEntry = ((usize, usize), LineKind, bool);
-const NO_KINDS: [KindEntry; 4] = [((usize::MAX, 0), LineKind::Blank, false); 4];
-
-/// Messages whose classification is remembered (per file, replaced round-robin): a loop's few
-/// distinct messages (reflector and cacher lines of one failing LIST) stay in it.
-const CLASSIFY_CACHE: usize = 8;
-
-/// What `classify` depends on: message, source, journald identifier, structured fields, and
-/// whether the record had no header at all.
-type ClassifyKey = (
-    Vec<u8>,
-    Option<String>,
-    Option<String>,
-    Vec<(String, Vec<u8>)>,
-    bool,
-);
-
 /// Lines looked at to detect a file's format.
 const SAMPLE_LINES: usize = 64;
 
@@ -116,17 +97,6 @@ impl Sink {
     }
 }
 
-/// How a physical line relates to the record above it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum LineKind {
-    /// Starts a record: a klog header or a JSON log object (possibly in an envelope).
-    Head,
-    /// No header: continues the record above.
-    Continuation,
-    /// Empty: ends the record above and starts nothing.
-    Blank,
-}
-
 struct FileScanner<'a> {
     file: &'a LogFile,
     index: usize,
@@ -143,18 +113,16 @@ struct FileScanner<'a> {
     rejoined: u64,
     warnings: Vec<Warning>,
     suppressed: usize,
-    /// Classifications of recent messages: a cacher loop logs the same message thousands of
-    /// times, and `classify` is a pure function of the message and its context.
-    cache: Vec<(ClassifyKey, Option<std::rc::Rc<event::Classified>>)>,
-    /// Next cache slot to replace once it is full.
-    cache_next: usize,
-    /// Kinds of the last lines looked at, by (address, length) within the current window.
-    kinds: std::cell::Cell<[KindEntry; 4]>,
+    /// Prepares records on this thread: for the stream cut and for the few hits whose record
+    /// a worker could not know (it starts above the worker's block).
+    prep: Preparer<'a>,
     /// The event refilled for records past the listing cap.
     scratch: Option<Event>,
-    /// `WINDOW` and `CHUNK`; smaller in tests, to cross many window boundaries.
+    /// `WINDOW`, `CHUNK` and `BLOCK`; smaller in tests, to cross many window and block
+    /// boundaries.
     window_size: usize,
     chunk_size: usize,
+    block_size: usize,
 }
 
 pub(crate) fn scan_file(
@@ -214,12 +182,11 @@ impl<'a> FileScanner<'a> {
             rejoined: 0,
             warnings: Vec::new(),
             suppressed: 0,
-            cache: Vec::new(),
-            cache_next: 0,
-            kinds: std::cell::Cell::new(NO_KINDS),
+            prep: Preparer::new(file, opts, Container::Plain),
             scratch: None,
             window_size: WINDOW,
             chunk_size: CHUNK,
+            block_size: BLOCK,
         }
     }
 
@@ -272,198 +239,76 @@ impl<'a> FileScanner<'a> {
     }
 }
 
-/// Line `[start, end)` (end excludes the newline) containing offset `at`.
-fn line_around(buf: &[u8], at: usize) -> (usize, usize) {
-    let s = memchr::memrchr(b'\n', &buf[..at]).map_or(0, |p| p + 1);
-    let e = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |p| at + p);
-    (s, e)
-}
-
-fn prev_line(buf: &[u8], start: usize) -> Option<(usize, usize)> {
-    if start == 0 {
-        return None;
-    }
-    let e = start - 1;
-    let s = memchr::memrchr(b'\n', &buf[..e]).map_or(0, |p| p + 1);
-    Some((s, e))
-}
-
-fn next_line(buf: &[u8], end: usize) -> Option<(usize, usize)> {
-    let s = end.checked_add(1)?;
-    if s >= buf.len() {
-        return None;
-    }
-    let e = memchr::memchr(b'\n', &buf[s..]).map_or(buf.len(), |p| s + p);
-    Some((s, e))
-}
-
-/// Splits `buf` into runs of whole lines of about `BLOCK` bytes.
-fn blocks(buf: &[u8]) -> Vec<(usize, usize)> {
-    let mut out = Vec::with_capacity(buf.len() / BLOCK + 1);
-    let mut s = 0;
-    while s < buf.len() {
-        let nominal = s.saturating_add(BLOCK);
-        let e = if nominal >= buf.len() {
-            buf.len()
-        } else {
-            memchr::memchr(b'\n', &buf[nominal..]).map_or(buf.len(), |p| nominal + p + 1)
-        };
-        out.push((s, e));
-        s = e;
-    }
-    out
-}
-
-/// `kubectl describe`'s event rows: `Warning  FailedMount  3m (x23 over 40m)  kubelet  …`
-/// (kubectl describe.go `DescribeEvents`: type, reason, age, from, message, tab-separated then
-/// aligned).
-fn is_describe_row(p: &[u8]) -> bool {
-    for t in [&b"Warning"[..], b"Normal"] {
-        if let Some(rest) = p.strip_prefix(t) {
-            return rest.starts_with(b"  ") || rest.starts_with(b"\t");
-        }
-    }
-    false
-}
-
-/// The `From` column of a describe row: the word after the age (`3m (x23 over 40m)`).
-fn describe_from(text: &[u8]) -> Option<String> {
-    let cols: Vec<&[u8]> = text
-        .split(|&c| c == b' ' || c == b'\t')
-        .filter(|w| !w.is_empty())
-        .collect();
-    // type, reason, age, [`(xN` `over` `AGE)`], from
-    let from = if cols.get(3).is_some_and(|w| w.starts_with(b"(x")) {
-        6
-    } else {
-        3
-    };
-    cols.get(from)
-        .filter(|w| {
-            w.iter()
-                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b',' | b'.'))
-        })
-        .map(|w| String::from_utf8_lossy(w).into_owned())
-}
-
-/// `x23 over 40m` → (23, Some(2400)); otherwise (1, None).
-fn describe_count(text: &[u8]) -> (u64, Option<u64>) {
-    let Some(p) = memchr::memmem::find(text, b" over ") else {
-        return (1, None);
-    };
-    let before = &text[..p];
-    let digits = before
-        .iter()
-        .rev()
-        .take_while(|c| c.is_ascii_digit())
-        .count();
-    let n0 = before.len() - digits;
-    if digits == 0
-        || n0 == 0
-        || before[n0 - 1] != b'x'
-        || (n0 >= 2 && before[n0 - 2].is_ascii_alphanumeric())
-    {
-        return (1, None);
-    }
-    let Some(n) = std::str::from_utf8(&before[n0..])
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-    else {
-        return (1, None);
-    };
-    let after = &text[p + 6..];
-    let mut secs: u64 = 0;
-    let mut num: u64 = 0;
-    let mut any = false;
-    for &c in after {
-        match c {
-            b'0'..=b'9' => num = num.saturating_mul(10).saturating_add(u64::from(c - b'0')),
-            b'd' | b'h' | b'm' | b's' => {
-                let mult = match c {
-                    b'd' => 86_400,
-                    b'h' => 3_600,
-                    b'm' => 60,
-                    _ => 1,
-                };
-                secs = secs.saturating_add(num.saturating_mul(mult));
-                num = 0;
-                any = true;
+/// Splits `buf` into runs of whole lines of about `size` bytes: block `i` starts at the first
+/// line that starts at or after `i * size`. Each boundary is found on its own (in parallel for a
+/// big buffer), so no thread walks the whole mapping before the search starts: the first touch
+/// of a mapped page costs a page fault, and doing all of them on one thread was a tenth of the
+/// scan of a 1 GB log.
+fn blocks(buf: &[u8], size: usize) -> Vec<(usize, usize)> {
+    let size = size.max(1);
+    let n = buf.len().div_ceil(size);
+    let start = |i: usize| -> usize {
+        match i.checked_mul(size) {
+            Some(0) => 0,
+            Some(at) if at < buf.len() => {
+                memchr::memchr(b'\n', &buf[at - 1..]).map_or(buf.len(), |p| at + p)
             }
-            _ => break,
+            _ => buf.len(),
         }
-    }
-    (n.max(1), any.then_some(secs))
+    };
+    let starts: Vec<usize> = if n > 8 {
+        (0..=n).into_par_iter().map(start).collect()
+    } else {
+        (0..=n).map(start).collect()
+    };
+    starts
+        .windows(2)
+        .filter(|w| w[0] < w[1])
+        .map(|w| (w[0], w[1]))
+        .collect()
 }
 
-/// `$ kubectl get secret NAME -n NS` (or `secrets/NAME`, `--namespace NS`, `-nNS`) on the line
-/// before a kubectl error: (`secrets`, `NS/NAME`).
-fn kubectl_get_object(line: &[u8]) -> Option<(String, String)> {
-    let line = String::from_utf8_lossy(line);
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let k = words
-        .iter()
-        .position(|w| *w == "kubectl" || w.ends_with("/kubectl") || *w == "oc")?;
-    let rest = &words[k + 1..];
-    if rest.first() != Some(&"get") && rest.first() != Some(&"describe") {
-        return None;
-    }
-    let (mut res, mut name, mut ns) = (None, None, None);
-    let mut i = 1;
-    while i < rest.len() {
-        let w = rest[i];
-        if w == "-n" || w == "--namespace" {
-            ns = rest.get(i + 1).copied();
-            i += 2;
+/// The steps of one block's hits, as a worker sees them: with no record reaching above the
+/// block's start. The ones a record from an earlier block changes are redone in order.
+fn block_steps(
+    prep: &mut Preparer<'_>,
+    buf: &[u8],
+    (bs, be): (usize, usize),
+    hits: &[(Hit, u64)],
+    line_base: u64,
+) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut done_to = bs;
+    for (h, &(hit, before)) in hits.iter().enumerate() {
+        let start = bs + hit.start;
+        if start < done_to {
             continue;
         }
-        if let Some(n) = w
-            .strip_prefix("--namespace=")
-            .or_else(|| w.strip_prefix("-n").filter(|s| !s.is_empty()))
-        {
-            ns = Some(n);
-        } else if w.starts_with('-') {
-        } else if res.is_none() {
-            match w.split_once('/') {
-                Some((r, n)) => {
-                    res = Some(r);
-                    name = Some(n);
-                }
-                None => res = Some(w),
-            }
-        } else if name.is_none() {
-            name = Some(w);
-        }
-        i += 1;
+        let end = (bs + hit.end).min(be);
+        let step = prep.step(buf, h, (start, end), line_base + before + 1, done_to);
+        done_to = step.done_to;
+        steps.push(step);
     }
-    let plural = match res? {
-        "secret" | "secrets" => "secrets",
-        "configmap" | "configmaps" | "cm" => "configmaps",
-        _ => return None,
-    };
-    let name = name?;
-    // Without `-n` the namespace is the context's, which the paste does not show.
-    Some((
-        plural.to_string(),
-        ns.map_or(name.to_string(), |n| format!("{n}/{name}")),
-    ))
+    steps
 }
 
-fn has_binary(b: &[u8]) -> bool {
-    memchr::memchr(0, b).is_some() || std::str::from_utf8(b).is_err()
+/// Where records prepared ahead of their place are numbered from: far above any line they can
+/// reach back to (`MAX_RECORD_LINES`), so numbering never underflows before `Step::renumber`.
+const REL: u64 = 1 << 40;
+
+/// One block, searched and its records prepared.
+struct Searched {
+    range: (usize, usize),
+    hits: Vec<(Hit, u64)>,
+    newlines: u64,
+    steps: Vec<Step>,
 }
 
-/// The parts of a record's first line that are kept while the rest is joined.
-struct Head {
-    level: Option<Level>,
-    source: Option<String>,
-    stamp: Option<super::time::LocalStamp>,
-    enclosing: Option<i64>,
-    journal_stamp: Option<super::time::LocalStamp>,
-    host: Option<String>,
-    ident: Option<String>,
-    json: bool,
-    /// A `kubectl describe` event row (`Warning  FailedMount  …`).
-    describe: bool,
+/// How far a window has been committed: lines before the next block, and where the next record
+/// may start.
+struct Position {
+    line_base: u64,
+    done_to: usize,
 }
 
 impl<'a> FileScanner<'a> {
@@ -482,53 +327,6 @@ impl<'a> FileScanner<'a> {
     fn hint(&self) -> Container {
         self.container.unwrap_or(Container::Plain)
     }
-
-    /// `kind_uncached`, remembered for the last few lines: `bounds` asks about a hit line's
-    /// neighbours, and in a log of consecutive hits each line is every role in turn.
-    fn kind(&self, line: &[u8]) -> (LineKind, bool) {
-        let id = (line.as_ptr() as usize, line.len());
-        let mut cache = self.kinds.get();
-        if let Some(&(_, k, p)) = cache.iter().find(|(i, _, _)| *i == id) {
-            return (k, p);
-        }
-        let (k, p) = self.kind_uncached(line);
-        cache.rotate_right(1);
-        cache[0] = (id, k, p);
-        self.kinds.set(cache);
-        (k, p)
-    }
-
-    fn kind_uncached(&self, line: &[u8]) -> (LineKind, bool) {
-        let env = container::parse(line, self.hint());
-        let p = &*env.payload;
-        let p = &p[p
-            .iter()
-            .position(|c| !c.is_ascii_whitespace())
-            .unwrap_or(p.len())..];
-        // An empty runtime chunk still joins (`P` then an empty `F`). journalctl's
-        // `-- Logs begin at … --` / `-- Boot … --` lines separate records too.
-        if p.is_empty() || (env.container == Container::Plain && p.starts_with(b"-- ")) {
-            return (LineKind::Blank, env.partial);
-        }
-        // Markdown structure ends a record: a code fence, a table row or rule, a describe table's
-        // header rule.
-        if env.container == Container::Plain
-            && (p.starts_with(b"```") || p.starts_with(b"|") || p.starts_with(b"---"))
-        {
-            return (LineKind::Blank, false);
-        }
-        let head = (klog::looks_like_header(p) && klog::parse_header(p).is_some())
-            || klog::looks_like_json(p)
-            || CLIENT_HEADS.iter().any(|h| p.starts_with(h.as_bytes()))
-            || is_describe_row(p);
-        let k = if head {
-            LineKind::Head
-        } else {
-            LineKind::Continuation
-        };
-        (k, env.partial)
-    }
-
     /// Detects the container and payload formats from the first lines of the file.
     fn detect(&mut self, buf: &[u8]) {
         // Up to SAMPLE_LINES lines from the first MiB; over-long lines are left out.
@@ -577,59 +375,117 @@ impl<'a> FileScanner<'a> {
     }
 
     /// Handles one window of whole records starting after `base` lines. Returns its newline count.
+    ///
+    /// Per group of `PREPARE_GROUP` blocks, in parallel: the prefilter searches each block and its
+    /// hit records are prepared (one `Preparer` per worker), numbered from `REL` since the
+    /// block's first line number is not known yet. Then, in file order and while the next group
+    /// is being prepared, each block's first line is dated and its records committed. A prepared
+    /// record is used only if the sequential scan would have found the same one (see
+    /// `Walk::same_with`); otherwise it is prepared again here. So the output does not depend on
+    /// the number of threads or the block size.
     fn window(&mut self, buf: &[u8], base: u64, sink: &mut Sink) -> u64 {
-        // Lines are remembered by address: a stream's buffer is reused between windows.
-        self.kinds.set(NO_KINDS);
+        self.prep.new_window();
         if !self.detected {
             self.detected = true;
             self.detect(buf);
+            self.prep.hint = self.hint();
         }
         self.bytes += buf.len() as u64;
-        let ranges = blocks(buf);
-        let pf = self.pf;
-        let results: Vec<_> = if ranges.len() > 1 {
-            ranges
-                .par_iter()
-                .map(|&(s, e)| pf.scan_block(&buf[s..e]))
-                .collect()
-        } else {
-            ranges
-                .iter()
-                .map(|&(s, e)| pf.scan_block(&buf[s..e]))
-                .collect()
+        let ranges = blocks(buf, self.block_size);
+        let (pf, file, opts, hint) = (self.pf, self.file, self.opts, self.prep.hint);
+        let prepare = |group: &[(usize, usize)]| -> Vec<Searched> {
+            let work = |prep: &mut Preparer<'_>, &(bs, be): &(usize, usize)| {
+                let (hits, newlines) = pf.scan_block(&buf[bs..be]);
+                let steps = block_steps(prep, buf, (bs, be), &hits, REL);
+                Searched {
+                    range: (bs, be),
+                    hits,
+                    newlines,
+                    steps,
+                }
+            };
+            if group.len() > 1 {
+                group
+                    .par_iter()
+                    .map_init(|| Preparer::new(file, opts, hint), work)
+                    .collect()
+            } else {
+                let mut prep = Preparer::new(file, opts, hint);
+                group.iter().map(|b| work(&mut prep, b)).collect()
+            }
         };
-        let mut line_base = base;
-        let mut done_to = 0usize;
-        for (&(bs, be), (hits, newlines)) in ranges.iter().zip(results) {
+        let mut at = Position {
+            line_base: base,
+            done_to: 0,
+        };
+        let mut groups = ranges.chunks(PREPARE_GROUP);
+        let mut ready = groups.next().map(prepare);
+        while let Some(current) = ready.take() {
+            // Commit this group while the next one is searched and prepared.
+            let next = groups.next();
+            let (prepared, ()) = match next {
+                Some(g) => rayon::join(
+                    || Some(prepare(g)),
+                    || self.commit_group(buf, current, &mut at, sink),
+                ),
+                None => (None, self.commit_group(buf, current, &mut at, sink)),
+            };
+            ready = prepared;
+        }
+        at.line_base - base
+    }
+
+    /// Commits a group of searched blocks in order (see `window`).
+    fn commit_group(
+        &mut self,
+        buf: &[u8],
+        group: Vec<Searched>,
+        at: &mut Position,
+        sink: &mut Sink,
+    ) {
+        for block in group {
+            let (bs, be) = block.range;
+            let line_base = at.line_base;
             // One line per block keeps the year tracker in step with the file.
-            if bs >= done_to {
+            if bs >= at.done_to {
                 let (ls, le) = line_around(buf, bs);
                 self.anchor(&buf[ls..le]);
             }
-            for (hit, before) in hits {
+            let mut steps = block.steps;
+            let mut ready = steps.iter_mut().peekable();
+            for (h, &(hit, before)) in block.hits.iter().enumerate() {
                 let start = bs + hit.start;
-                if start < done_to {
+                let mut step = None;
+                while let Some(s) = ready.next_if(|s| s.hit <= h) {
+                    if s.hit == h {
+                        step = Some(s);
+                    }
+                }
+                if start < at.done_to {
                     continue;
                 }
-                let line_no = line_base + before + 1;
-                let end = (bs + hit.end).min(be);
-                let (rs, re, first, _) = self.bounds(buf, start, end, line_no, done_to);
-                let before = prev_line(buf, rs).map_or(&b""[..], |(a, b)| &buf[a..b]);
-                let used = rs + self.record(&buf[rs..re.min(buf.len())], first, before, sink);
-                if used < start {
-                    // The record above finished before the hit line: that line starts its own.
-                    let (_, re, _, _) = self.bounds(buf, start, end, line_no, start);
-                    let before = prev_line(buf, start).map_or(&b""[..], |(a, b)| &buf[a..b]);
-                    let used =
-                        start + self.record(&buf[start..re.min(buf.len())], line_no, before, sink);
-                    done_to = used + 1;
-                } else {
-                    done_to = used + 1;
+                // Committed in place: a step is too big to move for every line.
+                let redone;
+                let step: &Step = match step {
+                    Some(s) if s.walk.same_with(at.done_to) => {
+                        s.renumber(REL, line_base);
+                        s
+                    }
+                    _ => {
+                        let end = (bs + hit.end).min(be);
+                        let line_no = line_base + before + 1;
+                        redone = self.prep.step(buf, h, (start, end), line_no, at.done_to);
+                        &redone
+                    }
+                };
+                at.done_to = step.done_to;
+                self.commit(&step.records.0, sink);
+                if let Some(r) = &step.records.1 {
+                    self.commit(r, sink);
                 }
             }
-            line_base += newlines;
+            at.line_base += block.newlines;
         }
-        line_base - base
     }
 
     /// A whole file in memory (mapped): one window.
@@ -638,60 +494,6 @@ impl<'a> FileScanner<'a> {
         if buf.last().is_some_and(|&c| c != b'\n') {
             self.lines += 1;
         }
-    }
-
-    /// The record around a hit line: up to its head, down through its continuations.
-    fn bounds(
-        &self,
-        buf: &[u8],
-        hit_start: usize,
-        hit_end: usize,
-        hit_line: u64,
-        floor: usize,
-    ) -> (usize, usize, u64, u64) {
-        let (mut s, mut first) = (hit_start, hit_line);
-        let (hit_kind, hit_partial) = self.kind(&buf[hit_start..hit_end]);
-        let mut kind = hit_kind;
-        let mut steps = 0;
-        while let Some((ps, pe)) = prev_line(buf, s) {
-            if ps < floor {
-                // Already part of an earlier record.
-                break;
-            }
-            let (pk, ppartial) = self.kind(&buf[ps..pe]);
-            if pk == LineKind::Blank && !ppartial {
-                break;
-            }
-            if kind == LineKind::Head && !ppartial {
-                break;
-            }
-            if steps >= MAX_RECORD_LINES || hit_start - ps > MAX_RECORD_BYTES {
-                // A runaway block of headerless lines: take the hit line alone.
-                s = hit_start;
-                first = hit_line;
-                break;
-            }
-            s = ps;
-            first -= 1;
-            kind = pk;
-            steps += 1;
-        }
-        let (mut e, mut last, mut partial) = (hit_end, hit_line, hit_partial);
-        let mut steps = 0;
-        while let Some((ns, ne)) = next_line(buf, e) {
-            let (nk, npartial) = self.kind(&buf[ns..ne]);
-            if !partial && (nk == LineKind::Blank || nk == LineKind::Head) {
-                break;
-            }
-            if steps >= MAX_RECORD_LINES || ne - s > MAX_RECORD_BYTES {
-                break;
-            }
-            e = ne;
-            last += 1;
-            partial = npartial;
-            steps += 1;
-        }
-        (s, e, first, last)
     }
 
     /// Node for a record: `NODE=` and pod names win; then a journald host; then the file name.
@@ -726,35 +528,11 @@ impl<'a> FileScanner<'a> {
         t
     }
 
-    fn head_of(env: &Envelope<'_>, payload: &[u8]) -> (Head, usize) {
-        let mut head = Head {
-            level: None,
-            source: None,
-            stamp: None,
-            enclosing: env.time,
-            journal_stamp: env.local,
-            host: env.host.clone(),
-            ident: env.ident.clone(),
-            json: false,
-            describe: is_describe_row(payload),
-        };
-        let mut msg_start = 0;
-        if let Some(h) = klog::parse_header(payload) {
-            head.level = Some(h.level);
-            head.source = Some(String::from_utf8_lossy(h.source).into_owned());
-            head.stamp = Some(h.stamp);
-            msg_start = h.msg_start;
-        } else if klog::looks_like_json(payload) {
-            head.json = true;
-        }
-        (head, msg_start)
-    }
-
     /// A block's first line: follow the date.
     fn anchor(&mut self, line: &[u8]) {
         let env = container::parse(line, self.hint());
         let payload = klog::trim(&env.payload);
-        let (head, _) = Self::head_of(&env, payload);
+        let (head, _) = Preparer::head_of(&env, payload);
         let ts = if head.json {
             klog::parse_json(payload).and_then(|j| j.ts)
         } else {
@@ -763,239 +541,48 @@ impl<'a> FileScanner<'a> {
         self.time_of(&head, ts);
     }
 
-    /// Rebuilds, classifies and records one record (`rec` is its bytes, whole lines; `before` the
-    /// line above it). Headerless lines join only until the record is complete (see
-    /// [`wrap::complete`]): what follows a finished error in a paste is not part of it. Returns
-    /// the bytes of `rec` used (up to the end of its last joined line).
-    fn record(&mut self, rec: &[u8], first: u64, before: &[u8], sink: &mut Sink) -> usize {
-        let mut text: Vec<u8> = Vec::new();
-        let mut head: Option<Head> = None;
-        let mut prev_partial = false;
-        let mut warned_binary = false;
-        let mut used = 0usize;
-        let mut last = first;
-        // Where each physical line starts in `text`, to point an event at its error's line.
-        let mut starts: Vec<(usize, u64)> = Vec::new();
-        let mut offset = 0usize;
-        for (line_no, raw) in (first..).zip(rec.split(|&c| c == b'\n')) {
-            let line_end = offset + raw.len();
-            offset = line_end + 1;
-            if head.is_some() && !prev_partial && wrap::complete(&text, event::says_error) {
-                break;
-            }
-            let raw = if raw.len() > self.opts.max_line {
-                self.warn(
-                    Some(line_no),
-                    format!(
-                        "line is {} bytes; only the first {} are classified",
-                        raw.len(),
-                        self.opts.max_line
-                    ),
-                );
-                &raw[..self.opts.max_line]
-            } else {
-                raw
-            };
-            let env = container::parse(raw, self.hint());
-            let payload: &[u8] = &env.payload;
-            if !warned_binary && has_binary(payload) {
-                warned_binary = true;
-                self.warn(
-                    Some(line_no),
-                    "binary or invalid UTF-8 bytes (shown as U+FFFD)".into(),
-                );
-            }
-            starts.push((text.len(), line_no));
-            match &head {
-                None => {
-                    let payload = &payload[payload
-                        .iter()
-                        .position(|c| !c.is_ascii_whitespace())
-                        .unwrap_or(payload.len())..];
-                    let (h, msg_start) = Self::head_of(&env, payload);
-                    text.extend_from_slice(&payload[msg_start..]);
-                    head = Some(h);
-                }
-                Some(_) if prev_partial => text.extend_from_slice(payload),
-                Some(_) => {
-                    wrap::join(&mut text, payload);
-                }
-            }
-            prev_partial = env.partial;
-            used = line_end.min(rec.len());
-            last = line_no;
+    /// Dates and records one prepared record, in file order: its warnings, its time (which the
+    /// year tracker follows), its events and a kube-apiserver start.
+    fn commit(&mut self, p: &Prepared, sink: &mut Sink) {
+        for (line, message) in &p.warnings {
+            self.warn(Some(*line), message.clone());
         }
-        let Some(head) = head else {
-            return used;
+        let Some(b) = &p.body else {
+            return;
         };
-        let line_of = |needle: &[u8], from: usize| -> Option<(u64, usize)> {
-            if needle.is_empty() || starts.len() < 2 {
-                // One physical line: it holds everything.
-                return None;
-            }
-            let at = from + memchr::memmem::find(text.get(from..)?, needle)?;
-            let line = starts
-                .iter()
-                .rev()
-                .find(|(s, _)| *s <= at)
-                .map_or(first, |&(_, l)| l);
-            Some((line, at))
-        };
-
-        // Message and structured fields.
-        let mut fields: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut msg: std::borrow::Cow<'_, [u8]> = std::borrow::Cow::Borrowed(&text);
-        let mut json_ts = None;
-        let mut level = head.level;
-        let mut src = head.source.clone();
-        let mut structured = None;
-        if head.json {
-            if let Some(j) = klog::parse_json(&text) {
-                json_ts = j.ts;
-                level = Some(j.level());
-                src = j.caller.clone();
-                msg = std::borrow::Cow::Owned(j.msg.clone().unwrap_or_default().into_bytes());
-                if let Some(e) = &j.err {
-                    fields.push(("err".into(), e.clone().into_bytes()));
-                }
-                for (k, v) in &j.fields {
-                    fields.push((k.clone(), v.clone().into_bytes()));
-                }
-            }
-        } else if head.level.is_some() && text.first() == Some(&b'"') {
-            if let Some(s) = klog::parse_structured(&text) {
-                msg = std::borrow::Cow::Owned(s.msg.clone());
-                fields = s.fields.clone();
-                structured = Some(s);
-            }
-        }
-        let ctx = Context {
-            source: src.as_deref(),
-            ident: head.ident.as_deref(),
-            fields: if fields.is_empty() {
-                None
-            } else {
-                Some(&fields)
-            },
-        };
-        // A record with no header and no envelope at all (pasted prose, a README) is an event only
-        // when its error reads like a Go error chain.
-        let bare = head.level.is_none()
-            && !head.json
-            && !head.describe
-            && head.stamp.is_none()
-            && head.journal_stamp.is_none()
-            && head.enclosing.is_none()
-            && head.host.is_none()
-            && head.ident.is_none();
-        let hit = self.cache.iter().find(|(k, _)| {
-            k.4 == bare
-                && k.0.as_slice() == &*msg
-                && k.1 == src
-                && k.2 == head.ident
-                && k.3 == fields
-        });
-        let classified = match hit {
-            Some((_, c)) => c.clone(),
-            None => {
-                let c = event::classify(&msg, &ctx)
-                    .filter(|_| !bare || event::chained(&msg))
-                    .map(std::rc::Rc::new);
-                let key = (
-                    msg.to_vec(),
-                    src.clone(),
-                    head.ident.clone(),
-                    fields.clone(),
-                    bare,
-                );
-                if self.cache.len() < CLASSIFY_CACHE {
-                    self.cache.push((key, c.clone()));
-                } else {
-                    self.cache[self.cache_next] = (key, c.clone());
-                    self.cache_next = (self.cache_next + 1) % CLASSIFY_CACHE;
-                }
-                c
-            }
-        };
-        let start = event::start_marker(&msg, structured.as_ref());
-        let time = self.time_of(&head, json_ts);
-        if classified.is_none() && start.is_none() {
-            return used;
+        let time = self.time_of(&b.head, b.json_ts);
+        if b.classification.is_none() && b.start.is_none() {
+            return;
         }
         let time = time.unwrap_or(EventTime {
             text: "unknown".into(),
             basis: TimeBasis::Unknown,
             micros: 0,
         });
-        let node = self.node(head.host.as_deref());
-        if let Some(c) = classified {
+        let node = self.node(b.head.host.as_deref());
+        let (first, last, level, src) = (b.first, b.last, b.level, &b.src);
+        if let Some(k) = &b.classification {
+            let c = &*k.classified;
             if last > first {
                 self.rejoined += 1;
             }
-            let (count, over_secs) = if head.describe {
-                describe_count(&text)
-            } else {
-                (1, None)
-            };
-            // What the record's context adds to the (cached, shared) classification.
-            let (mut side, mut client) = (c.side, c.client);
-            let mut component: Option<std::borrow::Cow<'_, str>> =
-                c.component.as_deref().map(std::borrow::Cow::Borrowed);
-            let mut object: Option<std::borrow::Cow<'_, str>> =
-                c.object.as_deref().map(std::borrow::Cow::Borrowed);
-            let mut resource: Option<std::borrow::Cow<'_, str>> =
-                c.resource.as_deref().map(std::borrow::Cow::Borrowed);
-            if head.describe {
-                side = event::Side::Client;
-                client = Some("kubectl describe");
-                if component.as_deref().is_none_or(|x| x == "client") {
-                    component = describe_from(&text).map(std::borrow::Cow::Owned);
-                }
-            } else if side == event::Side::Client && client == Some("client") {
-                client = self.file_client().or(client);
-            } else if side == event::Side::Apiserver {
-                if let Some(cl) = self.file_client() {
-                    side = event::Side::Client;
-                    client = Some(cl);
-                }
-            }
-            if object.is_none() && client == Some("kubectl") {
-                if let Some((res, obj)) = kubectl_get_object(before) {
-                    object = Some(std::borrow::Cow::Owned(obj));
-                    if resource.is_none() {
-                        resource = Some(std::borrow::Cow::Owned(res));
-                    }
-                }
-            }
-            if c.items.iter().any(|i| {
-                matches!(
-                    i.class,
-                    event::ErrorClass::SecretsEncryptHashMismatch
-                        | event::ErrorClass::SecretsEncryptConfigNewer
-                )
-            }) {
-                component = Some(std::borrow::Cow::Borrowed("secrets-encrypt"));
-            }
-            let operation = c.operation.unwrap_or(event::Operation::Unknown);
-            let mut from = 0usize;
-            for item in &c.items {
+            let component = k
+                .component
+                .as_ref()
+                .map_or(c.component.as_deref(), |o| o.as_deref());
+            let object = k
+                .object
+                .as_ref()
+                .map_or(c.object.as_deref(), |o| o.as_deref());
+            let resource = k
+                .resource
+                .as_ref()
+                .map_or(c.resource.as_deref(), |o| o.as_deref());
+            let (side, client, operation) = (k.side, k.client, k.operation);
+            let (count, over_secs) = (k.count, k.over_secs);
+            let lines = std::iter::once(&k.line).chain(&k.more_lines);
+            for (item, &line) in c.items.iter().zip(lines) {
                 self.events += 1;
-                let anchor = item
-                    .key
-                    .as_deref()
-                    .map(|k| &k.as_bytes()[..k.len().min(16)])
-                    .and_then(|k| line_of(k, from));
-                let at_err = line_of(
-                    item.error
-                        .as_bytes()
-                        .get(..item.error.len().min(24))
-                        .unwrap_or(b""),
-                    anchor.map_or(from, |a| a.1),
-                );
-                let line = at_err.or(anchor).map_or(first, |a| a.0);
-                if let Some(a) = at_err.or(anchor) {
-                    from = a.1 + 1;
-                }
                 if sink.listing() {
                     sink.event(Event {
                         node: node.clone(),
@@ -1003,16 +590,16 @@ impl<'a> FileScanner<'a> {
                         time_basis: time.basis,
                         level,
                         source: src.clone(),
-                        component: component.as_deref().map(str::to_string),
+                        component: component.map(str::to_string),
                         operation,
-                        resource: resource.as_deref().map(str::to_string),
+                        resource: resource.map(str::to_string),
                         key: item.key.clone(),
                         error: item.error.clone(),
                         class: item.class,
                         revision: item.revision,
                         side,
                         client: client.map(str::to_string),
-                        object: object.as_deref().map(str::to_string),
+                        object: object.map(str::to_string),
                         count,
                         over_secs,
                         peers: c.peers.clone(),
@@ -1057,16 +644,16 @@ impl<'a> FileScanner<'a> {
                     e.time_basis = time.basis;
                     e.level = level;
                     set_opt(&mut e.source, src.as_deref());
-                    set_opt(&mut e.component, component.as_deref());
+                    set_opt(&mut e.component, component);
                     e.operation = operation;
-                    set_opt(&mut e.resource, resource.as_deref());
+                    set_opt(&mut e.resource, resource);
                     set_opt(&mut e.key, item.key.as_deref());
                     set(&mut e.error, &item.error);
                     e.class = item.class;
                     e.revision = item.revision;
                     e.side = side;
                     set_opt(&mut e.client, client);
-                    set_opt(&mut e.object, object.as_deref());
+                    set_opt(&mut e.object, object);
                     e.count = count;
                     e.over_secs = over_secs;
                     e.peers.clone_from(&c.peers);
@@ -1080,9 +667,9 @@ impl<'a> FileScanner<'a> {
                 }
             }
         }
-        if let Some((evidence, version)) = start {
+        if let Some((evidence, version)) = &b.start {
             // A journald stream mixes units: only kube-apiserver's starts count.
-            if head
+            if b.head
                 .ident
                 .as_deref()
                 .is_none_or(|i| i.contains("apiserver") || i == "hyperkube")
@@ -1091,8 +678,8 @@ impl<'a> FileScanner<'a> {
                     node,
                     time: time.text,
                     time_basis: time.basis,
-                    evidence,
-                    version,
+                    evidence: evidence.clone(),
+                    version: version.clone(),
                     file: self.file.display.clone(),
                     line: first,
                     micros: time.micros,
@@ -1100,25 +687,14 @@ impl<'a> FileScanner<'a> {
                 });
             }
         }
-        used
-    }
-
-    /// A client named by the file: `kubelet.log`, `kube-controller-manager.log`, a pod of either.
-    fn file_client(&self) -> Option<&'static str> {
-        let name = self.file.display.rsplit('/').next().unwrap_or("");
-        if name.contains("kubelet") {
-            Some("kubelet")
-        } else if name.contains("controller-manager") {
-            Some("kube-controller-manager")
-        } else {
-            None
-        }
     }
 
     /// Where to cut a stream buffer: before the last record head among its complete lines, so
     /// the record it starts can still grow. 0 when nothing can be cut yet; everything complete when
     /// the record at the end has grown past `MAX_RECORD_BYTES`.
     fn cut_point(&self, buf: &[u8]) -> usize {
+        // Line kinds are remembered by address, and the buffer's bytes moved since the last window.
+        self.prep.new_window();
         let Some(last_nl) = memchr::memrchr(b'\n', buf) else {
             return 0;
         };
@@ -1129,13 +705,13 @@ impl<'a> FileScanner<'a> {
             0
         };
         let (mut s, e) = line_around(buf, last_nl);
-        let mut kind = self.kind(&buf[s..e]).0;
+        let mut kind = self.prep.kind(&buf[s..e]).0;
         let mut steps = 0;
         loop {
             let Some((ps, pe)) = prev_line(buf, s) else {
                 return give_up;
             };
-            let (pk, ppartial) = self.kind(&buf[ps..pe]);
+            let (pk, ppartial) = self.prep.kind(&buf[ps..pe]);
             if kind == LineKind::Head && !ppartial {
                 return s;
             }
@@ -1303,6 +879,80 @@ mod tests {
         }
     }
 
+    /// Scans `data` as one mapped window cut into blocks of `block` bytes, on `threads` threads.
+    fn blocked(data: &[u8], block: usize, threads: usize) -> (Sink, FileStats) {
+        let f = file();
+        let opts = ScanOptions {
+            year: Some(2021),
+            tz: None,
+            max_line: 1 << 20,
+        };
+        let pf = Prefilter::new();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        pool.install(|| {
+            let mut sink = Sink::default();
+            let mut s = FileScanner::new(&f, 0, &opts, &pf);
+            s.block_size = block;
+            s.whole(data, &mut sink);
+            let stats = s.finish(false, &mut sink);
+            (sink, stats)
+        })
+    }
+
+    fn same(a: &(Sink, FileStats), b: &(Sink, FileStats), what: &str) {
+        assert_eq!(a.0.events, b.0.events, "{what}");
+        assert_eq!(a.0.restarts, b.0.restarts, "{what}");
+        assert_eq!(a.0.warnings, b.0.warnings, "{what}");
+        assert_eq!(a.0.unlisted, b.0.unlisted, "{what}");
+        assert_eq!(a.1, b.1, "{what}");
+    }
+
+    #[test]
+    fn blocks_and_threads_do_not_change_the_records() {
+        let mut data = corpus();
+        // A record whose head is blocks above its hit, and a start line.
+        data.extend_from_slice(b"I1116 20:09:00.000001 1 server.go:1] Version: v1.21.14\n");
+        data.extend_from_slice(b"E1116 20:09:52.000001 1 cacher.go:419] cacher (*core.Secret): unexpected ListAndWatch error:\n");
+        for _ in 0..40 {
+            data.extend_from_slice(b"  failed to list *core.Secret:\n");
+        }
+        data.extend_from_slice(
+            b"  unable to transform key \"/registry/secrets/a/b\": invalid padding on input\n",
+        );
+        let reference = blocked(&data, BLOCK, 1);
+        assert_eq!(reference.0.events.len(), 44);
+        assert_eq!(reference.0.restarts.len(), 1);
+        for block in [1, 7, 64, 100, 333, 4096] {
+            for threads in [1, 2, 3] {
+                same(
+                    &reference,
+                    &blocked(&data, block, threads),
+                    &format!("block {block}, {threads} threads"),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_are_whole_lines_covering_the_buffer() {
+        for data in [&b""[..], b"\n", b"a", b"ab\ncd\n\nef", b"\n\n\n"] {
+            for size in [1, 2, 3, 100] {
+                let b = blocks(data, size);
+                let mut at = 0;
+                for &(s, e) in &b {
+                    assert_eq!(s, at);
+                    assert!(e > s);
+                    assert!(s == 0 || data[s - 1] == b'\n');
+                    at = e;
+                }
+                assert_eq!(at, data.len(), "{data:?} {size}");
+            }
+        }
+    }
+
     #[test]
     fn events_beyond_the_cap_are_aggregated_not_listed() {
         let f = file();
@@ -1412,6 +1062,10 @@ mod tests {
                 String::from_utf8_lossy(&data)
             );
             assert_eq!(ma.lines, sa.lines);
+            let blockwise = blocked(&data, 1 + round % 50, 2);
+            assert_eq!(m.events, blockwise.0.events, "round {round}, blocks");
+            assert_eq!(m.warnings, blockwise.0.warnings, "round {round}, blocks");
+            assert_eq!(ma, blockwise.1, "round {round}, blocks");
         }
     }
 }
