@@ -67,6 +67,10 @@ pub struct NodeSummary {
     pub node: String,
     pub source: String,
     pub readable: usize,
+    /// Plaintext records among `readable` (the rest it decrypts). A node of an aggregated
+    /// apiserver reads only the plaintext records of its own resources.
+    #[serde(skip)]
+    pub plaintext: usize,
     pub failing: usize,
     /// Records its transformer "reads" as garbage (counted in `failing`).
     pub garbage: usize,
@@ -253,6 +257,10 @@ pub struct Audit {
     pub plaintext_in_encrypted_resources: Vec<PlaintextRecord>,
     pub kms_records: Vec<KmsRecord>,
     pub first_failures: Vec<FirstFailure>,
+    /// The aggregated apiservers' configs looked for in the snapshot (rule 4): which were
+    /// recovered (they are nodes of the engine) and why the others were not.
+    #[serde(skip)]
+    pub recovery: super::recovered::Recovery,
 }
 
 impl Audit {
@@ -296,6 +304,7 @@ struct Tally {
 #[derive(Default, Clone)]
 struct NodeTally {
     readable: usize,
+    plaintext: usize,
     failing: usize,
     garbage: usize,
     kms: usize,
@@ -419,8 +428,14 @@ impl Tally {
                 .cloned()
                 .unwrap_or_else(|| Arc::from(""));
             match o {
-                NodeOutcome::Plaintext | NodeOutcome::Decrypted { .. } => nt.readable += 1,
+                NodeOutcome::Plaintext => {
+                    nt.readable += 1;
+                    nt.plaintext += 1;
+                }
+                NodeOutcome::Decrypted { .. } => nt.readable += 1,
                 NodeOutcome::NeedsKms { .. } => nt.kms += 1,
+                // Another apiserver serves it: neither read nor failed by this node.
+                NodeOutcome::NotServed => {}
                 other => {
                     nt.failing += 1;
                     let line: Cow<'static, str> = match other {
@@ -561,6 +576,7 @@ fn merge(mut a: Tally, b: Tally) -> Tally {
     }
     for (x, y) in a.per_node.iter_mut().zip(b.per_node) {
         x.readable += y.readable;
+        x.plaintext += y.plaintext;
         x.failing += y.failing;
         x.garbage += y.garbage;
         x.kms += y.kms;
@@ -618,6 +634,7 @@ fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
             node: n.node.clone(),
             source: n.origin.to_string(),
             readable: nt.readable,
+            plaintext: nt.plaintext,
             failing: nt.failing,
             garbage: nt.garbage,
             kms_required: nt.kms,
@@ -691,6 +708,7 @@ fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
         plaintext_in_encrypted_resources: t.plaintext,
         kms_records: t.kms,
         first_failures,
+        recovery: Default::default(),
     }
 }
 

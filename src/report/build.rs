@@ -6,7 +6,7 @@
 
 use super::model::{self, DiagnosisParts, Input, KeyRow, Report, SnapshotSection, Tool};
 use crate::correlate::{self, Context, Diagnosis};
-use crate::decrypt::{audit, Engine};
+use crate::decrypt::{audit, recovered, Engine};
 use crate::etcd::integrity::Integrity;
 use crate::etcd::records::Records;
 use crate::etcd::status;
@@ -92,14 +92,16 @@ struct Facts<'s> {
     status: BTreeMap<String, serde_json::Value>,
     engine: Engine,
     audit: audit::Audit,
+    /// The given keyring plus the configs recovered from the snapshot, when any was.
+    recovered: Option<Keyring>,
 }
 
 fn facts<'s>(snap: &'s Snapshot, keyring: &Keyring, progress: &dyn Progress) -> Facts<'s> {
     // The SHA-256 of the whole file (one core, the longest single task) runs beside everything
     // else: the page walk, status hash and record decode, then the trial decryption, which
     // need no integrity verdict and keep the other core busy.
-    let engine = Engine::new(keyring);
-    let (trailer, (records, structure, st, audit)) = stage(
+    let given = Engine::new(keyring);
+    let (trailer, (records, structure, st, (engine, recovered, audit))) = stage(
         progress,
         "reading and trial-decrypting the snapshot",
         || {
@@ -110,10 +112,21 @@ fn facts<'s>(snap: &'s Snapshot, keyring: &Keyring, progress: &dyn Progress) -> 
                         || Records::read(snap),
                         || rayon::join(|| snap.check_structure(), || status::compute(snap)),
                     );
+                    // Rule 4: openshift-apiserver's and oauth-apiserver's configs, kept in
+                    // Secrets the given kube-apiserver keys open, join the nodes.
+                    let recovery = recovered::recover(&given, &records);
+                    let (engine, recovered) = if recovery.configs.is_empty() {
+                        (given, None)
+                    } else {
+                        let kr = keyring.with_configs(recovery.configs.clone());
+                        (Engine::new(&kr), Some(kr))
+                    };
                     let live: Vec<audit::Input> = audit::Input::live(&records);
-                    let audit = audit::audit(&engine, keyring, &live);
+                    let mut audit =
+                        audit::audit(&engine, recovered.as_ref().unwrap_or(keyring), &live);
                     drop(live);
-                    (records, structure, st, audit)
+                    audit.recovery = recovery;
+                    (records, structure, st, (engine, recovered, audit))
                 },
             )
         },
@@ -139,11 +152,13 @@ fn facts<'s>(snap: &'s Snapshot, keyring: &Keyring, progress: &dyn Progress) -> 
         status: status_map,
         engine,
         audit,
+        recovered,
     }
 }
 
 impl Facts<'_> {
-    fn diagnose(self, keyring: &Keyring, logs: Option<&LogScan>, opts: &Options) -> Analysis {
+    fn diagnose(self, given: &Keyring, logs: Option<&LogScan>, opts: &Options) -> Analysis {
+        let keyring = self.recovered.as_ref().unwrap_or(given);
         let ctx = Context {
             snapshot_path: &self.path,
             records: &self.records,
@@ -155,6 +170,7 @@ impl Facts<'_> {
             logs,
         };
         let diagnosis = correlate::diagnose(&ctx);
+        let keys = key_rows(keyring);
         Analysis {
             records_complete: self.records.complete(),
             live_keys: self.records.live_count(),
@@ -163,7 +179,7 @@ impl Facts<'_> {
             integrity: self.integrity,
             audit: self.audit,
             diagnosis,
-            keys: key_rows(keyring),
+            keys,
         }
     }
 }
