@@ -287,17 +287,19 @@ fn detail(
             .map(|(n, o)| {
                 let said = match o {
                     NodeOutcome::Plaintext | NodeOutcome::Decrypted { .. } => "ok".to_string(),
-                    NodeOutcome::NotServed => "not served (another apiserver serves it)".to_string(),
+                    NodeOutcome::NotServed => {
+                        "not served (another apiserver serves it)".to_string()
+                    }
                     o => o.error_line().unwrap_or_default(),
                 };
                 (n.node.clone(), said)
             })
             .collect();
-        problems =
-            v.nodes
-                .iter()
-                .any(|o| !o.is_readable() && *o != NodeOutcome::NotServed)
-                || (encrypted && v.decrypts_with.is_empty());
+        problems = v
+            .nodes
+            .iter()
+            .any(|o| !o.is_readable() && *o != NodeOutcome::NotServed)
+            || (encrypted && v.decrypts_with.is_empty());
         decryption = Some(Decryption {
             decrypts_with: v
                 .decrypts_with

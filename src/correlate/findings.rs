@@ -443,10 +443,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
             Apiserver::Kube => format!("{p} key {n}"),
             a => format!("{}'s {p} key {n}", a.name()),
         };
-        let names: Vec<String> = missing
-            .keys()
-            .map(|(a, p, n)| key_label(a, p, n))
-            .collect();
+        let names: Vec<String> = missing.keys().map(|(a, p, n)| key_label(a, p, n)).collect();
         let recovered = missing.keys().any(|(a, _, _)| *a != Apiserver::Kube);
         let mut remedy = String::new();
         let kube: Vec<String> = missing
@@ -557,8 +554,8 @@ fn unrecovered_evidence(ctx: &Context<'_>, idx: &[usize]) -> Vec<Evidence> {
     let mut servers: BTreeSet<Apiserver> = BTreeSet::new();
     for &i in idx {
         let key = ctx.audit.unreadable[i].key.as_bytes();
-        if let Some(a) = crate::kube::KeyPath::parse(key)
-            .and_then(|p| Apiserver::serving(p.group_resource().1))
+        if let Some(a) =
+            crate::kube::KeyPath::parse(key).and_then(|p| Apiserver::serving(p.group_resource().1))
         {
             servers.insert(a);
         }
@@ -604,10 +601,12 @@ fn not_checked_remedy(ctx: &Context<'_>) -> String {
         .iter()
         .filter_map(|a| ctx.audit.recovery.why_not(*a))
         .collect();
-    if why
-        .iter()
-        .any(|u| matches!(u, Unrecovered::NoKubeConfig | Unrecovered::Undecryptable { .. }))
-    {
+    if why.iter().any(|u| {
+        matches!(
+            u,
+            Unrecovered::NoKubeConfig | Unrecovered::Undecryptable { .. }
+        )
+    }) {
         format!(
             "Give kube-apiserver's config or static_kuberesources tarball with the key that opens the Secrets \
              openshift-config-managed/encryption-config-openshift-apiserver and \
@@ -703,9 +702,9 @@ fn node_read_failures(
                 if rest.iter().any(|&i| {
                     let u = &audit.unreadable[i];
                     let ids = ctx.engine.resource_ids(u.key.as_bytes());
-                    u.failing_nodes.len() < ctx.engine.nodes.iter().filter(|n| n.serves(ids)).count()
-                })
-                {
+                    u.failing_nodes.len()
+                        < ctx.engine.nodes.iter().filter(|n| n.serves(ids)).count()
+                }) {
                     "other nodes read"
                 } else {
                     "a key of the given configs decrypts"

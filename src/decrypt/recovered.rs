@@ -14,7 +14,7 @@
 
 use super::Engine;
 use crate::etcd::records::Records;
-use crate::keyring::{self, NodeConfig, Origin, Secret};
+use crate::keyring::{self, Keyring, NodeConfig, Origin, Secret};
 use crate::kube::decode::{self, Node};
 use crate::kube::openshift::{Apiserver, AGGREGATED, CONFIG_DATA_KEY, CONFIG_NAMESPACE};
 
@@ -58,6 +58,23 @@ impl Recovery {
             .find(|(a, _)| *a == apiserver)
             .map(|(_, u)| u)
     }
+}
+
+/// The engine to judge the records with: `given` (built from `keyring`) when nothing was
+/// recovered, else one built from `keyring` plus the recovered configs, which is returned too.
+/// The one path `report::build` and the tests take.
+pub fn judge_with_recovered(
+    keyring: &Keyring,
+    given: Engine,
+    records: &Records<'_>,
+) -> (Engine, Option<Keyring>, Recovery) {
+    let recovery = recover(&given, records);
+    if recovery.configs.is_empty() {
+        return (given, None, recovery);
+    }
+    drop(given);
+    let kr = keyring.with_configs(recovery.configs.clone());
+    (Engine::new(&kr), Some(kr), recovery)
 }
 
 /// Looks for each aggregated apiserver's config Secret and recovers the config with the
@@ -156,7 +173,8 @@ fn parse_secret(
     };
     let bytes = keyring::config::decode_base64(&b64).map(Secret::new);
     drop(Secret::new(b64.into_bytes()));
-    let bytes = bytes.ok_or_else(|| unreadable(format!("data.{CONFIG_DATA_KEY}: not valid base64")))?;
+    let bytes =
+        bytes.ok_or_else(|| unreadable(format!("data.{CONFIG_DATA_KEY}: not valid base64")))?;
     keyring::config::parse(bytes.expose(), &display).map_err(|e| unreadable(e.to_string()))
 }
 
@@ -170,3 +188,116 @@ fn wipe(n: Node) {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::etcd::Snapshot;
+    use crate::keyring::KeyringBuilder;
+    use base64::Engine as _;
+    use std::path::PathBuf;
+
+    fn td(rel: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(rel)
+    }
+
+    fn keyring(tarball: &str) -> Keyring {
+        let mut b = KeyringBuilder::new();
+        b.static_resources(&format!("cp-1={}", td(tarball).display()))
+            .unwrap();
+        b.build()
+    }
+
+    const SNAP: &str = "openshift-managed/snapshot_2026-11-20_120000.db";
+
+    #[test]
+    fn recovers_both_configs_and_every_output_is_free_of_their_keys() {
+        let snap = Snapshot::open(&td(SNAP)).unwrap();
+        let kr = keyring("openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz");
+        let records = Records::read(&snap);
+        let (engine, recovered, recovery) = judge_with_recovered(&kr, Engine::new(&kr), &records);
+        assert!(recovery.missing.is_empty(), "{:?}", recovery.missing);
+        let nodes: Vec<(&str, String)> = engine
+            .nodes
+            .iter()
+            .map(|n| (n.node.as_str(), n.origin.to_string()))
+            .collect();
+        assert_eq!(
+            nodes,
+            [
+                ("cp-1", format!("{} revision 11", td("openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz").display())),
+                ("openshift-apiserver", "snapshot secret openshift-config-managed/encryption-config-openshift-apiserver at revision 2".into()),
+                ("oauth-apiserver", "snapshot secret openshift-config-managed/encryption-config-openshift-oauth-apiserver at revision 3".into()),
+            ]
+        );
+        // The recovered key bytes, as base64 and hex: in no rendering of the report.
+        let recovered = recovered.unwrap();
+        let secrets: Vec<String> = recovered
+            .keys
+            .iter()
+            .filter(|k| k.node != "cp-1")
+            .flat_map(|k| {
+                let b = k.secret().expose();
+                [
+                    base64::engine::general_purpose::STANDARD.encode(b),
+                    b.iter().map(|x| format!("{x:02x}")).collect(),
+                ]
+            })
+            .collect();
+        assert_eq!(secrets.len(), 6);
+        let a = crate::report::build::analyse(
+            &snap,
+            &kr,
+            None,
+            &Default::default(),
+            &crate::report::build::Quiet,
+        );
+        let report = a.into_report(Vec::new(), "2026-11-22T00:00:00Z".into());
+        use crate::report::{render, ReportFormat};
+        for f in [
+            ReportFormat::Text,
+            ReportFormat::Md,
+            ReportFormat::Json,
+            ReportFormat::Html,
+        ] {
+            let mut out = Vec::new();
+            render(&report, f, false, &mut out).unwrap();
+            let out = String::from_utf8(out).unwrap();
+            for s in &secrets {
+                assert!(!out.contains(s.as_str()), "{f:?} holds a recovered key");
+            }
+        }
+        // Nor in Debug (a panic message or a log line).
+        let dbg = format!("{recovery:?}");
+        for s in &secrets {
+            assert!(!dbg.contains(s.as_str()));
+        }
+    }
+
+    #[test]
+    fn without_a_key_that_opens_them_the_secrets_stay_closed_and_say_why() {
+        let snap = Snapshot::open(&td(SNAP)).unwrap();
+        let kr = keyring("openshift/static_kuberesources_2026-11-01_120000.tar.gz");
+        let records = Records::read(&snap);
+        let r = recover(&Engine::new(&kr), &records);
+        assert!(r.configs.is_empty());
+        assert_eq!(
+            r.why_not(Apiserver::Openshift),
+            Some(&Unrecovered::Undecryptable {
+                key: "/kubernetes.io/secrets/openshift-config-managed/encryption-config-openshift-apiserver".into(),
+                revision: 2
+            })
+        );
+        // Only `--key`s: no apiserver is simulated, nothing is recovered (rule 1).
+        let r = recover(&Engine::new(&Keyring::default()), &records);
+        assert_eq!(
+            r.why_not(Apiserver::Oauth),
+            Some(&Unrecovered::NoKubeConfig)
+        );
+        // The old pair has no such Secrets.
+        let old = Snapshot::open(&td("openshift/snapshot_2026-11-01_120000.db")).unwrap();
+        let r = recover(&Engine::new(&kr), &Records::read(&old));
+        assert_eq!(r.why_not(Apiserver::Openshift), Some(&Unrecovered::Absent));
+    }
+}

@@ -116,7 +116,10 @@ impl fmt::Display for Origin {
                 namespace,
                 name,
                 revision,
-            } => write!(f, "snapshot secret {namespace}/{name} at revision {revision}"),
+            } => write!(
+                f,
+                "snapshot secret {namespace}/{name} at revision {revision}"
+            ),
         }
     }
 }

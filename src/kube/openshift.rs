@@ -119,13 +119,19 @@ mod tests {
             Apiserver::Openshift.key_secret("3"),
             "encryption-key-openshift-apiserver-3"
         );
-        assert_eq!(Apiserver::of_node("openshift-apiserver"), Apiserver::Openshift);
+        assert_eq!(
+            Apiserver::of_node("openshift-apiserver"),
+            Apiserver::Openshift
+        );
         assert_eq!(Apiserver::of_node("master-1"), Apiserver::Kube);
         assert_eq!(
             Apiserver::serving("route.openshift.io"),
             Some(Apiserver::Openshift)
         );
-        assert_eq!(Apiserver::serving("oauth.openshift.io"), Some(Apiserver::Oauth));
+        assert_eq!(
+            Apiserver::serving("oauth.openshift.io"),
+            Some(Apiserver::Oauth)
+        );
         assert_eq!(Apiserver::serving("apps"), None);
     }
 }

@@ -114,13 +114,8 @@ fn facts<'s>(snap: &'s Snapshot, keyring: &Keyring, progress: &dyn Progress) -> 
                     );
                     // Rule 4: openshift-apiserver's and oauth-apiserver's configs, kept in
                     // Secrets the given kube-apiserver keys open, join the nodes.
-                    let recovery = recovered::recover(&given, &records);
-                    let (engine, recovered) = if recovery.configs.is_empty() {
-                        (given, None)
-                    } else {
-                        let kr = keyring.with_configs(recovery.configs.clone());
-                        (Engine::new(&kr), Some(kr))
-                    };
+                    let (engine, recovered, recovery) =
+                        recovered::judge_with_recovered(keyring, given, &records);
                     let live: Vec<audit::Input> = audit::Input::live(&records);
                     let mut audit =
                         audit::audit(&engine, recovered.as_ref().unwrap_or(keyring), &live);
