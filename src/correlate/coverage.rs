@@ -38,6 +38,9 @@ impl Coverage {
                 uncovered.push(u.key.to_string());
             }
         }
+        for f in &mut failing {
+            f.shrink_to_fit();
+        }
         Coverage {
             aliases: super::logmatch::node_aliases(ctx, &node_names),
             node_names,

@@ -133,7 +133,11 @@ impl Accounted {
 
     fn contains(&self, &(n, i): &(usize, usize)) -> bool {
         let b = n * self.records + i;
-        i < self.records && self.bits.get(b / 64).is_some_and(|w| w & (1 << (b % 64)) != 0)
+        i < self.records
+            && self
+                .bits
+                .get(b / 64)
+                .is_some_and(|w| w & (1 << (b % 64)) != 0)
     }
 }
 
@@ -213,31 +217,32 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
         let Some((ref_fp, ref_nodes)) = reference else {
             continue;
         };
-        let under_name: Vec<usize> = audit
-            .unreadable
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| {
-                u.provider == provider.name() && u.key_name.as_deref() == Some(name.as_str())
-            })
-            .map(|(i, _)| i)
-            .collect();
+        // Indexes of the records under this name, walked again per odd key rather than kept: at
+        // 300k unreadable records the list alone was 4 MB.
+        let under_name = || {
+            audit
+                .unreadable
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| {
+                    u.provider == provider.name() && u.key_name.as_deref() == Some(name.as_str())
+                })
+                .map(|(i, _)| i)
+        };
         for (odd_fp, odd_nodes) in groups.iter().filter(|(fp, _)| **fp != ref_fp) {
             let fails_on = |i: usize, nodes: &[String]| {
                 nodes
                     .iter()
                     .any(|n| audit.unreadable[i].error_on(n).is_some())
             };
-            let odd_fails: Vec<usize> = under_name
-                .iter()
-                .copied()
+            let mut odd_fails: Vec<usize> = under_name()
                 .filter(|&i| fails_on(i, odd_nodes) && !fails_on(i, &ref_nodes))
                 .collect();
-            let mirror: Vec<usize> = under_name
-                .iter()
-                .copied()
+            odd_fails.shrink_to_fit();
+            let mut mirror: Vec<usize> = under_name()
                 .filter(|&i| fails_on(i, &ref_nodes) && !fails_on(i, odd_nodes))
                 .collect();
+            mirror.shrink_to_fit();
             if odd_fails.is_empty() && mirror.is_empty() {
                 continue;
             }

@@ -83,25 +83,73 @@ pub struct NodeSummary {
     pub config_error: Option<String>,
 }
 
-/// A live record at least one node cannot read.
-#[derive(Clone, Debug, Serialize)]
+/// A live record at least one node cannot read: its key and revision, and what it shares with
+/// the other records of its chunk that fail the same way ([`UnreadableClass`], one allocation for
+/// all of them). 32 bytes per record plus the key: a snapshot can have 300k of them.
+#[derive(Clone, Debug)]
 pub struct Unreadable {
     pub key: Box<str>,
     pub mod_revision: i64,
-    // The strings below repeat across records (a snapshot can have 300k unreadable records with
-    // the same node names, errors and key ids): they are shared, not copied per record.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Arc<UnreadableClass>,
+}
+
+/// Everything about an unreadable record that repeats across records: resource, storage, key
+/// name, what each node returns and which candidates decrypt it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UnreadableClass {
     pub resource: Option<Arc<str>>,
     /// The provider, or the storage for plaintext (`protobuf`, `json`, `other`).
     pub provider: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_name: Option<Arc<str>>,
     /// Node → exactly what its kube-apiserver returns, in node (argument) order. A JSON object.
-    #[serde(serialize_with = "pairs_as_map")]
-    /// The same list is shared by every record of a chunk that fails the same way.
     pub failing_nodes: Arc<[NodeError]>,
-    /// Ids of candidate keys that decrypt it (shared like `failing_nodes`).
+    /// Ids of candidate keys that decrypt it.
     pub decrypts_with: Arc<[Arc<str>]>,
+}
+
+/// `u.provider`, `u.failing_nodes`, …: the class's fields read as the record's own.
+impl std::ops::Deref for Unreadable {
+    type Target = UnreadableClass;
+    fn deref(&self) -> &UnreadableClass {
+        &self.class
+    }
+}
+
+/// The JSON shape of one record: `key`, `mod_revision`, then the class's fields (as before the
+/// class was shared).
+impl Serialize for Unreadable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let c = &self.class;
+        let n = 5 + usize::from(c.resource.is_some()) + usize::from(c.key_name.is_some());
+        let mut m = s.serialize_struct("Unreadable", n)?;
+        m.serialize_field("key", &*self.key)?;
+        m.serialize_field("mod_revision", &self.mod_revision)?;
+        if let Some(r) = &c.resource {
+            m.serialize_field("resource", &**r)?;
+        }
+        m.serialize_field("provider", c.provider)?;
+        if let Some(k) = &c.key_name {
+            m.serialize_field("key_name", &**k)?;
+        }
+        m.serialize_field("failing_nodes", &PairsAsMap(&c.failing_nodes))?;
+        m.serialize_field("decrypts_with", &*c.decrypts_with)?;
+        m.end()
+    }
+}
+
+/// `[(k, v)]` as a JSON object in the pairs' order (keys are distinct node names).
+struct PairsAsMap<'a>(&'a [NodeError]);
+
+impl Serialize for PairsAsMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(&**k, &**v)?;
+        }
+        m.end()
+    }
 }
 
 impl Unreadable {
@@ -143,6 +191,14 @@ impl Unreadables {
         self.chunks.get(c)?.get(i - self.starts[c])
     }
 
+    /// Room for the records of one chunk, so the chunk's list is allocated once.
+    fn reserve_chunk(&mut self, n: usize) {
+        if self.chunks.is_empty() {
+            self.chunks.push(Vec::with_capacity(n));
+            self.starts.push(0);
+        }
+    }
+
     fn push(&mut self, u: Unreadable) {
         if self.chunks.is_empty() {
             self.chunks.push(Vec::new());
@@ -155,7 +211,8 @@ impl Unreadables {
     }
 
     fn append(&mut self, other: Unreadables) {
-        for c in other.chunks.into_iter().filter(|c| !c.is_empty()) {
+        for mut c in other.chunks.into_iter().filter(|c| !c.is_empty()) {
+            c.shrink_to_fit();
             self.starts.push(self.len);
             self.len += c.len();
             self.chunks.push(c);
@@ -299,6 +356,7 @@ struct Tally {
     /// Failure lists and decrypting-key sets shared by this chunk's records.
     failure_sets: HashMap<Vec<NodeError>, Arc<[NodeError]>>,
     key_sets: HashMap<Vec<usize>, Arc<[Arc<str>]>>,
+    classes: std::collections::HashSet<Arc<UnreadableClass>>,
 }
 
 #[derive(Default, Clone)]
@@ -335,6 +393,7 @@ pub fn audit(engine: &Engine, keyring: &Keyring, records: &[Input<'_>]) -> Audit
             let pairs: Vec<(&[u8], &[u8])> = chunk.iter().map(|r| (r.key, r.value)).collect();
             let verdicts = engine.assess_batch(&pairs);
             let mut t = Tally::new(n_nodes, n_keys);
+            t.unreadable.reserve_chunk(chunk.len());
             // Consecutive records usually share a resource: parse it once per run of them.
             let mut last: Option<(&[u8], Option<Arc<str>>)> = None;
             for (r, v) in chunk.iter().zip(&verdicts) {
@@ -515,14 +574,25 @@ impl Tally {
                     a
                 }
             };
-            self.unreadable.push(Unreadable {
-                key: display_key(r.key).into_boxed_str(),
-                mod_revision: r.mod_revision,
+            let class = UnreadableClass {
                 resource: resource.clone(),
                 provider: label,
                 key_name,
                 failing_nodes,
                 decrypts_with,
+            };
+            let class = match self.classes.get(&class) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = Arc::new(class);
+                    self.classes.insert(c.clone());
+                    c
+                }
+            };
+            self.unreadable.push(Unreadable {
+                key: display_key(r.key).into_boxed_str(),
+                mod_revision: r.mod_revision,
+                class,
             });
         }
         if !v.is_encrypted() {
@@ -712,16 +782,6 @@ fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
     }
 }
 
-/// Serializes `[(k, v)]` as a JSON object in the pairs' order (keys are distinct node names).
-fn pairs_as_map<S: serde::Serializer>(pairs: &Arc<[NodeError]>, s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut m = s.serialize_map(Some(pairs.len()))?;
-    for (k, v) in pairs.iter() {
-        m.serialize_entry(&**k, &**v)?;
-    }
-    m.end()
-}
-
 /// A key name read from a record, for output (same escaping, at most 256 characters).
 pub fn printable_name(name: &str) -> String {
     let s = display_key(name.as_bytes());
@@ -755,11 +815,13 @@ mod unreadables_tests {
         Unreadable {
             key: key.into(),
             mod_revision: 1,
-            resource: None,
-            provider: "aescbc",
-            key_name: None,
-            failing_nodes: Arc::from(Vec::new()),
-            decrypts_with: Arc::from(Vec::new()),
+            class: Arc::new(UnreadableClass {
+                resource: None,
+                provider: "aescbc",
+                key_name: None,
+                failing_nodes: Arc::from(Vec::new()),
+                decrypts_with: Arc::from(Vec::new()),
+            }),
         }
     }
 
