@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Rebuild the encrypted fixtures: testdata/encrypted, testdata/openshift, testdata/incident.
+# Rebuild the encrypted fixtures: testdata/encrypted, testdata/openshift, testdata/incident,
+# testdata/openshift-managed. With dataset names as arguments (multi openshift incident
+# openshift-managed) only those snapshots are made again; the generated files of all of them are
+# rewritten (deterministic: same bytes).
 # See testdata/README.md, section "Encrypted fixtures". Installs nothing.
 #
 # Needs: etcd + etcdctl 3.4.x (Debian: etcd-server etcd-client), python3 with cryptography, PyNaCl, PyYAML.
@@ -43,10 +46,17 @@ trap 'exit 130' INT TERM
 
 python3 "$GEN" build --out "$TD" --ops "$WORK/ops"
 
+ALL="multi:encrypted/multi openshift:openshift/snapshot_2026-11-01_120000 incident:incident/snapshot
+     openshift-managed:openshift-managed/snapshot_2026-11-20_120000"
+PAIRS=()
+for pair in $ALL; do
+    if [ $# -eq 0 ]; then PAIRS+=("$pair"); continue; fi
+    for want in "$@"; do [ "${pair%%:*}" = "$want" ] && PAIRS+=("$pair"); done
+done
+[ ${#PAIRS[@]} -gt 0 ] || { echo "no such dataset: $*" >&2; exit 2; }
+
 # dataset  ->  snapshot path (without .db)
-for pair in "multi:encrypted/multi" \
-            "openshift:openshift/snapshot_2026-11-01_120000" \
-            "incident:incident/snapshot"; do
+for pair in "${PAIRS[@]}"; do
     ds="${pair%%:*}"
     dest="$TD/${pair#*:}"
     etcd_enc_start "autopsy-$ds"
@@ -63,9 +73,7 @@ done
 
 # Round trip: restore each snapshot into a fresh etcd and check every record against expected.json
 # with an independent model of the apiserver read path.
-for pair in "multi:encrypted/multi" \
-            "openshift:openshift/snapshot_2026-11-01_120000" \
-            "incident:incident/snapshot"; do
+for pair in "${PAIRS[@]}"; do
     ds="${pair%%:*}"
     snap="$TD/${pair#*:}.db"
     etcd_enc_start "verify-$ds" "$snap"

@@ -313,6 +313,7 @@ fn report_audit_validate_agree_on_every_testdata_input() {
     let (c1, c2, c3) = (cp("1"), cp("2"), cp("3"));
     let good = td("openshift/static_kuberesources_2026-11-01_120000.tar.gz");
     let stale = td("openshift/static_kuberesources_stale.tar.gz");
+    let osm_tarball = format!("cp-1={}", td(OSM_TARBALL));
     let cases: Vec<(String, Vec<&str>, &str)> = vec![
         (td("incident/snapshot.db"), vec![], "not-verified"),
         (
@@ -354,6 +355,13 @@ fn report_audit_validate_agree_on_every_testdata_input() {
             vec!["--static-resources", &stale],
             "problems",
         ),
+        (
+            td(OSM),
+            vec!["--static-resources", &osm_tarball],
+            "problems",
+        ),
+        (td(OSM), vec!["--static-resources", &good], "problems"),
+        (td(OSM), vec![], "not-verified"),
         (td("snapshots/basic.db"), vec![], "ok"),
         (td("snapshots/datadir.db"), vec![], "problems"),
     ];
@@ -464,6 +472,141 @@ fn openshift_routes_and_tokens_are_not_checked_never_critical() {
         }
     }
     assert!(!f.report.to_string().contains("etcdctl del"));
+}
+
+const OSM: &str = "openshift-managed/snapshot_2026-11-20_120000.db";
+const OSM_TARBALL: &str = "openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz";
+
+#[test]
+fn openshift_managed_routes_and_tokens_are_checked_through_keys_recovered_from_the_snapshot() {
+    let tarball = format!("cp-1={}", td(OSM_TARBALL));
+    let f = four(&td(OSM), &["--static-resources", &tarball]);
+    // testdata/README.md: 22 records; 4 routes under openshift-apiserver's keys "2"/"1" and 3
+    // tokens under oauth-apiserver's "1" read through the recovered configs; one route under
+    // "3", which no recovered config holds, is the only finding.
+    assert_eq!(kinds(&f.report), ["missing-read-key"]);
+    let m = finding(&f.report, "missing-read-key");
+    assert_eq!(m["severity"], "critical");
+    let keys = m["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0]
+        .as_str()
+        .unwrap()
+        .starts_with("/openshift.io/routes/app-dev/"));
+    let nodes: Vec<(&str, u64, u64)> = f.report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap(),
+                n["decrypts"].as_u64().unwrap(),
+                n["fails"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            ("cp-1", 14, 0),
+            ("openshift-apiserver", 4, 1),
+            ("oauth-apiserver", 3, 0)
+        ]
+    );
+    // The recovered keys are named by node, name and fingerprint (testdata/README.md), with
+    // their provenance.
+    let rows: Vec<(String, String, String)> = f.report["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["node"] != "cp-1")
+        .map(|k| {
+            (
+                k["id"].as_str().unwrap().to_string(),
+                k["fingerprint"].as_str().unwrap().to_string(),
+                k["source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let oapi = "snapshot secret openshift-config-managed/encryption-config-openshift-apiserver at revision 2";
+    let oauth =
+        "snapshot secret openshift-config-managed/encryption-config-openshift-oauth-apiserver at revision 3";
+    let want = [
+        (
+            "openshift-apiserver/aescbc/2",
+            "sha256:dc830c0964ff77a2",
+            oapi,
+        ),
+        (
+            "openshift-apiserver/aescbc/1",
+            "sha256:d40f439aacdbf434",
+            oapi,
+        ),
+        ("oauth-apiserver/aescbc/1", "sha256:5fb27e654fa32bb1", oauth),
+    ]
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()));
+    assert_eq!(rows, want);
+    assert_eq!(f.validate["restorability"], "not-restorable");
+    assert_eq!(f.validate_code, 1);
+    assert_eq!(f.audit_verdict, "problems");
+    assert!(!f.report.to_string().contains("etcdctl del"));
+}
+
+#[test]
+fn openshift_managed_report_is_deterministic_and_leaks_nothing_recovered() {
+    let tarball = format!("cp-1={}", td(OSM_TARBALL));
+    let snap = td(OSM);
+    let json = |fmt: &str| {
+        stdout(&run(&[
+            "report",
+            "--snapshot",
+            &snap,
+            "--static-resources",
+            &tarball,
+            "--format",
+            fmt,
+            "--fixed-time",
+            FIXED,
+            "-q",
+        ]))
+    };
+    let a = json("json");
+    assert_eq!(a, json("json"), "JSON differs between two runs");
+    for out in [a, json("text"), json("markdown"), json("html")] {
+        // No config content: no provider body, no secret field, no record marker.
+        for bad in [
+            "\"secret\"",
+            "secret:",
+            "AUTOPSY-MARKER-",
+            "EncryptionConfiguration",
+        ] {
+            assert!(!out.contains(bad), "{bad} in output");
+        }
+    }
+}
+
+#[test]
+fn openshift_managed_without_the_kube_key_is_not_checked_never_critical_for_routes() {
+    let f = four(&td(OSM), &[]);
+    assert_eq!(f.report["verdict"]["status"], "not-verified");
+    assert_eq!(kinds(&f.report), ["no-key-sources"]);
+    let wrong = td("openshift/static_kuberesources_2026-11-01_120000.tar.gz");
+    let f = four(&td(OSM), &["--static-resources", &wrong]);
+    let n = finding(&f.report, "not-checked");
+    assert_eq!(n["severity"], "info");
+    assert_eq!(n["keys"].as_array().unwrap().len(), 8);
+    for c in f.report["findings"].as_array().unwrap() {
+        if c["severity"] == "critical" {
+            assert!(
+                c["keys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|k| !k.as_str().unwrap().starts_with("/openshift.io/")),
+                "{c}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -337,6 +337,28 @@ def node_read(node, keys, resource, etcd_key, data):
     return prefix_transformers(entries, data, "no matching prefix found")
 
 
+# Which apiserver serves a resource (OpenShift 4): openshift-apiserver and oauth-apiserver serve the
+# OpenShift API groups below, kube-apiserver everything else. A node stands for one apiserver
+# ("apiserver" in its config, default kube-apiserver); it never reads another apiserver's resources.
+KAS = "kube-apiserver"
+NOT_SERVED = "not-served"
+AGGREGATED_GROUPS = {
+    "openshift-apiserver": {"apps.openshift.io", "authorization.openshift.io", "build.openshift.io",
+                            "image.openshift.io", "project.openshift.io", "quota.openshift.io",
+                            "route.openshift.io", "security.openshift.io", "template.openshift.io"},
+    "oauth-apiserver": {"oauth.openshift.io", "user.openshift.io"},
+}
+
+
+def served_by(nodes, resource):
+    group = resource.split(".", 1)[1] if "." in resource else ""
+    present = {cfg.get("apiserver", KAS) for cfg in nodes.values()}
+    for server, groups in AGGREGATED_GROUPS.items():
+        if group in groups and server in present:
+            return server
+    return KAS
+
+
 def looks_like_object(pt):
     return pt.startswith(b"k8s\x00\x0a") or pt.startswith(b"{")
 
@@ -372,7 +394,10 @@ class Dataset:
         return f"AUTOPSY-MARKER-{self.marker_n}"
 
     def outcomes(self, resource, etcd_key, value):
-        return {n: outcome(cfg, self.keys, resource, etcd_key, value) for n, cfg in self.nodes.items()}
+        server = served_by(self.nodes, resource)
+        return {n: (outcome(cfg, self.keys, resource, etcd_key, value) if cfg.get("apiserver", KAS) == server
+                    else (NOT_SERVED, False))
+                for n, cfg in self.nodes.items()}
 
     def cbc_keys(self):
         return [k for k, v in self.keys.items() if v["provider"] == "aescbc"]
@@ -481,7 +506,7 @@ class Dataset:
         summary = {}
         for n in self.nodes:
             errs = {}
-            ok = garbage = kms = 0
+            ok = garbage = kms = not_served = 0
             for r in live:
                 o = r["nodes"][n]
                 if o == "ok":
@@ -490,10 +515,14 @@ class Dataset:
                         garbage += 1
                 elif o == KMS_SENTINEL:
                     kms += 1
+                elif o == NOT_SERVED:
+                    not_served += 1
                 else:
                     errs[o] = errs.get(o, 0) + 1
             summary[n] = {"records": len(live), "ok": ok, "ok_but_garbage": garbage, "kms_required": kms,
                           "errors": dict(sorted(errs.items())), "error_total": sum(errs.values())}
+            if not_served:
+                summary[n]["not_served"] = not_served
         # What a LIST does: walk keys of one resource in byte order, stop at the first unreadable one.
         list_first = {}
         for n in self.nodes:
@@ -502,7 +531,7 @@ class Dataset:
                 if r["resource"] in per:
                     continue
                 o = r["nodes"][n]
-                if o not in ("ok", KMS_SENTINEL) or n in r["garbage_on"]:
+                if o not in ("ok", KMS_SENTINEL, NOT_SERVED) or n in r["garbage_on"]:
                     per[r["resource"]] = {"key": r["key"],
                                           "error": o if o != "ok" else "decode error: transform returned garbage"}
             list_first[n] = dict(sorted(per.items()))
@@ -936,6 +965,150 @@ def build_openshift():
     return ds
 
 
+# ---------------------------------------------------------------------------------------------
+# Dataset 2b: OpenShift with the aggregated apiservers' configs inside etcd (verdict rule 4)
+
+OSM_TS = "2026-11-20_120000"
+OSM_NS = "openshift-config-managed"
+# library-go pkg/operator/encryption: encryptionconfig/secret.go EncryptionConfSecretKey, secrets/types.go
+# EncryptionSecretKeyDataKey and EncryptionKeySecretsLabel; secret names encryption-config-<component> and
+# encryption-key-<component>-<keyID> in openshift-config-managed.
+OSM_CONFIG_KEY = "encryption-config"
+OSM_KEY_DATA = "encryption.apiserver.operator.openshift.io-key"
+OSM_LABEL = "encryption.apiserver.operator.openshift.io/component"
+
+
+def secret_meta_pb(name, ns, uid, created, data, labels, annotations):
+    meta = object_meta(name, ns, uid, created, labels)
+    for k in sorted(annotations):
+        meta += f_bytes(12, f_str(1, k) + f_str(2, annotations[k]))
+    raw = f_bytes(1, meta)
+    for k in sorted(data):
+        raw += f_bytes(2, f_str(1, k) + f_bytes(2, data[k]))
+    raw += f_str(3, "Opaque")
+    return k8s_unknown("v1", "Secret", raw)
+
+
+def oauth_authorize_token_pb(name, uid, created, user, marker):
+    # oauth/v1 OAuthAuthorizeToken: metadata 1, clientName 2, expiresIn 3, scopes 4, redirectURI 5, state 6,
+    # userName 7, userUID 8, codeChallenge 9, codeChallengeMethod 10
+    raw = (f_bytes(1, object_meta(name, "", uid, created)) + f_str(2, "openshift-browser-client")
+           + f_varint(3, 300) + f_str(4, "user:full") + f_str(5, "https://oauth.example.com/callback")
+           + f_str(6, marker) + f_str(7, user) + f_str(8, marker))
+    return k8s_unknown("oauth.openshift.io/v1", "OAuthAuthorizeToken", raw)
+
+
+def build_openshift_managed():
+    kr = Rng("openshift-managed/keys")
+    keys = {
+        "KAS1": {"bytes": kr.read(32), "provider": "aescbc", "note": "kube-apiserver key \"1\" (write key, in the tarball)"},
+        "ZERO16": {"bytes": bytes(16), "provider": "aesgcm",
+                   "note": "fake aesgcm provider (16 zero bytes): an identity-mode key name, not a key"},
+        "OAPI1": {"bytes": kr.read(32), "provider": "aescbc",
+                  "note": "openshift-apiserver key \"1\" (read key), in encryption-config-openshift-apiserver and its key secret"},
+        "OAPI2": {"bytes": kr.read(32), "provider": "aescbc",
+                  "note": "openshift-apiserver key \"2\" (write key), in encryption-config-openshift-apiserver and its key secret"},
+        "OAPI3": {"bytes": kr.read(32), "provider": "aescbc",
+                  "note": "openshift-apiserver key \"3\": in NO config and no secret of the snapshot (the orphan route)"},
+        "OAUTH1": {"bytes": kr.read(32), "provider": "aescbc",
+                   "note": "oauth-apiserver key \"1\" (write key), in encryption-config-openshift-oauth-apiserver"},
+    }
+    ident = {"type": "identity"}
+    fake = {"type": "aesgcm", "keys": [("1", "ZERO16")]}
+    kas = [{"type": "aescbc", "keys": [("1", "KAS1")]}, ident, fake]
+    oapi = [{"type": "aescbc", "keys": [("2", "OAPI2"), ("1", "OAPI1")]}, ident]
+    oauth = [{"type": "aescbc", "keys": [("1", "OAUTH1")]}, ident]
+    nodes = {
+        "cp-1": {"source": f"static_kuberesources_{OSM_TS}.tar.gz",
+                 "resources": {"configmaps": list(kas), "secrets": list(kas)}},
+        "openshift-apiserver": {"apiserver": "openshift-apiserver",
+                                "source": f"snapshot-secret:{OSM_NS}/encryption-config-openshift-apiserver",
+                                "resources": {"routes.route.openshift.io": list(oapi)}},
+        "oauth-apiserver": {"apiserver": "oauth-apiserver",
+                            "source": f"snapshot-secret:{OSM_NS}/encryption-config-openshift-oauth-apiserver",
+                            "resources": {"oauthaccesstokens.oauth.openshift.io": list(oauth),
+                                          "oauthauthorizetokens.oauth.openshift.io": list(oauth)}},
+    }
+    ds = Dataset("openshift-managed", nodes, keys, 4000)
+    ds.created = 1795176000  # 2026-11-20T12:00:00Z
+    rng = Rng("openshift-managed/content")
+    OK, NS = "ok", NOT_SERVED
+    kube_ok = {"cp-1": OK, "openshift-apiserver": NS, "oauth-apiserver": NS}
+
+    # The operators' secrets, stored through kube-apiserver (so under its key "1").
+    def managed(name, data, labels, annotations, case, note):
+        m = ds.marker()
+        ds.created += 11
+        pt = secret_meta_pb(name, OSM_NS, rng.uid(), ds.created, data, labels,
+                            dict(annotations, **{"autopsy.example.com/marker": m}))
+        ds.write(f"/kubernetes.io/secrets/{OSM_NS}/{name}", "secrets", pt, "aescbc", "1", "KAS1", kube_ok,
+                 case=case, marker=m, note=note)
+
+    for comp, node in (("openshift-apiserver", "openshift-apiserver"), ("openshift-oauth-apiserver", "oauth-apiserver")):
+        cfg = openshift_json_config(nodes[node], keys)
+        managed(f"encryption-config-{comp}", {OSM_CONFIG_KEY: cfg}, {},
+                {"encryption.apiserver.operator.openshift.io/encryption-config": "true"}, "operator-config",
+                f"{node}'s EncryptionConfiguration (data key {OSM_CONFIG_KEY})")
+    for comp, kid, n in (("openshift-apiserver", "OAPI1", "1"), ("openshift-apiserver", "OAPI2", "2"),
+                         ("openshift-oauth-apiserver", "OAUTH1", "1")):
+        managed(f"encryption-key-{comp}-{n}", {OSM_KEY_DATA: keys[kid]["bytes"]}, {OSM_LABEL: comp},
+                {"encryption.apiserver.operator.openshift.io/mode": "aescbc",
+                 "encryption.apiserver.operator.openshift.io/internal-reason": "key-does-not-exist"},
+                "operator-key", f"{comp} key {n} ({kid})")
+
+    apps = ["router", "console", "prometheus-k8s", "builder", "deployer", "pull-secret", "serving-cert"]
+    nss = ["openshift-config", "openshift-ingress", "app-prod", "app-dev", "openshift-monitoring"]
+    for i in range(6):
+        ns = nss[i % len(nss)]
+        name = f"{rng.choice(apps)}-{rng.choice(['token', 'tls', 'secret'])}-{rng.suffix()}"
+        m = ds.marker()
+        ds.write(f"/kubernetes.io/secrets/{ns}/{name}", "secrets", secret_payload(rng, ds, name, ns, m), "aescbc", "1",
+                 "KAS1", kube_ok, case="write-key", marker=m)
+    for i in range(3):
+        ns = nss[(i * 2) % len(nss)]
+        name = f"{rng.choice(apps)}-{rng.choice(['config', 'ca'])}-{rng.suffix()}"
+        m = ds.marker()
+        ds.created += 13
+        pt = configmap_pb(name, ns, rng.uid(), ds.created, {"config.yaml": f"# {m}\napiVersion: v1\n"})
+        ds.write(f"/kubernetes.io/configmaps/{ns}/{name}", "configmaps", pt, "aescbc", "1", "KAS1", kube_ok,
+                 case="write-key", marker=m)
+
+    # Routes: openshift-apiserver's keys "2" (write) and "1" (read), and one under "3", which no recovered
+    # config holds (its key secret is gone): the only record the report may call a problem.
+    oapi_ok = {"cp-1": NS, "openshift-apiserver": OK, "oauth-apiserver": NS}
+    NOKEY = "no matching key was found for the provided AES transformer"
+    routes = [("app-prod", "OAPI2", "2", oapi_ok, "openshift-apiserver-write-key"),
+              ("app-dev", "OAPI2", "2", oapi_ok, "openshift-apiserver-write-key"),
+              ("openshift-console", "OAPI2", "2", oapi_ok, "openshift-apiserver-write-key"),
+              ("app-prod", "OAPI1", "1", oapi_ok, "openshift-apiserver-read-key"),
+              ("app-dev", "OAPI3", "3", {"cp-1": NS, "openshift-apiserver": NOKEY, "oauth-apiserver": NS},
+               "orphan-key")]
+    for ns, kid, kname, want, case in routes:
+        name = f"{rng.choice(['frontend', 'console', 'api', 'downloads'])}-{rng.suffix()}"
+        m = ds.marker()
+        ds.created += 17
+        pt = route_pb(name, ns, rng.uid(), ds.created, f"{name}.apps.example.com", name.split("-")[0], m)
+        ds.write(f"/openshift.io/routes/{ns}/{name}", "routes.route.openshift.io", pt, "aescbc", kname, kid, want,
+                 case=case, marker=m,
+                 note=("openshift-apiserver key \"3\" is in no recovered config and no secret" if case == "orphan-key"
+                       else None))
+    oauth_ok = {"cp-1": NS, "openshift-apiserver": NS, "oauth-apiserver": OK}
+    for i in range(2):
+        name = "sha256~" + rng.token(32)
+        m = ds.marker()
+        ds.created += 19
+        pt = oauth_token_pb(name, rng.uid(), ds.created, f"user{i}@example.com", m)
+        ds.write(f"/openshift.io/oauth/accesstokens/{name}", "oauthaccesstokens.oauth.openshift.io", pt, "aescbc",
+                 "1", "OAUTH1", oauth_ok, case="oauth-apiserver-key", marker=m)
+    name = "sha256~" + rng.token(32)
+    m = ds.marker()
+    ds.created += 19
+    pt = oauth_authorize_token_pb(name, rng.uid(), ds.created, "user0@example.com", m)
+    ds.write(f"/openshift.io/oauth/authorizetokens/{name}", "oauthauthorizetokens.oauth.openshift.io", pt, "aescbc",
+             "1", "OAUTH1", oauth_ok, case="oauth-apiserver-key", marker=m)
+    return ds
+
+
 def tar_bytes(files):
     """files: list of (path, bytes|None for dir, mode). GNU format, root-owned, fixed mtime, gzip mtime 0."""
     raw = io.BytesIO()
@@ -1237,6 +1410,19 @@ def cmd_build(args):
     write(os.path.join(out, "incident", "master-1.log"), m1)
     write(os.path.join(out, "incident", "master-2.log"), m2)
     write_ops(os.path.join(args.ops, "incident.jsonl"), ds)
+    summarize(ds)
+
+    # openshift-managed
+    ds = build_openshift_managed()
+    write(os.path.join(out, "openshift-managed", f"static_kuberesources_{OSM_TS}.tar.gz"),
+          static_resources(ds, "cp-1", 11))
+    write_json(os.path.join(out, "openshift-managed", "expected.json"),
+               ds.expected(SEM_MODERN + " Node cp-1 is the tarball's kube-apiserver config; openshift-apiserver and "
+                           "oauth-apiserver are the configs kept in the snapshot's openshift-config-managed Secrets. "
+                           "A node never reads another apiserver's resources (not-served).",
+                           {"snapshot": f"snapshot_{OSM_TS}.db",
+                            "config_path_in_tar": "static-pod-resources/kube-apiserver-pod-N/secrets/encryption-config/encryption-config"}))
+    write_ops(os.path.join(args.ops, "openshift-managed.jsonl"), ds)
     summarize(ds)
 
 

@@ -314,7 +314,11 @@ fn detail(
         plaintext = Some(at.kv.value.to_vec());
     }
     if let (Some(kr), false) = (keyring, at.rev.tombstone) {
-        let engine = Engine::new(kr);
+        // As `report` judges it: with the aggregated apiservers' configs recovered from the
+        // snapshot (verdict rule 4), a route is judged by openshift-apiserver.
+        let (engine, recovered, _) =
+            crate::decrypt::recovered::judge_with_recovered(kr, Engine::new(kr), records);
+        let kr = recovered.as_ref().unwrap_or(kr);
         let v = engine.assess(at.kv.key, at.kv.value);
         let nodes: BTreeMap<String, String> = engine
             .nodes
@@ -323,13 +327,19 @@ fn detail(
             .map(|(n, o)| {
                 let said = match o {
                     NodeOutcome::Plaintext | NodeOutcome::Decrypted { .. } => "ok".to_string(),
+                    NodeOutcome::NotServed => {
+                        "not served (another apiserver serves it)".to_string()
+                    }
                     o => o.error_line().unwrap_or_default(),
                 };
                 (n.node.clone(), said)
             })
             .collect();
-        problems =
-            v.nodes.iter().any(|o| !o.is_readable()) || (encrypted && v.decrypts_with.is_empty());
+        problems = v
+            .nodes
+            .iter()
+            .any(|o| !o.is_readable() && *o != NodeOutcome::NotServed)
+            || (encrypted && v.decrypts_with.is_empty());
         decryption = Some(Decryption {
             decrypts_with: v
                 .decrypts_with

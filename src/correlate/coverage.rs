@@ -32,10 +32,14 @@ impl Coverage {
                     failing[n].push(i);
                 }
             }
+            // `covers` is false for a node whose apiserver does not serve the resource.
             let ids = ctx.engine.resource_ids(u.key.as_bytes());
             if !ctx.engine.nodes.iter().any(|n| n.covers(ids)) {
                 uncovered.push(u.key.to_string());
             }
+        }
+        for f in &mut failing {
+            f.shrink_to_fit();
         }
         Coverage {
             aliases: super::logmatch::node_aliases(ctx, &node_names),
@@ -54,21 +58,10 @@ impl Coverage {
             .iter()
             .enumerate()
             .map(|(n, s)| {
-                // `readable` counts plaintext records too; those the node fails on (a config
-                // without identity) are in the unreadable list under their storage label.
-                let plaintext_failing = self
-                    .failing
-                    .get(n)
-                    .into_iter()
-                    .flatten()
-                    .filter(|&&i| {
-                        matches!(audit.unreadable[i].provider, "protobuf" | "json" | "other")
-                    })
-                    .count();
-                let plaintext_read = audit.records.plaintext.saturating_sub(plaintext_failing);
                 NodeRow {
                     name: s.node.clone(),
-                    decrypts: s.readable.saturating_sub(plaintext_read) as u64,
+                    // `readable` counts the plaintext records the node reads too.
+                    decrypts: s.readable.saturating_sub(s.plaintext) as u64,
                     fails: s.failing as u64,
                     errors: s.errors.clone(),
                     first_failing_key: self

@@ -5,6 +5,7 @@ use super::model::*;
 use super::Context;
 use crate::etcd::trailer::Trailer;
 use crate::keyring::Role;
+use crate::kube::openshift::Apiserver;
 use crate::kube::Provider;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -108,7 +109,37 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 
 /// (node index, index into `audit.unreadable`) pairs a key-mismatch finding explains, so
 /// node-read-failures does not repeat them.
-type Accounted = BTreeSet<(usize, usize)>;
+/// One bit per (node, unreadable record): a set of 300k pairs as a B-tree took 10 MB.
+#[derive(Default)]
+struct Accounted {
+    bits: Vec<u64>,
+    records: usize,
+}
+
+impl Accounted {
+    fn new(nodes: usize, records: usize) -> Accounted {
+        Accounted {
+            bits: vec![0; (nodes.saturating_mul(records)).div_ceil(64)],
+            records,
+        }
+    }
+
+    fn insert(&mut self, (n, i): (usize, usize)) {
+        let b = n * self.records + i;
+        if let Some(w) = self.bits.get_mut(b / 64) {
+            *w |= 1 << (b % 64);
+        }
+    }
+
+    fn contains(&self, &(n, i): &(usize, usize)) -> bool {
+        let b = n * self.records + i;
+        i < self.records
+            && self
+                .bits
+                .get(b / 64)
+                .is_some_and(|w| w & (1 << (b % 64)) != 0)
+    }
+}
 
 /// Providers whose records a candidate key can open offline.
 fn key_provider(label: &str) -> bool {
@@ -120,11 +151,13 @@ fn key_provider(label: &str) -> bool {
 
 /// A node whose key under a shared name differs from the other nodes'.
 fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Accounted {
-    let mut accounted = Accounted::new();
+    let mut accounted = Accounted::new(cov.node_names.len(), ctx.audit.unreadable.len());
     let audit = ctx.audit;
     let node_index = |name: &str| cov.node_names.iter().position(|n| n == name);
-    // (provider, name) → fingerprint → nodes holding it as an active key.
-    let mut by_name: BTreeMap<(Provider, String), BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    // (apiserver, provider, name) → fingerprint → nodes holding it as an active key. Key names
+    // are compared within one apiserver: openshift-apiserver's key "1" is not kube-apiserver's.
+    let mut by_name: BTreeMap<(Apiserver, Provider, String), BTreeMap<String, Vec<String>>> =
+        BTreeMap::new();
     for k in ctx
         .keyring
         .keys
@@ -135,7 +168,7 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
             continue;
         }
         let nodes = by_name
-            .entry((k.provider, k.name.clone()))
+            .entry((Apiserver::of_node(&k.node), k.provider, k.name.clone()))
             .or_default()
             .entry(k.fingerprint.clone())
             .or_default();
@@ -143,7 +176,7 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
             nodes.push(k.node.clone());
         }
     }
-    for ((provider, name), groups) in by_name {
+    for ((_, provider, name), groups) in by_name {
         if groups.len() < 2 {
             continue;
         }
@@ -184,31 +217,32 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
         let Some((ref_fp, ref_nodes)) = reference else {
             continue;
         };
-        let under_name: Vec<usize> = audit
-            .unreadable
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| {
-                u.provider == provider.name() && u.key_name.as_deref() == Some(name.as_str())
-            })
-            .map(|(i, _)| i)
-            .collect();
+        // Indexes of the records under this name, walked again per odd key rather than kept: at
+        // 300k unreadable records the list alone was 4 MB.
+        let under_name = || {
+            audit
+                .unreadable
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| {
+                    u.provider == provider.name() && u.key_name.as_deref() == Some(name.as_str())
+                })
+                .map(|(i, _)| i)
+        };
         for (odd_fp, odd_nodes) in groups.iter().filter(|(fp, _)| **fp != ref_fp) {
             let fails_on = |i: usize, nodes: &[String]| {
                 nodes
                     .iter()
                     .any(|n| audit.unreadable[i].error_on(n).is_some())
             };
-            let odd_fails: Vec<usize> = under_name
-                .iter()
-                .copied()
+            let mut odd_fails: Vec<usize> = under_name()
                 .filter(|&i| fails_on(i, odd_nodes) && !fails_on(i, &ref_nodes))
                 .collect();
-            let mirror: Vec<usize> = under_name
-                .iter()
-                .copied()
+            odd_fails.shrink_to_fit();
+            let mut mirror: Vec<usize> = under_name()
                 .filter(|&i| fails_on(i, &ref_nodes) && !fails_on(i, odd_nodes))
                 .collect();
+            mirror.shrink_to_fit();
             if odd_fails.is_empty() && mirror.is_empty() {
                 continue;
             }
@@ -334,7 +368,9 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
 /// `unverified-records`, not lost (rule 1).
 fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BTreeSet<usize> {
     let mut lost = BTreeSet::new();
-    let mut missing: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    // (apiserver, provider, key name) → records: a key name is looked for among the keys of
+    // the apiserver that serves the record (and `--key`s), never another apiserver's.
+    let mut missing: BTreeMap<(Apiserver, String, String), Vec<usize>> = BTreeMap::new();
     let mut wrong: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     let mut unchecked: Vec<usize> = Vec::new();
     let mut unverified: Vec<usize> = Vec::new();
@@ -354,15 +390,23 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
             continue;
         }
         let name = u.key_name.clone().unwrap_or_else(|| "?".into());
-        let held = ctx
-            .keyring
-            .keys
-            .iter()
-            .any(|k| k.provider.name() == u.provider && *k.name == *name);
-        if held { &mut wrong } else { &mut missing }
-            .entry((u.provider.to_string(), name.to_string()))
-            .or_default()
-            .push(i);
+        let apiserver = ctx.engine.resource_ids(u.key.as_bytes()).apiserver;
+        let held = ctx.keyring.keys.iter().any(|k| {
+            k.provider.name() == u.provider
+                && *k.name == *name
+                && (k.node == "cli" || Apiserver::of_node(&k.node) == apiserver)
+        });
+        if held {
+            wrong
+                .entry((u.provider.to_string(), name.to_string()))
+                .or_default()
+                .push(i);
+        } else {
+            missing
+                .entry((apiserver, u.provider.to_string(), name.to_string()))
+                .or_default()
+                .push(i);
+        }
     }
     let key_list = |idx: &[usize]| {
         idx.iter()
@@ -403,6 +447,13 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
     }
     if !unchecked.is_empty() {
         let res = resources_of(&unchecked);
+        let mut evidence = vec![Evidence {
+            text: "on OpenShift, routes and OAuth tokens are encrypted by openshift-apiserver / oauth-apiserver, whose \
+                   keys live in Secrets in openshift-config-managed, not in kube-apiserver's config"
+                .into(),
+            source: Some(ctx.snapshot_path.to_string()),
+        }];
+        evidence.extend(unrecovered_evidence(ctx, &unchecked));
         out.push(Finding {
             kind: FindingKind::NotChecked,
             severity: Severity::Info,
@@ -413,39 +464,73 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
             ),
             nodes: vec![],
             keys: key_list(&unchecked),
-            evidence: vec![Evidence {
-                text: "on OpenShift, routes and OAuth tokens are encrypted by openshift-apiserver / oauth-apiserver, whose \
-                       keys live in Secrets in openshift-config-managed, not in kube-apiserver's config"
-                    .into(),
-                source: Some(ctx.snapshot_path.to_string()),
-            }],
-            remedy: "Give the configs of the apiservers that serve these resources (e.g. openshift-apiserver's \
-                     encryption-config from openshift-config-managed) with --encryption-config to check them."
-                .into(),
+            evidence,
+            remedy: not_checked_remedy(ctx),
         });
     }
     if !missing.is_empty() {
         let total: usize = missing.values().map(Vec::len).sum();
-        let names: Vec<String> = missing
+        let key_label = |a: &Apiserver, p: &str, n: &str| match a {
+            Apiserver::Kube => format!("{p} key {n}"),
+            a => format!("{}'s {p} key {n}", a.name()),
+        };
+        let names: Vec<String> = missing.keys().map(|(a, p, n)| key_label(a, p, n)).collect();
+        let recovered = missing.keys().any(|(a, _, _)| *a != Apiserver::Kube);
+        let mut remedy = String::new();
+        let kube: Vec<String> = missing
             .keys()
-            .map(|(p, n)| format!("{p} key {n}"))
+            .filter(|(a, _, _)| *a == Apiserver::Kube)
+            .map(|(a, p, n)| key_label(a, p, n))
             .collect();
+        if !kube.is_empty() {
+            remedy += &format!(
+                "Find {}: an older EncryptionConfiguration, or a static_kuberesources tarball from before the key \
+                 rotation, and give it with --encryption-config, --static-resources or --key.",
+                list(&kube)
+            );
+        }
+        for (a, p, n) in missing.keys().filter(|(a, _, _)| *a != Apiserver::Kube) {
+            let secret = a.key_secret(n);
+            let held = crate::kube::openshift::CONFIG_NAMESPACE;
+            if !remedy.is_empty() {
+                remedy.push(' ');
+            }
+            remedy += &format!(
+                "Find {}: the Secret {held}/{secret} (its operator minted the key there), or \
+                 {held}/{} from an older etcd backup; give the key with --key {p}:{n}=BASE64 or that config as \
+                 --encryption-config {}=FILE.",
+                key_label(a, p, n),
+                a.config_secret(),
+                a.name()
+            );
+        }
+        remedy += " Without it these records cannot be read or restored; keep them (they are not to be deleted).";
         out.push(Finding {
             kind: FindingKind::MissingReadKey,
             severity: Severity::Critical,
-            summary: format!("{total} record(s) need {}, which no given config, tarball or --key holds", list(&names)),
+            summary: format!(
+                "{total} record(s) need {}, which no given config, tarball{} or --key holds",
+                list(&names),
+                if recovered { ", recovered config" } else { "" }
+            ),
             nodes: vec![],
             keys: missing.values().flat_map(|v| key_list(v)).collect(),
             evidence: missing
                 .iter()
-                .map(|((p, n), v)| Evidence { text: format!("{} record(s) stored as k8s:enc:{p}:v1:{n}: …", v.len()), source: Some(ctx.snapshot_path.to_string()) })
+                .map(|((a, p, n), v)| Evidence {
+                    text: match a {
+                        Apiserver::Kube => format!("{} record(s) stored as k8s:enc:{p}:v1:{n}: …", v.len()),
+                        a => format!(
+                            "{} record(s) stored as k8s:enc:{p}:v1:{n}: …, served by {}; its config ({}) holds no key {n}",
+                            v.len(),
+                            a.name(),
+                            node_source(ctx, a.name())
+                        ),
+                    },
+                    source: Some(ctx.snapshot_path.to_string()),
+                })
                 .collect(),
-            remedy: format!(
-                "Find {}: an older EncryptionConfiguration, or a static_kuberesources tarball from before the key \
-                 rotation, and give it with --encryption-config, --static-resources or --key. Without it these records \
-                 cannot be read or restored.",
-                list(&names)
-            ),
+            remedy,
         });
     }
     if !wrong.is_empty() {
@@ -480,6 +565,88 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
         });
     }
     lost
+}
+
+/// Where `node`'s active config comes from.
+fn node_source(ctx: &Context<'_>, node: &str) -> String {
+    ctx.engine
+        .nodes
+        .iter()
+        .find(|n| n.node == node)
+        .map(|n| n.origin.to_string())
+        .unwrap_or_else(|| "none given".into())
+}
+
+/// Why the records `idx` (not checked) could not be judged by the apiserver that serves them:
+/// one line per aggregated apiserver whose config was not recovered from the snapshot.
+fn unrecovered_evidence(ctx: &Context<'_>, idx: &[usize]) -> Vec<Evidence> {
+    use crate::decrypt::recovered::Unrecovered;
+    use crate::kube::openshift::CONFIG_NAMESPACE;
+    let mut servers: BTreeSet<Apiserver> = BTreeSet::new();
+    for &i in idx {
+        let key = ctx.audit.unreadable[i].key.as_bytes();
+        if let Some(a) =
+            crate::kube::KeyPath::parse(key).and_then(|p| Apiserver::serving(p.group_resource().1))
+        {
+            servers.insert(a);
+        }
+    }
+    servers
+        .into_iter()
+        .map(|a| {
+            let secret = format!("{CONFIG_NAMESPACE}/{}", a.config_secret());
+            let text = match ctx.audit.recovery.why_not(a) {
+                None => format!(
+                    "{}'s config ({}) does not name these resources",
+                    a.name(),
+                    node_source(ctx, a.name())
+                ),
+                Some(Unrecovered::Absent) => {
+                    format!("the snapshot holds no Secret {secret}: {}'s config was not recovered", a.name())
+                }
+                Some(Unrecovered::NoKubeConfig) => format!(
+                    "Secret {secret} is in the snapshot, but no kube-apiserver config or tarball was given to open it"
+                ),
+                Some(Unrecovered::Undecryptable { revision, .. }) => format!(
+                    "Secret {secret} (revision {revision}) is encrypted with a kube-apiserver key none of the given sources holds"
+                ),
+                Some(Unrecovered::Unreadable { revision, problem, .. }) => format!(
+                    "Secret {secret} (revision {revision}) was decrypted but holds no usable config: {problem}"
+                ),
+                Some(Unrecovered::Given) => format!("{}'s config was given", a.name()),
+            };
+            Evidence {
+                text,
+                source: Some(ctx.snapshot_path.to_string()),
+            }
+        })
+        .collect()
+}
+
+/// What to give so records another apiserver serves get checked, after what recovery met.
+fn not_checked_remedy(ctx: &Context<'_>) -> String {
+    use crate::decrypt::recovered::Unrecovered;
+    let given = "give those apiservers' configs as --encryption-config openshift-apiserver=FILE / \
+                 oauth-apiserver=FILE (`oc get secret -n openshift-config-managed encryption-config-<component>`)";
+    let why: Vec<&Unrecovered> = crate::kube::openshift::AGGREGATED
+        .iter()
+        .filter_map(|a| ctx.audit.recovery.why_not(*a))
+        .collect();
+    if why.iter().any(|u| {
+        matches!(
+            u,
+            Unrecovered::NoKubeConfig | Unrecovered::Undecryptable { .. }
+        )
+    }) {
+        format!(
+            "Give kube-apiserver's config or static_kuberesources tarball with the key that opens the Secrets \
+             openshift-config-managed/encryption-config-openshift-apiserver and \
+             …/encryption-config-openshift-oauth-apiserver: their configs are then recovered from the snapshot \
+             and these records checked. Or {given}."
+        )
+    } else {
+        format!("The snapshot does not hold those apiservers' configs: {given}, from the cluster or an older backup.")
+    }
 }
 
 /// Failures on one node of records other nodes read, not explained by a key mismatch.
@@ -563,10 +730,12 @@ fn node_read_failures(
                 "{node} cannot read {} record(s) that {}: {}",
                 rest.len(),
                 // Never claim other nodes read them when none does (a single config).
-                if rest
-                    .iter()
-                    .any(|&i| audit.unreadable[i].failing_nodes.len() < cov.node_names.len())
-                {
+                if rest.iter().any(|&i| {
+                    let u = &audit.unreadable[i];
+                    let ids = ctx.engine.resource_ids(u.key.as_bytes());
+                    u.failing_nodes.len()
+                        < ctx.engine.nodes.iter().filter(|n| n.serves(ids)).count()
+                }) {
                     "other nodes read"
                 } else {
                     "a key of the given configs decrypts"

@@ -40,9 +40,12 @@ fn diagnosis_with_space(
 ) -> Diagnosis {
     let records = Records::read(snap);
     let integrity = Integrity::run(snap);
-    let engine = Engine::new(keyring);
+    let (engine, recovered, recovery) =
+        crate::decrypt::recovered::judge_with_recovered(keyring, Engine::new(keyring), &records);
+    let keyring = recovered.as_ref().unwrap_or(keyring);
     let live = crate::decrypt::audit::Input::live(&records);
-    let audit = crate::decrypt::audit::audit(&engine, keyring, &live);
+    let mut audit = crate::decrypt::audit::audit(&engine, keyring, &live);
+    audit.recovery = recovery;
     let path = snap.path.display().to_string();
     diagnose(&Context {
         snapshot_path: &path,
@@ -227,6 +230,101 @@ fn rule4_resources_of_other_apiservers_are_not_checked_not_critical() {
     assert_eq!(f.keys.len(), 4);
     assert!(d.findings.iter().all(|f| f.severity != Severity::Critical));
     assert_eq!(d.restorability(), Restorability::NotVerified);
+}
+
+const OSM: &str = "openshift-managed/snapshot_2026-11-20_120000.db";
+const OSM_TARBALL: &str = "openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz";
+
+#[test]
+fn rule4_recovered_configs_check_routes_and_tokens_and_name_only_the_orphan() {
+    let snap = open(OSM);
+    let mut b = KeyringBuilder::new();
+    b.static_resources(&format!("cp-1={}", td(OSM_TARBALL)))
+        .unwrap();
+    let d = diagnosis(&snap, &b.build(), None);
+    let names: Vec<&str> = d.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["cp-1", "openshift-apiserver", "oauth-apiserver"]);
+    // testdata/README.md: 4 routes under openshift-apiserver's keys 2 and 1, 3 tokens under
+    // oauth-apiserver's 1, one route under 3 (in no recovered config).
+    let reads: Vec<(u64, u64)> = d.nodes.iter().map(|n| (n.decrypts, n.fails)).collect();
+    assert_eq!(reads, [(14, 0), (4, 1), (3, 0)]);
+    let kinds: Vec<FindingKind> = d.findings.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, [FindingKind::MissingReadKey], "{:?}", d.findings);
+    let f = &d.findings[0];
+    assert_eq!(f.keys.len(), 1);
+    assert!(f.keys[0].starts_with("/openshift.io/routes/app-dev/"));
+    assert!(
+        f.summary.contains("openshift-apiserver's aescbc key 3"),
+        "{}",
+        f.summary
+    );
+    assert!(
+        f.remedy
+            .contains("openshift-config-managed/encryption-key-openshift-apiserver-3")
+            && !f.remedy.contains("etcdctl del"),
+        "{}",
+        f.remedy
+    );
+    assert_eq!(d.verdict, Verdict::Problems);
+    assert_eq!(d.restorability(), Restorability::NotRestorable);
+}
+
+#[test]
+fn rule4_without_the_kube_apiserver_key_routes_and_tokens_stay_not_checked() {
+    // The old pair's tarball holds other kube-apiserver keys: the config Secrets stay closed.
+    let snap = open(OSM);
+    let mut b = KeyringBuilder::new();
+    b.static_resources(&format!(
+        "cp-1={}",
+        td("openshift/static_kuberesources_2026-11-01_120000.tar.gz")
+    ))
+    .unwrap();
+    let d = diagnosis(&snap, &b.build(), None);
+    assert_eq!(d.nodes.len(), 1);
+    let f = has(&d, FindingKind::NotChecked).expect("not-checked");
+    assert_eq!(f.severity, Severity::Info);
+    assert_eq!(f.keys.len(), 8);
+    assert!(f.evidence.iter().any(|e| e.text.contains(
+        "encryption-config-openshift-apiserver (revision 2) is encrypted with a kube-apiserver key"
+    )));
+    // The kube-apiserver records are this config's problem; routes and tokens are in none of them.
+    for c in d
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Critical)
+    {
+        assert!(
+            c.keys.iter().all(|k| !k.starts_with("/openshift.io/")),
+            "{c:?}"
+        );
+    }
+}
+
+#[test]
+fn rule4_given_aggregated_config_wins_over_the_snapshot_secret() {
+    // `--encryption-config openshift-apiserver=FILE` stands for that apiserver: nothing is
+    // recovered for it, and it judges routes only.
+    let snap = open(OSM);
+    let dir = std::env::temp_dir().join(format!("autopsy-rule4-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("oapi.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n- resources: [routes.route.openshift.io]\n  providers:\n  - identity: {}\n",
+    )
+    .unwrap();
+    let mut b = KeyringBuilder::new();
+    b.static_resources(&format!("cp-1={}", td(OSM_TARBALL)))
+        .unwrap();
+    b.encryption_config(&format!("openshift-apiserver={}", file.display()))
+        .unwrap();
+    let d = diagnosis(&snap, &b.build(), None);
+    std::fs::remove_dir_all(&dir).ok();
+    let names: Vec<&str> = d.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["cp-1", "openshift-apiserver", "oauth-apiserver"]);
+    // An identity-only config covers routes but reads no encrypted one: its node fails on all 5.
+    assert_eq!(d.nodes[1].fails, 5);
+    assert_eq!(d.nodes[0].fails, 0);
 }
 
 #[test]

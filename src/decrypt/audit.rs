@@ -67,6 +67,10 @@ pub struct NodeSummary {
     pub node: String,
     pub source: String,
     pub readable: usize,
+    /// Plaintext records among `readable` (the rest it decrypts). A node of an aggregated
+    /// apiserver reads only the plaintext records of its own resources.
+    #[serde(skip)]
+    pub plaintext: usize,
     pub failing: usize,
     /// Records its transformer "reads" as garbage (counted in `failing`).
     pub garbage: usize,
@@ -79,25 +83,73 @@ pub struct NodeSummary {
     pub config_error: Option<String>,
 }
 
-/// A live record at least one node cannot read.
-#[derive(Clone, Debug, Serialize)]
+/// A live record at least one node cannot read: its key and revision, and what it shares with
+/// the other records of its chunk that fail the same way ([`UnreadableClass`], one allocation for
+/// all of them). 32 bytes per record plus the key: a snapshot can have 300k of them.
+#[derive(Clone, Debug)]
 pub struct Unreadable {
     pub key: Box<str>,
     pub mod_revision: i64,
-    // The strings below repeat across records (a snapshot can have 300k unreadable records with
-    // the same node names, errors and key ids): they are shared, not copied per record.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Arc<UnreadableClass>,
+}
+
+/// Everything about an unreadable record that repeats across records: resource, storage, key
+/// name, what each node returns and which candidates decrypt it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UnreadableClass {
     pub resource: Option<Arc<str>>,
     /// The provider, or the storage for plaintext (`protobuf`, `json`, `other`).
     pub provider: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_name: Option<Arc<str>>,
     /// Node → exactly what its kube-apiserver returns, in node (argument) order. A JSON object.
-    #[serde(serialize_with = "pairs_as_map")]
-    /// The same list is shared by every record of a chunk that fails the same way.
     pub failing_nodes: Arc<[NodeError]>,
-    /// Ids of candidate keys that decrypt it (shared like `failing_nodes`).
+    /// Ids of candidate keys that decrypt it.
     pub decrypts_with: Arc<[Arc<str>]>,
+}
+
+/// `u.provider`, `u.failing_nodes`, …: the class's fields read as the record's own.
+impl std::ops::Deref for Unreadable {
+    type Target = UnreadableClass;
+    fn deref(&self) -> &UnreadableClass {
+        &self.class
+    }
+}
+
+/// The JSON shape of one record: `key`, `mod_revision`, then the class's fields (as before the
+/// class was shared).
+impl Serialize for Unreadable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let c = &self.class;
+        let n = 5 + usize::from(c.resource.is_some()) + usize::from(c.key_name.is_some());
+        let mut m = s.serialize_struct("Unreadable", n)?;
+        m.serialize_field("key", &*self.key)?;
+        m.serialize_field("mod_revision", &self.mod_revision)?;
+        if let Some(r) = &c.resource {
+            m.serialize_field("resource", &**r)?;
+        }
+        m.serialize_field("provider", c.provider)?;
+        if let Some(k) = &c.key_name {
+            m.serialize_field("key_name", &**k)?;
+        }
+        m.serialize_field("failing_nodes", &PairsAsMap(&c.failing_nodes))?;
+        m.serialize_field("decrypts_with", &*c.decrypts_with)?;
+        m.end()
+    }
+}
+
+/// `[(k, v)]` as a JSON object in the pairs' order (keys are distinct node names).
+struct PairsAsMap<'a>(&'a [NodeError]);
+
+impl Serialize for PairsAsMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(&**k, &**v)?;
+        }
+        m.end()
+    }
 }
 
 impl Unreadable {
@@ -139,6 +191,14 @@ impl Unreadables {
         self.chunks.get(c)?.get(i - self.starts[c])
     }
 
+    /// Room for the records of one chunk, so the chunk's list is allocated once.
+    fn reserve_chunk(&mut self, n: usize) {
+        if self.chunks.is_empty() {
+            self.chunks.push(Vec::with_capacity(n));
+            self.starts.push(0);
+        }
+    }
+
     fn push(&mut self, u: Unreadable) {
         if self.chunks.is_empty() {
             self.chunks.push(Vec::new());
@@ -151,7 +211,8 @@ impl Unreadables {
     }
 
     fn append(&mut self, other: Unreadables) {
-        for c in other.chunks.into_iter().filter(|c| !c.is_empty()) {
+        for mut c in other.chunks.into_iter().filter(|c| !c.is_empty()) {
+            c.shrink_to_fit();
             self.starts.push(self.len);
             self.len += c.len();
             self.chunks.push(c);
@@ -253,6 +314,10 @@ pub struct Audit {
     pub plaintext_in_encrypted_resources: Vec<PlaintextRecord>,
     pub kms_records: Vec<KmsRecord>,
     pub first_failures: Vec<FirstFailure>,
+    /// The aggregated apiservers' configs looked for in the snapshot (rule 4): which were
+    /// recovered (they are nodes of the engine) and why the others were not.
+    #[serde(skip)]
+    pub recovery: super::recovered::Recovery,
 }
 
 impl Audit {
@@ -291,11 +356,13 @@ struct Tally {
     /// Failure lists and decrypting-key sets shared by this chunk's records.
     failure_sets: HashMap<Vec<NodeError>, Arc<[NodeError]>>,
     key_sets: HashMap<Vec<usize>, Arc<[Arc<str>]>>,
+    classes: std::collections::HashSet<Arc<UnreadableClass>>,
 }
 
 #[derive(Default, Clone)]
 struct NodeTally {
     readable: usize,
+    plaintext: usize,
     failing: usize,
     garbage: usize,
     kms: usize,
@@ -326,6 +393,7 @@ pub fn audit(engine: &Engine, keyring: &Keyring, records: &[Input<'_>]) -> Audit
             let pairs: Vec<(&[u8], &[u8])> = chunk.iter().map(|r| (r.key, r.value)).collect();
             let verdicts = engine.assess_batch(&pairs);
             let mut t = Tally::new(n_nodes, n_keys);
+            t.unreadable.reserve_chunk(chunk.len());
             // Consecutive records usually share a resource: parse it once per run of them.
             let mut last: Option<(&[u8], Option<Arc<str>>)> = None;
             for (r, v) in chunk.iter().zip(&verdicts) {
@@ -419,8 +487,14 @@ impl Tally {
                 .cloned()
                 .unwrap_or_else(|| Arc::from(""));
             match o {
-                NodeOutcome::Plaintext | NodeOutcome::Decrypted { .. } => nt.readable += 1,
+                NodeOutcome::Plaintext => {
+                    nt.readable += 1;
+                    nt.plaintext += 1;
+                }
+                NodeOutcome::Decrypted { .. } => nt.readable += 1,
                 NodeOutcome::NeedsKms { .. } => nt.kms += 1,
+                // Another apiserver serves it: neither read nor failed by this node.
+                NodeOutcome::NotServed => {}
                 other => {
                     nt.failing += 1;
                     let line: Cow<'static, str> = match other {
@@ -500,14 +574,25 @@ impl Tally {
                     a
                 }
             };
-            self.unreadable.push(Unreadable {
-                key: display_key(r.key).into_boxed_str(),
-                mod_revision: r.mod_revision,
+            let class = UnreadableClass {
                 resource: resource.clone(),
                 provider: label,
                 key_name,
                 failing_nodes,
                 decrypts_with,
+            };
+            let class = match self.classes.get(&class) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = Arc::new(class);
+                    self.classes.insert(c.clone());
+                    c
+                }
+            };
+            self.unreadable.push(Unreadable {
+                key: display_key(r.key).into_boxed_str(),
+                mod_revision: r.mod_revision,
+                class,
             });
         }
         if !v.is_encrypted() {
@@ -561,6 +646,7 @@ fn merge(mut a: Tally, b: Tally) -> Tally {
     }
     for (x, y) in a.per_node.iter_mut().zip(b.per_node) {
         x.readable += y.readable;
+        x.plaintext += y.plaintext;
         x.failing += y.failing;
         x.garbage += y.garbage;
         x.kms += y.kms;
@@ -618,6 +704,7 @@ fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
             node: n.node.clone(),
             source: n.origin.to_string(),
             readable: nt.readable,
+            plaintext: nt.plaintext,
             failing: nt.failing,
             garbage: nt.garbage,
             kms_required: nt.kms,
@@ -691,17 +778,8 @@ fn finish(engine: &Engine, keyring: &Keyring, t: Tally) -> Audit {
         plaintext_in_encrypted_resources: t.plaintext,
         kms_records: t.kms,
         first_failures,
+        recovery: Default::default(),
     }
-}
-
-/// Serializes `[(k, v)]` as a JSON object in the pairs' order (keys are distinct node names).
-fn pairs_as_map<S: serde::Serializer>(pairs: &Arc<[NodeError]>, s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut m = s.serialize_map(Some(pairs.len()))?;
-    for (k, v) in pairs.iter() {
-        m.serialize_entry(&**k, &**v)?;
-    }
-    m.end()
 }
 
 /// A key name read from a record, for output (same escaping, at most 256 characters).
@@ -737,11 +815,13 @@ mod unreadables_tests {
         Unreadable {
             key: key.into(),
             mod_revision: 1,
-            resource: None,
-            provider: "aescbc",
-            key_name: None,
-            failing_nodes: Arc::from(Vec::new()),
-            decrypts_with: Arc::from(Vec::new()),
+            class: Arc::new(UnreadableClass {
+                resource: None,
+                provider: "aescbc",
+                key_name: None,
+                failing_nodes: Arc::from(Vec::new()),
+                decrypts_with: Arc::from(Vec::new()),
+            }),
         }
     }
 

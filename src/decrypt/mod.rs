@@ -12,6 +12,7 @@ pub mod aesgcm;
 pub mod audit;
 pub mod kms;
 pub mod node;
+pub mod recovered;
 pub mod secretbox;
 #[cfg(test)]
 mod vectors;
@@ -20,6 +21,7 @@ pub use kms::KmsEnvelope;
 pub use node::{NodeOutcome, NodeSim, ResourceIds};
 
 use crate::keyring::{GroupResource, Keyring, Secret};
+use crate::kube::openshift::Apiserver;
 use crate::kube::{Envelope, KeyPath, Provider};
 use aescbc::{CbcCipher, CbcTrial};
 use aesgcm::GcmCipher;
@@ -241,6 +243,9 @@ pub struct Engine {
     /// Every GroupResource any node configures, by its index in the table the nodes are bound
     /// to (see [`ResourceIds`]).
     resource_index: std::collections::HashMap<GroupResource, u32>,
+    /// The aggregated apiservers (openshift-apiserver, oauth-apiserver) some node stands for:
+    /// records of the groups they serve are judged by those nodes only, not by kube-apiserver's.
+    aggregated: Vec<Apiserver>,
 }
 
 impl Engine {
@@ -329,12 +334,20 @@ impl Engine {
             (p, names.into_iter().map(str::to_string).collect())
         })
         .collect();
+        let mut aggregated: Vec<Apiserver> = nodes
+            .iter()
+            .map(|n| n.apiserver)
+            .filter(|a| *a != Apiserver::Kube)
+            .collect();
+        aggregated.sort_unstable();
+        aggregated.dedup();
         Engine {
             keys,
             candidates,
             nodes,
             names,
             resource_index,
+            aggregated,
         }
     }
 
@@ -379,10 +392,19 @@ impl Engine {
     /// Resolves an etcd key's resource against the nodes' configs.
     pub fn resource_ids(&self, key: &[u8]) -> ResourceIds {
         let path = KeyPath::parse(key);
-        ResourceIds::resolve_in(
-            &self.resource_index,
-            path.as_ref().map(|p| p.group_resource()),
-        )
+        let gr = path.as_ref().map(|p| p.group_resource());
+        let mut ids = ResourceIds::resolve_in(&self.resource_index, gr);
+        ids.apiserver = gr
+            .and_then(|(_, g)| Apiserver::serving(g))
+            .filter(|a| self.aggregated.contains(a))
+            .unwrap_or_default();
+        ids
+    }
+
+    /// True when some node stands for an aggregated apiserver (a recovered or given config of
+    /// openshift-apiserver or oauth-apiserver).
+    pub fn judges_aggregated(&self) -> bool {
+        !self.aggregated.is_empty()
     }
 
     /// The verdict for one record. `key` is the full etcd key (aesgcm's AAD).

@@ -24,6 +24,7 @@
 use super::kms;
 use super::{Trial, TrialCache};
 use crate::keyring::{GroupResource, NodeConfig, Origin, ProviderConfig, Secret};
+use crate::kube::openshift::Apiserver;
 use crate::kube::Provider;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -64,6 +65,9 @@ pub enum NodeOutcome<'e> {
     Panics { error: &'static str },
     /// A KMS provider of this node matches; only the plugin can tell.
     NeedsKms { plugin: &'e str, version: Provider },
+    /// Another apiserver serves this resource (an OpenShift route judged by a kube-apiserver
+    /// node when openshift-apiserver's config is known too): this node never reads it.
+    NotServed,
 }
 
 impl NodeOutcome<'_> {
@@ -75,7 +79,7 @@ impl NodeOutcome<'_> {
     /// One line for `failing_nodes`: the apiserver's own error where there is one.
     pub fn error_line(&self) -> Option<String> {
         match self {
-            NodeOutcome::Plaintext | NodeOutcome::Decrypted { .. } => None,
+            NodeOutcome::Plaintext | NodeOutcome::Decrypted { .. } | NodeOutcome::NotServed => None,
             NodeOutcome::Failed { error } => Some(error.to_string()),
             NodeOutcome::Panics { error } => Some(format!("{DERIVED_MARK}panic: {error}")),
             NodeOutcome::Garbage {
@@ -118,6 +122,8 @@ pub struct ResourceIds {
     pub exact: Option<u32>,
     pub group: Option<u32>,
     pub all: Option<u32>,
+    /// The apiserver that serves the resource, among those the engine simulates.
+    pub apiserver: Apiserver,
 }
 
 impl ResourceIds {
@@ -140,6 +146,7 @@ impl ResourceIds {
             exact: gr.and_then(|(r, g)| find(r, g)),
             group: gr.and_then(|(_, g)| find("*", g)),
             all: find("*", "*"),
+            apiserver: Apiserver::Kube,
         }
     }
 }
@@ -149,6 +156,8 @@ impl ResourceIds {
 pub struct NodeSim {
     pub node: String,
     pub origin: Origin,
+    /// The apiserver this node's config belongs to ([`Apiserver::of_node`]).
+    pub apiserver: Apiserver,
     /// GroupResource → providers (appended across entries), in first-seen order.
     rules: Vec<(GroupResource, Vec<SimProvider>)>,
     /// Engine table index → index in `rules` (see [`ResourceIds`]).
@@ -205,6 +214,7 @@ impl NodeSim {
         NodeSim {
             node: nc.node.clone(),
             origin: nc.origin.clone(),
+            apiserver: Apiserver::of_node(&nc.node),
             rules,
             bound: Vec::new(),
             config_error,
@@ -236,6 +246,9 @@ impl NodeSim {
     /// The providers that apply to a resource — exact entry, else `*.group`, else `*.*` — or
     /// None when the config does not cover it.
     pub(crate) fn providers_for(&self, ids: ResourceIds) -> Option<&[SimProvider]> {
+        if !self.serves(ids) {
+            return None;
+        }
         for id in [ids.exact, ids.group, ids.all].into_iter().flatten() {
             if let Some(Some(r)) = self.bound.get(id as usize) {
                 return self.rules.get(*r as usize).map(|(_, v)| v.as_slice());
@@ -279,7 +292,12 @@ impl NodeSim {
         }
     }
 
-    /// True when this node's config names `(resource, group)` (exactly or by wildcard).
+    /// True when this node's apiserver serves the resource.
+    pub fn serves(&self, ids: ResourceIds) -> bool {
+        self.apiserver == ids.apiserver
+    }
+
+    /// True when this node serves the resource and its config names it (exactly or by wildcard).
     pub fn covers(&self, ids: ResourceIds) -> bool {
         self.providers_for(ids).is_some()
     }
@@ -291,6 +309,9 @@ impl NodeSim {
         value: &[u8],
         cache: &mut TrialCache<'e>,
     ) -> NodeOutcome<'e> {
+        if !self.serves(ids) {
+            return NodeOutcome::NotServed;
+        }
         let Some(providers) = self.providers_for(ids) else {
             // Default transformer: identity with the encrypted-data check (1.26+).
             return if value.starts_with(b"k8s:enc:") {

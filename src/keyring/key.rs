@@ -95,6 +95,13 @@ pub enum Origin {
     },
     /// A `--key` argument (the n-th one, counting from 1).
     CommandLine { index: usize },
+    /// An EncryptionConfiguration held in a Secret inside the snapshot (OpenShift's
+    /// `openshift-config-managed/encryption-config-<component>`), decrypted in memory.
+    SnapshotSecret {
+        namespace: String,
+        name: String,
+        revision: i64,
+    },
 }
 
 impl fmt::Display for Origin {
@@ -105,6 +112,14 @@ impl fmt::Display for Origin {
                 write!(f, "{path} revision {revision}")
             }
             Origin::CommandLine { index } => write!(f, "--key #{index}"),
+            Origin::SnapshotSecret {
+                namespace,
+                name,
+                revision,
+            } => write!(
+                f,
+                "snapshot secret {namespace}/{name} at revision {revision}"
+            ),
         }
     }
 }

@@ -120,7 +120,7 @@ impl fmt::Display for Problem {
 }
 
 /// One node's config as read from one file or one tarball revision.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct NodeConfig {
     pub node: String,
     pub origin: Origin,
@@ -517,6 +517,36 @@ impl Keyring {
     /// The configs the nodes' kube-apiservers run (one per node), in argument order.
     pub fn active_configs(&self) -> impl Iterator<Item = &NodeConfig> {
         self.configs.iter().filter(|c| c.active)
+    }
+
+    /// This keyring with `extra` configs (each active, for a node no given source names)
+    /// after the given ones: the candidate keys are derived again, so the given keys keep
+    /// their ids and the new ones come after them. Used for the apiserver configs recovered
+    /// from the snapshot's own Secrets.
+    pub fn with_configs(&self, extra: Vec<NodeConfig>) -> Keyring {
+        let mut configs = self.configs.clone();
+        configs.extend(
+            extra
+                .into_iter()
+                .filter(|e| !self.configs.iter().any(|c| c.node == e.node)),
+        );
+        let cli = self
+            .keys
+            .iter()
+            .filter_map(|k| match k.origins.first() {
+                Some(Origin::CommandLine { index }) => {
+                    Some((*index, k.provider, k.name.clone(), k.secret().clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        KeyringBuilder {
+            configs,
+            node_sources: Vec::new(),
+            cli,
+            warnings: self.warnings.clone(),
+        }
+        .build()
     }
 
     /// True when no key source was given at all.

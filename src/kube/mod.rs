@@ -5,6 +5,7 @@
 pub mod decode;
 pub mod envelope;
 pub mod object;
+pub mod openshift;
 pub mod path;
 pub mod transform_error;
 pub mod unknown;

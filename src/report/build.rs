@@ -6,7 +6,7 @@
 
 use super::model::{self, DiagnosisParts, Input, KeyRow, Report, SnapshotSection, Tool};
 use crate::correlate::{self, Context, Diagnosis};
-use crate::decrypt::{audit, Engine};
+use crate::decrypt::{audit, recovered, Engine};
 use crate::etcd::integrity::Integrity;
 use crate::etcd::records::Records;
 use crate::etcd::restore::{self, RestorePlan};
@@ -102,6 +102,8 @@ struct Facts<'s> {
     audit: audit::Audit,
     space: Space,
     restore_plan: RestorePlan,
+    /// The given keyring plus the configs recovered from the snapshot, when any was.
+    recovered: Option<Keyring>,
 }
 
 fn facts<'s>(
@@ -113,8 +115,8 @@ fn facts<'s>(
     // The SHA-256 of the whole file (one core, the longest single task) runs beside everything
     // else: the page walk, status hash and record decode, then the trial decryption, which
     // need no integrity verdict and keep the other core busy.
-    let engine = Engine::new(keyring);
-    let (trailer, (records, structure, st, (audit, space))) = stage(
+    let given = Engine::new(keyring);
+    let (trailer, (records, structure, st, (engine, recovered, audit, space))) = stage(
         progress,
         "reading and trial-decrypting the snapshot",
         || {
@@ -125,16 +127,21 @@ fn facts<'s>(
                         || Records::read(snap),
                         || rayon::join(|| snap.check_structure(), || status::compute(snap)),
                     );
+                    // Rule 4: openshift-apiserver's and oauth-apiserver's configs, kept in
+                    // Secrets the given kube-apiserver keys open, join the nodes.
+                    let (engine, recovered, recovery) =
+                        recovered::judge_with_recovered(keyring, given, &records);
                     // The space diagnosis (defrag replay, history per key) beside the trial
                     // decryption: both only read the records.
-                    let audit_space = rayon::join(
+                    let (mut audit, space) = rayon::join(
                         || {
                             let live: Vec<audit::Input> = audit::Input::live(&records);
-                            audit::audit(&engine, keyring, &live)
+                            audit::audit(&engine, recovered.as_ref().unwrap_or(keyring), &live)
                         },
                         || correlate::space::diagnosis(snap, &records, &structure, opts.space),
                     );
-                    (records, structure, st, audit_space)
+                    audit.recovery = recovery;
+                    (records, structure, st, (engine, recovered, audit, space))
                 },
             )
         },
@@ -164,11 +171,13 @@ fn facts<'s>(
         audit,
         space,
         restore_plan,
+        recovered,
     }
 }
 
 impl Facts<'_> {
-    fn diagnose(self, keyring: &Keyring, logs: Option<&LogScan>, opts: &Options) -> Analysis {
+    fn diagnose(self, given: &Keyring, logs: Option<&LogScan>, opts: &Options) -> Analysis {
+        let keyring = self.recovered.as_ref().unwrap_or(given);
         let ctx = Context {
             snapshot_path: &self.path,
             records: &self.records,
@@ -181,6 +190,7 @@ impl Facts<'_> {
             space: Some(&self.space),
         };
         let diagnosis = correlate::diagnose(&ctx);
+        let keys = key_rows(keyring);
         Analysis {
             records_complete: self.records.complete(),
             live_keys: self.records.live_count(),
@@ -191,7 +201,7 @@ impl Facts<'_> {
             diagnosis,
             space: self.space,
             restore_plan: self.restore_plan,
-            keys: key_rows(keyring),
+            keys,
         }
     }
 }
