@@ -82,6 +82,14 @@ pub fn command_line(argv: &[String], env: &str) -> String {
     s
 }
 
+/// Why the bump has its size, in words.
+pub fn bump_reason(p: &RestorePlan) -> String {
+    format!(
+        "it must exceed the revisions written after this snapshot, which the file cannot tell; this snapshot is at revision {} after the cluster's whole life, so ten times that (rounded up to a power of ten, at least 10^9) leaves room for nine more lifetimes at the same rate",
+        p.bump.from_revision
+    )
+}
+
 /// A warning in words: the only place they are chosen.
 pub fn warning_text(w: &Warning) -> String {
     match w {
@@ -105,7 +113,7 @@ pub fn warning_text(w: &Warning) -> String {
     }
 }
 
-fn render(out: &mut impl Write, p: &RestorePlan) -> std::io::Result<()> {
+pub fn render(out: &mut impl Write, p: &RestorePlan) -> std::io::Result<()> {
     let r = &p.restored;
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     writeln!(out, "restore plan for {}", p.snapshot)?;
@@ -150,10 +158,7 @@ fn render(out: &mut impl Write, p: &RestorePlan) -> std::io::Result<()> {
                     p.bump.restored_revision, p.bump.restored_revision
                 );
                 writeln!(out, "{}", wrap(&restored, 80, "  ", "    "))?;
-                let why = format!(
-                    "why {}: it must exceed the revisions written after this snapshot, which the file cannot tell; this snapshot is at revision {} after the cluster's whole life, so ten times that (rounded up to a power of ten, at least 10^9) leaves room for nine more lifetimes at the same rate",
-                    p.bump.bump, p.bump.from_revision
-                );
+                let why = format!("why {}: {}", p.bump.bump, bump_reason(p));
                 writeln!(out, "{}", wrap(&why, 80, "  ", "    "))?;
             }
             Tool::Etcdctl34 => writeln!(
