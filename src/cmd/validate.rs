@@ -624,27 +624,31 @@ fn validate_one(
     let snap = super::common::open_snapshot(&b.path)?;
     let keyring = keys.load()?;
     let inputs = source_inputs(&keys, None)?;
-    let analysis = build::analyse(
-        &snap,
-        &keyring,
-        None,
-        &build::Options {
-            allow_missing_trailer: args.allow_missing_trailer,
+    // The plan needs the key bucket's records, which the analysis does not keep: they are read
+    // a second time, beside the analysis (which leaves a core idle while it correlates), and
+    // the plan takes the analysis's trailer check (no second SHA-256 of the file).
+    let (analysis, records) = rayon::join(
+        || {
+            build::analyse(
+                &snap,
+                &keyring,
+                None,
+                &build::Options {
+                    allow_missing_trailer: args.allow_missing_trailer,
+                },
+                progress,
+            )
         },
-        progress,
+        || Records::read(&snap),
     );
     let restorability = analysis.diagnosis.restorability();
-    // The plan reads the key bucket once more (the analysis keeps no records): a second pass
-    // over the mapped file, no second SHA-256 (the trailer check is the analysis's).
-    let plan = {
-        let records = Records::read(&snap);
-        restore::plan(
-            &snap,
-            &records,
-            &analysis.integrity.trailer,
-            &b.path.display().to_string(),
-        )
-    };
+    let plan = restore::plan(
+        &snap,
+        &records,
+        &analysis.integrity.trailer,
+        &b.path.display().to_string(),
+    );
+    drop(records);
     let a = Assembly {
         report: analysis.into_report(inputs, now_text.to_string()),
         restorability,
