@@ -89,6 +89,7 @@ pub struct Args {
     /// reproducible output.
     #[arg(long, value_name = "TIME", value_parser = super::report::parse_fixed_time)]
     pub fixed_time: Option<String>,
+    /// No progress on stderr (and, with `--metrics -`, no listing there either).
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }
