@@ -295,6 +295,17 @@ fn index_counts_oldest_first_and_refuses_past_the_end() {
         stderr(&o).trim(),
         "etcd-autopsy: --index 2: the listing holds 2 backups (indices 0 to 1, oldest first)"
     );
+    // The metrics still say the run could not validate anything.
+    let prom = w.dir.join("m.prom");
+    let o = w.validate(&["--index", "7", "--metrics", &w.s(&prom)]);
+    assert_eq!(code(&o), 2);
+    let m = std::fs::read_to_string(&prom).unwrap();
+    assert!(
+        m.contains("etcd_autopsy_backup_set_validation_success 0\n"),
+        "{m}"
+    );
+    assert!(m.contains("etcd_autopsy_backup_set_ok 0\n"), "{m}");
+    assert!(m.contains("etcd_autopsy_backup_set_backups 2\n"), "{m}");
     let o = w.validate(&["--index", "1", "--all"]);
     assert_eq!(code(&o), 2, "--index and --all conflict");
 }

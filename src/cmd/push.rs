@@ -18,6 +18,22 @@ use std::time::Duration;
 /// How long connecting, sending and waiting for the answer may each take.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long to wait for `100 Continue` before sending the body anyway.
+const CONTINUE_WAIT: Duration = Duration::from_secs(2);
+
+/// Reads until the end of a response head (`\r\n\r\n`), at most 64 KiB, into `buf`.
+fn read_head(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 64 * 1024 {
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok(())
+}
+
 /// A parsed `http://host[:port][/path]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
@@ -150,18 +166,47 @@ pub fn push(url: &str, job: &str, instance: &str, body: &str) -> Result<(), Erro
     } else {
         format!("{}:{}", t.host, t.port)
     };
+    // `Expect: 100-continue` (RFC 9110 §10.1.1): a gateway that refuses the request (a wrong
+    // path, 404) answers before the body is sent, instead of closing on an unread body, which
+    // resets the connection and loses its answer.
     let head = format!(
-        "PUT {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: etcd-autopsy/{}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "PUT {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: etcd-autopsy/{}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
         path(&t, job, instance),
         env!("CARGO_PKG_VERSION"),
         body.len()
     );
     s.write_all(head.as_bytes()).map_err(io)?;
-    s.write_all(body.as_bytes()).map_err(io)?;
     s.flush().map_err(io)?;
-    // The status line and a little of the body are all we need; never read without bound.
+    // Wait a little for `100 Continue` or the final answer; a server that ignores the
+    // expectation gets the body after the wait (RFC 9110 allows sending it anyway).
+    s.set_read_timeout(Some(CONTINUE_WAIT)).map_err(io)?;
     let mut answer = Vec::new();
-    s.take(64 * 1024).read_to_end(&mut answer).map_err(io)?;
+    let early = read_head(&mut s, &mut answer);
+    s.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
+    let interim = match early {
+        Ok(()) => answer.starts_with(b"HTTP/1.1 100") || answer.starts_with(b"HTTP/1.0 100"),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            true
+        }
+        Err(e) => return Err(io(e)),
+    };
+    if interim {
+        answer.clear();
+        s.write_all(body.as_bytes()).map_err(io)?;
+        s.flush().map_err(io)?;
+    }
+    // The status line and a little of the body are all we need; never read without bound. A
+    // reset after the answer arrived keeps what was read.
+    if let Err(e) = (&mut s).take(64 * 1024).read_to_end(&mut answer) {
+        if answer.is_empty() {
+            return Err(io(e));
+        }
+    }
     let text = String::from_utf8_lossy(&answer);
     let status_line = text.lines().next().unwrap_or("");
     let mut parts = status_line.splitn(3, ' ');

@@ -206,6 +206,8 @@ struct Run {
     results: Vec<(usize, Result1, f64)>,
     flags: Vec<Flag>,
     ok: bool,
+    /// The backups were listed and the selection made: validation could start.
+    ran: bool,
     /// Key sources were given on the command line.
     keys_given: bool,
     max_age: i64,
@@ -295,7 +297,7 @@ pub fn run(args: &Args) -> CmdResult {
 /// The metrics of what `state` got to.
 fn exposition(args: &Args, state: &Run, now: i64) -> String {
     let listing = state.listing.as_ref();
-    let entries: Vec<Metrics<'_>> = match listing {
+    let mut entries: Vec<Metrics<'_>> = match listing {
         Some(l) => state
             .results
             .iter()
@@ -314,22 +316,29 @@ fn exposition(args: &Args, state: &Run, now: i64) -> String {
                 seconds: *secs,
             })
             .collect(),
-        // Could not even list: a single snapshot's gauges still say so (restorable 0).
-        None if args.paths.len() == 1 && !args.paths[0].is_dir() => vec![Metrics {
-            snapshot: &args.paths[0],
+        None => Vec::new(),
+    };
+    let is_set = listing.map_or_else(
+        || args.paths.len() > 1 || args.paths.iter().any(|p| p.is_dir()),
+        Listing::is_set,
+    );
+    if entries.is_empty() && !is_set && !state.ran {
+        // One snapshot that could not even be tried: its gauges still say so (restorable 0).
+        entries.push(Metrics {
+            snapshot: listing
+                .and_then(|l| l.backups.first())
+                .map_or(&args.paths[0], |b| &b.path),
             verdict: None,
             now,
             seconds: 0.0,
-        }],
-        None => Vec::new(),
-    };
-    let is_set = listing.is_none_or(Listing::is_set);
+        });
+    }
     let flags: Vec<(&'static str, usize)> = Flag::KINDS
         .iter()
         .map(|k| (*k, state.flags.iter().filter(|f| f.kind() == *k).count()))
         .collect();
     let set = SetGauges {
-        ran: listing.is_some(),
+        ran: state.ran,
         backups: listing.map_or(0, |l| l.backups.len()),
         validated: state.results.len(),
         ok: state.ok,
@@ -407,6 +416,8 @@ fn validate_all(
     metrics_stdout: bool,
     state: &mut Run,
 ) -> CmdResult {
+    state.listing = Some(backupset::list(&args.paths)?);
+    let listing = state.listing.as_ref().expect("just set");
     let out_dir = match &args.output_dir {
         Some(d) => Some((d.clone(), check_output_dir(d, args)?)),
         None => None,
@@ -416,7 +427,6 @@ fn validate_all(
         guard.check(p, "--output-file", args.out.force)?;
     }
     let fmt = args.out.format("validate", formats("validate"))?;
-    let listing = backupset::list(&args.paths)?;
     let is_set = listing.is_set();
     let selection = match (args.all, args.index) {
         (true, _) => Selection::All,
@@ -462,8 +472,7 @@ fn validate_all(
             }
         }
     }
-    state.listing = Some(listing);
-    let listing = state.listing.as_ref().expect("just set");
+    state.ran = true;
     let progress = Progress::new(args.quiet);
     let mut write_errors = Vec::new();
     for (n, &i) in chosen.iter().enumerate() {
