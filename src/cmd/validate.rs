@@ -448,7 +448,7 @@ fn validate_all(
             }
         }
     }
-    let chosen = backupset::select(&listing, selection, |b| {
+    let chosen = backupset::select(listing, selection, |b| {
         dir.is_some_and(|d| std::fs::symlink_metadata(b.verdict_path(d)).is_ok())
     })?;
     if let Some(dir) = dir {
