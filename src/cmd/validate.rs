@@ -481,7 +481,7 @@ fn validate_all(
         if !args.quiet && chosen.len() > 1 {
             eprintln!(
                 "etcd-autopsy: validating {} ({} of {})",
-                b.path.display(),
+                crate::sanitize::text(&b.path.display().to_string()),
                 n + 1,
                 chosen.len()
             );

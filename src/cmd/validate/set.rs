@@ -4,6 +4,8 @@
 use super::{restorability_word, Result1, Run, Validation};
 use crate::cmd::backupset::{self, Backup, Flag, Listing, Measure, Skip};
 use crate::cmd::stats::wrap;
+// Names and paths come from the directory: control characters are escaped before a terminal.
+use crate::sanitize::text;
 use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
@@ -245,7 +247,7 @@ pub(super) fn render_set(
             (Some(t), _) => t.clone(),
             _ => "no time".into(),
         };
-        writeln!(out, "{:>3}  {}", b.index, b.snapshot)?;
+        writeln!(out, "{:>3}  {}", b.index, text(&b.snapshot))?;
         let keys = match (&b.tarball, b.key_sources) {
             (Some(t), _) => format!(
                 "keys from {}",
@@ -271,23 +273,28 @@ pub(super) fn render_set(
             )
         )?;
         if let Some(e) = b.error {
-            writeln!(out, "{}", wrap(e, 80, "     error: ", "       "))?;
+            writeln!(out, "{}", wrap(&text(e), 80, "     error: ", "       "))?;
         }
         for r in &b.reasons {
-            writeln!(out, "{}", wrap(r, 80, "     reason: ", "       "))?;
+            writeln!(out, "{}", wrap(&text(r), 80, "     reason: ", "       "))?;
         }
         if let Some(v) = &b.verdict_file {
-            writeln!(out, "     verdict: {v}")?;
+            writeln!(out, "     verdict: {}", text(v))?;
         }
     }
     for s in &o.skipped {
-        writeln!(out, "skipped: {} ({})", s.path, s.why)?;
+        writeln!(out, "skipped: {} ({})", text(&s.path), s.why)?;
     }
     for f in &o.flags {
         writeln!(
             out,
             "{}",
-            wrap(&f.summary, 80, &format!("set: {}: ", f.kind), "     ")
+            wrap(
+                &text(&f.summary),
+                80,
+                &format!("set: {}: ", f.kind),
+                "     "
+            )
         )?;
     }
     let s = &o.summary;
