@@ -46,7 +46,9 @@ enum Command {
     Report(cmd::report::Args),
     /// `report` on a real incident built into the binary: start here.
     Demo(cmd::demo::Args),
-    /// Is this backup restorable? Exit 0 yes, 1 no (reasons listed), 2 could not run.
+    /// Is this backup restorable? A snapshot, or a directory of backups (the newest not yet
+    /// validated, --all or --index N; verdict files, set checks, metrics, Pushgateway).
+    /// Exit 0 yes, 1 no (reasons listed), 2 could not run.
     Validate(cmd::validate::Args),
     /// What `etcdctl endpoint hashkv --rev R` would answer for this file, without a server.
     Hashkv(cmd::hashkv::Args),

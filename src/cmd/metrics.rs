@@ -25,7 +25,7 @@ pub enum TimeSource {
 }
 
 impl TimeSource {
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             TimeSource::FileName => "filename",
             TimeSource::Mtime => "mtime",
@@ -41,7 +41,7 @@ pub struct Verdict<'a> {
     pub live_keys: u64,
 }
 
-/// One run's metrics.
+/// One snapshot's gauges.
 pub struct Metrics<'a> {
     /// The snapshot as given (its file name becomes the `snapshot` label).
     pub snapshot: &'a Path,
@@ -50,6 +50,21 @@ pub struct Metrics<'a> {
     /// Seconds since the epoch: the run's time (`--fixed-time`, else now).
     pub now: i64,
     pub seconds: f64,
+}
+
+/// The set-level gauges of a run over a directory or several snapshots.
+pub struct SetGauges<'a> {
+    /// False when the listing could not be made (a directory unreadable, a bad `--index`).
+    pub ran: bool,
+    pub backups: usize,
+    pub validated: usize,
+    /// The run's summary: exit 0.
+    pub ok: bool,
+    /// Flags by kind (every kind of [`super::backupset::Flag::KINDS`], 0 included).
+    pub flags: &'a [(&'static str, usize)],
+    /// Age of the newest backup, when it has a time.
+    pub newest_age: Option<i64>,
+    pub now: i64,
 }
 
 /// Escapes a Prometheus label value (exposition format: `\\`, `\"`, `\n`).
@@ -119,96 +134,194 @@ fn time_in_name(name: &str) -> Option<i64> {
     None
 }
 
-/// The exposition text.
+/// The exposition text of one snapshot's run.
 pub fn render(m: &Metrics<'_>) -> String {
-    let shown = m.snapshot.display().to_string();
-    let snap = label(
-        m.snapshot
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(&shown),
-    );
+    render_all(std::slice::from_ref(m), None)
+}
+
+/// The exposition text: each gauge once (HELP, TYPE), with a sample per snapshot, then the
+/// set-level gauges. The exposition format wants a metric's samples together.
+pub fn render_all(ms: &[Metrics<'_>], set: Option<&SetGauges<'_>>) -> String {
+    let snaps: Vec<String> = ms
+        .iter()
+        .map(|m| {
+            let shown = m.snapshot.display().to_string();
+            label(
+                m.snapshot
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or(&shown),
+            )
+        })
+        .collect();
     let mut s = String::new();
-    let mut gauge = |name: &str, help: &str, rows: &[(String, String)]| {
+    let mut gauge = |name: &str, help: &str, rows: &[(usize, String, String)]| {
+        if rows.is_empty() {
+            return;
+        }
         let _ = writeln!(s, "# HELP etcd_autopsy_backup_{name} {help}");
         let _ = writeln!(s, "# TYPE etcd_autopsy_backup_{name} gauge");
-        for (labels, value) in rows {
+        for (i, labels, value) in rows {
+            let snap = &snaps[*i];
             let _ = writeln!(
                 s,
                 "etcd_autopsy_backup_{name}{{snapshot=\"{snap}\"{labels}}} {value}"
             );
         }
     };
-    let ran = m.verdict.is_some();
+    let each = |f: &dyn Fn(&Metrics<'_>) -> Option<String>| -> Vec<(usize, String, String)> {
+        ms.iter()
+            .enumerate()
+            .filter_map(|(i, m)| f(m).map(|v| (i, String::new(), v)))
+            .collect()
+    };
     gauge(
         "restorable",
         "1 if the snapshot is intact and every encrypted record decrypts with the given keys; 0 also when validation could not run.",
-        &[(String::new(), u8::from(m.verdict.as_ref().is_some_and(|v| v.restorable)).to_string())],
+        &each(&|m| Some(u8::from(m.verdict.as_ref().is_some_and(|v| v.restorable)).to_string())),
     );
     gauge(
         "validation_success",
         "1 if validation ran to a verdict, 0 if it could not run (missing or unreadable snapshot or key source).",
-        &[(String::new(), u8::from(ran).to_string())],
+        &each(&|m| Some(u8::from(m.verdict.is_some()).to_string())),
     );
     gauge(
         "validation_timestamp_seconds",
         "When the validation ran (last run).",
-        &[(String::new(), m.now.to_string())],
+        &each(&|m| Some(m.now.to_string())),
     );
     gauge(
         "validation_seconds",
         "Time the validation took.",
-        &[(String::new(), format!("{:.3}", m.seconds))],
+        &each(&|m| Some(format!("{:.3}", m.seconds))),
     );
-    if let Some(size) = std::fs::metadata(m.snapshot)
-        .ok()
-        .filter(|md| md.is_file())
-        .map(|md| md.len())
-    {
-        gauge(
-            "size_bytes",
-            "Size of the snapshot file.",
-            &[(String::new(), size.to_string())],
-        );
-    }
-    if let Some((t, source)) = snapshot_time(m.snapshot) {
-        let src = format!(",source=\"{}\"", source.label());
-        gauge(
-            "snapshot_timestamp_seconds",
-            "When the snapshot was taken: a timestamp in its file name (read as UTC), else its mtime.",
-            &[(src.clone(), t.to_string())],
-        );
-        gauge(
-            "age_seconds",
-            "Age of the snapshot at validation time.",
-            &[(src, (m.now - t).to_string())],
-        );
-    }
-    if let Some(v) = &m.verdict {
-        if let Some(rev) = v.revision {
-            gauge(
-                "revision",
-                "The snapshot's revision (etcdctl snapshot status).",
-                &[(String::new(), rev.to_string())],
-            );
-        }
-        gauge(
-            "live_keys",
-            "Distinct live keys in the snapshot.",
-            &[(String::new(), v.live_keys.to_string())],
-        );
-        let rows: Vec<(String, String)> = [
-            ("live", v.records.live),
-            ("encrypted", v.records.encrypted),
-            ("plaintext", v.records.plaintext),
-            ("undecryptable", v.records.undecryptable),
-        ]
+    gauge(
+        "size_bytes",
+        "Size of the snapshot file.",
+        &each(&|m| {
+            std::fs::metadata(m.snapshot)
+                .ok()
+                .filter(|md| md.is_file())
+                .map(|md| md.len().to_string())
+        }),
+    );
+    let times: Vec<Option<(i64, TimeSource)>> =
+        ms.iter().map(|m| snapshot_time(m.snapshot)).collect();
+    let timed = |f: &dyn Fn(usize, i64) -> String| -> Vec<(usize, String, String)> {
+        times
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| {
+                t.map(|(t, src)| (i, format!(",source=\"{}\"", src.label()), f(i, t)))
+            })
+            .collect()
+    };
+    gauge(
+        "snapshot_timestamp_seconds",
+        "When the snapshot was taken: a timestamp in its file name (read as UTC), else its mtime.",
+        &timed(&|_, t| t.to_string()),
+    );
+    gauge(
+        "age_seconds",
+        "Age of the snapshot at validation time.",
+        &timed(&|i, t| (ms[i].now - t).to_string()),
+    );
+    gauge(
+        "revision",
+        "The snapshot's revision (etcdctl snapshot status).",
+        &each(&|m| {
+            m.verdict
+                .as_ref()
+                .and_then(|v| v.revision)
+                .map(|r| r.to_string())
+        }),
+    );
+    gauge(
+        "live_keys",
+        "Distinct live keys in the snapshot.",
+        &each(&|m| m.verdict.as_ref().map(|v| v.live_keys.to_string())),
+    );
+    let rows: Vec<(usize, String, String)> = ms
         .iter()
-        .map(|(state, n)| (format!(",state=\"{state}\""), n.to_string()))
+        .enumerate()
+        .filter_map(|(i, m)| m.verdict.as_ref().map(|v| (i, v)))
+        .flat_map(|(i, v)| {
+            [
+                ("live", v.records.live),
+                ("encrypted", v.records.encrypted),
+                ("plaintext", v.records.plaintext),
+                ("undecryptable", v.records.undecryptable),
+            ]
+            .map(|(state, n)| (i, format!(",state=\"{state}\""), n.to_string()))
+        })
         .collect();
-        gauge("records", "Live records in the snapshot by state.", &rows);
+    gauge("records", "Live records in the snapshot by state.", &rows);
+    if let Some(set) = set {
+        render_set(&mut s, set);
     }
     s
+}
+
+/// The set-level gauges (no `snapshot` label).
+fn render_set(s: &mut String, set: &SetGauges<'_>) {
+    let mut gauge = |name: &str, help: &str, rows: &[(String, String)]| {
+        let _ = writeln!(s, "# HELP etcd_autopsy_backup_set_{name} {help}");
+        let _ = writeln!(s, "# TYPE etcd_autopsy_backup_set_{name} gauge");
+        for (labels, value) in rows {
+            let _ = writeln!(s, "etcd_autopsy_backup_set_{name}{labels} {value}");
+        }
+    };
+    let one = |v: String| [(String::new(), v)];
+    gauge(
+        "ok",
+        "1 if every validated backup is restorable and no set-level check flagged anything (validate exit 0).",
+        &one(u8::from(set.ok).to_string()),
+    );
+    gauge(
+        "validation_success",
+        "1 if the backups could be listed and selected, 0 if validate could not run at all.",
+        &one(u8::from(set.ran).to_string()),
+    );
+    gauge(
+        "backups",
+        "Backups in the listing.",
+        &one(set.backups.to_string()),
+    );
+    gauge(
+        "validated",
+        "Backups validated in this run.",
+        &one(set.validated.to_string()),
+    );
+    gauge(
+        "validation_timestamp_seconds",
+        "When the run happened.",
+        &one(set.now.to_string()),
+    );
+    if let Some(age) = set.newest_age {
+        gauge(
+            "newest_age_seconds",
+            "Age of the newest backup in the listing.",
+            &one(age.to_string()),
+        );
+    }
+    let rows: Vec<(String, String)> = set
+        .flags
+        .iter()
+        .map(|(kind, n)| (format!("{{kind=\"{kind}\"}}"), n.to_string()))
+        .collect();
+    gauge(
+        "flags",
+        "Set-level findings by kind: revision-went-back, shrank (below 50 % of the previous backup), stale (newest older than --max-age), tarball-without-snapshot, no-backups.",
+        &rows,
+    );
+}
+
+/// Writes `text` as the metrics file atomically; never over an input, over an existing file
+/// only with `force`.
+pub fn write_text(path: &Path, guard: &Guard, force: bool, text: &str) -> Result<(), Error> {
+    write_file(path, "--metrics", guard, force, Mode::Shared, |w| {
+        w.write_all(text.as_bytes())
+    })
 }
 
 /// Writes the metrics file atomically; never over an input, over an existing file only with

@@ -49,6 +49,7 @@ impl From<std::io::Error> for Error {
 pub type CmdResult = Result<Outcome, Error>;
 
 pub mod audit;
+pub mod backupset;
 pub mod check;
 pub mod common;
 pub mod compare;
@@ -64,6 +65,7 @@ pub mod objects;
 pub mod outfile;
 pub mod output_args;
 pub mod progress;
+pub mod push;
 pub mod report;
 pub mod restore;
 pub mod salvage;

@@ -57,7 +57,15 @@ pub fn run(args: &Args) -> CmdResult {
     })
 }
 
-fn render(out: &mut impl Write, p: &RestorePlan) -> std::io::Result<()> {
+/// Why the bump has its size, in words.
+pub fn bump_reason(p: &RestorePlan) -> String {
+    format!(
+        "it must exceed the revisions written after this snapshot, which the file cannot tell; this snapshot is at revision {} after the cluster's whole life, so ten times that (rounded up to a power of ten, at least 10^9) leaves room for nine more lifetimes at the same rate",
+        p.bump.from_revision
+    )
+}
+
+pub fn render(out: &mut impl Write, p: &RestorePlan) -> std::io::Result<()> {
     let r = &p.restored;
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     writeln!(out, "restore plan for {}", p.snapshot)?;
@@ -102,10 +110,7 @@ fn render(out: &mut impl Write, p: &RestorePlan) -> std::io::Result<()> {
                     p.bump.restored_revision, p.bump.restored_revision
                 );
                 writeln!(out, "{}", wrap(&restored, 80, "  ", "    "))?;
-                let why = format!(
-                    "why {}: it must exceed the revisions written after this snapshot, which the file cannot tell; this snapshot is at revision {} after the cluster's whole life, so ten times that (rounded up to a power of ten, at least 10^9) leaves room for nine more lifetimes at the same rate",
-                    p.bump.bump, p.bump.from_revision
-                );
+                let why = format!("why {}: {}", p.bump.bump, bump_reason(p));
                 writeln!(out, "{}", wrap(&why, 80, "  ", "    "))?;
             }
             Tool::Etcdctl34 => writeln!(

@@ -8,12 +8,20 @@ use crate::keyring::{Keyring, KeyringBuilder};
 pub struct KeySourceArgs {
     /// A node's EncryptionConfiguration (YAML or JSON; also the legacy `kind: EncryptionConfig`).
     /// NODE defaults to the file name without extension. Repeatable, one per node.
-    #[arg(long = "encryption-config", value_name = "[NODE=]PATH")]
+    #[arg(
+        long = "encryption-config",
+        value_name = "[NODE=]PATH",
+        alias = "config"
+    )]
     pub encryption_config: Vec<String>,
     /// An OpenShift static_kuberesources_*.tar.gz from cluster-backup.sh; every
     /// kube-apiserver-pod-N encryption-config in it is read (the highest N is the node's).
     /// NODE defaults to the file name. Repeatable.
-    #[arg(long = "static-resources", value_name = "[NODE=]PATH")]
+    #[arg(
+        long = "static-resources",
+        value_name = "[NODE=]PATH",
+        alias = "tarball"
+    )]
     pub static_resources: Vec<String>,
     /// A candidate key outside any config: [PROVIDER:]NAME=BASE64, PROVIDER one of aescbc
     /// (default), aesgcm, secretbox; a NAME containing ':' needs the PROVIDER. Repeatable.
