@@ -178,6 +178,7 @@ pub fn assemble(
         logs,
         &build::Options {
             allow_missing_trailer,
+            ..Default::default()
         },
         progress,
     );
@@ -257,6 +258,7 @@ pub fn run(args: &Args) -> CmdResult {
         |side| side.as_ref().ok().and_then(|(logs, _)| logs.as_ref()),
         &build::Options {
             allow_missing_trailer: args.allow_missing_trailer,
+            ..Default::default()
         },
         &progress,
     );
