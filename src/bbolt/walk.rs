@@ -5,8 +5,8 @@
 
 use super::db::Db;
 use super::error::{Problem, ProblemKind, Problems};
-use super::prefetch;
 use super::page::{BranchPage, ElementError, LeafElement, LeafPage, PageKind, Pgid};
+use super::prefetch;
 use std::collections::HashSet;
 
 /// No real bbolt tree is this deep (a 4 KiB page holds ≥ 2 branch elements, so 64 levels would
