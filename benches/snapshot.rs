@@ -1,12 +1,13 @@
-//! Snapshot reading: bbolt leaf iteration and mvccpb.KeyValue decoding (records/s), and the
-//! status hash (bytes/s). Runs on the largest committed real-etcd snapshot by default; set
+//! Snapshot reading: bbolt leaf iteration and mvccpb.KeyValue decoding (records/s), the status
+//! hash, the structure check and the SHA-256 trailer (bytes/s): the stages of `status`, `check`
+//! and `audit` (docs/performance.md). Runs on the largest committed real-etcd snapshot by default; set
 //! AUTOPSY_BENCH_SNAPSHOT to a bigger file (scripts/bench.sh builds 0.1–1.1 GiB ones).
 //!
 //! `cargo bench --bench snapshot`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use etcd_autopsy::etcd::records::Records;
-use etcd_autopsy::etcd::{status, KeyValue, Snapshot};
+use etcd_autopsy::etcd::records::{self, Records};
+use etcd_autopsy::etcd::{status, trailer, KeyValue, Snapshot};
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -64,9 +65,20 @@ fn bench(c: &mut Criterion) {
     g.bench_function("Records::read (parallel decode + live view)", |b| {
         b.iter(|| Records::read(black_box(&snap)).live_count())
     });
+    g.bench_function("count_undecodable (status's decode check, no index)", |b| {
+        b.iter(|| records::count_undecodable(black_box(&snap)))
+    });
     g.throughput(Throughput::Bytes(snap.db().logical_size()));
     g.bench_function("status hash (CRC-32C, parallel)", |b| {
         b.iter(|| status::compute(black_box(&snap)).0.hash)
+    });
+    // The page walk with its prefetch hints (bbolt::check: three passes over every page).
+    g.bench_function("structure check (page walk, key order)", |b| {
+        b.iter(|| black_box(&snap).check_structure().reachable_pages)
+    });
+    g.throughput(Throughput::Bytes(snap.bytes().len() as u64));
+    g.bench_function("SHA-256 of the file (prefetched steps)", |b| {
+        b.iter(|| trailer::sha256(black_box(snap.bytes()))[0])
     });
     g.finish();
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Whole-command benchmarks against the real tools, on the same files, in one run.
 #
-#   scripts/bench.sh [--rebuild] [--data-only] [--runs N]
+#   scripts/bench.sh [--rebuild] [--data-only] [--runs N] [--sizes "small mid big"] [--cold]
 #
 # Builds once (kept in $BENCH_DIR, default /var/tmp/etcd-autopsy-bench, outside the repo):
 #   - three snapshots from a real etcd (loopback only) holding 30k / 150k / 300k Kubernetes
@@ -9,20 +9,26 @@
 #     and ~1.1 GiB; three EncryptionConfiguration files (cp-3's key1 differs);
 #   - a ~1 GB kube-apiserver klog file with ~0.1 % transform errors (scripts/gen-klog.py).
 # Then measures, interleaved A B A B on a warm cache (scripts/bench/measure.py), each of our
-# commands against its reference, with peak anonymous and file-backed memory, and prints ratios.
-# Results go to $BENCH_DIR/results-<size>.json; docs/performance.md records them.
+# commands against its reference, with wall and CPU time and peak anonymous and file-backed
+# memory, and prints every ratio side by side (one table per size). --cold drops the page cache
+# before every run (root only; then a second pass on a cold cache follows the warm one).
+# Results go to $BENCH_DIR/results-<size>[-cold].json; docs/performance.md records them.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 dir=${BENCH_DIR:-/var/tmp/etcd-autopsy-bench}
 runs=5
 rebuild=0
 data_only=0
+sizes="small mid big"
+cold=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rebuild) rebuild=1 ;;
     --data-only) data_only=1 ;;
     --runs) runs=$2; shift ;;
-    *) echo "usage: $0 [--rebuild] [--data-only] [--runs N]" >&2; exit 2 ;;
+    --sizes) sizes=$2; shift ;;
+    --cold) cold=1 ;;
+    *) echo "usage: $0 [--rebuild] [--data-only] [--runs N] [--sizes \"small mid big\"] [--cold]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -76,12 +82,22 @@ ls -la "$dir"
 cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
 bin="$repo/target/release/etcd-autopsy"
 keys="--encryption-config cp-1=$dir/cp-1.yaml --encryption-config cp-2=$dir/cp-2.yaml --encryption-config cp-3=$dir/cp-3.yaml"
-for size in small mid big; do
+# What the numbers belong to: the CPU, the date, the commit and how busy the machine was.
+echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; $(date -u +%FT%TZ); commit $(git -C "$repo" rev-parse --short HEAD); load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+passes=warm
+[ "$cold" = 1 ] && passes="warm cold"
+for pass in $passes; do
+for size in $sizes; do
   db="$dir/$size.db"
-  echo "== $size: $(stat -c %s "$db") bytes" >&2
+  echo "== $size ($pass cache): $(stat -c %s "$db") bytes" >&2
+  suffix=""; [ "$pass" = cold ] && suffix="-cold"
   {
     printf 'status\t%s status %s -w json\tETCDCTL_API=3 etcdctl snapshot status %s -w json\n' "$bin" "$db" "$db"
+    # stats (#16): status's walk plus per-key statistics and the space diagnosis.
+    printf 'stats\t%s stats %s\tETCDCTL_API=3 etcdctl snapshot status %s -w json\n' "$bin" "$db" "$db"
     printf 'check\t%s check %s\topenssl dgst -sha256 %s\n' "$bin" "$db" "$db"
+    # One config, every record decrypts (#19's target), then three with cp-3 failing every record.
+    printf 'audit-cp1\t%s audit %s --encryption-config cp-1=%s\topenssl dgst -sha256 %s\n' "$bin" "$db" "$dir/cp-1.yaml" "$db"
     printf 'audit\t%s audit %s %s\topenssl dgst -sha256 %s\n' "$bin" "$db" "$keys" "$db"
     # Objects (#13): decrypt + decode + serialize every secret; target <= 2x the file's SHA-256.
     printf 'get-secrets\t%s get %s secrets -A -o jsonl --reveal %s\topenssl dgst -sha256 %s\n' "$bin" "$db" "$keys" "$db"
@@ -95,7 +111,8 @@ for size in small mid big; do
       printf 'logs-errors\t%s logs %s --format json\tcat %s\n' "$bin" "$dir/errors-200m.log" "$dir/errors-200m.log"
       printf 'report\t%s report --snapshot %s %s --log cp-3=%s --format json\topenssl dgst -sha256 %s\n' "$bin" "$db" "$keys" "$dir/apiserver.log" "$db"
     fi
-  } | python3 "$repo/scripts/bench/measure.py" "$runs" "$dir/results-$size.json"
+  } | COLD=$([ "$pass" = cold ] && echo 1 || echo 0) python3 "$repo/scripts/bench/measure.py" "$runs" "$dir/results-$size$suffix.json"
+done
 done
 
 # ---- many snapshots (#15): scripts/many/bench-many.sh, results in $dir/results-many.json ----

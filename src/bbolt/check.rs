@@ -15,7 +15,7 @@ use super::bytes::u64_at;
 use super::db::Db;
 use super::error::{Problem, ProblemKind, Problems};
 use super::page::{BranchPage, LeafPage, PageKind, Pgid, FREELIST_PAGE_FLAG, PAGE_HEADER_SIZE};
-use super::walk::{Visited, MAX_DEPTH};
+use super::walk::{prefetched, Visited, MAX_DEPTH};
 use serde::Serialize;
 
 /// Everything the check found.
@@ -247,7 +247,7 @@ fn check_bucket<'a>(
     }
     let mut prev: Option<&[u8]> = None;
     let mut subs: Vec<(Pgid, _)> = Vec::new();
-    for leaf in leaves {
+    for leaf in prefetched(&leaves) {
         for (i, e) in leaf.view.elements().enumerate() {
             let problem = |kind| Problem {
                 page: Some(leaf.page),
@@ -331,8 +331,15 @@ impl<'a> KeyOrder<'a, '_> {
                     let keys: Vec<_> = (0..b.len()).map(|i| b.element(i).ok()).collect();
                     let mut running = min;
                     let mut largest = None;
+                    for e in keys.iter().take(super::prefetch::AHEAD).flatten() {
+                        self.db.prefetch_page(e.child);
+                    }
                     for (i, e) in keys.iter().enumerate() {
                         let Some(e) = e else { continue };
+                        // Children are read in turn: ask for the one AHEAD places on now.
+                        if let Some(Some(n)) = keys.get(i + super::prefetch::AHEAD) {
+                            self.db.prefetch_page(n.child);
+                        }
                         self.verify(id, false, i, e.key, running, max);
                         let next = match keys.get(i + 1) {
                             Some(n) => n.as_ref().map(|n| n.key),

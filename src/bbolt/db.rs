@@ -42,6 +42,24 @@ impl Data {
             // mmap of an empty file fails on Linux; an empty Vec reports "too small" instead.
             return Ok(Data::Owned(Vec::new()));
         }
+        // On a cold page cache, populating the mapping reads the file in small synchronous
+        // steps (status on the 1.2 GB bench file: 16.5 s, ~75 MB/s, where `openssl dgst` reading
+        // it sequentially took 6 s). Asking the kernel to read the whole file ahead first turns
+        // that into large sequential reads; on a warm cache it only looks the pages up.
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::io::AsRawFd;
+            // SAFETY: a plain syscall on a descriptor we own; it reads nothing into our memory.
+            // Advice only: failure changes nothing but speed.
+            let _ = unsafe {
+                libc::posix_fadvise(
+                    file.as_raw_fd(),
+                    0,
+                    libc::off_t::try_from(len).unwrap_or(0),
+                    libc::POSIX_FADV_WILLNEED,
+                )
+            };
+        }
         // MAP_POPULATE pre-faults the whole file in one call: every command reads every page, and
         // one populate costs far less than ~300k page faults per GiB (status on a 1.15 GiB
         // snapshot: 1.3 s -> 0.43 s). On a file larger than free memory it is best-effort.
@@ -165,6 +183,15 @@ impl Db {
     /// `hwm × pageSize`: what bbolt's `tx.Size()` and etcd's `totalSize` report.
     pub fn logical_size(&self) -> u64 {
         self.meta.hwm.saturating_mul(self.page_size as u64)
+    }
+
+    /// Hints that page `id`'s header will be read soon ([`super::prefetch`]); ids past the file
+    /// are ignored.
+    #[inline]
+    pub fn prefetch_page(&self, id: Pgid) {
+        if let Some(off) = id.checked_mul(self.page_size as u64) {
+            super::prefetch::prefetch(&self.data, usize::try_from(off).unwrap_or(usize::MAX));
+        }
     }
 
     /// The page `id` with all its overflow blocks. Checks the page lies below the high-water

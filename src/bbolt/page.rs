@@ -181,6 +181,10 @@ impl<'a> LeafPage<'a> {
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
+    /// The page's bytes (header, element table, keys and values).
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
     /// Element `i`: `flags u32, pos u32, ksize u32, vsize u32`; the value follows the key.
     pub fn element(&self, i: usize) -> Result<LeafElement<'a>, ElementError> {
         let off = PAGE_HEADER_SIZE + i * ELEMENT_SIZE;

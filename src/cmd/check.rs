@@ -65,6 +65,7 @@ fn render_text(out: &mut impl Write, c: &Integrity) -> std::io::Result<()> {
         Trailer::Missing => "missing".to_string(),
         Trailer::Valid { sha256 } => format!("valid (sha256 {sha256})"),
         Trailer::Mismatch { .. } => "MISMATCH".to_string(),
+        Trailer::NotChecked => "not checked".to_string(),
     };
     writeln!(out, "trailer    {trailer}")?;
     let free = match (c.structure.freelist, c.structure.freelist_pages) {

@@ -170,22 +170,28 @@ pub fn run(args: &Args) -> CmdResult {
         .out
         .prepare("stats", formats("stats"), &guard, Mode::Private)?;
     let snap = open_snapshot(&args.snapshot)?;
-    let records = Records::read(&snap);
+    // Both cores: the record decode beside the page check, then the statistics beside the
+    // space diagnosis (each a single pass over the records; on the 1.2 GB bench file run in
+    // turn they made `stats` 3.3 x `etcdctl snapshot status`).
+    let (records, check) = rayon::join(|| Records::read(&snap), || snap.check_structure());
     let meta = MetaInfo::read(&snap);
-    let s = compute(
-        &records,
-        &meta,
-        snap.bytes().len() as u64,
-        snap.db().logical_size(),
-        args.top,
-    );
     let opts = space::Options {
         quota_bytes: args.space.quota_backend_bytes,
         depth: usize::from(args.space.depth),
         top: args.top,
     };
-    let check = snap.check_structure();
-    let sp = crate::correlate::space::diagnosis(&snap, &records, &check, opts);
+    let (s, sp) = rayon::join(
+        || {
+            compute(
+                &records,
+                &meta,
+                snap.bytes().len() as u64,
+                snap.db().logical_size(),
+                args.top,
+            )
+        },
+        || crate::correlate::space::diagnosis(&snap, &records, &check, opts),
+    );
     let structure_ok = check.ok();
     match fmt {
         Fmt::Json => write_json(

@@ -12,7 +12,7 @@ use super::outfile::{Guard, Mode};
 use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
 use crate::bbolt::{FreelistState, Problem};
-use crate::etcd::records::Records;
+use crate::etcd::records::{count_undecodable, Records};
 use crate::etcd::status::{self, humanize_bytes, Printed, Semantics, Status};
 use crate::output::write_json;
 use serde::Serialize;
@@ -111,13 +111,31 @@ pub fn run(args: &Args) -> CmdResult {
         _ => WriteOut::Table,
     };
     let snap = open_snapshot(&args.snapshot)?;
+    // The live-key count (3.6's totalKey, and `extended`) needs every record indexed by key;
+    // 3.4/3.5 output only needs to know how many records cannot be decoded, which is cheaper.
+    let needs_live = write_out == WriteOut::Extended
+        || match args.semantics {
+            SemanticsArg::Auto => status::read_storage_version(&snap).is_some(),
+            SemanticsArg::V35 => false,
+            SemanticsArg::V36 => true,
+        };
     // etcdctl/etcdutl run tx.Check() before computing status and refuse a damaged file; we print
     // the numbers anyway and say what they would do. The check runs beside the hashing.
-    let ((st, st_problems), (check, records)) = rayon::join(
+    let ((st, st_problems), (check, (live, record_problems))) = rayon::join(
         || status::compute(&snap),
-        || (snap.check_structure(), Records::read(&snap)),
+        || {
+            let check = snap.check_structure();
+            let records = if needs_live {
+                let r = Records::read(&snap);
+                let bad = r.record_problems.len() as u64 + r.record_problems_omitted;
+                (r.live_count() as u64, bad)
+            } else {
+                // Not printed: 3.4/3.5 semantics count pairs, not live keys.
+                (0, count_undecodable(&snap))
+            };
+            (check, records)
+        },
     );
-    let live = records.live_count() as u64;
     let semantics = match args.semantics {
         SemanticsArg::Auto => st.native_semantics(),
         SemanticsArg::V35 => Semantics::Etcd35,
@@ -129,7 +147,6 @@ pub fn run(args: &Args) -> CmdResult {
     if problems.is_empty() {
         problems.extend(st_problems.iter());
     }
-    let record_problems = records.record_problems.len();
     if write_out == WriteOut::Extended {
         let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         write_json(&mut out, &extended(&st, live, &lines))?;
@@ -169,7 +186,7 @@ fn extended<'a>(st: &Status, live: u64, problems: &'a [String]) -> Extended<'a> 
 /// `tx.Check()` first (etcdutl/snapshot/v3_snapshot.go `Status`), which force-loads the freelist;
 /// without a persisted one bbolt rebuilds it by walking the tree (db.go `freepages`) and panics on
 /// the first problem that walk reports instead of returning it.
-fn refusal(problems: &[&Problem], freelist: FreelistState, record_problems: usize) -> String {
+fn refusal(problems: &[&Problem], freelist: FreelistState, record_problems: u64) -> String {
     let n = problems.len();
     let old_rules = problems
         .iter()

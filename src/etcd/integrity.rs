@@ -89,6 +89,10 @@ impl Integrity {
                 "SHA-256 trailer mismatch: stored {stored}, computed {computed}; restore would fail"
             )),
             Trailer::Valid { .. } => {}
+            Trailer::NotChecked => warnings.push(
+                "SHA-256 trailer not checked (skipped for speed; `check` or `report` verify it)"
+                    .into(),
+            ),
         }
         if trailer.size_matches_hwm == Some(false) {
             problems.push(format!(

@@ -150,7 +150,8 @@ pub fn plan(
             warnings.push(Warning::TrailerMismatch);
             false
         }
-        Trailer::Valid { .. } => {
+        // Not hashed: etcdutl hashes it on restore, so no --skip-hash-check is planned.
+        Trailer::Valid { .. } | Trailer::NotChecked => {
             if trailer.size_matches_hwm == Some(false) {
                 warnings.push(Warning::SizeMismatch);
             }

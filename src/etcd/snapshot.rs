@@ -49,6 +49,11 @@ impl Snapshot {
         trailer::verify(self.db.data(), self.db.logical_size())
     }
 
+    /// The trailer state without hashing ([`trailer::skipped`]).
+    pub fn skip_trailer(&self) -> TrailerCheck {
+        trailer::skipped(self.db.data(), self.db.logical_size())
+    }
+
     /// When the file is shorter than its meta page says: `truncated: N of at least M bytes
     /// (high-water mark × page size)`. A data-dir copy is never shorter (bbolt grows the file
     /// ahead of the high-water mark, bbolt db.go `mmap`/`grow`), so this is damage, not a copy

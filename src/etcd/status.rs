@@ -19,7 +19,7 @@ use super::buckets;
 use super::meta::storage_version_semver;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
-use crate::bbolt::{Leaf, Problem, Problems};
+use crate::bbolt::{prefetched, Leaf, Problem, Problems};
 use rayon::prelude::*;
 
 /// Which tool's definition of `snapshot status` to follow.
@@ -123,7 +123,7 @@ const LEAVES_PER_CHUNK: usize = 1024;
 fn hash_leaves<'a>(leaves: &[Leaf<'a>]) -> (Part, Option<&'a [u8]>) {
     let mut p = Part::default();
     let mut last = None;
-    for leaf in leaves {
+    for leaf in prefetched(leaves) {
         // Elements that cannot be read are skipped here; the integrity check reports them.
         // `Leaf::elements` reads each byte once: shared values are not hashed again (#18).
         for e in leaf.elements().flatten() {
@@ -179,7 +179,8 @@ pub fn compute(snap: &Snapshot) -> (Status, Vec<Problem>) {
     (status, problems)
 }
 
-fn read_storage_version<'a>(snap: &'a Snapshot) -> Option<Vec<u8>> {
+/// The raw `meta/storageVersion` value, when the key exists (etcd 3.6+ writes it).
+pub fn read_storage_version<'a>(snap: &'a Snapshot) -> Option<Vec<u8>> {
     let (meta, _) = snap.bucket(buckets::META);
     let mut v: Option<&'a [u8]> = None;
     meta?.for_each(|_, e| {
