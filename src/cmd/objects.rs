@@ -30,6 +30,8 @@ pub struct Item {
     pub envelope: &'static str,
     /// Candidate key id that decrypted it.
     pub decrypted_with: Option<String>,
+    /// That key's fingerprint.
+    pub decrypted_fingerprint: Option<String>,
     pub warnings: Vec<String>,
 }
 
@@ -92,6 +94,7 @@ impl<'k> Decoder<'k> {
             stub: false,
             envelope: env.label(),
             decrypted_with: None,
+            decrypted_fingerprint: None,
             warnings: Vec::new(),
         };
         let encrypted = matches!(
@@ -107,7 +110,10 @@ impl<'k> Decoder<'k> {
         };
         let d = match (&opened, encrypted) {
             (Some((i, p, kr)), _) => {
-                item.decrypted_with = kr.keys.get(*i).map(|k| k.id.clone());
+                if let Some(k) = kr.keys.get(*i) {
+                    item.decrypted_with = Some(k.id.clone());
+                    item.decrypted_fingerprint = Some(k.fingerprint.clone());
+                }
                 decode::decode(p.expose(), kv.mod_revision)
             }
             (None, false) => decode::decode(kv.value, kv.mod_revision),
@@ -141,6 +147,40 @@ impl<'k> Decoder<'k> {
             redact::redact(&mut item.object);
         }
         item
+    }
+}
+
+/// `--decrypted-with KEY`: only the records a given key decrypts, the key named by its
+/// fingerprint (`sha256:…`) or its candidate id (`master-3/aescbc/key1`).
+#[derive(Clone, Debug)]
+pub struct DecryptedWith(String);
+
+impl DecryptedWith {
+    /// Checks that a given key source holds the key, so a mistyped fingerprint is an error, not
+    /// an empty selection.
+    pub fn new(spec: &str, keyring: Option<&Keyring>) -> Result<Self, super::Error> {
+        let Some(kr) = keyring else {
+            return Err(super::Error::new(format!(
+                "--decrypted-with {spec}: needs the key source that holds the key (--encryption-config, \
+                 --static-resources or --key)"
+            )));
+        };
+        if !kr
+            .keys
+            .iter()
+            .any(|k| k.fingerprint == spec || k.id == spec)
+        {
+            return Err(super::Error::new(format!(
+                "--decrypted-with {}: no key of the given key sources has this fingerprint or id",
+                crate::etcd::display_key(spec.as_bytes())
+            )));
+        }
+        Ok(DecryptedWith(spec.to_string()))
+    }
+
+    pub fn matches(&self, item: &Item) -> bool {
+        item.decrypted_fingerprint.as_deref() == Some(self.0.as_str())
+            || item.decrypted_with.as_deref() == Some(self.0.as_str())
     }
 }
 

@@ -73,7 +73,16 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 }
             }
         }
-        writeln!(out, "- **Remedy:** {}\n", esc(&f.remedy))?;
+        writeln!(out, "- **Remedy:** {}", esc(&f.remedy))?;
+        for (n, st) in f.steps.iter().enumerate() {
+            writeln!(out, "  {}. {}\n", n + 1, esc(&st.text))?;
+            writeln!(out, "     ```sh")?;
+            for c in &st.commands {
+                writeln!(out, "     {c}")?;
+            }
+            writeln!(out, "     ```")?;
+        }
+        writeln!(out)?;
     }
 
     if !r.nodes.is_empty() {

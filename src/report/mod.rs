@@ -5,6 +5,7 @@ pub mod build;
 pub mod html;
 pub mod markdown;
 pub mod model;
+pub mod remedy;
 pub mod text;
 
 pub use model::Report;

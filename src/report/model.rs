@@ -151,6 +151,9 @@ pub struct Finding {
     pub keys: Vec<String>,
     pub evidence: Vec<Evidence>,
     pub remedy: String,
+    /// The remedy's commands, step by step (none for most findings).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<super::remedy::Step>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -260,6 +263,7 @@ impl Finding {
                 })
                 .collect(),
             remedy: f.remedy,
+            steps: f.steps.iter().map(super::remedy::Step::from_step).collect(),
         }
     }
 }
