@@ -35,7 +35,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let Some(i) = ctx.integrity else { return };
     if let Trailer::Mismatch { stored, computed } = &i.trailer.trailer {
         out.push(Finding {
-            steps: Vec::new(),
+            facts: FindingFacts::default(),
             kind: FindingKind::TrailerMismatch,
             severity: Severity::Critical,
             summary: if i.structure_ok {
@@ -59,7 +59,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .collect();
     if !i.structure_ok {
         out.push(Finding {
-            steps: Vec::new(),
+            facts: FindingFacts::default(),
             kind: FindingKind::SnapshotIntegrity,
             severity: Severity::Critical,
             // problem_count includes the problems counted past the list's cap.
@@ -80,7 +80,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     // A truncated file has no trailer either; its truncation is the critical finding above.
     if matches!(i.trailer.trailer, Trailer::Missing) && !ctx.allow_missing_trailer && !i.truncated {
         out.push(Finding {
-            steps: Vec::new(),
+            facts: FindingFacts::default(),
             kind: FindingKind::MissingTrailer,
             severity: Severity::Warning,
             summary: "the snapshot has no SHA-256 trailer (a copy of a data dir's member/snap/db, or cut short)".into(),
@@ -94,7 +94,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
     for a in &i.alarms {
         out.push(Finding {
-            steps: Vec::new(),
+            facts: FindingFacts::default(),
             kind: FindingKind::Alarm,
             severity: Severity::Warning,
             summary: format!("alarm {} was raised on member {} when the snapshot was taken", a.alarm, a.member_id),
@@ -310,8 +310,17 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
             let steps = recreate_steps(ctx, provider, &name, odd_fp, odd_nodes, keys_of(&mirror));
             let mut keys = keys_of(&odd_fails);
             keys.extend(keys_of(&mirror));
+            let writers = (!mirror.is_empty()).then(|| {
+                let keys: Vec<&str> = mirror.iter().map(|&i| &*audit.unreadable[i].key).collect();
+                let key = super::writers::KeyOf {
+                    provider: provider.name(),
+                    name: &name,
+                    fingerprint: odd_fp,
+                };
+                super::writers::of(ctx, &keys, odd_nodes, key)
+            });
             out.push(Finding {
-                steps,
+                facts: FindingFacts { steps, writers },
                 kind: FindingKind::KeyMismatch,
                 severity: Severity::Critical,
                 summary: format!(
@@ -453,7 +462,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
     };
     if !unverified.is_empty() {
         out.push(Finding {
-            steps: Vec::new(),
+            facts: FindingFacts::default(),
             kind: FindingKind::UnverifiedRecords,
             severity: Severity::Warning,
             summary: format!(
@@ -475,7 +484,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
     if !unchecked.is_empty() {
         let res = resources_of(&unchecked);
         out.push(Finding {
-            steps: Vec::new(),
+            facts: FindingFacts::default(),
             kind: FindingKind::NotChecked,
             severity: Severity::Info,
             summary: format!(
@@ -503,7 +512,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
             .map(|(p, n)| format!("{p} key {n}"))
             .collect();
         out.push(Finding {
-            steps: Vec::new(),
+            facts: FindingFacts::default(),
             kind: FindingKind::MissingReadKey,
             severity: Severity::Critical,
             summary: format!("{total} record(s) need {}, which no given config, tarball or --key holds", list(&names)),
@@ -525,7 +534,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
         let total: usize = wrong.values().map(Vec::len).sum();
         let names: Vec<String> = wrong.keys().map(|(p, n)| format!("{p} key {n}")).collect();
         out.push(Finding {
-            steps: Vec::new(),
+            facts: FindingFacts::default(),
             kind: FindingKind::UndecryptableRecords,
             severity: Severity::Critical,
             summary: format!("{total} record(s) under {} decrypt with none of the given keys of that name", list(&names)),
@@ -631,7 +640,7 @@ fn node_read_failures(
             format!("Add {} to {node}'s encryption config as read key(s), then restart its kube-apiserver.", adds.join("; "))
         };
         out.push(Finding {
-            steps: Vec::new(),
+            facts: FindingFacts::default(),
             kind: FindingKind::NodeReadFailures,
             severity: Severity::Critical,
             summary: format!(
@@ -677,7 +686,7 @@ fn plaintext_in_encrypted(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .into_iter()
         .collect();
     out.push(Finding {
-        steps: Vec::new(),
+        facts: FindingFacts::default(),
         kind: FindingKind::PlaintextInEncryptedResource,
         severity: Severity::Warning,
         summary: format!("{} record(s) of {} are stored in plaintext although the configs encrypt that resource", recs.len(), list(&resources)),
@@ -701,7 +710,7 @@ fn no_key_sources(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         return;
     }
     out.push(Finding {
-        steps: Vec::new(),
+        facts: FindingFacts::default(),
         kind: FindingKind::NoKeySources,
         severity: Severity::Warning,
         summary: format!(
@@ -746,7 +755,7 @@ fn kms_required(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         *plugins.entry(label).or_default() += 1;
     }
     out.push(Finding {
-        steps: Vec::new(),
+        facts: FindingFacts::default(),
         kind: FindingKind::KmsRequired,
         severity: Severity::Info,
         summary: format!("{} record(s) are encrypted through a KMS plugin; only the plugin can open them", recs.len()),

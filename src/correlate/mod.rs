@@ -10,6 +10,7 @@ pub mod coverage;
 pub mod findings;
 pub mod logmatch;
 pub mod model;
+pub mod writers;
 
 pub use model::*;
 

@@ -189,8 +189,18 @@ pub struct Finding {
     pub keys: Vec<String>,
     pub evidence: Vec<Evidence>,
     pub remedy: String,
-    /// The remedy's commands, in order, as typed steps (`report` spells them).
+    /// Typed facts some findings carry besides their text (`report` spells them).
+    pub facts: FindingFacts,
+}
+
+/// What a finding knows beyond its summary, evidence and remedy text: typed, for `report`.
+#[derive(Clone, Debug, Default)]
+pub struct FindingFacts {
+    /// The remedy's commands, in order.
     pub steps: Vec<RemedyStep>,
+    /// Who wrote the records only the odd node's key reads (key-mismatch), from the objects'
+    /// own metadata.
+    pub writers: Option<super::writers::Writers>,
 }
 
 /// One step of a remedy that is a command to run. Typed here; `report` alone spells it.

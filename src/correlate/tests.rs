@@ -78,7 +78,7 @@ fn has(d: &Diagnosis, k: FindingKind) -> Option<&Finding> {
 
 fn finding(kind: FindingKind, severity: Severity) -> Finding {
     Finding {
-        steps: Vec::new(),
+        facts: FindingFacts::default(),
         kind,
         severity,
         summary: format!("{kind:?}"),
@@ -255,8 +255,8 @@ fn key_mismatch_remedy_exports_before_anything_is_deleted() {
         None,
     );
     let f = has(&d, FindingKind::KeyMismatch).expect("key-mismatch");
-    let [RemedyStep::Export(e), RemedyStep::Recreate(r)] = f.steps.as_slice() else {
-        panic!("{:?}", f.steps);
+    let [RemedyStep::Export(e), RemedyStep::Recreate(r)] = f.facts.steps.as_slice() else {
+        panic!("{:?}", f.facts.steps);
     };
     // The source that holds master-3's key, the key that opens exactly the mirror records.
     assert_eq!(
@@ -282,7 +282,7 @@ fn key_mismatch_remedy_exports_before_anything_is_deleted() {
     assert!(d
         .findings
         .iter()
-        .all(|x| x.kind == FindingKind::KeyMismatch || x.steps.is_empty()));
+        .all(|x| x.kind == FindingKind::KeyMismatch || x.facts.steps.is_empty()));
 }
 
 #[test]

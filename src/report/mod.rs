@@ -7,6 +7,7 @@ pub mod markdown;
 pub mod model;
 pub mod remedy;
 pub mod text;
+pub mod writers;
 
 pub use model::Report;
 
