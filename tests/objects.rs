@@ -411,6 +411,26 @@ fn key_mismatch_remedy_command_exports_exactly_the_mirror_records() {
         .iter()
         .find(|f| f["kind"] == "key-mismatch")
         .expect("key-mismatch finding");
+    // Who wrote them, from their own managedFields (the generator names the token controller
+    // for the two service-account tokens, `kubectl create` for alert-config).
+    let w = &f["writers"];
+    assert_eq!(w["nodes"], serde_json::json!(["master-3"]));
+    assert_eq!(
+        (w["records"].as_u64(), w["decoded"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(
+        w["managers"],
+        serde_json::json!([
+            {"manager": "kube-controller-manager", "operation": "Update", "records": 2},
+            {"manager": "kubectl-create", "operation": "Update", "records": 1}
+        ])
+    );
+    assert!(w["since"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert!(f["evidence"].as_array().unwrap().iter().any(|e| e["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("master-3 has been writing with its own aescbc key key1")));
     let steps = f["steps"].as_array().expect("steps");
     assert_eq!(steps[0]["action"], "export", "no remedy starts by deleting");
     assert_eq!(steps[1]["action"], "recreate");
