@@ -11,6 +11,7 @@ use crate::keyring::Keyring;
 use crate::kube::decode::{self, redact, Encoding, Node};
 use crate::kube::{Envelope, KeyPath};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Records decoded per parallel batch: bounds memory on a 300k-secret snapshot.
 pub const CHUNK: usize = 2048;
@@ -68,6 +69,8 @@ impl Item {
 pub struct Decoder<'k> {
     pub engine: Option<(Engine, &'k Keyring)>,
     pub reveal: bool,
+    /// Records decoded so far: a selection decodes only what it selects (tests check it).
+    decoded: AtomicUsize,
 }
 
 impl<'k> Decoder<'k> {
@@ -75,7 +78,13 @@ impl<'k> Decoder<'k> {
         Decoder {
             engine: keyring.map(|k| (Engine::new(k), k)),
             reveal,
+            decoded: AtomicUsize::new(0),
         }
+    }
+
+    /// How many records [`Decoder::decode_one`] has decoded.
+    pub fn decoded(&self) -> usize {
+        self.decoded.load(Ordering::Relaxed)
     }
 
     /// Decodes a batch in parallel, keeping its order.
@@ -84,6 +93,7 @@ impl<'k> Decoder<'k> {
     }
 
     pub fn decode_one(&self, s: &Selected) -> Item {
+        self.decoded.fetch_add(1, Ordering::Relaxed);
         let kv = &s.record.kv;
         let env = Envelope::classify(kv.value);
         let mut item = Item {
@@ -211,4 +221,55 @@ fn stub(key: &[u8], len: usize, envelope: &str, mod_revision: i64) -> Node {
             ]),
         ),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::select::{select, SelectArgs};
+    use super::*;
+    use crate::etcd::records::Records;
+    use crate::etcd::Snapshot;
+    use std::path::Path;
+
+    /// `-n NS` finds its keys by binary search in the sorted record index and decodes only
+    /// them: the decoder's counter equals the namespace's live objects, not the snapshot's.
+    #[test]
+    fn one_namespace_decodes_only_that_namespace() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/objects/objects.db");
+        let snap = Snapshot::open(&path).unwrap();
+        let records = Records::read(&snap);
+        let in_ns = |ns: &str| {
+            records
+                .live()
+                .filter(|r| KeyPath::parse(r.kv.key).is_some_and(|p| p.namespace == Some(ns)))
+                .count()
+        };
+        let live = records.live().count();
+        let mut checked = 0;
+        for ns in ["shop", "kube-system", "default"] {
+            let want = in_ns(ns);
+            if want == 0 {
+                continue;
+            }
+            let args = SelectArgs {
+                snapshot: path.clone(),
+                what: Vec::new(),
+                namespace: Some(ns.into()),
+                all_namespaces: false,
+                selector: None,
+                revision: None,
+                deleted: false,
+                limit: None,
+            };
+            let target = args.target().unwrap();
+            let sel = select(&records, &args, &target);
+            let d = Decoder::new(None, false);
+            let items = d.decode_all(&sel);
+            assert_eq!(items.len(), want, "{ns}");
+            assert_eq!(d.decoded(), want, "{ns}: decoded {} of {live}", d.decoded());
+            assert!(want < live);
+            checked += 1;
+        }
+        assert!(checked >= 2, "fixture namespaces changed");
+    }
 }
