@@ -465,16 +465,12 @@ impl Printer {
         use rayon::prelude::*;
         match self.format {
             Some(ObjectFormat::Jsonl) => {
-                // One buffer per 64 objects, not one per object: a 300k-secret snapshot made
-                // 300k growing line buffers.
                 let lines: Vec<Vec<u8>> = items
-                    .par_chunks(64)
-                    .map(|batch| {
-                        let mut v = Vec::with_capacity(batch.len() * 8192);
-                        for i in batch {
-                            i.object.write_compact(&mut v);
-                            v.push(b'\n');
-                        }
+                    .par_iter()
+                    .map(|i| {
+                        let mut v = Vec::with_capacity(4096);
+                        i.object.write_compact(&mut v);
+                        v.push(b'\n');
                         v
                     })
                     .collect();
