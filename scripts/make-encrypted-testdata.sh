@@ -44,7 +44,19 @@ cleanup() { etcd_enc_stop; rm -rf "$WORK"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-python3 "$GEN" build --out "$TD" --ops "$WORK/ops"
+# ONLY=multi|openshift|incident rebuilds that one dataset; the other datasets' files stay as they are.
+ONLY="${ONLY:-}"
+if [ -n "$ONLY" ]; then
+    case "$ONLY" in
+        multi) only_dir=encrypted ;;
+        openshift|incident) only_dir="$ONLY" ;;
+        *) echo "ONLY=$ONLY: one of multi, openshift, incident" >&2; exit 2 ;;
+    esac
+    python3 "$GEN" build --out "$WORK/td" --ops "$WORK/ops"
+    cp -r "$WORK/td/$only_dir/." "$TD/$only_dir/"
+else
+    python3 "$GEN" build --out "$TD" --ops "$WORK/ops"
+fi
 
 ALL="multi:encrypted/multi openshift:openshift/snapshot_2026-11-01_120000 incident:incident/snapshot
      openshift-managed:openshift-managed/snapshot_2026-11-20_120000"
@@ -58,6 +70,7 @@ done
 # dataset  ->  snapshot path (without .db)
 for pair in "${PAIRS[@]}"; do
     ds="${pair%%:*}"
+    [ -n "$ONLY" ] && [ "$ds" != "$ONLY" ] && continue
     dest="$TD/${pair#*:}"
     etcd_enc_start "autopsy-$ds"
     python3 "$GEN" load --ops "$WORK/ops/$ds.jsonl" --endpoint "$ETCD_ENC_ENDPOINT"
@@ -75,6 +88,7 @@ done
 # with an independent model of the apiserver read path.
 for pair in "${PAIRS[@]}"; do
     ds="${pair%%:*}"
+    [ -n "$ONLY" ] && [ "$ds" != "$ONLY" ] && continue
     snap="$TD/${pair#*:}.db"
     etcd_enc_start "verify-$ds" "$snap"
     python3 "$VERIFY" --dataset "$ds" --testdata "$TD" --endpoint "$ETCD_ENC_ENDPOINT"

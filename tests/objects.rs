@@ -377,3 +377,164 @@ fn unreadable_objects_are_stubs_named_by_their_key() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The key-mismatch remedy's export command, run as printed (with a temporary directory for
+/// `<DIR>`), writes exactly the records only master-3's key reads, with their values, 0600.
+#[test]
+fn key_mismatch_remedy_command_exports_exactly_the_mirror_records() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("autopsy-objects-remedy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    for f in [
+        "snapshot.db",
+        "master-1.yaml",
+        "master-2.yaml",
+        "master-3.yaml",
+    ] {
+        std::fs::copy(testdata(&format!("incident/{f}")), input.join(f)).unwrap();
+    }
+    let p = |f: &str| input.join(f).display().to_string();
+    let configs: Vec<String> = ["master-1", "master-2", "master-3"]
+        .iter()
+        .map(|n| format!("--encryption-config={n}={}", p(&format!("{n}.yaml"))))
+        .collect();
+    let snap = format!("--snapshot={}", p("snapshot.db"));
+    let mut args = vec!["report", snap.as_str(), "-o", "json"];
+    args.extend(configs.iter().map(String::as_str));
+    let out = run(&args);
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "key-mismatch")
+        .expect("key-mismatch finding");
+    // Who wrote them, from their own managedFields (the generator names the token controller
+    // for the two service-account tokens, `kubectl create` for alert-config).
+    let w = &f["writers"];
+    assert_eq!(w["nodes"], serde_json::json!(["master-3"]));
+    assert_eq!(
+        (w["records"].as_u64(), w["decoded"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(
+        w["managers"],
+        serde_json::json!([
+            {"manager": "kube-controller-manager", "operation": "Update", "records": 2},
+            {"manager": "kubectl-create", "operation": "Update", "records": 1}
+        ])
+    );
+    assert!(w["since"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert!(f["evidence"].as_array().unwrap().iter().any(|e| e["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("master-3 has been writing with its own aescbc key key1")));
+    let steps = f["steps"].as_array().expect("steps");
+    assert_eq!(steps[0]["action"], "export", "no remedy starts by deleting");
+    assert_eq!(steps[1]["action"], "recreate");
+    let cmd = steps[0]["commands"][0].as_str().unwrap();
+    assert!(cmd.starts_with("etcd-autopsy export "), "{cmd}");
+    assert!(
+        cmd.contains("--reveal") && cmd.ends_with("--to <DIR>"),
+        "{cmd}"
+    );
+    assert!(
+        cmd.contains("master-3.yaml") && !cmd.contains("master-1.yaml"),
+        "{cmd}"
+    );
+    let recreate = steps[1]["commands"].as_array().unwrap();
+    assert_eq!(recreate.last().unwrap(), "kubectl apply -R -f <DIR>");
+
+    // The records master-1 and master-2 fail on while master-3 reads them: the generator's
+    // `mirror` case in expected.json.
+    let exp: Value =
+        serde_json::from_str(&std::fs::read_to_string(testdata("incident/expected.json")).unwrap())
+            .unwrap();
+    let mut want: Vec<String> = exp["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["case"] == "mirror")
+        .map(|r| r["key"].as_str().unwrap().to_string())
+        .collect();
+    want.sort();
+    assert_eq!(want.len(), 3);
+
+    // Run it as printed, through a shell, with the binary for `etcd-autopsy`.
+    let to = dir.join("restore");
+    let line = cmd
+        .replacen("etcd-autopsy", &format!("'{}'", bin()), 1)
+        .replace("<DIR>", &format!("'{}'", to.display()));
+    let done = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{line}: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let mut got = Vec::new();
+    let mut stack = vec![to.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+                continue;
+            }
+            assert_eq!(e.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            let key = text
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("# etcd key "))
+                .and_then(|l| l.split(',').next())
+                .unwrap()
+                .to_string();
+            let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
+            assert_eq!(doc["kind"], "Secret");
+            assert!(!text.contains("redacted"), "{key}: values must be there");
+            // The value decodes to the generator's marker for this record.
+            let marker = exp["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["key"] == key.as_str())
+                .and_then(|r| r["marker"].as_str())
+                .unwrap();
+            let values: Vec<Vec<u8>> = doc["data"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(v.as_str().unwrap())
+                        .unwrap()
+                })
+                .collect();
+            assert!(
+                values
+                    .iter()
+                    .any(|v| String::from_utf8_lossy(v).contains(marker)),
+                "{key}"
+            );
+            got.push(key);
+        }
+    }
+    got.sort();
+    assert_eq!(got, want);
+    // A fingerprint no source holds is an error, not an empty export.
+    let bad = run(&[
+        "export",
+        &p("snapshot.db"),
+        &configs[2],
+        "--decrypted-with",
+        "sha256:0000000000000000",
+    ]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("--decrypted-with"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -113,11 +113,17 @@ def pb_time(seconds):
     return f_varint(1, seconds) + f_varint(2, 0)
 
 
-def object_meta(name, namespace, uid, created, labels=None):
+def object_meta(name, namespace, uid, created, labels=None, managed=None):
     b = f_str(1, name) + f_str(2, "") + (f_str(3, namespace) if namespace else b"")
     b += f_str(4, "") + f_str(5, uid) + f_str(6, "") + f_varint(7, 0) + f_bytes(8, pb_time(created))
     for k in sorted(labels or {}):
         b += f_bytes(11, f_str(1, k) + f_str(2, labels[k]))
+    # managedFields (ObjectMeta 17): ManagedFieldsEntry {1 manager, 2 operation, 3 apiVersion, 4 time,
+    # 6 fieldsType, 7 fieldsV1 {1 raw JSON}} (apimachinery meta/v1 generated.proto).
+    for m in managed or []:
+        b += f_bytes(17, f_str(1, m["manager"]) + f_str(2, m["operation"]) + f_str(3, "v1")
+                     + f_bytes(4, pb_time(m["time"])) + f_str(6, "FieldsV1")
+                     + f_bytes(7, f_bytes(1, m["fields"].encode())))
     return b
 
 
@@ -126,8 +132,8 @@ def k8s_unknown(api_version, kind, raw):
             + f_str(3, "") + f_str(4, ""))
 
 
-def secret_pb(name, ns, uid, created, data, typ):
-    raw = f_bytes(1, object_meta(name, ns, uid, created))
+def secret_pb(name, ns, uid, created, data, typ, managed=None):
+    raw = f_bytes(1, object_meta(name, ns, uid, created, managed=managed))
     for k in sorted(data):
         raw += f_bytes(2, f_str(1, k) + f_bytes(2, data[k]))
     raw += f_str(3, typ)
@@ -615,7 +621,14 @@ def iso(ts):
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def secret_payload(rng, ds, name, ns, marker, typ=None):
+def secret_managed(manager, data, created):
+    """The managedFields entry an apiserver records for a client that created this Secret."""
+    fields = {"f:data": {".": {}, **{f"f:{k}": {} for k in sorted(data)}}, "f:type": {}}
+    return [{"manager": manager, "operation": "Update", "time": created,
+             "fields": json.dumps(fields, separators=(",", ":"), sort_keys=True)}]
+
+
+def secret_payload(rng, ds, name, ns, marker, typ=None, manager=None):
     typ = typ or rng.choice(["Opaque", "Opaque", "kubernetes.io/service-account-token", "kubernetes.io/tls",
                              "kubernetes.io/dockerconfigjson", "kubernetes.io/basic-auth"])
     m = marker
@@ -633,7 +646,8 @@ def secret_payload(rng, ds, name, ns, marker, typ=None):
     else:
         data = {"password": f"{m}-{rng.token(18)}".encode(), "api-key": f"{m}/{rng.token(12)}".encode()}
     ds.created += 37
-    return secret_pb(name, ns, rng.uid(), ds.created, data, typ)
+    managed = secret_managed(manager, data, ds.created) if manager else None
+    return secret_pb(name, ns, rng.uid(), ds.created, data, typ, managed)
 
 
 def build_multi():
@@ -1203,7 +1217,12 @@ def build_incident():
 
     def sec(ns, name, kid, want, case, typ=None, writer=None):
         m = ds.marker()
-        ds.write(f"/registry/secrets/{ns}/{name}", "secrets", secret_payload(rng, ds, name, ns, m, typ),
+        # The client whose request the apiserver wrote (managedFields): the token controller for
+        # service-account tokens, `kubectl create` for the rest; none before encryption (old objects).
+        manager = None
+        if kid:
+            manager = "kube-controller-manager" if typ == "kubernetes.io/service-account-token" else "kubectl-create"
+        ds.write(f"/registry/secrets/{ns}/{name}", "secrets", secret_payload(rng, ds, name, ns, m, typ, manager),
                  "aescbc" if kid else "identity", "key1" if kid else None, kid, want, case=case, marker=m,
                  writer=writer)
 

@@ -15,7 +15,7 @@
 //! input.
 
 use super::common::open_snapshot;
-use super::objects::{Decoder, Item, CHUNK};
+use super::objects::{Decoder, DecryptedWith, Item, CHUNK};
 use super::select::{select, SelectArgs};
 use super::sources::KeySourceArgs;
 use super::{CmdResult, Error, Outcome};
@@ -41,6 +41,10 @@ pub struct Args {
     /// Export Secrets and decrypted objects with their values (files mode 0600).
     #[arg(long)]
     pub reveal: bool,
+    /// Only the records this key decrypts: its fingerprint (`sha256:…`, as `keys` and `report`
+    /// print it) or candidate id (`NODE/PROVIDER/NAME`). Needs the key source that holds it.
+    #[arg(long, value_name = "KEY")]
+    pub decrypted_with: Option<String>,
     #[command(flatten)]
     pub keys: KeySourceArgs,
     /// Also records the tree no longer reaches, recovered by a page scan (see `salvage`); each
@@ -149,6 +153,11 @@ pub fn run(args: &Args) -> CmdResult {
     } else {
         Some(args.keys.load()?)
     };
+    let only = args
+        .decrypted_with
+        .as_deref()
+        .map(|k| DecryptedWith::new(k, keyring.as_ref()))
+        .transpose()?;
     if let Some(dir) = &args.to {
         check_dir(dir, args)?;
     }
@@ -169,7 +178,9 @@ pub fn run(args: &Args) -> CmdResult {
     let (mut skipped_secret, mut skipped_stub, mut skipped_other) = (0usize, Vec::new(), 0usize);
     for chunk in selected.chunks(CHUNK) {
         for item in decoder.decode_all(chunk) {
-            if labels.as_ref().is_some_and(|l| !l.matches(&item.object)) {
+            if labels.as_ref().is_some_and(|l| !l.matches(&item.object))
+                || only.as_ref().is_some_and(|o| !o.matches(&item))
+            {
                 continue;
             }
             if item.stub && crate::kube::KeyPath::parse(item.key.as_bytes()).is_none() {

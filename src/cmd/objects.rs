@@ -11,6 +11,7 @@ use crate::keyring::Keyring;
 use crate::kube::decode::{self, redact, Encoding, Node};
 use crate::kube::{Envelope, KeyPath};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Records decoded per parallel batch: bounds memory on a 300k-secret snapshot.
 pub const CHUNK: usize = 2048;
@@ -30,6 +31,8 @@ pub struct Item {
     pub envelope: &'static str,
     /// Candidate key id that decrypted it.
     pub decrypted_with: Option<String>,
+    /// That key's fingerprint.
+    pub decrypted_fingerprint: Option<String>,
     pub warnings: Vec<String>,
 }
 
@@ -66,6 +69,8 @@ impl Item {
 pub struct Decoder<'k> {
     pub engine: Option<(Engine, &'k Keyring)>,
     pub reveal: bool,
+    /// Records decoded so far: a selection decodes only what it selects (tests check it).
+    decoded: AtomicUsize,
 }
 
 impl<'k> Decoder<'k> {
@@ -73,7 +78,13 @@ impl<'k> Decoder<'k> {
         Decoder {
             engine: keyring.map(|k| (Engine::new(k), k)),
             reveal,
+            decoded: AtomicUsize::new(0),
         }
+    }
+
+    /// How many records [`Decoder::decode_one`] has decoded.
+    pub fn decoded(&self) -> usize {
+        self.decoded.load(Ordering::Relaxed)
     }
 
     /// Decodes a batch in parallel, keeping its order.
@@ -82,6 +93,7 @@ impl<'k> Decoder<'k> {
     }
 
     pub fn decode_one(&self, s: &Selected) -> Item {
+        self.decoded.fetch_add(1, Ordering::Relaxed);
         let kv = &s.record.kv;
         let env = Envelope::classify(kv.value);
         let mut item = Item {
@@ -92,6 +104,7 @@ impl<'k> Decoder<'k> {
             stub: false,
             envelope: env.label(),
             decrypted_with: None,
+            decrypted_fingerprint: None,
             warnings: Vec::new(),
         };
         let encrypted = matches!(
@@ -107,7 +120,10 @@ impl<'k> Decoder<'k> {
         };
         let d = match (&opened, encrypted) {
             (Some((i, p, kr)), _) => {
-                item.decrypted_with = kr.keys.get(*i).map(|k| k.id.clone());
+                if let Some(k) = kr.keys.get(*i) {
+                    item.decrypted_with = Some(k.id.clone());
+                    item.decrypted_fingerprint = Some(k.fingerprint.clone());
+                }
                 decode::decode(p.expose(), kv.mod_revision)
             }
             (None, false) => decode::decode(kv.value, kv.mod_revision),
@@ -144,6 +160,40 @@ impl<'k> Decoder<'k> {
     }
 }
 
+/// `--decrypted-with KEY`: only the records a given key decrypts, the key named by its
+/// fingerprint (`sha256:…`) or its candidate id (`master-3/aescbc/key1`).
+#[derive(Clone, Debug)]
+pub struct DecryptedWith(String);
+
+impl DecryptedWith {
+    /// Checks that a given key source holds the key, so a mistyped fingerprint is an error, not
+    /// an empty selection.
+    pub fn new(spec: &str, keyring: Option<&Keyring>) -> Result<Self, super::Error> {
+        let Some(kr) = keyring else {
+            return Err(super::Error::new(format!(
+                "--decrypted-with {spec}: needs the key source that holds the key (--encryption-config, \
+                 --static-resources or --key)"
+            )));
+        };
+        if !kr
+            .keys
+            .iter()
+            .any(|k| k.fingerprint == spec || k.id == spec)
+        {
+            return Err(super::Error::new(format!(
+                "--decrypted-with {}: no key of the given key sources has this fingerprint or id",
+                crate::etcd::display_key(spec.as_bytes())
+            )));
+        }
+        Ok(DecryptedWith(spec.to_string()))
+    }
+
+    pub fn matches(&self, item: &Item) -> bool {
+        item.decrypted_fingerprint.as_deref() == Some(self.0.as_str())
+            || item.decrypted_with.as_deref() == Some(self.0.as_str())
+    }
+}
+
 /// What is known of an object whose value cannot be read: from its key.
 fn stub(key: &[u8], len: usize, envelope: &str, mod_revision: i64) -> Node {
     let mut meta = Vec::new();
@@ -171,4 +221,55 @@ fn stub(key: &[u8], len: usize, envelope: &str, mod_revision: i64) -> Node {
             ]),
         ),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::select::{select, SelectArgs};
+    use super::*;
+    use crate::etcd::records::Records;
+    use crate::etcd::Snapshot;
+    use std::path::Path;
+
+    /// `-n NS` finds its keys by binary search in the sorted record index and decodes only
+    /// them: the decoder's counter equals the namespace's live objects, not the snapshot's.
+    #[test]
+    fn one_namespace_decodes_only_that_namespace() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/objects/objects.db");
+        let snap = Snapshot::open(&path).unwrap();
+        let records = Records::read(&snap);
+        let in_ns = |ns: &str| {
+            records
+                .live()
+                .filter(|r| KeyPath::parse(r.kv.key).is_some_and(|p| p.namespace == Some(ns)))
+                .count()
+        };
+        let live = records.live().count();
+        let mut checked = 0;
+        for ns in ["shop", "kube-system", "default"] {
+            let want = in_ns(ns);
+            if want == 0 {
+                continue;
+            }
+            let args = SelectArgs {
+                snapshot: path.clone(),
+                what: Vec::new(),
+                namespace: Some(ns.into()),
+                all_namespaces: false,
+                selector: None,
+                revision: None,
+                deleted: false,
+                limit: None,
+            };
+            let target = args.target().unwrap();
+            let sel = select(&records, &args, &target);
+            let d = Decoder::new(None, false);
+            let items = d.decode_all(&sel);
+            assert_eq!(items.len(), want, "{ns}");
+            assert_eq!(d.decoded(), want, "{ns}: decoded {} of {live}", d.decoded());
+            assert!(want < live);
+            checked += 1;
+        }
+        assert!(checked >= 2, "fixture namespaces changed");
+    }
 }

@@ -4,7 +4,7 @@ use super::coverage::Coverage;
 use super::model::*;
 use super::Context;
 use crate::etcd::trailer::Trailer;
-use crate::keyring::Role;
+use crate::keyring::{Origin, Role};
 use crate::kube::openshift::Apiserver;
 use crate::kube::Provider;
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,6 +36,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let Some(i) = ctx.integrity else { return };
     if let Trailer::Mismatch { stored, computed } = &i.trailer.trailer {
         out.push(Finding {
+            facts: FindingFacts::default(),
             kind: FindingKind::TrailerMismatch,
             severity: Severity::Critical,
             summary: if i.structure_ok {
@@ -59,6 +60,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .collect();
     if !i.structure_ok {
         out.push(Finding {
+            facts: FindingFacts::default(),
             kind: FindingKind::SnapshotIntegrity,
             severity: Severity::Critical,
             // problem_count includes the problems counted past the list's cap.
@@ -79,6 +81,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     // A truncated file has no trailer either; its truncation is the critical finding above.
     if matches!(i.trailer.trailer, Trailer::Missing) && !ctx.allow_missing_trailer && !i.truncated {
         out.push(Finding {
+            facts: FindingFacts::default(),
             kind: FindingKind::MissingTrailer,
             severity: Severity::Warning,
             summary: "the snapshot has no SHA-256 trailer (a copy of a data dir's member/snap/db, or cut short)".into(),
@@ -92,6 +95,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
     for a in &i.alarms {
         out.push(Finding {
+            facts: FindingFacts::default(),
             kind: FindingKind::Alarm,
             severity: Severity::Warning,
             summary: format!("alarm {} was raised on member {} when the snapshot was taken", a.alarm, a.member_id),
@@ -337,9 +341,20 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
                     mirror.len()
                 );
             }
+            let steps = recreate_steps(ctx, provider, &name, odd_fp, odd_nodes, keys_of(&mirror));
             let mut keys = keys_of(&odd_fails);
             keys.extend(keys_of(&mirror));
+            let writers = (!mirror.is_empty()).then(|| {
+                let keys: Vec<&str> = mirror.iter().map(|&i| &*audit.unreadable[i].key).collect();
+                let key = super::writers::KeyOf {
+                    provider: provider.name(),
+                    name: &name,
+                    fingerprint: odd_fp,
+                };
+                super::writers::of(ctx, &keys, odd_nodes, key)
+            });
             out.push(Finding {
+                facts: FindingFacts { steps, writers },
                 kind: FindingKind::KeyMismatch,
                 severity: Severity::Critical,
                 summary: format!(
@@ -357,6 +372,73 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
         }
     }
     accounted
+}
+
+/// The commands that save and re-create the records only `odd_nodes`' key (`odd_fp`) reads:
+/// export them from the snapshot with that node's key source, selected by the key's
+/// fingerprint (which decrypts exactly these: the others are stored under other keys, or under
+/// this name with the reference key), then, once the key is fixed, re-create them. None when no
+/// such record exists or the key's source is unknown.
+fn recreate_steps(
+    ctx: &Context<'_>,
+    provider: Provider,
+    name: &str,
+    odd_fp: &str,
+    odd_nodes: &[String],
+    mirror: Vec<String>,
+) -> Vec<RemedyStep> {
+    if mirror.is_empty() {
+        return Vec::new();
+    }
+    let Some(key) = ctx.keyring.keys.iter().find(|k| {
+        k.provider == provider
+            && k.name == name
+            && k.fingerprint == odd_fp
+            && odd_nodes.contains(&k.node)
+    }) else {
+        return Vec::new();
+    };
+    let source = match key.origins.first() {
+        Some(Origin::EncryptionConfig { path }) => KeySourceRef::EncryptionConfig {
+            node: key.node.clone(),
+            path: path.clone(),
+        },
+        Some(Origin::StaticResources { path, .. }) => KeySourceRef::StaticResources {
+            node: key.node.clone(),
+            path: path.clone(),
+        },
+        // A key recovered from the snapshot has no file to name: no export command (the same
+        // kube-apiserver source that opened it opens it again in any command).
+        Some(Origin::SnapshotSecret { .. }) => return Vec::new(),
+        Some(Origin::CommandLine { .. }) | None => KeySourceRef::CommandLine {
+            provider: provider.name().to_string(),
+            name: name.to_string(),
+        },
+    };
+    let objects: Vec<ObjectRef> = mirror
+        .iter()
+        .filter_map(|k| {
+            let p = crate::kube::KeyPath::parse(k.as_bytes())?;
+            Some(ObjectRef {
+                key: k.clone(),
+                resource: p.qualified_resource(),
+                namespace: p.namespace.map(str::to_string),
+                name: p.name.to_string(),
+            })
+        })
+        .collect();
+    let secrets = objects.iter().any(|o| o.resource == "secrets");
+    vec![
+        RemedyStep::Export(ExportStep {
+            snapshot: ctx.snapshot_path.to_string(),
+            source,
+            fingerprint: odd_fp.to_string(),
+            keys: mirror,
+            secrets,
+            encrypted: true,
+        }),
+        RemedyStep::Recreate(RecreateStep { objects }),
+    ]
 }
 
 /// Encrypted records no candidate key decrypts: the key name is held by no candidate (a read key
@@ -427,6 +509,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
     };
     if !unverified.is_empty() {
         out.push(Finding {
+            facts: FindingFacts::default(),
             kind: FindingKind::UnverifiedRecords,
             severity: Severity::Warning,
             summary: format!(
@@ -455,6 +538,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
         }];
         evidence.extend(unrecovered_evidence(ctx, &unchecked));
         out.push(Finding {
+            facts: FindingFacts::default(),
             kind: FindingKind::NotChecked,
             severity: Severity::Info,
             summary: format!(
@@ -506,6 +590,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
         }
         remedy += " Without it these records cannot be read or restored; keep them (they are not to be deleted).";
         out.push(Finding {
+            facts: FindingFacts::default(),
             kind: FindingKind::MissingReadKey,
             severity: Severity::Critical,
             summary: format!(
@@ -537,6 +622,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
         let total: usize = wrong.values().map(Vec::len).sum();
         let names: Vec<String> = wrong.keys().map(|(p, n)| format!("{p} key {n}")).collect();
         out.push(Finding {
+            facts: FindingFacts::default(),
             kind: FindingKind::UndecryptableRecords,
             severity: Severity::Critical,
             summary: format!("{total} record(s) under {} decrypt with none of the given keys of that name", list(&names)),
@@ -724,6 +810,7 @@ fn node_read_failures(
             format!("Add {} to {node}'s encryption config as read key(s), then restart its kube-apiserver.", adds.join("; "))
         };
         out.push(Finding {
+            facts: FindingFacts::default(),
             kind: FindingKind::NodeReadFailures,
             severity: Severity::Critical,
             summary: format!(
@@ -771,6 +858,7 @@ fn plaintext_in_encrypted(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .into_iter()
         .collect();
     out.push(Finding {
+        facts: FindingFacts::default(),
         kind: FindingKind::PlaintextInEncryptedResource,
         severity: Severity::Warning,
         summary: format!("{} record(s) of {} are stored in plaintext although the configs encrypt that resource", recs.len(), list(&resources)),
@@ -794,6 +882,7 @@ fn no_key_sources(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         return;
     }
     out.push(Finding {
+        facts: FindingFacts::default(),
         kind: FindingKind::NoKeySources,
         severity: Severity::Warning,
         summary: format!(
@@ -838,6 +927,7 @@ fn kms_required(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         *plugins.entry(label).or_default() += 1;
     }
     out.push(Finding {
+        facts: FindingFacts::default(),
         kind: FindingKind::KmsRequired,
         severity: Severity::Info,
         summary: format!("{} record(s) are encrypted through a KMS plugin; only the plugin can open them", recs.len()),

@@ -349,6 +349,7 @@ pub fn findings(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow], out: &mut 
             source: Some(ctx.snapshot_path.to_string()),
         }));
         out.push(Finding {
+            facts: FindingFacts::default(),
             kind: FindingKind::ConfigNotRunning,
             severity: Severity::Critical,
             summary: format!(
@@ -410,6 +411,7 @@ pub fn findings(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow], out: &mut 
         .collect();
     let node_set: BTreeSet<String> = absent.values().flatten().cloned().collect();
     out.push(Finding {
+        facts: FindingFacts::default(),
         kind: FindingKind::LogKeyNotInSnapshot,
         severity: Severity::Info,
         summary: format!("the logs name {} key(s) the snapshot does not hold: the logs and the snapshot are from different times", absent.len()),
@@ -455,6 +457,7 @@ fn node_mapping(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) {
     let configs = list(&cov.node_names);
     if !clients.is_empty() {
         out.push(Finding {
+            facts: FindingFacts::default(),
             kind: FindingKind::ClientSideLog,
             severity: Severity::Info,
             summary: format!(
@@ -495,6 +498,7 @@ fn node_mapping(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) {
     if !assumed.is_empty() {
         let only = &cov.node_names[0];
         out.push(Finding {
+            facts: FindingFacts::default(),
             kind: FindingKind::LogNodeAssumed,
             severity: Severity::Info,
             summary: format!(
@@ -523,6 +527,7 @@ fn node_mapping(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) {
             .into_iter()
             .collect();
         out.push(Finding {
+            facts: FindingFacts::default(),
             kind: FindingKind::LogNodeUnmatched,
             severity: Severity::Warning,
             summary: format!(

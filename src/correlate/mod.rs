@@ -11,6 +11,7 @@ pub mod findings;
 pub mod logmatch;
 pub mod model;
 pub mod space;
+pub mod writers;
 
 pub use model::*;
 

@@ -212,6 +212,83 @@ pub struct Finding {
     pub keys: Vec<String>,
     pub evidence: Vec<Evidence>,
     pub remedy: String,
+    /// Typed facts some findings carry besides their text (`report` spells them).
+    pub facts: FindingFacts,
+}
+
+/// What a finding knows beyond its summary, evidence and remedy text: typed, for `report`.
+#[derive(Clone, Debug, Default)]
+pub struct FindingFacts {
+    /// The remedy's commands, in order.
+    pub steps: Vec<RemedyStep>,
+    /// Who wrote the records only the odd node's key reads (key-mismatch), from the objects'
+    /// own metadata.
+    pub writers: Option<super::writers::Writers>,
+}
+
+/// One step of a remedy that is a command to run. Typed here; `report` alone spells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RemedyStep {
+    /// `etcd-autopsy export`, from the snapshot, of the records only one key decrypts, while the
+    /// snapshot still holds them: apply-ready manifests in a directory the user names.
+    Export(ExportStep),
+    /// After the key is fixed: no node reads the originals, and an apiserver has to read an
+    /// object to update or delete it (kubernetes/kubernetes#86489), so `kubectl apply` and
+    /// `replace` fail on them. Each original is removed by the path for undecryptable objects
+    /// (KEP-3926: `kubectl delete --ignore-store-read-error-with-cluster-breaking-potential`,
+    /// 1.32+ with the AllowUnsafeMalformedObjectDeletion feature gate; `etcdctl del` before),
+    /// then the export is applied.
+    Recreate(RecreateStep),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportStep {
+    pub snapshot: String,
+    /// The key source that holds the key (the node's config or tarball, or a `--key`).
+    pub source: KeySourceRef,
+    /// The key that decrypts exactly these records (the export selects by it).
+    pub fingerprint: String,
+    /// The records it selects.
+    pub keys: Vec<String>,
+    /// Secrets are among them (their manifests carry values: the export needs `--reveal`).
+    pub secrets: bool,
+    /// Records stored encrypted: `export` writes them only with `--reveal` (redacted values
+    /// would not be apply-ready), whatever their kind.
+    pub encrypted: bool,
+}
+
+/// How a key source is given on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySourceRef {
+    EncryptionConfig {
+        node: String,
+        path: String,
+    },
+    StaticResources {
+        node: String,
+        path: String,
+    },
+    /// A `--key` argument: its bytes are never printed; the user gives them again.
+    CommandLine {
+        provider: String,
+        name: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecreateStep {
+    /// The objects to remove and re-create, by etcd key.
+    pub objects: Vec<ObjectRef>,
+}
+
+/// An object as `kubectl` names it, with its etcd key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectRef {
+    pub key: String,
+    /// `secrets`, `deployments.apps`.
+    pub resource: String,
+    pub namespace: Option<String>,
+    pub name: String,
 }
 
 #[derive(Clone, Debug)]

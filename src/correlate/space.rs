@@ -6,7 +6,7 @@
 //! compaction drops only superseded revisions the cluster itself would drop, defrag rewrites the
 //! same keys, `--event-ttl` shortens how long the apiserver keeps Events.
 
-use super::model::{Evidence, Finding, FindingKind, Severity};
+use super::model::{Evidence, Finding, FindingFacts, FindingKind, Severity};
 use crate::bbolt::CheckReport;
 use crate::etcd::records::Records;
 use crate::etcd::space::{self, Level, Space, SpaceFinding};
@@ -83,6 +83,7 @@ pub fn findings(sp: &Space, path: &str) -> Vec<Finding> {
                 _ => vec![],
             };
             Some(Finding {
+                facts: FindingFacts::default(),
                 kind,
                 severity: severity(f.level()),
                 summary,

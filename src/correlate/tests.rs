@@ -91,6 +91,7 @@ fn has(d: &Diagnosis, k: FindingKind) -> Option<&Finding> {
 
 fn finding(kind: FindingKind, severity: Severity) -> Finding {
     Finding {
+        facts: FindingFacts::default(),
         kind,
         severity,
         summary: format!("{kind:?}"),
@@ -351,6 +352,45 @@ fn rule5_no_remedy_starts_by_deleting_data() {
         }
     }
     assert!(missing.remedy.contains("--static-resources"));
+}
+
+#[test]
+fn key_mismatch_remedy_exports_before_anything_is_deleted() {
+    let snap = open("incident/snapshot.db");
+    let d = diagnosis(
+        &snap,
+        &configs("incident", &["master-1", "master-2", "master-3"]),
+        None,
+    );
+    let f = has(&d, FindingKind::KeyMismatch).expect("key-mismatch");
+    let [RemedyStep::Export(e), RemedyStep::Recreate(r)] = f.facts.steps.as_slice() else {
+        panic!("{:?}", f.facts.steps);
+    };
+    // The source that holds master-3's key, the key that opens exactly the mirror records.
+    assert_eq!(
+        e.source,
+        KeySourceRef::EncryptionConfig {
+            node: "master-3".into(),
+            path: td("incident/master-3.yaml"),
+        }
+    );
+    assert_eq!(e.fingerprint, "sha256:2f91094b3553b6d8");
+    assert!(e.secrets && e.encrypted);
+    assert_eq!(e.keys.len(), 3);
+    assert!(e.keys.iter().all(|k| f.keys.contains(k)));
+    assert_eq!(
+        r.objects.iter().map(|o| o.key.clone()).collect::<Vec<_>>(),
+        e.keys
+    );
+    assert!(r
+        .objects
+        .iter()
+        .any(|o| o.resource == "secrets" && o.namespace.as_deref() == Some("cee-dnceed21")));
+    // No other finding carries steps.
+    assert!(d
+        .findings
+        .iter()
+        .all(|x| x.kind == FindingKind::KeyMismatch || x.facts.steps.is_empty()));
 }
 
 #[test]

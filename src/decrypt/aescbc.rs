@@ -204,27 +204,28 @@ impl CbcCipher {
 
     /// Full decryption with the apiserver's checks; the plaintext without padding.
     pub fn decrypt(&self, payload: &[u8]) -> Result<Vec<u8>, CbcError> {
+        /// Blocks per AES call: on the stack, enough for AES-NI's 8-block pipelining.
+        const BATCH: usize = 32;
         let ct = structure(payload)?;
-        let iv = &payload[..BLOCK];
-        let mut out = ct.to_vec();
-        let mut prev = [0u8; BLOCK];
-        prev.copy_from_slice(iv);
-        for chunk in out.chunks_mut(BLOCK * 8) {
-            let mut blocks: Vec<Block> = chunk.chunks(BLOCK).map(Block::clone_from_slice).collect();
-            let saved: Vec<[u8; BLOCK]> = chunk
-                .chunks(BLOCK)
-                .map(|c| {
-                    let mut a = [0u8; BLOCK];
-                    a.copy_from_slice(c);
-                    a
-                })
-                .collect();
-            self.decrypt_blocks(&mut blocks);
-            for ((dst, dec), cblk) in chunk.chunks_mut(BLOCK).zip(&blocks).zip(&saved) {
-                for ((d, x), p) in dst.iter_mut().zip(dec.iter()).zip(prev.iter()) {
-                    *d = x ^ p;
-                }
-                prev = *cblk;
+        let mut out = Vec::with_capacity(ct.len());
+        let mut blocks = [Block::default(); BATCH];
+        for (ci, chunk) in ct.chunks(BLOCK * BATCH).enumerate() {
+            let n = chunk.len() / BLOCK;
+            for (b, c) in blocks.iter_mut().zip(chunk.chunks_exact(BLOCK)) {
+                b.copy_from_slice(c);
+            }
+            self.decrypt_blocks(&mut blocks[..n]);
+            for (i, b) in blocks[..n].iter().enumerate() {
+                // payload = IV || ciphertext, so the block before ciphertext block k (the IV
+                // for k = 0) starts at k * 16 in payload.
+                let at = (ci * BATCH + i) * BLOCK;
+                let mut x = [0u8; BLOCK];
+                xor_into(
+                    &mut x,
+                    b,
+                    payload.get(at..at + BLOCK).unwrap_or(&[0; BLOCK]),
+                );
+                out.extend_from_slice(&x);
             }
         }
         let c = usize::from(*out.last().ok_or(CbcError::EmptyPanics)?);

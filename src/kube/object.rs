@@ -199,6 +199,167 @@ fn json_data(v: &serde_json::Value) -> Vec<(String, Vec<u8>, bool)> {
     out
 }
 
+/// Who wrote an object and when, from its own metadata: `creationTimestamp` and each
+/// `managedFields` entry (ObjectMeta field 17, ManagedFieldsEntry {1 manager, 2 operation,
+/// 4 time, 8 subresource}; apimachinery meta/v1 generated.proto). Times are Unix seconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Provenance {
+    pub creation: Option<i64>,
+    pub managed: Vec<ManagedEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManagedEntry {
+    /// The client's field manager (`kube-controller-manager`, `kubectl-create`, …).
+    pub manager: String,
+    /// `Update` or `Apply`.
+    pub operation: String,
+    pub time: Option<i64>,
+    /// `status`, `scale`, … or empty for the main resource.
+    pub subresource: String,
+}
+
+impl Provenance {
+    /// The latest time the object says it was written: its newest managedFields entry, else its
+    /// creation.
+    pub fn last_write(&self) -> Option<i64> {
+        self.managed
+            .iter()
+            .filter_map(|m| m.time)
+            .max()
+            .or(self.creation)
+    }
+}
+
+/// The provenance of a plaintext value; None when it is neither protobuf nor JSON.
+pub fn provenance(plaintext: &[u8]) -> Option<Provenance> {
+    match Envelope::classify(plaintext) {
+        Envelope::Protobuf(body) => {
+            let u = Unknown::decode(body).ok()?;
+            let mut p = Provenance::default();
+            for f in Fields::new(u.raw) {
+                let Ok((n, v)) = f else { break };
+                if let (1, Value::Bytes(meta)) = (n, v) {
+                    provenance_meta(meta, &mut p);
+                }
+            }
+            Some(p)
+        }
+        Envelope::Json(doc) => {
+            let v: serde_json::Value = serde_json::from_slice(doc).ok()?;
+            let meta = &v["metadata"];
+            let st = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+            Some(Provenance {
+                creation: meta["creationTimestamp"].as_str().and_then(parse_rfc3339),
+                managed: meta["managedFields"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|m| ManagedEntry {
+                                manager: st(&m["manager"]),
+                                operation: st(&m["operation"]),
+                                time: m["time"].as_str().and_then(parse_rfc3339),
+                                subresource: st(&m["subresource"]),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn time_secs(t: &[u8]) -> Option<i64> {
+    let mut secs = None;
+    for tf in Fields::new(t) {
+        if let Ok((1, Value::Varint(x))) = tf {
+            secs = Some(x as i64);
+        }
+    }
+    secs
+}
+
+fn provenance_meta(meta: &[u8], p: &mut Provenance) {
+    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    for f in Fields::new(meta) {
+        let Ok((n, v)) = f else { break };
+        match (n, v) {
+            (8, Value::Bytes(t)) => p.creation = time_secs(t),
+            (17, Value::Bytes(e)) => {
+                let mut m = ManagedEntry {
+                    manager: String::new(),
+                    operation: String::new(),
+                    time: None,
+                    subresource: String::new(),
+                };
+                for ef in Fields::new(e) {
+                    let Ok((n, Value::Bytes(b))) = ef else {
+                        continue;
+                    };
+                    match n {
+                        1 => m.manager = lossy(b),
+                        2 => m.operation = lossy(b),
+                        4 => m.time = time_secs(b),
+                        8 => m.subresource = lossy(b),
+                        _ => {}
+                    }
+                }
+                p.managed.push(m);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` → Unix seconds (metav1.Time's JSON form).
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let d = b.get(r)?;
+        d.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| d.iter().fold(0i64, |a, &c| a * 10 + i64::from(c - b'0')))
+    };
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't'))
+    {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut i = 19;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+    }
+    let offset = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        c @ (b'+' | b'-') if i + 6 == b.len() && b.get(i + 3) == Some(&b':') => {
+            let o = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
+            if *c == b'+' {
+                o
+            } else {
+                -o
+            }
+        }
+        _ => return None,
+    };
+    // Howard Hinnant's days_from_civil.
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + se - offset)
+}
+
 /// Seconds since the Unix epoch → `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
 pub fn rfc3339(secs: i64) -> Option<String> {
     let days = secs.div_euclid(86_400);
@@ -293,6 +454,48 @@ mod tests {
             }]
         );
         assert_eq!(summarize(b"garbage"), None);
+    }
+
+    #[test]
+    fn provenance_from_protobuf_and_json() {
+        // ObjectMeta{1 "s", 8 {1 1700000000}, 17 {1 "kcm", 2 "Update", 4 {1 1700000100}}}
+        let mut meta = field(1, b"s");
+        meta.extend(field(8, &[0x08, 0x80, 0xe2, 0xcf, 0xaa, 0x06]));
+        let mut e = field(1, b"kcm");
+        e.extend(field(2, b"Update"));
+        e.extend(field(4, &[0x08, 0xe4, 0xe2, 0xcf, 0xaa, 0x06]));
+        // Field 17's tag is two varint bytes (138 = 0x8a 0x01).
+        meta.extend([0x8a, 0x01, e.len() as u8]);
+        meta.extend(&e);
+        let raw = field(1, &meta);
+        let mut tm = field(1, b"v1");
+        tm.extend(field(2, b"Secret"));
+        let mut v = b"k8s\x00".to_vec();
+        v.extend(field(1, &tm));
+        v.extend(field(2, &raw));
+        let p = provenance(&v).unwrap();
+        assert_eq!(p.creation, Some(1_700_000_000));
+        assert_eq!(p.managed.len(), 1);
+        assert_eq!(p.managed[0].manager, "kcm");
+        assert_eq!(p.managed[0].operation, "Update");
+        assert_eq!(p.last_write(), Some(1_700_000_100));
+        let j = provenance(
+            br#"{"kind":"W","metadata":{"creationTimestamp":"2023-11-14T22:13:20Z","managedFields":[{"manager":"kubectl-client-side-apply","operation":"Update","time":"2023-11-14T23:13:20+01:00"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(j.creation, Some(1_700_000_000));
+        assert_eq!(j.managed[0].time, Some(1_700_000_000));
+        assert_eq!(parse_rfc3339("2000-02-29T00:00:00.5Z"), Some(951_782_400));
+        for bad in [
+            "",
+            "2000-13-01T00:00:00Z",
+            "2000-02-29 00:00:00Z",
+            "2000-02-29T00:00:00",
+            "x",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+        assert_eq!(provenance(b"garbage"), None);
     }
 
     #[test]

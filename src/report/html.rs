@@ -148,11 +148,21 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             }
             writeln!(out, "</ul>")?;
         }
-        writeln!(
-            out,
-            "<p><strong>Remedy:</strong> {}</p></div>",
-            rich(&f.remedy)
-        )?;
+        writeln!(out, "<p><strong>Remedy:</strong> {}</p>", rich(&f.remedy))?;
+        if !f.steps.is_empty() {
+            writeln!(out, "<ol class=\"steps\">")?;
+            for st in &f.steps {
+                let cmds: Vec<String> = st.commands.iter().map(|c| esc(c)).collect();
+                writeln!(
+                    out,
+                    "<li>{}<pre><code>{}</code></pre></li>",
+                    rich(&st.text),
+                    cmds.join("\n")
+                )?;
+            }
+            writeln!(out, "</ol>")?;
+        }
+        writeln!(out, "</div>")?;
     }
     writeln!(out, "</section>")?;
 

@@ -147,7 +147,16 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 }
             }
         }
-        writeln!(out, "- **Remedy:** {}\n", prose(&f.remedy))?;
+        writeln!(out, "- **Remedy:** {}", prose(&f.remedy))?;
+        for (n, st) in f.steps.iter().enumerate() {
+            writeln!(out, "  {}. {}\n", n + 1, prose(&st.text))?;
+            writeln!(out, "     ```sh")?;
+            for c in &st.commands {
+                writeln!(out, "     {c}")?;
+            }
+            writeln!(out, "     ```")?;
+        }
+        writeln!(out)?;
         if !f.keys.is_empty() {
             // Every key, folded: GitHub and GitLab render <details>; the blank lines around the
             // list make it Markdown again inside the HTML block (GFM spec "HTML blocks", type 6).

@@ -5,8 +5,10 @@ pub mod build;
 pub mod html;
 pub mod markdown;
 pub mod model;
+pub mod remedy;
 pub mod restore;
 pub mod text;
+pub mod writers;
 
 pub use model::Report;
 

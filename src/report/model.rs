@@ -155,6 +155,12 @@ pub struct Finding {
     pub keys: Vec<String>,
     pub evidence: Vec<Evidence>,
     pub remedy: String,
+    /// The remedy's commands, step by step (none for most findings).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<super::remedy::Step>,
+    /// key-mismatch: who wrote the records only the odd node's key reads (from their metadata).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writers: Option<super::writers::WritersJson>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -251,14 +257,28 @@ impl Named for FindingKind {
 impl Finding {
     /// The report's form of a diagnosis finding (moved: a finding can list 300k keys).
     pub fn from_diagnosis(f: crate::correlate::Finding) -> Finding {
+        let mut evidence = f.evidence;
+        if let Some(w) = &f.facts.writers {
+            // Right after the count of records the odd key wrote.
+            let at = evidence
+                .iter()
+                .position(|e| e.text.contains(" records were written with "))
+                .map_or(evidence.len(), |i| i + 1);
+            evidence.insert(
+                at,
+                crate::correlate::Evidence {
+                    text: super::writers::sentence(w),
+                    source: None,
+                },
+            );
+        }
         Finding {
             kind: f.kind,
             severity: f.severity,
             summary: f.summary,
             nodes: f.nodes,
             keys: f.keys,
-            evidence: f
-                .evidence
+            evidence: evidence
                 .into_iter()
                 .map(|e| Evidence {
                     derived: line_is_derived(&e.text),
@@ -267,6 +287,17 @@ impl Finding {
                 })
                 .collect(),
             remedy: f.remedy,
+            steps: f
+                .facts
+                .steps
+                .iter()
+                .map(super::remedy::Step::from_step)
+                .collect(),
+            writers: f
+                .facts
+                .writers
+                .as_ref()
+                .map(super::writers::WritersJson::from_writers),
         }
     }
 }

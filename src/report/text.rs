@@ -138,6 +138,12 @@ fn summary(r: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<Stri
             }
         }
         writeln!(out, "   remedy:   {}", f.remedy)?;
+        for (n, st) in f.steps.iter().enumerate() {
+            writeln!(out, "   step {}:   {}", n + 1, st.text)?;
+            for c in &st.commands {
+                writeln!(out, "     $ {c}")?;
+            }
+        }
     }
     if r.findings.is_empty() {
         writeln!(out, "no findings")?;
