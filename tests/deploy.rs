@@ -41,12 +41,6 @@ const RESTRICTED_VOLUMES: &[&str] = &[
     "secret",
 ];
 
-/// validate flags the manifests use that the backup-set CLI (docs/backup-validation.md, the
-/// contract the backup branch implements) adds. Until it is merged they are taken on trust and
-/// removed before parsing; once our clap definition knows one, `pending_flags_are_not_yet_known`
-/// fails so it is taken off this list and checked for real.
-const PENDING_BACKUP_CLI: &[&str] = &["output-dir", "index", "push", "push-instance", "push-job"];
-
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Scc {
@@ -597,11 +591,6 @@ fn validate_cli() -> Command {
     validate::Args::augment_args(Command::new("validate")).no_binary_name(true)
 }
 
-fn long_flag(arg: &str) -> Option<&str> {
-    arg.strip_prefix("--")
-        .map(|f| f.split('=').next().unwrap_or(f))
-}
-
 #[test]
 fn every_etcd_autopsy_argument_is_accepted_by_the_cli() {
     let all = manifests();
@@ -617,10 +606,7 @@ fn every_etcd_autopsy_argument_is_accepted_by_the_cli() {
             .map(|a| expand(at, a, &declared))
             .collect();
         assert_eq!(args.first().map(String::as_str), Some("validate"), "{at}");
-        let rest: Vec<&String> = args[1..]
-            .iter()
-            .filter(|a| long_flag(a).is_none_or(|f| !PENDING_BACKUP_CLI.contains(&f)))
-            .collect();
+        let rest: Vec<&String> = args[1..].iter().collect();
         let matches = validate_cli()
             .try_get_matches_from(&rest)
             .unwrap_or_else(|e| panic!("{at}: etcd-autopsy {args:?}: {e}"));
@@ -674,18 +660,6 @@ fn every_etcd_autopsy_argument_is_accepted_by_the_cli() {
         assert!(
             matches!(action, Some("FailJob" | "FailIndex")),
             "{at}: exit 1 is retried"
-        );
-    }
-}
-
-#[test]
-fn pending_flags_are_not_yet_known() {
-    let cli = validate_cli();
-    for flag in PENDING_BACKUP_CLI {
-        assert!(
-            !cli.get_arguments().any(|a| a.get_long() == Some(flag)),
-            "validate now has --{flag}: take it off PENDING_BACKUP_CLI in tests/deploy.rs so the \
-             manifests' use of it is checked"
         );
     }
 }

@@ -50,6 +50,7 @@ const STYLE: &str = "*{box-sizing:border-box}\
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;padding:0 1em;max-width:1100px;color:#222}\
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}\
 .scroll{max-width:100%;overflow-x:auto}\
+pre{max-width:100%;overflow-x:auto;background:#f6f6f6;padding:.4em .6em;font:12px ui-monospace,monospace}\
 table{border-collapse:collapse;margin:.5em 0;width:100%}td,th{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}\
 th{background:#f4f4f4}code{font:12px ui-monospace,monospace;background:#f6f6f6;padding:0 .2em;overflow-wrap:anywhere}\
 td,th,li,p,div{overflow-wrap:break-word}.path{overflow-wrap:anywhere}\
@@ -62,6 +63,7 @@ td,th,li,p,div{overflow-wrap:break-word}.path{overflow-wrap:anywhere}\
 .print-only{display:none}#timeline{display:block;width:100%;height:auto}.axis{font-size:11px;fill:#555}.caption{color:#555;font-size:.9em}\
 @media print{body{max-width:none;margin:0;padding:0;font-size:11px}code{font-size:10px}\
 .scroll,.keys{overflow:visible;max-height:none;border:0}\
+pre{white-space:pre-wrap;overflow-wrap:anywhere;overflow:visible}\
 .finding,tr,#timeline{break-inside:avoid}h2{break-after:avoid}\
 .keys li:nth-child(n+51){display:none}.print-only{display:block}\
 .verdict,.finding,th,code{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
