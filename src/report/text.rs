@@ -247,6 +247,20 @@ fn wrap(line: &str, width: Option<usize>) -> Vec<String> {
     out
 }
 
+/// One line of space numbers and one of the restore plan (`stats` and `restore-plan` say more).
+fn space_and_restore(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Some(sp) = &r.space {
+        writeln!(out, "space:    {}", super::space_sentence(sp))?;
+    }
+    if let Some(rp) = &r.restore_plan {
+        writeln!(out, "restore:  {}", super::restore_sentence(rp))?;
+        for w in &rp.warnings {
+            writeln!(out, "          warning: {w}")?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,18 +315,4 @@ mod tests {
         assert_eq!(hanging_indent("verdict: OK — x"), 9);
         assert_eq!(hanging_indent("node master-1: reads"), 2);
     }
-}
-
-/// One line of space numbers and one of the restore plan (`stats` and `restore-plan` say more).
-fn space_and_restore(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    if let Some(sp) = &r.space {
-        writeln!(out, "space:    {}", super::space_sentence(sp))?;
-    }
-    if let Some(rp) = &r.restore_plan {
-        writeln!(out, "restore:  {}", super::restore_sentence(rp))?;
-        for w in &rp.warnings {
-            writeln!(out, "          warning: {w}")?;
-        }
-    }
-    Ok(())
 }
