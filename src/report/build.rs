@@ -49,6 +49,9 @@ pub struct Options {
     /// report's chain-of-custody hash is empty and its status map too: only for callers that
     /// print no report.
     pub skip_file_hashes: bool,
+    /// No space diagnosis (`audit`: it prints none, and the defrag replay and per-key history
+    /// cost more than its trial decryption on a 1 GiB snapshot). Its findings are then absent.
+    pub skip_space: bool,
 }
 
 /// Everything computed from one snapshot, its key sources and logs.
@@ -63,8 +66,8 @@ pub struct Analysis {
     /// The per-record judgement (`audit` prints it).
     pub audit: audit::Audit,
     pub diagnosis: Diagnosis,
-    /// Where the space goes (its findings are in the diagnosis too).
-    pub space: Space,
+    /// Where the space goes (its findings are in the diagnosis too); `None` with `skip_space`.
+    pub space: Option<Space>,
     /// How to restore this snapshot.
     pub restore_plan: RestorePlan,
     keys: Vec<KeyRow>,
@@ -106,7 +109,7 @@ struct Facts<'s> {
     status: BTreeMap<String, serde_json::Value>,
     engine: Engine,
     audit: audit::Audit,
-    space: Space,
+    space: Option<Space>,
     restore_plan: RestorePlan,
     /// The given keyring plus the configs recovered from the snapshot, when any was.
     recovered: Option<Keyring>,
@@ -155,7 +158,11 @@ fn facts<'s>(
                             let live: Vec<audit::Input> = audit::Input::live(&records);
                             audit::audit(&engine, recovered.as_ref().unwrap_or(keyring), &live)
                         },
-                        || correlate::space::diagnosis(snap, &records, &structure, opts.space),
+                        || {
+                            (!opts.skip_space).then(|| {
+                                correlate::space::diagnosis(snap, &records, &structure, opts.space)
+                            })
+                        },
                     );
                     audit.recovery = recovery;
                     (records, structure, st, (engine, recovered, audit, space))
@@ -208,7 +215,7 @@ impl Facts<'_> {
             integrity: Some(&self.integrity),
             allow_missing_trailer: opts.allow_missing_trailer,
             logs,
-            space: Some(&self.space),
+            space: self.space.as_ref(),
         };
         let diagnosis = correlate::diagnose(&ctx);
         let keys = key_rows(keyring);
@@ -313,7 +320,7 @@ impl Analysis {
             unreadable: audit.unreadable,
             log_events: parts.log_events,
             findings: parts.findings,
-            space: Some(model::SpaceSection::from_space(&space)),
+            space: space.as_ref().map(model::SpaceSection::from_space),
             restore_plan: Some(model::RestorePlanSection::from_plan(&restore_plan)),
         }
     }
