@@ -14,19 +14,7 @@ fn root() -> &'static std::path::Path {
 }
 
 fn incident_args(format: &str) -> Vec<String> {
-    let t = |f: &str| {
-        testdata(&format!("incident/{f}"))
-            .to_str()
-            .unwrap()
-            .to_string()
-    };
-    let mut a: Vec<String> = vec!["report".into(), "--snapshot".into(), t("snapshot.db")];
-    for n in ["master-1", "master-2", "master-3"] {
-        a.push("--encryption-config".into());
-        a.push(format!("{n}={}", t(&format!("{n}.yaml"))));
-        a.push("--log".into());
-        a.push(format!("{n}={}", t(&format!("{n}.log"))));
-    }
+    let mut a = incident_report_args();
     a.extend([
         "-o".into(),
         format.into(),
@@ -34,10 +22,6 @@ fn incident_args(format: &str) -> Vec<String> {
         FIXED.into(),
     ]);
     a
-}
-
-fn run_s(args: &[String]) -> std::process::Output {
-    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// Markdown → HTML through cmark-gfm, or None (with the reason printed) when python3 or

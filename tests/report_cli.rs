@@ -6,19 +6,7 @@ use common::*;
 const FIXED: &str = "2026-11-22T00:00:00Z";
 
 fn incident_args(format: &str) -> Vec<String> {
-    let t = |f: &str| {
-        testdata(&format!("incident/{f}"))
-            .to_str()
-            .unwrap()
-            .to_string()
-    };
-    let mut a: Vec<String> = vec!["report".into(), "--snapshot".into(), t("snapshot.db")];
-    for n in ["master-1", "master-2", "master-3"] {
-        a.push("--encryption-config".into());
-        a.push(format!("{n}={}", t(&format!("{n}.yaml"))));
-        a.push("--log".into());
-        a.push(format!("{n}={}", t(&format!("{n}.log"))));
-    }
+    let mut a = incident_report_args();
     a.extend([
         "--year".into(),
         "2021".into(),
@@ -28,10 +16,6 @@ fn incident_args(format: &str) -> Vec<String> {
         FIXED.into(),
     ]);
     a
-}
-
-fn run_s(args: &[String]) -> std::process::Output {
-    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 #[test]

@@ -71,3 +71,27 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// `report` on the key-mismatch incident with its three node configs and logs (the arguments
+/// every report test starts from; each adds its format and time flags).
+pub fn incident_report_args() -> Vec<String> {
+    let t = |f: &str| {
+        testdata(&format!("incident/{f}"))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let mut a: Vec<String> = vec!["report".into(), "--snapshot".into(), t("snapshot.db")];
+    for n in ["master-1", "master-2", "master-3"] {
+        a.push("--encryption-config".into());
+        a.push(format!("{n}={}", t(&format!("{n}.yaml"))));
+        a.push("--log".into());
+        a.push(format!("{n}={}", t(&format!("{n}.log"))));
+    }
+    a
+}
+
+/// Runs the binary with owned arguments.
+pub fn run_s(args: &[String]) -> std::process::Output {
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
