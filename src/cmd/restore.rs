@@ -9,7 +9,7 @@ use super::{CmdResult, Outcome};
 use crate::etcd::records::Records;
 use crate::etcd::restore::{self, RestorePlan, Tool, Warning};
 use crate::output::write_json;
-use crate::report::restore::{command_line, warning_text};
+use crate::report::restore::{bump_reason, command_line, warning_text};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -55,14 +55,6 @@ pub fn run(args: &Args) -> CmdResult {
     } else {
         Outcome::Clean
     })
-}
-
-/// Why the bump has its size, in words.
-pub fn bump_reason(p: &RestorePlan) -> String {
-    format!(
-        "it must exceed the revisions written after this snapshot, which the file cannot tell; this snapshot is at revision {} after the cluster's whole life, so ten times that (rounded up to a power of ten, at least 10^9) leaves room for nine more lifetimes at the same rate",
-        p.bump.from_revision
-    )
 }
 
 pub fn render(out: &mut impl Write, p: &RestorePlan) -> std::io::Result<()> {

@@ -145,7 +145,7 @@ pub struct RestoreOut {
 impl RestoreOut {
     fn of(plan: RestorePlan) -> RestoreOut {
         RestoreOut {
-            bump_reason: super::restore::bump_reason(&plan),
+            bump_reason: crate::report::restore::bump_reason(&plan),
             warning_texts: plan
                 .warnings
                 .iter()

@@ -1,19 +1,7 @@
 //! A restore plan's words: command lines as a shell takes them and warnings in sentences, the
 //! only place they are chosen (`restore-plan` prints them, the report carries them).
 
-use crate::etcd::restore::Warning;
-
-/// POSIX-shell quoting, only where needed.
-fn shell_word(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@%+".contains(&b));
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
+use crate::etcd::restore::{RestorePlan, Warning};
 
 /// One command line, `\`-continued before each flag so it fits a terminal.
 pub fn command_line(argv: &[String], env: &str) -> String {
@@ -24,9 +12,17 @@ pub fn command_line(argv: &[String], env: &str) -> String {
         } else if i > 0 {
             s.push(' ');
         }
-        s.push_str(&shell_word(a));
+        s.push_str(&super::remedy::quote(a));
     }
     s
+}
+
+/// Why the bump has its size, in words.
+pub fn bump_reason(p: &RestorePlan) -> String {
+    format!(
+        "it must exceed the revisions written after this snapshot, which the file cannot tell; this snapshot is at revision {} after the cluster's whole life, so ten times that (rounded up to a power of ten, at least 10^9) leaves room for nine more lifetimes at the same rate",
+        p.bump.from_revision
+    )
 }
 
 /// A warning in words: the only place they are chosen.
