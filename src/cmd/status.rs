@@ -12,7 +12,7 @@ use super::outfile::{Guard, Mode};
 use super::output_args::{formats, Fmt, OutputArgs};
 use super::{CmdResult, Outcome};
 use crate::bbolt::{FreelistState, Problem};
-use crate::etcd::records::{count_undecodable, Records};
+use crate::etcd::records::Records;
 use crate::etcd::status::{self, humanize_bytes, Printed, Semantics, Status};
 use crate::output::write_json;
 use serde::Serialize;
@@ -120,22 +120,30 @@ pub fn run(args: &Args) -> CmdResult {
             SemanticsArg::V36 => true,
         };
     // etcdctl/etcdutl run tx.Check() before computing status and refuse a damaged file; we print
-    // the numbers anyway and say what they would do. The check runs beside the hashing.
-    let ((st, st_problems), (check, (live, record_problems))) = rayon::join(
-        || status::compute(&snap),
+    // the numbers anyway and say what they would do. The check runs beside the hashing. 3.4/3.5
+    // output only needs to know how many records cannot be decoded: the hash pass counts them
+    // while it reads each leaf; the live-key count needs every record indexed by key.
+    let ((st, st_problems, undecodable), (check, indexed)) = rayon::join(
+        || {
+            if needs_live {
+                let (st, problems) = status::compute(&snap);
+                (st, problems, 0)
+            } else {
+                status::compute_counting_undecodable(&snap)
+            }
+        },
         || {
             let check = snap.check_structure();
-            let records = if needs_live {
+            let indexed = needs_live.then(|| {
                 let r = Records::read(&snap);
                 let bad = r.record_problems.len() as u64 + r.record_problems_omitted;
                 (r.live_count() as u64, bad)
-            } else {
-                // Not printed: 3.4/3.5 semantics count pairs, not live keys.
-                (0, count_undecodable(&snap))
-            };
-            (check, records)
+            });
+            (check, indexed)
         },
     );
+    // Not printed without `needs_live`: 3.4/3.5 semantics count pairs, not live keys.
+    let (live, record_problems) = indexed.unwrap_or((0, undecodable));
     let semantics = match args.semantics {
         SemanticsArg::Auto => st.native_semantics(),
         SemanticsArg::V35 => Semantics::Etcd35,

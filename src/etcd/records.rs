@@ -120,8 +120,11 @@ fn decode_leaf<'a>(
     }
 }
 
-/// Whether an element of the `key` bucket decodes as a record.
-fn decodes(e: &Result<crate::bbolt::LeafElement<'_>, crate::bbolt::page::ElementError>) -> bool {
+/// Whether an element of the `key` bucket decodes as a record (what [`count_undecodable`] and
+/// the status hash pass count).
+pub(crate) fn decodes(
+    e: &Result<crate::bbolt::LeafElement<'_>, crate::bbolt::page::ElementError>,
+) -> bool {
     e.as_ref()
         .is_ok_and(|e| Revision::parse(e.key).is_some() && KeyValue::decode(e.value).is_ok())
 }
@@ -352,6 +355,14 @@ mod tests {
             let r = Records::read(&snap);
             let bad = r.record_problems.len() as u64 + r.record_problems_omitted;
             assert_eq!(count_undecodable(&snap), bad);
+            assert_eq!(
+                super::super::status::compute_counting_undecodable(&snap).2,
+                bad
+            );
+            assert_eq!(
+                super::super::status::compute_counting_undecodable(&snap).0,
+                super::super::status::compute(&snap).0
+            );
             damaged += usize::from(bad > 0);
             // by_key is (key, revision) order and live holds each key's last non-tombstone.
             let hist: Vec<_> = r.history().map(|h| (h.kv.key, h.rev)).collect();

@@ -17,6 +17,7 @@
 
 use super::buckets;
 use super::meta::storage_version_semver;
+use super::records;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
 use crate::bbolt::{prefetched, Leaf, Problem, Problems};
@@ -119,14 +120,20 @@ impl Part {
 const LEAVES_PER_CHUNK: usize = 1024;
 
 /// Hashes a run of leaves as `b.ForEach` sees them: key then value; a nested bucket's value is
-/// nil. Also returns the last key seen.
-fn hash_leaves<'a>(leaves: &[Leaf<'a>]) -> (Part, Option<&'a [u8]>) {
+/// nil. Also returns the last key seen and, when `count` is set, how many elements do not decode
+/// as mvcc records ([`records::count_undecodable`]'s count, taken while the bytes are in cache).
+fn hash_leaves<'a>(leaves: &[Leaf<'a>], count: bool) -> (Part, Option<&'a [u8]>, u64) {
     let mut p = Part::default();
     let mut last = None;
+    let mut undecodable = 0u64;
     for leaf in prefetched(leaves) {
         // Elements that cannot be read are skipped here; the integrity check reports them.
         // `Leaf::elements` reads each byte once: shared values are not hashed again (#18).
-        for e in leaf.elements().flatten() {
+        for e in leaf.elements() {
+            if count && !records::decodes(&e) {
+                undecodable += 1;
+            }
+            let Ok(e) = e else { continue };
             p.crc = crc32c::crc32c_append(p.crc, e.key);
             p.len += e.key.len() as u64;
             if !e.is_bucket() {
@@ -137,32 +144,51 @@ fn hash_leaves<'a>(leaves: &[Leaf<'a>]) -> (Part, Option<&'a [u8]>) {
             last = Some(e.key);
         }
     }
-    (p, last)
+    (p, last, undecodable)
 }
 
 /// Computes the status numbers. Problems met on the way (unreadable subtrees) are returned; the
 /// numbers then cover only what could be read, and etcdctl would have refused the file anyway
 /// (its `tx.Check()` runs first).
 pub fn compute(snap: &Snapshot) -> (Status, Vec<Problem>) {
+    let (status, problems, _) = compute_inner(snap, false);
+    (status, problems)
+}
+
+/// [`compute`], plus the number of `key` bucket entries that do not decode as mvcc records,
+/// equal to [`records::count_undecodable`]: counted in the hash pass, while each leaf is in
+/// cache, instead of by a second walk and read of the bucket (status needs both).
+pub fn compute_counting_undecodable(snap: &Snapshot) -> (Status, Vec<Problem>, u64) {
+    compute_inner(snap, true)
+}
+
+fn compute_inner(snap: &Snapshot, count: bool) -> (Status, Vec<Problem>, u64) {
     let db = snap.db();
     let (top, mut problems) = db.root_bucket().buckets();
     let mut total = Part::default();
     let mut revision = 0;
+    let mut undecodable = 0;
+    // `Snapshot::bucket` (what `count_undecodable` reads) is the first bucket of that name.
+    let mut key_counted = false;
     for (name, bucket) in &top {
         total = total.append(Part {
             crc: crc32c::crc32c(name),
             len: name.len() as u64,
             pairs: 0,
         });
+        let is_key = *name == buckets::KEY;
+        let count_here = count && is_key && !key_counted;
+        key_counted |= is_key;
         let (leaves, p) = bucket.leaves();
         problems.note_all(p);
         let parts: Vec<_> = leaves
             .par_chunks(LEAVES_PER_CHUNK)
-            .map(hash_leaves)
+            .map(|c| hash_leaves(c, count_here))
             .collect();
-        for (part, last) in &parts {
+        for (part, last, bad) in &parts {
             total = total.append(*part);
-            if *name == buckets::KEY {
+            undecodable += bad;
+            if is_key {
                 if let Some(k) = last {
                     revision = Revision::main_of(k).unwrap_or(revision);
                 }
@@ -176,7 +202,7 @@ pub fn compute(snap: &Snapshot) -> (Status, Vec<Problem>) {
         total_size: db.logical_size(),
         storage_version: read_storage_version(snap),
     };
-    (status, problems)
+    (status, problems, undecodable)
 }
 
 /// The raw `meta/storageVersion` value, when the key exists (etcd 3.6+ writes it).
