@@ -329,16 +329,76 @@ pub fn store_revisions(snap: &Snapshot, meta: &MetaInfo) -> (StoreRevisions, Opt
     let (first, last) = match snap.bucket(buckets::KEY) {
         (Some(b), _) => {
             let (leaves, _) = b.leaves();
-            let key_at = |l: Option<&Leaf<'_>>, back: bool| {
-                let v = l?.view;
-                let i = if back { v.len().checked_sub(1)? } else { 0 };
-                bytes_to_rev(v.element(i).ok()?.key).map(|r| r.0)
-            };
-            (key_at(leaves.first(), false), key_at(leaves.last(), true))
+            (first_key_main(leaves.first()), last_key_main(leaves.last()))
         }
         _ => (None, None),
     };
     (StoreRevisions::from_last(meta, last), first)
+}
+
+/// [`store_revisions`] by descending the key bucket's leftmost and rightmost paths (a few pages)
+/// instead of walking all of it. On a tree the integrity check finds intact the walk's first and
+/// last leaves are these, so the answer is the same; on a damaged one the walk skips what it
+/// cannot read and may end elsewhere: use [`store_revisions`] there.
+pub fn store_revisions_by_descent(
+    snap: &Snapshot,
+    meta: &MetaInfo,
+) -> (StoreRevisions, Option<i64>) {
+    let (first, last) = match snap.bucket(buckets::KEY) {
+        (Some(b), _) if b.is_inline() => {
+            let mut leaf = None;
+            b.walk_leaves(&mut |l| leaf = Some(l));
+            (first_key_main(leaf.as_ref()), last_key_main(leaf.as_ref()))
+        }
+        (Some(b), _) => {
+            let db = snap.db();
+            let root = b.root_page();
+            (
+                first_key_main(edge_leaf(db, root, false).as_ref()),
+                last_key_main(edge_leaf(db, root, true).as_ref()),
+            )
+        }
+        _ => (None, None),
+    };
+    (StoreRevisions::from_last(meta, last), first)
+}
+
+/// The first (or last) leaf of the tree at `root`: child 0 (or the last child) of each branch.
+fn edge_leaf(db: &crate::bbolt::Db, root: crate::bbolt::Pgid, last: bool) -> Option<Leaf<'_>> {
+    use crate::bbolt::page::BranchPage;
+    use crate::bbolt::{LeafPage, PageKind};
+    let mut id = root;
+    // The walk gives up below this depth too (bbolt walk.rs MAX_DEPTH).
+    for _ in 0..=64 {
+        let page = db.page(id).ok()?;
+        match page.kind() {
+            PageKind::Leaf => {
+                return Some(Leaf {
+                    page: id,
+                    inline: false,
+                    view: LeafPage::new(page).ok()?,
+                })
+            }
+            PageKind::Branch => {
+                let b = BranchPage::new(page).ok()?;
+                let i = if last { b.len().checked_sub(1)? } else { 0 };
+                id = b.element(i).ok()?.child;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Main revision of a leaf's first element, as [`store_revisions`] reads it.
+fn first_key_main(l: Option<&Leaf<'_>>) -> Option<i64> {
+    bytes_to_rev(l?.view.element(0).ok()?.key).map(|r| r.0)
+}
+
+/// Main revision of a leaf's last element.
+fn last_key_main(l: Option<&Leaf<'_>>) -> Option<i64> {
+    let v = l?.view;
+    bytes_to_rev(v.element(v.len().checked_sub(1)?).ok()?.key).map(|r| r.0)
 }
 
 /// The key bucket hashed by `filter`, in chunks of leaves on every core while the walk is still
