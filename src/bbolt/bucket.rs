@@ -147,6 +147,18 @@ impl<'a> Bucket<'a> {
         visited: &mut Visited,
         problems: &mut Vec<Problem>,
     ) -> Vec<Leaf<'a>> {
+        let mut out = Vec::new();
+        self.walk_leaves_with(visited, problems, &mut |l| out.push(l));
+        out
+    }
+
+    /// [`Bucket::leaves_with`], handing each leaf to `on_leaf` as the walk finds it.
+    pub(crate) fn walk_leaves_with(
+        &self,
+        visited: &mut Visited,
+        problems: &mut Vec<Problem>,
+        on_leaf: &mut dyn FnMut(Leaf<'a>),
+    ) {
         match self.root {
             Root::Inline(l, addr) => {
                 if visited.mark_inline(addr) {
@@ -155,17 +167,11 @@ impl<'a> Bucket<'a> {
                         bucket: self.path.clone(),
                         kind: ProblemKind::ReferencedTwice,
                     });
-                    return Vec::new();
+                    return;
                 }
-                vec![l]
+                on_leaf(l)
             }
-            Root::Tree(root) => {
-                let mut out = Vec::new();
-                walk_tree(self.db, root, &self.path, visited, problems, &mut |l| {
-                    out.push(l)
-                });
-                out
-            }
+            Root::Tree(root) => walk_tree(self.db, root, &self.path, visited, problems, on_leaf),
         }
     }
 

@@ -14,8 +14,10 @@ use super::bucket::Bucket;
 use super::bytes::u64_at;
 use super::db::Db;
 use super::error::{Problem, ProblemKind, Problems};
-use super::page::{BranchPage, LeafPage, PageKind, Pgid, FREELIST_PAGE_FLAG, PAGE_HEADER_SIZE};
-use super::walk::{prefetched, Visited, MAX_DEPTH};
+use super::page::{
+    BranchPage, LeafElement, LeafPage, PageKind, Pgid, FREELIST_PAGE_FLAG, PAGE_HEADER_SIZE,
+};
+use super::walk::{prefetched, Leaf, Visited, MAX_DEPTH};
 use serde::Serialize;
 
 /// Everything the check found.
@@ -64,6 +66,42 @@ impl CheckReport {
 
 /// Checks the whole file.
 pub fn check(db: &Db) -> CheckReport {
+    check_inner(db, None)
+}
+
+/// One run of leaves [`check_with`] hands its hook: up to [`HOOK_CHUNK`] consecutive leaves of
+/// one bucket, in key order.
+#[derive(Clone, Copy, Debug)]
+pub struct BucketLeaves<'s, 'a> {
+    /// The bucket's place among the buckets checked (0 = the top-level bucket tree, then in the
+    /// order the check reaches them: depth first, by key), so runs can be put back in order.
+    pub bucket: u64,
+    /// The bucket's name in its parent (empty for the top-level tree).
+    pub name: &'a [u8],
+    /// 0 for the top-level tree, 1 for the buckets in it, and so on.
+    pub nesting: usize,
+    /// The run's place in the bucket, from 0. Every bucket reached gets a run 0, empty if the
+    /// bucket has no leaves.
+    pub chunk: usize,
+    /// The leaves: run `chunk` holds the bucket's leaves `chunk × HOOK_CHUNK` onwards.
+    pub leaves: &'s [Leaf<'a>],
+}
+
+/// Leaves per run handed to a [`check_with`] hook.
+pub const HOOK_CHUNK: usize = 1024;
+
+/// [`check`], handing every bucket's leaves to `hook` as its walk finds them, in runs of
+/// [`HOOK_CHUNK`]: the runs are processed on the other cores while the walk and the rest of the
+/// check go on, so a caller that must read every leaf (the status hash) needs no walk of its own.
+/// Runs arrive in any order. The report is the same as [`check`]'s; on a file with problems the
+/// leaves are those the check reached (a page reached twice is handed over once).
+pub fn check_with<'a>(db: &'a Db, hook: &(dyn Fn(BucketLeaves<'_, 'a>) + Sync)) -> CheckReport {
+    check_inner(db, Some(hook))
+}
+
+type Hook<'h, 'a> = Option<&'h (dyn Fn(BucketLeaves<'_, 'a>) + Sync)>;
+
+fn check_inner<'a>(db: &'a Db, hook: Hook<'_, 'a>) -> CheckReport {
     let mut report = CheckReport::default();
     let mut reached = Visited::new(db.file_pages());
     reached.mark(0);
@@ -75,10 +113,12 @@ pub fn check(db: &Db) -> CheckReport {
     check_bucket(
         db,
         &db.root_bucket(),
+        b"",
         0,
         &mut reached,
         &mut order_seen,
         &mut report,
+        hook,
     );
 
     let hwm = db.meta().hwm.min(db.file_pages());
@@ -207,14 +247,18 @@ fn read_freelist(
     (Some(free), Some(run))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn check_bucket<'a>(
     db: &'a Db,
     bucket: &Bucket<'a>,
+    name: &'a [u8],
     nesting: usize,
     reached: &mut Visited,
     order_seen: &mut Visited,
     report: &mut CheckReport,
+    hook: Hook<'_, 'a>,
 ) {
+    let id = report.buckets;
     report.buckets += 1;
     if nesting > MAX_DEPTH {
         report.problems.note(Problem {
@@ -225,7 +269,91 @@ fn check_bucket<'a>(
         return;
     }
     let mut walk_problems = Vec::new();
-    let leaves = bucket.leaves_with(reached, &mut walk_problems);
+    let subs = match hook {
+        None => {
+            let leaves = bucket.leaves_with(reached, &mut walk_problems);
+            check_leaves(
+                db,
+                bucket,
+                walk_problems,
+                std::iter::once(&leaves[..]),
+                order_seen,
+                report,
+            )
+        }
+        Some(hook) => {
+            // Runs of leaves go to the hook on the other cores as the walk finds them; the rest of
+            // this bucket's check runs here meanwhile. Runs are shared, not copied.
+            let mut runs: Vec<std::sync::Arc<Vec<Leaf<'a>>>> = Vec::new();
+            rayon::scope(|s| {
+                let mut run = Vec::with_capacity(HOOK_CHUNK);
+                let hand = |run: Vec<Leaf<'a>>, runs: &mut Vec<std::sync::Arc<Vec<Leaf<'a>>>>| {
+                    let run = std::sync::Arc::new(run);
+                    let chunk = runs.len();
+                    runs.push(run.clone());
+                    s.spawn(move |_| {
+                        hook(BucketLeaves {
+                            bucket: id,
+                            name,
+                            nesting,
+                            chunk,
+                            leaves: &run,
+                        })
+                    });
+                };
+                bucket.walk_leaves_with(reached, &mut walk_problems, &mut |l| {
+                    run.push(l);
+                    if run.len() == HOOK_CHUNK {
+                        hand(
+                            std::mem::replace(&mut run, Vec::with_capacity(HOOK_CHUNK)),
+                            &mut runs,
+                        );
+                    }
+                });
+                if !run.is_empty() || runs.is_empty() {
+                    hand(run, &mut runs);
+                }
+                check_leaves(
+                    db,
+                    bucket,
+                    walk_problems,
+                    runs.iter().map(|r| &r[..]),
+                    order_seen,
+                    report,
+                )
+            })
+        }
+    };
+    for (page, e) in subs {
+        match bucket.sub_bucket(page, &e) {
+            Ok(sub) => check_bucket(
+                db,
+                &sub,
+                e.key,
+                nesting + 1,
+                reached,
+                order_seen,
+                report,
+                hook,
+            ),
+            Err(p) => report.problems.note(p),
+        }
+    }
+}
+
+/// The checks of one bucket after its walk: the walk's problems, key order, and each element of
+/// `leaves` (given in runs, in key order). Returns the sub-buckets found, to check next.
+fn check_leaves<'a, 'r>(
+    db: &'a Db,
+    bucket: &Bucket<'a>,
+    walk_problems: Vec<Problem>,
+    leaves: impl Iterator<Item = &'r [Leaf<'a>]>,
+    order_seen: &mut Visited,
+    report: &mut CheckReport,
+) -> Vec<(Pgid, LeafElement<'a>)>
+where
+    'a: 'r,
+{
     // For a tree bucket, key order is bbolt's range rule below (which covers branch order too, so
     // the walk's own branch-order findings would be duplicates). bbolt skips inline buckets
     // (`RootPage() == 0`); we still check that their keys ascend.
@@ -246,43 +374,40 @@ fn check_bucket<'a>(
         order.check(bucket.root_page(), None, None);
     }
     let mut prev: Option<&[u8]> = None;
-    let mut subs: Vec<(Pgid, _)> = Vec::new();
-    for leaf in prefetched(&leaves) {
-        for (i, e) in leaf.view.elements().enumerate() {
-            let problem = |kind| Problem {
-                page: Some(leaf.page),
-                bucket: bucket.path.clone(),
-                kind,
-            };
-            let e = match e {
-                Ok(e) => e,
-                Err(e) => {
-                    report.problems.note(problem(ProblemKind::ElementOutOfPage {
-                        index: i,
-                        detail: e.detail,
-                    }));
-                    continue;
+    let mut subs: Vec<(Pgid, LeafElement<'a>)> = Vec::new();
+    for run in leaves {
+        for leaf in prefetched(run) {
+            for (i, e) in leaf.view.elements().enumerate() {
+                let problem = |kind| Problem {
+                    page: Some(leaf.page),
+                    bucket: bucket.path.clone(),
+                    kind,
+                };
+                let e = match e {
+                    Ok(e) => e,
+                    Err(e) => {
+                        report.problems.note(problem(ProblemKind::ElementOutOfPage {
+                            index: i,
+                            detail: e.detail,
+                        }));
+                        continue;
+                    }
+                };
+                if inline && prev.is_some_and(|p| p >= e.key) {
+                    report
+                        .problems
+                        .note(problem(ProblemKind::KeysOutOfOrder { index: i }));
                 }
-            };
-            if inline && prev.is_some_and(|p| p >= e.key) {
-                report
-                    .problems
-                    .note(problem(ProblemKind::KeysOutOfOrder { index: i }));
-            }
-            prev = Some(e.key);
-            if e.is_bucket() {
-                subs.push((leaf.page, e));
-            } else {
-                report.keys += 1;
+                prev = Some(e.key);
+                if e.is_bucket() {
+                    subs.push((leaf.page, e));
+                } else {
+                    report.keys += 1;
+                }
             }
         }
     }
-    for (page, e) in subs {
-        match bucket.sub_bucket(page, &e) {
-            Ok(sub) => check_bucket(db, &sub, nesting + 1, reached, order_seen, report),
-            Err(p) => report.problems.note(p),
-        }
-    }
+    subs
 }
 
 /// Keys shown in problems: hex, as bbolt's `HexKVStringer`, cut at 64 bytes so a hostile key
@@ -438,5 +563,44 @@ pub fn kind_name(kind: PageKind) -> &'static str {
         PageKind::Meta => "meta",
         PageKind::Freelist => "freelist",
         PageKind::Invalid(_) => "invalid",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bbolt::Data;
+    use std::sync::Mutex;
+
+    /// The hook sees every bucket once, with its leaves in runs that put back together give the
+    /// bucket's own walk, and the report is `check`'s.
+    #[test]
+    fn check_with_hands_over_every_bucket_s_leaves() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/snapshots/basic.db");
+        let db = Db::from_data(Data::Owned(std::fs::read(path).expect("basic.db"))).unwrap();
+        let runs = Mutex::new(Vec::new());
+        let report = check_with(&db, &|r| {
+            let pages: Vec<Pgid> = r.leaves.iter().map(|l| l.page).collect();
+            runs.lock()
+                .unwrap()
+                .push((r.bucket, r.chunk, r.name.to_vec(), pages));
+        });
+        assert_eq!(format!("{report:?}"), format!("{:?}", check(&db)));
+        let mut runs = runs.into_inner().unwrap();
+        runs.sort();
+        assert_eq!(
+            runs.len() as u64,
+            report.buckets,
+            "one run per small bucket"
+        );
+        let (top, _) = db.root_bucket().buckets();
+        for (name, bucket) in top {
+            let run = runs
+                .iter()
+                .find(|r| r.2 == name)
+                .expect("bucket handed over");
+            let want: Vec<Pgid> = bucket.leaves().0.iter().map(|l| l.page).collect();
+            assert_eq!(run.3, want);
+        }
     }
 }

@@ -139,10 +139,14 @@ fn read_copy<'a>(file: String, snap: &'a Snapshot, wal_dir: Option<&Path>) -> Co
     let (edge_revs, edge_first) = hashkv::store_revisions_by_descent(snap, &meta);
     let speculate = edge_first.is_some_and(|f| f >= 0 && f > edge_revs.compact);
     // The page graph here; every key bucket entry is checked as an mvcc record by the hash pass.
-    let (check, own) = rayon::join(
-        || snap.check_structure(),
-        || speculate.then(|| hashkv::hash_by_rev(snap, None, &meta, 0)),
-    );
+    // One walk: the check hands the key bucket's leaves to the hash as it finds them.
+    let (check, own) = if speculate {
+        let hasher = hashkv::CurrentHash::new(&meta);
+        let check = snap.check_structure_with(&|run| hasher.add(run));
+        (check, hasher.finish(&meta))
+    } else {
+        (snap.check_structure(), None)
+    };
     let (revs, first) = if check.problems.is_empty() {
         (edge_revs, edge_first)
     } else {

@@ -120,30 +120,21 @@ pub fn run(args: &Args) -> CmdResult {
             SemanticsArg::V36 => true,
         };
     // etcdctl/etcdutl run tx.Check() before computing status and refuse a damaged file; we print
-    // the numbers anyway and say what they would do. The check runs beside the hashing. 3.4/3.5
-    // output only needs to know how many records cannot be decoded: the hash pass counts them
-    // while it reads each leaf; the live-key count needs every record indexed by key.
-    let ((st, st_problems, undecodable), (check, indexed)) = rayon::join(
-        || {
-            if needs_live {
-                let (st, problems) = status::compute(&snap);
-                (st, problems, 0)
-            } else {
-                status::compute_counting_undecodable(&snap)
-            }
-        },
-        || {
-            let check = snap.check_structure();
-            let indexed = needs_live.then(|| {
-                let r = Records::read(&snap);
-                let bad = r.record_problems.len() as u64 + r.record_problems_omitted;
-                (r.live_count() as u64, bad)
-            });
-            (check, indexed)
-        },
-    );
-    // Not printed without `needs_live`: 3.4/3.5 semantics count pairs, not live keys.
-    let (live, record_problems) = indexed.unwrap_or((0, undecodable));
+    // the numbers anyway and say what they would do. 3.4/3.5 output only needs to know how many
+    // records cannot be decoded: one walk serves the check and the hash, which counts them while
+    // it reads each leaf. The live-key count needs every record indexed by key.
+    let (st, st_problems, check, live, record_problems) = if needs_live {
+        let ((st, st_problems), (check, r)) = rayon::join(
+            || status::compute(&snap),
+            || (snap.check_structure(), Records::read(&snap)),
+        );
+        let bad = r.record_problems.len() as u64 + r.record_problems_omitted;
+        (st, st_problems, check, r.live_count() as u64, bad)
+    } else {
+        let (st, st_problems, undecodable, check) = status::compute_with_check(&snap);
+        // Not printed: 3.4/3.5 semantics count pairs, not live keys.
+        (st, st_problems, check, 0, undecodable)
+    };
     let semantics = match args.semantics {
         SemanticsArg::Auto => st.native_semantics(),
         SemanticsArg::V35 => Semantics::Etcd35,

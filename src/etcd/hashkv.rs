@@ -23,7 +23,7 @@ use super::records::Records;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
 use super::{buckets, meta::MetaInfo};
-use crate::bbolt::{Leaf, Problem};
+use crate::bbolt::{prefetched, Leaf, Problem};
 use rayon::prelude::*;
 use std::cmp::Ordering;
 
@@ -276,7 +276,7 @@ fn is_tombstone_key(k: &[u8]) -> bool {
 
 fn hash_chunk(leaves: &[Leaf<'_>], f: &Filter) -> Part {
     let (mut crc, mut len, mut unreadable, mut tombs) = (0u32, 0usize, 0u64, 0u64);
-    for leaf in leaves {
+    for leaf in prefetched(leaves) {
         for e in leaf.view.elements() {
             let Ok(e) = e else {
                 unreadable += 1;
@@ -286,20 +286,25 @@ fn hash_chunk(leaves: &[Leaf<'_>], f: &Filter) -> Part {
                 unreadable += 1;
                 continue;
             };
-            // etcd's restore would stop on a value that is not a KeyValue (lg.Fatal).
-            if KeyValue::decode(e.value).is_err() {
-                unreadable += 1;
-            }
             if f.includes(kr) {
                 if kr.0 == f.compact && is_tombstone_key(e.key) {
                     tombs += 1;
                     if f.skip_tombstone_at == Some(kr.0) {
+                        // Still checked as a record below.
+                        if KeyValue::decode(e.value).is_err() {
+                            unreadable += 1;
+                        }
                         continue;
                     }
                 }
                 crc = crc32c::crc32c_append(crc, e.key);
                 crc = crc32c::crc32c_append(crc, e.value);
                 len += e.key.len() + e.value.len();
+            }
+            // etcd's restore would stop on a value that is not a KeyValue (lg.Fatal). Decoded
+            // after the hash read the value, so its bytes are in cache.
+            if KeyValue::decode(e.value).is_err() {
+                unreadable += 1;
             }
         }
     }
@@ -615,6 +620,71 @@ pub fn hash_by_rev_with(
         unreadable: all.unreadable,
         tombstones_at_compact: all.tombstones_at_compact,
         rules,
+    }
+}
+
+/// HashKV at the store's current revision (`hash_by_rev(…, 0)`) from runs of the key bucket's
+/// leaves that someone else walked to: the integrity check's hook
+/// ([`crate::bbolt::check::check_with`]), so a file is walked once for both. Valid only when no
+/// record is at or below the compaction (no keep set: [`hash_by_rev`]'s fast path) and the check
+/// found the tree intact, so its runs are the leaves `hash_by_rev` would walk to; the caller
+/// checks both.
+pub struct CurrentHash<'a> {
+    filter: Filter,
+    /// `(bucket, run, part, last leaf of the run)`.
+    runs: std::sync::Mutex<Vec<(u64, usize, Part, Option<Leaf<'a>>)>>,
+}
+
+impl<'a> CurrentHash<'a> {
+    pub fn new(meta: &MetaInfo) -> CurrentHash<'a> {
+        let compact0 = StoreRevisions::from_last(meta, None).compact;
+        CurrentHash {
+            // `hash_by_rev`'s speculative filter for rev 0.
+            filter: Filter {
+                upper: (i128::MAX, 0),
+                lower: (i128::from(compact0) + 1, 0),
+                keep: Vec::new(),
+                skip_tombstone_at: None,
+                compact: compact0,
+            },
+            runs: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Hashes one run of leaves of a top-level `key` bucket (others are ignored).
+    pub fn add(&self, run: crate::bbolt::check::BucketLeaves<'_, 'a>) {
+        if run.nesting != 1 || run.name != buckets::KEY {
+            return;
+        }
+        let part = hash_chunk(run.leaves, &self.filter);
+        let last = run.leaves.last().copied();
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        runs.push((run.bucket, run.chunk, part, last));
+    }
+
+    /// The answer, or None when the runs came from more than one `key` bucket or none.
+    pub fn finish(self, meta: &MetaInfo) -> Option<Computed> {
+        let mut runs = self.runs.into_inner().unwrap_or_else(|e| e.into_inner());
+        runs.sort_unstable_by_key(|r| (r.0, r.1));
+        let bucket = runs.first()?.0;
+        if runs.iter().any(|r| r.0 != bucket) {
+            return None;
+        }
+        let last = runs.iter().rev().find_map(|r| r.3);
+        let all = combine(runs.iter().map(|r| r.2));
+        let revs = StoreRevisions::from_last(meta, last.as_ref().and_then(last_main));
+        Some(Computed {
+            result: Ok(HashKv {
+                hash: all.crc,
+                hash_revision: revs.current,
+                current_revision: revs.current,
+                compact_revision: revs.compact,
+            }),
+            problems: Vec::new(),
+            unreadable: all.unreadable,
+            tombstones_at_compact: all.tombstones_at_compact,
+            rules: HashRules::Legacy,
+        })
     }
 }
 

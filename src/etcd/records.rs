@@ -359,10 +359,17 @@ mod tests {
                 super::super::status::compute_counting_undecodable(&snap).2,
                 bad
             );
+            let (st, problems) = super::super::status::compute(&snap);
             assert_eq!(
                 super::super::status::compute_counting_undecodable(&snap).0,
-                super::super::status::compute(&snap).0
+                st
             );
+            // One walk for the check and the hash: the same numbers, problems and report.
+            let (st2, problems2, bad2, check2) = super::super::status::compute_with_check(&snap);
+            assert_eq!((st2, bad2), (st, bad));
+            assert_eq!(problems2, problems);
+            let check = snap.check_structure();
+            assert_eq!(format!("{check2:?}"), format!("{check:?}"));
             damaged += usize::from(bad > 0);
             // by_key is (key, revision) order and live holds each key's last non-tombstone.
             let hist: Vec<_> = r.history().map(|h| (h.kv.key, h.rev)).collect();

@@ -79,4 +79,13 @@ impl Snapshot {
     pub fn check_structure(&self) -> bbolt::CheckReport {
         bbolt::check(&self.db)
     }
+
+    /// [`Snapshot::check_structure`], handing every bucket's leaves to `hook` as the walk finds
+    /// them ([`bbolt::check::check_with`]).
+    pub fn check_structure_with<'a>(
+        &'a self,
+        hook: &(dyn Fn(bbolt::check::BucketLeaves<'_, 'a>) + Sync),
+    ) -> bbolt::CheckReport {
+        bbolt::check::check_with(&self.db, hook)
+    }
 }

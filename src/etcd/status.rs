@@ -20,8 +20,10 @@ use super::meta::storage_version_semver;
 use super::records;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
+use crate::bbolt::check::{BucketLeaves, CheckReport};
 use crate::bbolt::{prefetched, Leaf, Problem, Problems};
 use rayon::prelude::*;
+use std::sync::Mutex;
 
 /// Which tool's definition of `snapshot status` to follow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +119,9 @@ impl Part {
 /// Leaves hashed sequentially per parallel task. `crc32c_combine` costs tens of thousands of
 /// operations per call, so combining per leaf (one record per leaf when values are a few KiB)
 /// would dominate; combining per chunk keeps it to a few hundred calls on a 1 GiB snapshot.
-const LEAVES_PER_CHUNK: usize = 1024;
+/// The same runs as the check hands over ([`crate::bbolt::check::HOOK_CHUNK`]): the revision is
+/// taken from each run's last readable key, so both paths must cut the leaves alike.
+const LEAVES_PER_CHUNK: usize = crate::bbolt::check::HOOK_CHUNK;
 
 /// Hashes a run of leaves as `b.ForEach` sees them: key then value; a nested bucket's value is
 /// nil. Also returns the last key seen and, when `count` is set, how many elements do not decode
@@ -203,6 +207,63 @@ fn compute_inner(snap: &Snapshot, count: bool) -> (Status, Vec<Problem>, u64) {
         storage_version: read_storage_version(snap),
     };
     (status, problems, undecodable)
+}
+
+/// [`compute_counting_undecodable`] and the integrity check ([`Snapshot::check_structure`]) in
+/// one walk of the tree: the check hands each top-level bucket's leaves to the hash as it finds
+/// them, and the hash runs on the other core while the check goes on. On a tree the check finds
+/// intact, each bucket's leaves are exactly those `compute` walks to, hashed in the same runs, so
+/// the numbers are the same; on a damaged one (the check's shared visited set and `compute`'s
+/// per-bucket walks can then differ) `compute` runs afterwards and its numbers are returned.
+pub fn compute_with_check<'a>(snap: &'a Snapshot) -> (Status, Vec<Problem>, u64, CheckReport) {
+    type Run<'a> = (u64, usize, &'a [u8], Part, Option<&'a [u8]>, u64);
+    let runs: Mutex<Vec<Run<'a>>> = Mutex::new(Vec::new());
+    let hook = |b: BucketLeaves<'_, 'a>| {
+        if b.nesting != 1 {
+            return;
+        }
+        let (part, last, bad) = hash_leaves(b.leaves, b.name == buckets::KEY);
+        let mut runs = runs.lock().unwrap_or_else(|e| e.into_inner());
+        runs.push((b.bucket, b.chunk, b.name, part, last, bad));
+    };
+    let check = snap.check_structure_with(&hook);
+    if !check.problems.is_empty() {
+        let (status, problems, undecodable) = compute_counting_undecodable(snap);
+        return (status, problems, undecodable, check);
+    }
+    let mut runs = runs.into_inner().unwrap_or_else(|e| e.into_inner());
+    runs.sort_unstable_by_key(|r| (r.0, r.1));
+    let mut total = Part::default();
+    let mut revision = 0;
+    let mut undecodable = 0;
+    let mut key_bucket = None;
+    for (bucket, chunk, name, part, last, bad) in runs {
+        if chunk == 0 {
+            total = total.append(Part {
+                crc: crc32c::crc32c(name),
+                len: name.len() as u64,
+                pairs: 0,
+            });
+        }
+        total = total.append(part);
+        if name == buckets::KEY {
+            // `Snapshot::bucket` (what `count_undecodable` reads) is the first of that name.
+            if *key_bucket.get_or_insert(bucket) == bucket {
+                undecodable += bad;
+            }
+            if let Some(k) = last {
+                revision = Revision::main_of(k).unwrap_or(revision);
+            }
+        }
+    }
+    let status = Status {
+        hash: total.crc,
+        revision,
+        pairs: total.pairs,
+        total_size: snap.db().logical_size(),
+        storage_version: read_storage_version(snap),
+    };
+    (status, Vec::new(), undecodable, check)
 }
 
 /// The raw `meta/storageVersion` value, when the key exists (etcd 3.6+ writes it).
