@@ -631,9 +631,11 @@ pub fn hash_by_rev_with(
 /// checks both.
 pub struct CurrentHash<'a> {
     filter: Filter,
-    /// `(bucket, run, part, last leaf of the run)`.
-    runs: std::sync::Mutex<Vec<(u64, usize, Part, Option<Leaf<'a>>)>>,
+    runs: std::sync::Mutex<Vec<HashedRun<'a>>>,
 }
+
+/// `(bucket, run, part, last leaf of the run)`.
+type HashedRun<'a> = (u64, usize, Part, Option<Leaf<'a>>);
 
 impl<'a> CurrentHash<'a> {
     pub fn new(meta: &MetaInfo) -> CurrentHash<'a> {
