@@ -124,9 +124,9 @@ pub fn run(args: &Args) -> CmdResult {
     // records cannot be decoded: one walk serves the check and the hash, which counts them while
     // it reads each leaf. The live-key count needs every record indexed by key.
     let (st, st_problems, check, live, record_problems) = if needs_live {
-        let ((st, st_problems), (check, r)) = rayon::join(
-            || status::compute(&snap),
-            || (snap.check_structure(), Records::read(&snap)),
+        let ((st, st_problems, _, check), r) = rayon::join(
+            || status::compute_with_check(&snap),
+            || Records::read(&snap),
         );
         let bad = r.record_problems.len() as u64 + r.record_problems_omitted;
         (st, st_problems, check, r.live_count() as u64, bad)
