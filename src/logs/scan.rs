@@ -532,7 +532,7 @@ impl<'a> FileScanner<'a> {
     fn anchor(&mut self, line: &[u8]) {
         let env = container::parse(line, self.hint());
         let payload = klog::trim(&env.payload);
-        let (head, _) = Preparer::head_of(&env, payload);
+        let (head, _) = Preparer::head_of(&env, payload, &mut self.prep.sources);
         let ts = if head.json {
             klog::parse_json(payload).and_then(|j| j.ts)
         } else {
@@ -589,7 +589,7 @@ impl<'a> FileScanner<'a> {
                         time: time.text.clone(),
                         time_basis: time.basis,
                         level,
-                        source: src.clone(),
+                        source: src.as_deref().map(str::to_string),
                         component: component.map(str::to_string),
                         operation,
                         resource: resource.map(str::to_string),
