@@ -140,6 +140,12 @@ pub fn parse(line: &[u8], hint: Container) -> Envelope<'_> {
 }
 
 fn parse_outer(line: &[u8], hint: Container) -> Envelope<'_> {
+    // A bare klog line, the most common of all, is plain: no envelope starts with `E1116 ` (a
+    // kubectl prefix starts `[pod/`, CRI, docker, journald and kubectl lines with a digit, `{`
+    // or a month name; a stern pod name holds a `-`), so the other parsers need not try.
+    if super::klog::parse_header(line).is_some() {
+        return Envelope::plain(line);
+    }
     if let Some(e) = parse_prefix(line) {
         return e;
     }

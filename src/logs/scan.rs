@@ -277,7 +277,7 @@ fn block_steps(
     hits: &[(Hit, u64)],
     line_base: u64,
 ) -> Vec<Step> {
-    let mut steps = Vec::new();
+    let mut steps = Vec::with_capacity(hits.len());
     let mut done_to = bs;
     for (h, &(hit, before)) in hits.iter().enumerate() {
         let start = bs + hit.start;
