@@ -414,7 +414,11 @@ impl<'a> Preparer<'a> {
     }
 
     fn kind_uncached(&self, line: &[u8]) -> (LineKind, bool) {
-        let env = container::parse(line, self.hint);
+        let (env, header) = container::parse_klog(line, self.hint);
+        if header.is_some() {
+            // A bare klog line: a head, whole (none of the tests below can hold for it).
+            return (LineKind::Head, false);
+        }
         let p = &*env.payload;
         let p = &p[p
             .iter()
@@ -506,9 +510,11 @@ impl<'a> Preparer<'a> {
     }
 
     /// The record's head line: klog header or JSON, envelope's time, host and identifier.
+    /// `header` is `payload`'s klog header when the caller has it already.
     pub(super) fn head_of(
         env: &Envelope<'_>,
         payload: &[u8],
+        header: Option<klog::KlogHeader<'_>>,
         sources: &mut Recent,
     ) -> (Head, usize) {
         let mut head = Head {
@@ -523,7 +529,7 @@ impl<'a> Preparer<'a> {
             describe: is_describe_row(payload),
         };
         let mut msg_start = 0;
-        if let Some(h) = klog::parse_header(payload) {
+        if let Some(h) = header.or_else(|| klog::parse_header(payload)) {
             head.level = Some(h.level);
             head.source = Some(sources.get(h.source));
             head.stamp = Some(h.stamp);
@@ -604,7 +610,7 @@ impl<'a> Preparer<'a> {
             } else {
                 raw
             };
-            let env = container::parse(raw, self.hint);
+            let (env, header) = container::parse_klog(raw, self.hint);
             let payload: &[u8] = &env.payload;
             if !warned_binary && has_binary(payload) {
                 warned_binary = true;
@@ -620,7 +626,7 @@ impl<'a> Preparer<'a> {
                         .iter()
                         .position(|c| !c.is_ascii_whitespace())
                         .unwrap_or(payload.len())..];
-                    let (h, msg_start) = Self::head_of(&env, payload, &mut self.sources);
+                    let (h, msg_start) = Self::head_of(&env, payload, header, &mut self.sources);
                     text.extend_from_slice(&payload[msg_start..]);
                     head = Some(h);
                 }

@@ -531,8 +531,9 @@ impl<'a> FileScanner<'a> {
     /// A block's first line: follow the date.
     fn anchor(&mut self, line: &[u8]) {
         let env = container::parse(line, self.hint());
+        // Trimmed at both ends: not always the payload a bare klog line's header was found in.
         let payload = klog::trim(&env.payload);
-        let (head, _) = Preparer::head_of(&env, payload, &mut self.prep.sources);
+        let (head, _) = Preparer::head_of(&env, payload, None, &mut self.prep.sources);
         let ts = if head.json {
             klog::parse_json(payload).and_then(|j| j.ts)
         } else {
