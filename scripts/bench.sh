@@ -109,6 +109,10 @@ for size in $sizes; do
       # Only error lines (issue #18 item 8: >= 200 MB/s), generated beside the bench data.
       [ -f "$dir/errors-200m.log" ] || python3 "$repo/scripts/gen-klog.py" --mb 200 --only-errors --out "$dir/errors-200m.log"
       printf 'logs-errors\t%s logs %s --format json\tcat %s\n' "$bin" "$dir/errors-200m.log" "$dir/errors-200m.log"
+      # The same as text, and gzip'd: a stream is bound by inflating it (the reference).
+      printf 'logs-errors-text\t%s logs %s\tcat %s\n' "$bin" "$dir/errors-200m.log" "$dir/errors-200m.log"
+      [ -f "$dir/errors-200m.log.gz" ] || gzip -k "$dir/errors-200m.log"
+      printf 'logs-errors-gz\t%s logs %s --format json\tgzip -dc %s\n' "$bin" "$dir/errors-200m.log.gz" "$dir/errors-200m.log.gz"
       printf 'report\t%s report --snapshot %s %s --log cp-3=%s --format json\topenssl dgst -sha256 %s\n' "$bin" "$db" "$keys" "$dir/apiserver.log" "$db"
     fi
   } | COLD=$([ "$pass" = cold ] && echo 1 || echo 0) python3 "$repo/scripts/bench/measure.py" "$runs" "$dir/results-$size$suffix.json"

@@ -106,6 +106,14 @@ impl Seen {
             time: e.time.clone(),
         }
     }
+    /// Becomes `e`'s, keeping the time's buffer: in a loop the last event changes every time.
+    fn set(&mut self, e: &Event) {
+        self.micros = e.micros;
+        self.file_index = e.file_index;
+        self.line = e.line;
+        self.time.clear();
+        self.time.push_str(&e.time);
+    }
     fn by_time(&self) -> (i64, usize, u64) {
         (self.micros, self.file_index, self.line)
     }
@@ -198,16 +206,16 @@ impl Aggregator {
         let by_time = (e.micros, e.file_index, e.line);
         let by_input = (e.file_index, e.line);
         if by_time < g.first_time.by_time() {
-            g.first_time = Seen::of(e);
+            g.first_time.set(e);
         }
         if by_time > g.last_time.by_time() {
-            g.last_time = Seen::of(e);
+            g.last_time.set(e);
         }
         if by_input < g.first_input.by_input() {
-            g.first_input = Seen::of(e);
+            g.first_input.set(e);
         }
         if by_input > g.last_input.by_input() {
-            g.last_input = Seen::of(e);
+            g.last_input.set(e);
         }
         let lines = g.files.entry(e.file_index).or_insert((e.line, e.line));
         lines.0 = lines.0.min(e.line);

@@ -12,6 +12,7 @@
 //! - `kubectl logs --timestamps` (and must-gather's `current.log`): `<RFC3339Nano> <msg>`.
 //! - plain: the klog line itself, possibly indented (pasted into a ticket).
 
+use super::klog::KlogHeader;
 use super::time::{parse_rfc3339, LocalStamp, Micros};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -134,9 +135,22 @@ fn node_of_pod(pod: &[u8]) -> Option<String> {
 /// pasted text mixes everything). A line no envelope fits is plain. Quote markers are dropped
 /// first; a logrus line inside any envelope (k3s under journald) is unwrapped after.
 pub fn parse(line: &[u8], hint: Container) -> Envelope<'_> {
+    parse_klog(line, hint).0
+}
+
+/// `parse`, and the klog header when the line is a bare klog line: its payload is the whole
+/// (unquoted) line, and the header is the one `klog::parse_header` finds there, so the caller
+/// need not parse it again.
+pub fn parse_klog(line: &[u8], hint: Container) -> (Envelope<'_>, Option<KlogHeader<'_>>) {
     let line = strip_quote(strip_eol(line));
-    let env = parse_outer(line, hint);
-    unwrap_logrus(env)
+    // A bare klog line, the most common of all, is plain: no envelope starts with `E1116 ` (a
+    // kubectl prefix starts `[pod/`, CRI, docker, journald and kubectl lines with a digit, `{`
+    // or a month name; a stern pod name holds a `-`; logrus starts `time="`), so the other
+    // parsers need not try.
+    if let Some(h) = super::klog::parse_header(line) {
+        return (Envelope::plain(line), Some(h));
+    }
+    (unwrap_logrus(parse_outer(line, hint)), None)
 }
 
 fn parse_outer(line: &[u8], hint: Container) -> Envelope<'_> {
@@ -561,6 +575,7 @@ pub fn detect<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Container {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logs::klog;
     use crate::logs::time::format_utc;
 
     fn ts(e: &Envelope) -> String {
@@ -645,6 +660,40 @@ mod tests {
         assert_eq!(e.container, Container::JournalJson);
         assert_eq!(ts(&e), "2021-11-16T20:09:52.635684Z");
         assert_eq!(&*e.payload, b"E\xff");
+    }
+
+    #[test]
+    fn bare_klog_lines_give_the_header_found_in_their_payload() {
+        for line in [
+            &b"E1116 20:09:52.635602 1 cacher.go:419] m\r\n"[..],
+            b"    I1116 20:09:52.635602       1 x.go:1]  m",
+            b"> - E1116 20:09:52.6 a:1] ",
+            b"E1116 20:09:52.6 a:1]",
+            b"E1316 20:09:52.635602 1 x.go:1] bad month",
+            b"2021-11-16T20:09:52.1Z stderr F E1116 20:09:52.635602 1 x.go:1] cri",
+            b"E1116 20:09:52.635602 1 x.go] no line number",
+        ] {
+            for hint in [Container::Plain, Container::Cri, Container::JournalShort] {
+                let (env, h) = parse_klog(line, hint);
+                let p = klog::trim(&env.payload);
+                let again = klog::parse_header(&env.payload);
+                match h {
+                    Some(h) => {
+                        assert_eq!(env.container, Container::Plain);
+                        assert!(env.payload.starts_with(p), "{line:?}");
+                        let again = again.expect("the payload's header");
+                        assert_eq!(
+                            (h.msg_start, h.source, h.stamp),
+                            (again.msg_start, again.source, again.stamp)
+                        );
+                    }
+                    None => assert!(
+                        env.container != Container::Plain || again.is_none(),
+                        "{line:?}"
+                    ),
+                }
+            }
+        }
     }
 
     #[test]

@@ -34,7 +34,7 @@ const CLASSIFY_CACHE: usize = 8;
 /// whether the record had no header at all.
 type ClassifyKey = (
     Vec<u8>,
-    Option<String>,
+    Option<Arc<str>>,
     Option<String>,
     Vec<(String, Vec<u8>)>,
     bool,
@@ -234,7 +234,7 @@ fn has_binary(b: &[u8]) -> bool {
 #[derive(Debug)]
 pub(super) struct Head {
     pub(super) level: Option<Level>,
-    pub(super) source: Option<String>,
+    pub(super) source: Option<Arc<str>>,
     pub(super) stamp: Option<super::time::LocalStamp>,
     pub(super) enclosing: Option<i64>,
     pub(super) journal_stamp: Option<super::time::LocalStamp>,
@@ -273,7 +273,7 @@ pub(super) struct Body {
     pub(super) first: u64,
     pub(super) last: u64,
     pub(super) level: Option<Level>,
-    pub(super) src: Option<String>,
+    pub(super) src: Option<Arc<str>>,
     pub(super) classification: Option<Classification>,
     /// A kube-apiserver start: evidence and version.
     pub(super) start: Option<(String, Option<String>)>,
@@ -345,6 +345,36 @@ pub(super) struct Preparer<'a> {
     /// A record's rebuilt text and where each of its lines starts in it, kept for the next.
     text: Vec<u8>,
     starts: Vec<(usize, u64)>,
+    /// Recent klog sources (`cacher.go:419`): every record has one, and a few repeat.
+    pub(super) sources: Recent,
+}
+
+/// Strings seen recently, shared rather than allocated again (replaced round-robin). Allocating
+/// one per record on the workers, freed on the committing thread, had them wait on the
+/// allocator's lock.
+#[derive(Default)]
+pub(super) struct Recent {
+    items: Vec<Arc<str>>,
+    next: usize,
+}
+
+impl Recent {
+    const SIZE: usize = 8;
+
+    /// `bytes` (invalid UTF-8 replaced), shared with an earlier call when it was recent.
+    pub(super) fn get(&mut self, bytes: &[u8]) -> Arc<str> {
+        if let Some(s) = self.items.iter().find(|s| s.as_bytes() == bytes) {
+            return s.clone();
+        }
+        let s: Arc<str> = Arc::from(String::from_utf8_lossy(bytes));
+        if self.items.len() < Self::SIZE {
+            self.items.push(s.clone());
+        } else {
+            self.items[self.next] = s.clone();
+            self.next = (self.next + 1) % Self::SIZE;
+        }
+        s
+    }
 }
 
 impl<'a> Preparer<'a> {
@@ -358,6 +388,7 @@ impl<'a> Preparer<'a> {
             cache_next: 0,
             text: Vec::new(),
             starts: Vec::new(),
+            sources: Recent::default(),
         }
     }
 
@@ -383,7 +414,11 @@ impl<'a> Preparer<'a> {
     }
 
     fn kind_uncached(&self, line: &[u8]) -> (LineKind, bool) {
-        let env = container::parse(line, self.hint);
+        let (env, header) = container::parse_klog(line, self.hint);
+        if header.is_some() {
+            // A bare klog line: a head, whole (none of the tests below can hold for it).
+            return (LineKind::Head, false);
+        }
         let p = &*env.payload;
         let p = &p[p
             .iter()
@@ -474,7 +509,14 @@ impl<'a> Preparer<'a> {
         (s, e, first, walk)
     }
 
-    pub(super) fn head_of(env: &Envelope<'_>, payload: &[u8]) -> (Head, usize) {
+    /// The record's head line: klog header or JSON, envelope's time, host and identifier.
+    /// `header` is `payload`'s klog header when the caller has it already.
+    pub(super) fn head_of(
+        env: &Envelope<'_>,
+        payload: &[u8],
+        header: Option<klog::KlogHeader<'_>>,
+        sources: &mut Recent,
+    ) -> (Head, usize) {
         let mut head = Head {
             level: None,
             source: None,
@@ -487,9 +529,9 @@ impl<'a> Preparer<'a> {
             describe: is_describe_row(payload),
         };
         let mut msg_start = 0;
-        if let Some(h) = klog::parse_header(payload) {
+        if let Some(h) = header.or_else(|| klog::parse_header(payload)) {
             head.level = Some(h.level);
-            head.source = Some(String::from_utf8_lossy(h.source).into_owned());
+            head.source = Some(sources.get(h.source));
             head.stamp = Some(h.stamp);
             msg_start = h.msg_start;
         } else if klog::looks_like_json(payload) {
@@ -568,7 +610,7 @@ impl<'a> Preparer<'a> {
             } else {
                 raw
             };
-            let env = container::parse(raw, self.hint);
+            let (env, header) = container::parse_klog(raw, self.hint);
             let payload: &[u8] = &env.payload;
             if !warned_binary && has_binary(payload) {
                 warned_binary = true;
@@ -584,7 +626,7 @@ impl<'a> Preparer<'a> {
                         .iter()
                         .position(|c| !c.is_ascii_whitespace())
                         .unwrap_or(payload.len())..];
-                    let (h, msg_start) = Self::head_of(&env, payload);
+                    let (h, msg_start) = Self::head_of(&env, payload, header, &mut self.sources);
                     text.extend_from_slice(&payload[msg_start..]);
                     head = Some(h);
                 }
@@ -631,7 +673,7 @@ impl<'a> Preparer<'a> {
             if let Some(j) = klog::parse_json(&text) {
                 json_ts = j.ts;
                 level = Some(j.level());
-                src = j.caller.clone();
+                src = j.caller.as_deref().map(Arc::from);
                 msg = std::borrow::Cow::Owned(j.msg.clone().unwrap_or_default().into_bytes());
                 if let Some(e) = &j.err {
                     fields.push(("err".into(), e.clone().into_bytes()));

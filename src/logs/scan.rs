@@ -276,8 +276,10 @@ fn block_steps(
     (bs, be): (usize, usize),
     hits: &[(Hit, u64)],
     line_base: u64,
+    mut steps: Vec<Step>,
 ) -> Vec<Step> {
-    let mut steps = Vec::new();
+    steps.clear();
+    steps.reserve(hits.len());
     let mut done_to = bs;
     for (h, &(hit, before)) in hits.iter().enumerate() {
         let start = bs + hit.start;
@@ -393,10 +395,14 @@ impl<'a> FileScanner<'a> {
         self.bytes += buf.len() as u64;
         let ranges = blocks(buf, self.block_size);
         let (pf, file, opts, hint) = (self.pf, self.file, self.opts, self.prep.hint);
+        // Step vectors committed and emptied, for the next blocks: a block's steps are a few
+        // hundred KiB, and fresh ones for every block were a tenth of the time in page faults.
+        let spare: std::sync::Mutex<Vec<Vec<Step>>> = Default::default();
         let prepare = |group: &[(usize, usize)]| -> Vec<Searched> {
             let work = |prep: &mut Preparer<'_>, &(bs, be): &(usize, usize)| {
                 let (hits, newlines) = pf.scan_block(&buf[bs..be]);
-                let steps = block_steps(prep, buf, (bs, be), &hits, REL);
+                let spare = spare.lock().ok().and_then(|mut s| s.pop());
+                let steps = block_steps(prep, buf, (bs, be), &hits, REL, spare.unwrap_or_default());
                 Searched {
                     range: (bs, be),
                     hits,
@@ -426,9 +432,9 @@ impl<'a> FileScanner<'a> {
             let (prepared, ()) = match next {
                 Some(g) => rayon::join(
                     || Some(prepare(g)),
-                    || self.commit_group(buf, current, &mut at, sink),
+                    || self.commit_group(buf, current, &mut at, sink, &spare),
                 ),
-                None => (None, self.commit_group(buf, current, &mut at, sink)),
+                None => (None, self.commit_group(buf, current, &mut at, sink, &spare)),
             };
             ready = prepared;
         }
@@ -442,6 +448,7 @@ impl<'a> FileScanner<'a> {
         group: Vec<Searched>,
         at: &mut Position,
         sink: &mut Sink,
+        spare: &std::sync::Mutex<Vec<Vec<Step>>>,
     ) {
         for block in group {
             let (bs, be) = block.range;
@@ -485,6 +492,10 @@ impl<'a> FileScanner<'a> {
                 }
             }
             at.line_base += block.newlines;
+            steps.clear();
+            if let Ok(mut s) = spare.lock() {
+                s.push(steps);
+            }
         }
     }
 
@@ -531,8 +542,9 @@ impl<'a> FileScanner<'a> {
     /// A block's first line: follow the date.
     fn anchor(&mut self, line: &[u8]) {
         let env = container::parse(line, self.hint());
+        // Trimmed at both ends: not always the payload a bare klog line's header was found in.
         let payload = klog::trim(&env.payload);
-        let (head, _) = Preparer::head_of(&env, payload);
+        let (head, _) = Preparer::head_of(&env, payload, None, &mut self.prep.sources);
         let ts = if head.json {
             klog::parse_json(payload).and_then(|j| j.ts)
         } else {
@@ -589,7 +601,7 @@ impl<'a> FileScanner<'a> {
                         time: time.text.clone(),
                         time_basis: time.basis,
                         level,
-                        source: src.clone(),
+                        source: src.as_deref().map(str::to_string),
                         component: component.map(str::to_string),
                         operation,
                         resource: resource.map(str::to_string),
@@ -726,39 +738,65 @@ impl<'a> FileScanner<'a> {
 
     /// Reads a stream in windows. A read error ends the stream with a warning: what was read
     /// is kept (a truncated gzip still yields its events).
-    fn stream(&mut self, mut reader: Box<dyn Read + Send>, sink: &mut Sink) {
-        let (window, chunk) = (self.window_size, self.chunk_size);
-        let mut buf: Vec<u8> = Vec::with_capacity(window + chunk);
+    fn stream(&mut self, reader: Box<dyn Read + Send>, sink: &mut Sink) {
+        // Inflating is as much work as scanning an error-only log: a thread reads (and inflates)
+        // the next chunks while the windows are scanned. It makes the same reads the scan would
+        // (of `chunk_size` bytes), so the windows, and everything else, are the same.
+        let chunk = self.chunk_size;
+        let (full_tx, full) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(4);
+        let (empty, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::scope(|scope| {
+            let read = move || read_chunks(reader, chunk, &full_tx, &empty_rx);
+            let started = std::thread::Builder::new()
+                .name("log-read".into())
+                .spawn_scoped(scope, read);
+            self.stream_from(&full, &empty, started.is_ok(), sink);
+        });
+    }
+
+    /// The scan of `stream`, from the chunks the reading thread sends (returned through
+    /// `empty` for reuse).
+    fn stream_from(
+        &mut self,
+        full: &std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+        empty: &std::sync::mpsc::Sender<Vec<u8>>,
+        started: bool,
+        sink: &mut Sink,
+    ) {
+        let window = self.window_size;
+        let mut buf: Vec<u8> = Vec::with_capacity(window + self.chunk_size);
         let mut base: u64 = 0;
         let mut skipping = false;
         let mut eof = false;
         while !eof {
             let old = buf.len();
-            buf.resize(old + chunk, 0);
-            let n = loop {
-                match reader.read(&mut buf[old..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        let line = base + count_newlines(&buf[..old]) + 1;
-                        let what = if self.file.path.is_some() {
-                            "data ends early or is corrupt"
-                        } else {
-                            "read failed"
-                        };
-                        self.warn(
-                            Some(line),
-                            format!(
-                                "{what} after {} bytes: {e}; the rest is not read",
-                                self.bytes + old as u64
-                            ),
-                        );
-                        break 0;
-                    }
+            let failed = match full.recv() {
+                Ok(Ok(piece)) => {
+                    buf.extend_from_slice(&piece);
+                    let _ = empty.send(piece);
+                    None
                 }
+                Ok(Err(e)) => Some(e.to_string()),
+                // The reader ends after the end of data or an error, and says so first.
+                Err(_) if started => None,
+                Err(_) => Some("no thread to read it".to_string()),
             };
-            buf.truncate(old + n);
-            if n == 0 {
+            if let Some(e) = failed {
+                let line = base + count_newlines(&buf[..old]) + 1;
+                let what = if self.file.path.is_some() {
+                    "data ends early or is corrupt"
+                } else {
+                    "read failed"
+                };
+                self.warn(
+                    Some(line),
+                    format!(
+                        "{what} after {} bytes: {e}; the rest is not read",
+                        self.bytes + old as u64
+                    ),
+                );
+            }
+            if buf.len() == old {
                 eof = true;
             }
             if skipping {
@@ -798,6 +836,38 @@ impl<'a> FileScanner<'a> {
                     }
                     buf.drain(..cut);
                 }
+            }
+        }
+    }
+}
+
+/// Reads `reader` in pieces of at most `chunk` bytes until its end (an empty piece) or an
+/// error, sending each; buffers come back through `empty`.
+fn read_chunks(
+    mut reader: Box<dyn Read + Send>,
+    chunk: usize,
+    full: &std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>,
+    empty: &std::sync::mpsc::Receiver<Vec<u8>>,
+) {
+    loop {
+        let mut piece = empty.try_recv().unwrap_or_default();
+        piece.resize(chunk, 0);
+        let read = loop {
+            match reader.read(&mut piece) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => break r,
+            }
+        };
+        match read {
+            Ok(n) => {
+                piece.truncate(n);
+                if full.send(Ok(piece)).is_err() || n == 0 {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = full.send(Err(e));
+                return;
             }
         }
     }
