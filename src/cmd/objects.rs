@@ -8,6 +8,7 @@ use super::select::Selected;
 use crate::decrypt::Engine;
 use crate::etcd::display_key;
 use crate::keyring::Keyring;
+use crate::kube::decode::compact::{self, Hide};
 use crate::kube::decode::{self, redact, Encoding, Node};
 use crate::kube::{Envelope, KeyPath};
 use rayon::prelude::*;
@@ -94,6 +95,65 @@ impl<'k> Decoder<'k> {
 
     pub fn decode_one(&self, s: &Selected) -> Item {
         self.decoded.fetch_add(1, Ordering::Relaxed);
+        self.decode_item(s)
+    }
+
+    /// `-o jsonl` of a batch: the lines in order, in a few large buffers written in parallel,
+    /// and the objects that went the tree way (the only ones that can have warnings).
+    pub fn jsonl_all(&self, sel: &[Selected]) -> Vec<(Vec<u8>, Vec<Item>)> {
+        // Enough pieces for rayon to balance two to a few dozen cores, few enough that each
+        // buffer is large.
+        let per = sel.len().div_ceil(rayon::current_num_threads() * 8).max(1);
+        sel.par_chunks(per)
+            .map(|part| {
+                let mut out = Vec::with_capacity(part.len() * 1024);
+                let mut tree = Vec::new();
+                for s in part {
+                    tree.extend(self.jsonl_into(s, &mut out));
+                }
+                (out, tree)
+            })
+            .collect()
+    }
+
+    /// Appends one record's `-o jsonl` line to `out`: streamed straight from the protobuf
+    /// ([`compact`]) when it can be, else from [`Decoder::decode_one`]'s tree, which is then
+    /// returned (for its warnings). Both print the same bytes.
+    pub fn jsonl_into(&self, s: &Selected, out: &mut Vec<u8>) -> Option<Item> {
+        self.decoded.fetch_add(1, Ordering::Relaxed);
+        let kv = &s.record.kv;
+        let streamed = match (Envelope::classify(kv.value), &self.engine) {
+            (Envelope::Encrypted { .. }, Some((e, _))) => {
+                e.open_first(kv.key, kv.value).is_some_and(|(_, p)| {
+                    let hide = if self.reveal {
+                        Hide::Nothing
+                    } else {
+                        Hide::AllButMetadata
+                    };
+                    compact::write_object(p.expose(), kv.mod_revision, hide, out)
+                })
+            }
+            (Envelope::Protobuf(_), _) => {
+                let hide = if self.reveal {
+                    Hide::Nothing
+                } else {
+                    Hide::SecretValues
+                };
+                compact::write_object(kv.value, kv.mod_revision, hide, out)
+            }
+            _ => false,
+        };
+        if streamed {
+            out.push(b'\n');
+            return None;
+        }
+        let item = self.decode_item(s);
+        item.object.write_compact(out);
+        out.push(b'\n');
+        Some(item)
+    }
+
+    fn decode_item(&self, s: &Selected) -> Item {
         let kv = &s.record.kv;
         let env = Envelope::classify(kv.value);
         let mut item = Item {
