@@ -106,10 +106,16 @@ impl<'k> Decoder<'k> {
         let per = sel.len().div_ceil(rayon::current_num_threads() * 8).max(1);
         sel.par_chunks(per)
             .map(|part| {
-                let mut out = Vec::with_capacity(part.len() * 1024);
+                // A line is about 4/3 of the value (base64 of the data) plus the keys.
+                let guess: usize = part
+                    .iter()
+                    .map(|s| s.record.kv.value.len() / 3 * 4 + 256)
+                    .sum();
+                let mut out = Vec::with_capacity(guess);
+                let mut plain = Vec::new();
                 let mut tree = Vec::new();
                 for s in part {
-                    tree.extend(self.jsonl_into(s, &mut out));
+                    tree.extend(self.jsonl_into(s, &mut plain, &mut out));
                 }
                 (out, tree)
             })
@@ -118,20 +124,21 @@ impl<'k> Decoder<'k> {
 
     /// Appends one record's `-o jsonl` line to `out`: streamed straight from the protobuf
     /// ([`compact`]) when it can be, else from [`Decoder::decode_one`]'s tree, which is then
-    /// returned (for its warnings). Both print the same bytes.
-    pub fn jsonl_into(&self, s: &Selected, out: &mut Vec<u8>) -> Option<Item> {
+    /// returned (for its warnings). Both print the same bytes. `plain` is a buffer for the
+    /// decrypted value, reused from record to record.
+    pub fn jsonl_into(&self, s: &Selected, plain: &mut Vec<u8>, out: &mut Vec<u8>) -> Option<Item> {
         self.decoded.fetch_add(1, Ordering::Relaxed);
         let kv = &s.record.kv;
         let streamed = match (Envelope::classify(kv.value), &self.engine) {
             (Envelope::Encrypted { .. }, Some((e, _))) => {
-                e.open_first(kv.key, kv.value).is_some_and(|(_, p)| {
+                e.open_first_into(kv.key, kv.value, plain).is_some() && {
                     let hide = if self.reveal {
                         Hide::Nothing
                     } else {
                         Hide::AllButMetadata
                     };
-                    compact::write_object(p.expose(), kv.mod_revision, hide, out)
-                })
+                    compact::write_object(plain, kv.mod_revision, hide, out)
+                }
             }
             (Envelope::Protobuf(_), _) => {
                 let hide = if self.reveal {
