@@ -190,10 +190,10 @@ impl Writer<'_> {
     }
 
     /// The members of message `desc` (without braces: an inline message's go into its parent).
-    fn members<'b>(
+    fn members(
         &mut self,
         desc: &MessageDescriptor,
-        buf: &'b [u8],
+        buf: &[u8],
         depth: usize,
         at: At,
         first: &mut bool,
