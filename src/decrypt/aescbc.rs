@@ -216,30 +216,24 @@ impl CbcCipher {
         const BATCH: usize = 32;
         let ct = structure(payload)?;
         out.clear();
-        out.resize(ct.len(), 0);
+        out.reserve(ct.len());
         let mut blocks = [Block::default(); BATCH];
         // payload = IV || ciphertext, so the block before ciphertext block k (the IV for k = 0)
         // is payload's block k.
-        for ((chunk, prev), dst) in ct
-            .chunks(BLOCK * BATCH)
-            .zip(payload.chunks(BLOCK * BATCH))
-            .zip(out.chunks_mut(BLOCK * BATCH))
-        {
+        for (chunk, prev) in ct.chunks(BLOCK * BATCH).zip(payload.chunks(BLOCK * BATCH)) {
             let n = chunk.len() / BLOCK;
             for (b, c) in blocks.iter_mut().zip(chunk.chunks_exact(BLOCK)) {
                 b.copy_from_slice(c);
             }
             self.decrypt_blocks(&mut blocks[..n]);
-            for ((b, p), d) in blocks[..n]
-                .iter()
-                .zip(prev.chunks_exact(BLOCK))
-                .zip(dst.chunks_exact_mut(BLOCK))
-            {
+            for (b, p) in blocks[..n].iter().zip(prev.chunks_exact(BLOCK)) {
                 let mut x = [0u8; BLOCK];
                 x.copy_from_slice(b);
                 let mut y = [0u8; BLOCK];
                 y.copy_from_slice(p);
-                d.copy_from_slice(&(u128::from_ne_bytes(x) ^ u128::from_ne_bytes(y)).to_ne_bytes());
+                out.extend_from_slice(
+                    &(u128::from_ne_bytes(x) ^ u128::from_ne_bytes(y)).to_ne_bytes(),
+                );
             }
         }
         let fail = |out: &mut Vec<u8>, e| {

@@ -36,10 +36,11 @@ pub fn encode_into(src: &[u8], out: &mut Vec<u8>) {
         return;
     };
     let start = out.len();
+    out.reserve(len);
+    let (i, o) = simd(src, out);
+    // The tail (under 28 bytes of input) on zeroed bytes, which the table loop overwrites.
     out.resize(start + len, 0);
-    let dst = &mut out[start..];
-    let (i, o) = simd(src, dst);
-    scalar(src, dst, i, o);
+    scalar(src, &mut out[start..], i, o);
 }
 
 /// Encodes `src[i..]` into `dst[o..]` (`i` a multiple of 3, `dst` the full padded length).
@@ -81,20 +82,24 @@ fn scalar(src: &[u8], dst: &mut [u8], mut i: usize, mut o: usize) {
     }
 }
 
-/// The AVX2 part: how much of `src` it encoded into `dst`, as (bytes read, characters written);
-/// (0, 0) without AVX2.
+/// The AVX2 part, written into `out`'s spare capacity (which holds the whole encoding) and
+/// appended: how much of `src` it encoded, as (bytes read, characters written); (0, 0) without
+/// AVX2.
 #[cfg(target_arch = "x86_64")]
-fn simd(src: &[u8], dst: &mut [u8]) -> (usize, usize) {
-    if src.len() >= 28 && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 is present (checked just above).
-        unsafe { avx2::encode(src, dst) }
-    } else {
-        (0, 0)
+fn simd(src: &[u8], out: &mut Vec<u8>) -> (usize, usize) {
+    if src.len() < 28 || !std::arch::is_x86_feature_detected!("avx2") {
+        return (0, 0);
     }
+    let spare = out.spare_capacity_mut();
+    // SAFETY: AVX2 is present (checked just above); `encode` writes only inside `spare`.
+    let (i, o) = unsafe { avx2::encode(src, spare.as_mut_ptr().cast(), spare.len()) };
+    // SAFETY: `encode` initialised the first `o` bytes of the spare capacity.
+    unsafe { out.set_len(out.len() + o) };
+    (i, o)
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn simd(_: &[u8], _: &mut [u8]) -> (usize, usize) {
+fn simd(_: &[u8], _: &mut Vec<u8>) -> (usize, usize) {
     (0, 0)
 }
 
@@ -106,10 +111,10 @@ mod avx2 {
     /// 0 and 12); returns (bytes read, characters written).
     ///
     /// # Safety
-    /// The CPU must support AVX2. `dst` must hold at least `src.len() / 3 * 4` bytes (every
-    /// caller passes the full padded length); loads and stores stay inside both slices.
+    /// The CPU must support AVX2, and `dst` must be valid for writes of `dst_len` bytes. Loads
+    /// stay inside `src`, stores inside `dst_len`.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn encode(src: &[u8], dst: &mut [u8]) -> (usize, usize) {
+    pub unsafe fn encode(src: &[u8], dst: *mut u8, dst_len: usize) -> (usize, usize) {
         // Per 3 input bytes a, b, c: the 32-bit word [b, a, c, b] (little-endian), in each lane.
         let shuffle = _mm256_setr_epi8(
             1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10, //
@@ -122,9 +127,9 @@ mod avx2 {
             71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 65, 0, 0,
         );
         let (mut i, mut o) = (0usize, 0usize);
-        while i + 28 <= src.len() && o + 32 <= dst.len() {
+        while i + 28 <= src.len() && o + 32 <= dst_len {
             // SAFETY (all intrinsics below): `i + 28 <= src.len()` covers both 16-byte loads,
-            // `o + 32 <= dst.len()` the store; unaligned loads and stores.
+            // `o + 32 <= dst_len` the store; unaligned loads and stores.
             let p = src.as_ptr().add(i);
             let lo = _mm_loadu_si128(p.cast());
             let hi = _mm_loadu_si128(p.add(12).cast());
@@ -141,7 +146,7 @@ mod avx2 {
             let less = _mm256_cmpgt_epi8(_mm256_set1_epi8(26), idx);
             sel = _mm256_or_si256(sel, _mm256_and_si256(less, _mm256_set1_epi8(13)));
             let ascii = _mm256_add_epi8(_mm256_shuffle_epi8(offsets, sel), idx);
-            _mm256_storeu_si256(dst.as_mut_ptr().add(o).cast(), ascii);
+            _mm256_storeu_si256(dst.add(o).cast(), ascii);
             i += 24;
             o += 32;
         }
@@ -171,8 +176,8 @@ mod tests {
             assert_eq!(plain, want.as_bytes(), "length {n}, no SIMD");
         }
         let all: Vec<u8> = (0..=255u8).cycle().take(4099).collect();
-        let mut tail = vec![0u8; 4];
-        assert_eq!(simd(&all[..27], &mut tail), (0, 0));
+        let mut short = Vec::with_capacity(36);
+        assert_eq!(simd(&all[..27], &mut short), (0, 0));
         let mut out = Vec::new();
         encode_into(&all, &mut out);
         assert_eq!(
