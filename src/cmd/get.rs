@@ -183,9 +183,26 @@ pub fn run(args: &Args) -> CmdResult {
     let mut salvaged_shown = 0usize;
     let mut problems = !records.complete();
     let limit = sel.limit.unwrap_or(usize::MAX);
+    // `-o jsonl` of every object as it is: lines streamed from the protobuf, no tree.
+    let stream = format == Some(ObjectFormat::Jsonl) && labels.is_none() && salvaged.is_none();
     for chunk in selected.chunks(CHUNK) {
         if shown >= limit {
             break;
+        }
+        if stream {
+            let chunk = &chunk[..chunk.len().min(limit - shown)];
+            shown += chunk.len();
+            let parts = decoder.jsonl_all(chunk);
+            for i in parts.iter().flat_map(|(_, tree)| tree) {
+                for w in &i.warnings {
+                    eprintln!("etcd-autopsy: {}: {w}", i.key);
+                }
+                problems |= !i.warnings.is_empty();
+            }
+            for (lines, _) in &parts {
+                out.write_all(lines)?;
+            }
+            continue;
         }
         let mut items = decoder.decode_all(chunk);
         if let Some(l) = &labels {

@@ -8,6 +8,7 @@ use super::select::Selected;
 use crate::decrypt::Engine;
 use crate::etcd::display_key;
 use crate::keyring::Keyring;
+use crate::kube::decode::compact::{self, Hide};
 use crate::kube::decode::{self, redact, Encoding, Node};
 use crate::kube::{Envelope, KeyPath};
 use rayon::prelude::*;
@@ -94,6 +95,72 @@ impl<'k> Decoder<'k> {
 
     pub fn decode_one(&self, s: &Selected) -> Item {
         self.decoded.fetch_add(1, Ordering::Relaxed);
+        self.decode_item(s)
+    }
+
+    /// `-o jsonl` of a batch: the lines in order, in a few large buffers written in parallel,
+    /// and the objects that went the tree way (the only ones that can have warnings).
+    pub fn jsonl_all(&self, sel: &[Selected]) -> Vec<(Vec<u8>, Vec<Item>)> {
+        // Enough pieces for rayon to balance two to a few dozen cores, few enough that each
+        // buffer is large.
+        let per = sel.len().div_ceil(rayon::current_num_threads() * 8).max(1);
+        sel.par_chunks(per)
+            .map(|part| {
+                // A line is about 4/3 of the value (base64 of the data) plus the keys.
+                let guess: usize = part
+                    .iter()
+                    .map(|s| s.record.kv.value.len() / 3 * 4 + 256)
+                    .sum();
+                let mut out = Vec::with_capacity(guess);
+                let mut plain = Vec::new();
+                let mut tree = Vec::new();
+                for s in part {
+                    tree.extend(self.jsonl_into(s, &mut plain, &mut out));
+                }
+                (out, tree)
+            })
+            .collect()
+    }
+
+    /// Appends one record's `-o jsonl` line to `out`: streamed straight from the protobuf
+    /// ([`compact`]) when it can be, else from [`Decoder::decode_one`]'s tree, which is then
+    /// returned (for its warnings). Both print the same bytes. `plain` is a buffer for the
+    /// decrypted value, reused from record to record.
+    pub fn jsonl_into(&self, s: &Selected, plain: &mut Vec<u8>, out: &mut Vec<u8>) -> Option<Item> {
+        self.decoded.fetch_add(1, Ordering::Relaxed);
+        let kv = &s.record.kv;
+        let streamed = match (Envelope::classify(kv.value), &self.engine) {
+            (Envelope::Encrypted { .. }, Some((e, _))) => {
+                e.open_first_into(kv.key, kv.value, plain).is_some() && {
+                    let hide = if self.reveal {
+                        Hide::Nothing
+                    } else {
+                        Hide::AllButMetadata
+                    };
+                    compact::write_object(plain, kv.mod_revision, hide, out)
+                }
+            }
+            (Envelope::Protobuf(_), _) => {
+                let hide = if self.reveal {
+                    Hide::Nothing
+                } else {
+                    Hide::SecretValues
+                };
+                compact::write_object(kv.value, kv.mod_revision, hide, out)
+            }
+            _ => false,
+        };
+        if streamed {
+            out.push(b'\n');
+            return None;
+        }
+        let item = self.decode_item(s);
+        item.object.write_compact(out);
+        out.push(b'\n');
+        Some(item)
+    }
+
+    fn decode_item(&self, s: &Selected) -> Item {
         let kv = &s.record.kv;
         let env = Envelope::classify(kv.value);
         let mut item = Item {

@@ -204,40 +204,55 @@ impl CbcCipher {
 
     /// Full decryption with the apiserver's checks; the plaintext without padding.
     pub fn decrypt(&self, payload: &[u8]) -> Result<Vec<u8>, CbcError> {
+        let mut out = Vec::new();
+        self.decrypt_into(payload, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`CbcCipher::decrypt`] into `out` (replacing its contents), so a caller decrypting many
+    /// records reuses one buffer. On error `out` holds no plaintext.
+    pub fn decrypt_into(&self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), CbcError> {
         /// Blocks per AES call: on the stack, enough for AES-NI's 8-block pipelining.
         const BATCH: usize = 32;
         let ct = structure(payload)?;
-        let mut out = Vec::with_capacity(ct.len());
+        out.clear();
+        out.reserve(ct.len());
         let mut blocks = [Block::default(); BATCH];
-        for (ci, chunk) in ct.chunks(BLOCK * BATCH).enumerate() {
+        // payload = IV || ciphertext, so the block before ciphertext block k (the IV for k = 0)
+        // is payload's block k.
+        for (chunk, prev) in ct.chunks(BLOCK * BATCH).zip(payload.chunks(BLOCK * BATCH)) {
             let n = chunk.len() / BLOCK;
             for (b, c) in blocks.iter_mut().zip(chunk.chunks_exact(BLOCK)) {
                 b.copy_from_slice(c);
             }
             self.decrypt_blocks(&mut blocks[..n]);
-            for (i, b) in blocks[..n].iter().enumerate() {
-                // payload = IV || ciphertext, so the block before ciphertext block k (the IV
-                // for k = 0) starts at k * 16 in payload.
-                let at = (ci * BATCH + i) * BLOCK;
+            for (b, p) in blocks[..n].iter().zip(prev.chunks_exact(BLOCK)) {
                 let mut x = [0u8; BLOCK];
-                xor_into(
-                    &mut x,
-                    b,
-                    payload.get(at..at + BLOCK).unwrap_or(&[0; BLOCK]),
+                x.copy_from_slice(b);
+                let mut y = [0u8; BLOCK];
+                y.copy_from_slice(p);
+                out.extend_from_slice(
+                    &(u128::from_ne_bytes(x) ^ u128::from_ne_bytes(y)).to_ne_bytes(),
                 );
-                out.extend_from_slice(&x);
             }
         }
-        let c = usize::from(*out.last().ok_or(CbcError::EmptyPanics)?);
+        let fail = |out: &mut Vec<u8>, e| {
+            out.clear();
+            Err(e)
+        };
+        let Some(&last) = out.last() else {
+            return fail(out, CbcError::EmptyPanics);
+        };
+        let c = usize::from(last);
         if c == 0 || c > out.len() {
-            return Err(CbcError::Pkcs7Data);
+            return fail(out, CbcError::Pkcs7Data);
         }
         let size = out.len() - c;
         if out[size..].iter().any(|&b| usize::from(b) != c) {
-            return Err(CbcError::Padding);
+            return fail(out, CbcError::Padding);
         }
         out.truncate(size);
-        Ok(out)
+        Ok(())
     }
 }
 

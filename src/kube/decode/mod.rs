@@ -13,6 +13,8 @@
 //! Secrets' values and the values of anything that was stored encrypted are redacted by
 //! [`redact`] unless the caller reveals them.
 
+pub mod b64;
+pub mod compact;
 pub mod labels;
 pub mod node;
 pub mod protobuf;

@@ -163,7 +163,7 @@ fn plain(s: &[u8]) -> bool {
         .all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
-fn write_str(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_str(s: &str, out: &mut Vec<u8>) {
     if plain(s.as_bytes()) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());

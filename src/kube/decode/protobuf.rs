@@ -30,7 +30,7 @@ use base64::Engine as _;
 use prost_reflect::{Kind, MessageDescriptor};
 
 /// How deep messages may nest before the rest is left undecoded (hostile input).
-const MAX_DEPTH: usize = 96;
+pub(super) const MAX_DEPTH: usize = 96;
 
 const META: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.";
 const APIEXT_V1: &str = "k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.";
@@ -43,6 +43,22 @@ pub fn message(desc: &MessageDescriptor, buf: &[u8], warnings: &mut Vec<String>)
         path: Vec::new(),
     };
     d.message(desc, buf, 0)
+}
+
+/// The JSON of `buf` as `desc` when `desc` is one of the types with their own JSON marshaller
+/// (the module comment lists them); None for every other message. For [`super::compact`],
+/// which streams the plain messages itself and takes these few from here.
+pub(super) fn special(
+    desc: &MessageDescriptor,
+    buf: &[u8],
+    depth: usize,
+    warnings: &mut Vec<String>,
+) -> Option<Node> {
+    let mut d = Decoder {
+        warnings,
+        path: Vec::new(),
+    };
+    d.special(desc, buf, depth)
 }
 
 struct Decoder<'w> {
@@ -373,7 +389,7 @@ impl Decoder<'_> {
 }
 
 /// Empty values Go's `omitempty` leaves out (see the module comment).
-fn omitted(v: &Node) -> bool {
+pub(super) fn omitted(v: &Node) -> bool {
     match v {
         Node::Str(s) => s.is_empty(),
         Node::Array(a) => a.is_empty(),
@@ -394,11 +410,11 @@ fn is_zero(v: &Node) -> bool {
     }
 }
 
-fn is_scalar_numeric(k: &Kind) -> bool {
+pub(super) fn is_scalar_numeric(k: &Kind) -> bool {
     !matches!(k, Kind::String | Kind::Bytes | Kind::Message(_))
 }
 
-fn zigzag(x: u64) -> i64 {
+pub(super) fn zigzag(x: u64) -> i64 {
     ((x >> 1) as i64) ^ -((x & 1) as i64)
 }
 

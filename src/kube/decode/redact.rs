@@ -12,7 +12,7 @@ use super::node::Node;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+pub(super) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Whether `object` holds values to hide: a Secret always, any object that was stored encrypted.
 pub fn needs_redaction(object: &Node, was_encrypted: bool) -> bool {
@@ -33,7 +33,7 @@ pub fn redact_decrypted(object: &mut Node) -> usize {
     n
 }
 
-fn redact_all(v: &mut Node) -> usize {
+pub(super) fn redact_all(v: &mut Node) -> usize {
     match v {
         Node::Object(m) => m.iter_mut().map(|(_, x)| redact_all(x)).sum(),
         Node::Array(a) => a.iter_mut().map(redact_all).sum(),
@@ -98,12 +98,24 @@ pub fn marker(s: &str, is_b64: bool) -> String {
     } else {
         s.as_bytes()
     };
+    let mut out = Vec::with_capacity(48);
+    write_marker(bytes, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends the marker for the value `bytes` to `out` (no quotes): what [`marker`] returns,
+/// without allocating, for the streaming writer.
+pub fn write_marker(bytes: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let h = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(16);
+    out.extend_from_slice(b"<redacted len:");
+    super::compact::write_u64(bytes.len() as u64, out);
+    out.extend_from_slice(b" sha256:");
     for b in &h[..8] {
-        hex.push_str(&format!("{b:02x}"));
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 15)]);
     }
-    format!("<redacted len:{} sha256:{hex}>", bytes.len())
+    out.push(b'>');
 }
 
 #[cfg(test)]
