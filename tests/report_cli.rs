@@ -465,10 +465,34 @@ const OSM_TARBALL: &str = "openshift-managed/static_kuberesources_2026-11-20_120
 fn openshift_managed_routes_and_tokens_are_checked_through_keys_recovered_from_the_snapshot() {
     let tarball = format!("cp-1={}", td(OSM_TARBALL));
     let f = four(&td(OSM), &["--static-resources", &tarball]);
-    // testdata/README.md: 22 records; 4 routes under openshift-apiserver's keys "2"/"1" and 3
-    // tokens under oauth-apiserver's "1" read through the recovered configs; one route under
-    // "3", which no recovered config holds, is the only finding.
-    assert_eq!(kinds(&f.report), ["missing-read-key"]);
+    // testdata/README.md: 23 records; 4 routes under openshift-apiserver's keys "2"/"1" and 2
+    // tokens under oauth-apiserver's "2" read through the recovered configs; one route under
+    // "3", which no config and no key Secret holds, is the only record lost; one token under
+    // oauth-apiserver's generation "1", which its config no longer lists, fails on
+    // oauth-apiserver but opens with the key Secret encryption-key-openshift-oauth-apiserver-1.
+    assert_eq!(kinds(&f.report), ["missing-read-key", "node-read-failures"]);
+    assert_eq!(f.report["records"]["undecryptable"], 1);
+    let g = finding(&f.report, "node-read-failures");
+    assert_eq!(g["nodes"], serde_json::json!(["oauth-apiserver"]));
+    assert!(g["summary"]
+        .as_str()
+        .unwrap()
+        .contains("that a key Secret in the snapshot decrypts"));
+    assert!(g["remedy"].as_str().unwrap().starts_with("Not lost:"));
+    let token = g["keys"][0].as_str().unwrap();
+    assert!(token.starts_with("/openshift.io/oauth/authorizetokens/"));
+    // Which generation opens which record: the unreadable record names the key Secret's key.
+    let u = f.report["unreadable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["key"] == token)
+        .unwrap();
+    assert_eq!(
+        u["decrypts_with"],
+        serde_json::json!(["oauth-apiserver/aescbc/1"])
+    );
+    assert_eq!(u["key_name"], "1");
     let m = finding(&f.report, "missing-read-key");
     assert_eq!(m["severity"], "critical");
     let keys = m["keys"].as_array().unwrap();
@@ -492,9 +516,9 @@ fn openshift_managed_routes_and_tokens_are_checked_through_keys_recovered_from_t
     assert_eq!(
         nodes,
         [
-            ("cp-1", 14, 0),
+            ("cp-1", 15, 0),
             ("openshift-apiserver", 4, 1),
-            ("oauth-apiserver", 3, 0)
+            ("oauth-apiserver", 2, 1)
         ]
     );
     // The recovered keys are named by node, name and fingerprint (testdata/README.md), with
@@ -512,23 +536,43 @@ fn openshift_managed_routes_and_tokens_are_checked_through_keys_recovered_from_t
             )
         })
         .collect();
-    let oapi = "snapshot secret openshift-config-managed/encryption-config-openshift-apiserver at revision 2";
-    let oauth =
-        "snapshot secret openshift-config-managed/encryption-config-openshift-oauth-apiserver at revision 3";
+    let secret = |name: &str, rev: u32| {
+        format!("snapshot secret openshift-config-managed/{name} at revision {rev}")
+    };
+    let oapi = secret("encryption-config-openshift-apiserver", 2);
+    let oauth = secret("encryption-config-openshift-oauth-apiserver", 3);
     let want = [
         (
             "openshift-apiserver/aescbc/2",
             "sha256:dc830c0964ff77a2",
-            oapi,
+            format!(
+                "{oapi}; {}",
+                secret("encryption-key-openshift-apiserver-2", 5)
+            ),
         ),
         (
             "openshift-apiserver/aescbc/1",
             "sha256:d40f439aacdbf434",
-            oapi,
+            format!(
+                "{oapi}; {}",
+                secret("encryption-key-openshift-apiserver-1", 4)
+            ),
         ),
-        ("oauth-apiserver/aescbc/1", "sha256:5fb27e654fa32bb1", oauth),
+        (
+            "oauth-apiserver/aescbc/2",
+            "sha256:af474aa0d393068d",
+            format!(
+                "{oauth}; {}",
+                secret("encryption-key-openshift-oauth-apiserver-2", 7)
+            ),
+        ),
+        (
+            "oauth-apiserver/aescbc/1",
+            "sha256:5fb27e654fa32bb1",
+            secret("encryption-key-openshift-oauth-apiserver-1", 6),
+        ),
     ]
-    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()));
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c));
     assert_eq!(rows, want);
     assert_eq!(f.validate["restorability"], "not-restorable");
     assert_eq!(f.validate_code, 1);
