@@ -642,16 +642,22 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
             if !remedy.is_empty() {
                 remedy.push(' ');
             }
+            let where_ = if live_secret(ctx, &secret) {
+                "which this snapshot holds but which gave no key (see the evidence)"
+            } else {
+                "which this snapshot does not hold"
+            };
             remedy += &format!(
-                "Find {}: the Secret {held}/{secret} (its operator minted the key there), or \
-                 {held}/{} from an older etcd backup; give the key with --key {p}:{n}=BASE64 or that config as \
-                 --encryption-config {}=FILE.",
+                "Find {}: its operator minted it in the Secret {held}/{secret}, {where_}; an older etcd backup or \
+                 the live cluster may hold it (`oc get secret -n {held} {secret}`), or {held}/{} from before the \
+                 rotation; give the key with --key {p}:{n}=BASE64 or that config as --encryption-config {}=FILE.",
                 key_label(a, p, n),
                 a.config_secret(),
                 a.name()
             );
         }
         remedy += " Without it these records cannot be read or restored; keep them (they are not to be deleted).";
+        let servers: BTreeSet<Apiserver> = missing.keys().map(|(a, _, _)| *a).collect();
         out.push(Finding {
             facts: FindingFacts::default(),
             kind: FindingKind::MissingReadKey,
@@ -677,6 +683,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
                     },
                     source: Some(ctx.snapshot_path.to_string()),
                 })
+                .chain(key_secrets_evidence(ctx, &servers))
                 .collect(),
             remedy,
         });
@@ -925,6 +932,66 @@ fn node_read_failures(
             remedy,
         });
     }
+}
+
+/// True when the snapshot holds a live Secret `openshift-config-managed/name`.
+fn live_secret(ctx: &Context<'_>, name: &str) -> bool {
+    ["/kubernetes.io", "/registry"].iter().any(|p| {
+        let key = format!(
+            "{p}/secrets/{}/{name}",
+            crate::kube::openshift::CONFIG_NAMESPACE
+        );
+        ctx.records
+            .of_key(key.as_bytes())
+            .last()
+            .is_some_and(|&i| !ctx.records.get(i).rev.tombstone)
+    })
+}
+
+/// What the key Secrets of the aggregated apiservers among `servers` gave: the generations
+/// recovered and the Secrets that gave no key (one line each, never a value).
+fn key_secrets_evidence(ctx: &Context<'_>, servers: &BTreeSet<Apiserver>) -> Vec<Evidence> {
+    use crate::kube::openshift::CONFIG_NAMESPACE;
+    let r = &ctx.audit.recovery;
+    let mut out = Vec::new();
+    for a in servers.iter().filter(|a| **a != Apiserver::Kube) {
+        let gens: Vec<String> = r
+            .keys
+            .iter()
+            .filter(|k| k.apiserver == *a)
+            .map(|k| format!("{} ({} {})", k.generation, k.provider.name(), k.fingerprint))
+            .collect();
+        if !gens.is_empty() {
+            out.push(Evidence {
+                text: format!(
+                    "{}'s key Secrets in {CONFIG_NAMESPACE} hold generation(s) {}, all tried",
+                    a.name(),
+                    list(&gens)
+                ),
+                source: Some(ctx.snapshot_path.to_string()),
+            });
+        }
+        for s in r.skipped.iter().filter(|s| s.apiserver == Some(*a)) {
+            out.push(Evidence {
+                text: format!(
+                    "key Secret {CONFIG_NAMESPACE}/{} (revision {}) gave no key: {}",
+                    s.secret_name, s.revision, s.why
+                ),
+                source: Some(ctx.snapshot_path.to_string()),
+            });
+        }
+    }
+    // A key Secret no apiserver can be named for is said wherever key Secrets are.
+    for s in r.skipped.iter().filter(|s| s.apiserver.is_none()) {
+        out.push(Evidence {
+            text: format!(
+                "key Secret {CONFIG_NAMESPACE}/{} (revision {}) gave no key: {}",
+                s.secret_name, s.revision, s.why
+            ),
+            source: Some(ctx.snapshot_path.to_string()),
+        });
+    }
+    out
 }
 
 /// The index in `audit.recovery.keys` of the key Secret `k` was recovered from, if it was.

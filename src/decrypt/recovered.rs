@@ -19,7 +19,8 @@
 //! same way becomes a candidate key of its apiserver, named `N` as the config would name it,
 //! with the mode's provider: a record written under a generation the recovered config no longer
 //! lists (or whose config Secret is gone) is still checked, and which generation opens it is
-//! said. An identity or KMS mode holds no key: it is named in the keyring's warnings.
+//! said. A key Secret that gives no key (identity or KMS mode, no data, a bad name) is kept
+//! in [`Recovery::skipped`] and named in the evidence of the findings about that apiserver.
 
 use super::Engine;
 use crate::etcd::records::Records;
@@ -85,11 +86,14 @@ impl RecoveredKey {
     }
 }
 
-/// A key Secret that gave no key, and why (names the Secret and field, never a value).
+/// A key Secret that was opened but gave no key, and why (names the Secret and field, never a
+/// value). One no candidate key opens is not listed here: it is an undecryptable record like any.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SkippedKey {
     pub secret_name: String,
     pub revision: i64,
+    /// The apiserver its component label (else its name) points at, if any.
+    pub apiserver: Option<Apiserver>,
     pub why: String,
 }
 
@@ -125,7 +129,7 @@ pub fn judge_with_recovered(
     records: &Records<'_>,
 ) -> (Engine, Option<Keyring>, Recovery) {
     let recovery = recover(&given, records);
-    if recovery.configs.is_empty() && recovery.keys.is_empty() && recovery.skipped.is_empty() {
+    if recovery.configs.is_empty() && recovery.keys.is_empty() {
         return (given, None, recovery);
     }
     drop(given);
@@ -147,17 +151,7 @@ pub fn keyring_with(keyring: &Keyring, recovery: &Recovery) -> Keyring {
             secret: k.secret.clone(),
         })
         .collect();
-    let warnings = recovery
-        .skipped
-        .iter()
-        .map(|s| {
-            format!(
-                "snapshot secret {CONFIG_NAMESPACE}/{} at revision {}: {}; not a candidate key",
-                s.secret_name, s.revision, s.why
-            )
-        })
-        .collect();
-    keyring.with_recovered(recovery.configs.clone(), keys, warnings)
+    keyring.with_recovered(recovery.configs.clone(), keys)
 }
 
 /// Looks for each aggregated apiserver's config Secret and recovers the config with the
@@ -223,16 +217,15 @@ fn recover_keys(engine: &Engine, records: &Records<'_>, out: &mut Recovery) {
                 continue;
             };
             let revision = r.kv.mod_revision;
-            let skip = |why: String| SkippedKey {
-                secret_name: name.to_string(),
-                revision,
-                why,
-            };
             match key_from_secret(engine, r.kv.key, r.kv.value, revision, name) {
-                Ok(Some(k)) => out.keys.push(k),
-                // Another component's (kube-apiserver's own keys are in its config already).
-                Ok(None) => {}
-                Err(why) => out.skipped.push(skip(why)),
+                Ok(k) => out.keys.push(k),
+                Err(Skip::Other) => {}
+                Err(Skip::Because(apiserver, why)) => out.skipped.push(SkippedKey {
+                    secret_name: name.to_string(),
+                    revision,
+                    apiserver,
+                    why,
+                }),
             }
         }
     }
@@ -240,22 +233,26 @@ fn recover_keys(engine: &Engine, records: &Records<'_>, out: &mut Recovery) {
         .sort_by(|a, b| (&a.secret_name, a.revision).cmp(&(&b.secret_name, b.revision)));
 }
 
+/// Why a key Secret gave no key.
+enum Skip {
+    /// Not ours to judge: another component's (kube-apiserver's own keys are in its config
+    /// already), or encrypted with a key no candidate holds (an undecryptable record, reported
+    /// as such).
+    Other,
+    /// Opened, but no usable key: what is missing, never a value.
+    Because(Option<Apiserver>, String),
+}
+
 /// The key of one key Secret, like library-go `secrets.ToKeyState`: the keyID from the name,
-/// the mode from the annotation, the raw key from the data. `Ok(None)` for a component that is
-/// not an aggregated apiserver; `Err` says what is missing (never a value).
+/// the mode from the annotation, the raw key from the data.
 fn key_from_secret(
     engine: &Engine,
     key: &[u8],
     value: &[u8],
     revision: i64,
     name: &str,
-) -> Result<Option<RecoveredKey>, String> {
-    let mut object = open_secret(engine, key, value, revision).map_err(|u| match u {
-        Unrecovered::Undecryptable { .. } => {
-            "encrypted with a kube-apiserver key none of the given sources holds".to_string()
-        }
-        _ => "unreadable".to_string(),
-    })?;
+) -> Result<RecoveredKey, Skip> {
+    let mut object = open_secret(engine, key, value, revision).map_err(|_| Skip::Other)?;
     let meta_str = |o: &Node, map: &str, k: &str| -> Option<String> {
         match o.get("metadata")?.get(map)?.get(k)? {
             Node::Str(s) => Some(s.clone()),
@@ -273,46 +270,57 @@ fn key_from_secret(
         drop(Secret::new(b64.into_bytes()));
         bytes
     });
-    let Some(apiserver) = component.as_deref().and_then(Apiserver::of_component) else {
-        return match component {
-            Some(_) => Ok(None),
-            None => Err(format!("no label {COMPONENT_LABEL}")),
-        };
+    // The operators select their key Secrets by label (library-go `ListKeySecrets`); one
+    // without it is named by what its name says.
+    let apiserver = match component.as_deref() {
+        Some(c) => Apiserver::of_component(c).ok_or(Skip::Other)?,
+        None => {
+            let by_name = AGGREGATED.into_iter().find(|a| {
+                name.strip_prefix(KEY_SECRET_PREFIX)
+                    .and_then(|n| n.strip_prefix(a.component()))
+                    .is_some_and(|n| n.starts_with('-'))
+            });
+            return Err(Skip::Because(
+                by_name,
+                format!("no label {COMPONENT_LABEL}"),
+            ));
+        }
     };
+    let skip = |why: String| Skip::Because(Some(apiserver), why);
     let generation = key_generation(name)
-        .ok_or_else(|| "the name does not end in -<keyID> (a decimal number)".to_string())?;
+        .ok_or_else(|| skip("the name does not end in -<keyID> (a decimal number)".into()))?;
     let provider = match mode.as_deref() {
         Some("aescbc") => Provider::Aescbc,
         Some("aesgcm") => Provider::Aesgcm,
         Some("secretbox") => Provider::Secretbox,
-        Some("identity") => return Err("mode identity holds no key".into()),
-        Some("KMS") => return Err("mode KMS holds a plugin's config, not a key".into()),
+        Some("identity") => return Err(skip("mode identity holds no key".into())),
+        Some("KMS") => return Err(skip("mode KMS holds a plugin's config, not a key".into())),
         Some(m) => {
-            return Err(format!(
+            return Err(skip(format!(
                 "annotation {MODE_ANNOTATION}: unknown mode {:?}",
                 crate::sanitize::capped(m, 32)
-            ))
+            )))
         }
-        None => return Err(format!("no annotation {MODE_ANNOTATION}")),
+        None => return Err(skip(format!("no annotation {MODE_ANNOTATION}"))),
     };
     let secret = match data {
-        None => return Err(format!("no data key {KEY_DATA_KEY:?}")),
-        Some(None) => return Err(format!("data.{KEY_DATA_KEY}: not valid base64")),
+        None => return Err(skip(format!("no data key {KEY_DATA_KEY:?}"))),
+        Some(None) => return Err(skip(format!("data.{KEY_DATA_KEY}: not valid base64"))),
         Some(Some(s)) => s,
     };
     if !keyring::key::valid_key_sizes(provider).contains(&secret.len()) {
-        return Err(format!(
+        return Err(skip(format!(
             "data.{KEY_DATA_KEY}: {}",
             keyring::Problem::KeyLength {
                 provider,
                 got: secret.len()
             }
-        ));
+        )));
     }
     let migrated = migrated_json
         .map(|j| migrated_resources(&j))
         .unwrap_or_default();
-    Ok(Some(RecoveredKey {
+    Ok(RecoveredKey {
         apiserver,
         secret_name: name.to_string(),
         revision,
@@ -322,7 +330,7 @@ fn key_from_secret(
         migrated_at: migrated_at.map(|t| crate::sanitize::capped(&t, 40)),
         migrated,
         secret,
-    }))
+    })
 }
 
 /// `{"resources":[{"group":"oauth.openshift.io","resource":"oauthaccesstokens"}]}` →
@@ -630,13 +638,8 @@ mod tests {
         let records = Records::read(&snap);
         let r = recover(&Engine::new(&kr), &records);
         assert!(r.configs.is_empty());
-        // The key Secrets stay closed too, each one named.
-        assert!(r.keys.is_empty());
-        assert_eq!(r.skipped.len(), 4);
-        assert!(r
-            .skipped
-            .iter()
-            .all(|s| s.why.contains("none of the given sources")));
+        // The key Secrets stay closed too (undecryptable records, reported as such).
+        assert!(r.keys.is_empty() && r.skipped.is_empty());
         assert_eq!(
             r.why_not(Apiserver::Openshift),
             Some(&Unrecovered::Undecryptable {

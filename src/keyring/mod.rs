@@ -566,17 +566,12 @@ impl Keyring {
     /// their ids and the new ones come after them. Used for the apiserver configs recovered
     /// from the snapshot's own Secrets.
     pub fn with_configs(&self, extra: Vec<NodeConfig>) -> Keyring {
-        self.with_recovered(extra, Vec::new(), Vec::new())
+        self.with_recovered(extra, Vec::new())
     }
 
     /// [`Keyring::with_configs`], plus single keys found in the snapshot (`keys`, after the
-    /// configs' keys and before the `--key`s) and `warnings` about what was found but is no key.
-    pub fn with_recovered(
-        &self,
-        extra: Vec<NodeConfig>,
-        keys: Vec<ExtraKey>,
-        warnings: Vec<String>,
-    ) -> Keyring {
+    /// configs' keys and before the `--key`s).
+    pub fn with_recovered(&self, extra: Vec<NodeConfig>, keys: Vec<ExtraKey>) -> Keyring {
         let mut configs = self.configs.clone();
         configs.extend(
             extra
@@ -593,14 +588,12 @@ impl Keyring {
                 _ => None,
             })
             .collect();
-        let mut all_warnings = self.warnings.clone();
-        all_warnings.extend(warnings);
         KeyringBuilder {
             configs,
             node_sources: Vec::new(),
             cli,
             extra: keys,
-            warnings: all_warnings,
+            warnings: self.warnings.clone(),
         }
         .build()
     }
