@@ -1075,9 +1075,14 @@ def build_openshift_managed():
                     {"resources": [{"group": "oauth.openshift.io", "resource": "oauthaccesstokens"},
                                    {"group": "oauth.openshift.io", "resource": "oauthauthorizetokens"}]},
                     separators=(",", ":"))}
+    ds.key_secrets = {}
     for comp, kid, n, extra in (("openshift-apiserver", "OAPI1", "1", {}), ("openshift-apiserver", "OAPI2", "2", {}),
                                 ("openshift-oauth-apiserver", "OAUTH1", "1", migrated),
                                 ("openshift-oauth-apiserver", "OAUTH2", "2", {})):
+        ds.key_secrets[f"encryption-key-{comp}-{n}"] = {
+            "revision": ds.rev + 1, "component": comp, "generation": n, "mode": "aescbc", "key_id": kid,
+            "fingerprint": fingerprint(keys[kid]["bytes"]),
+            "apiserver": "oauth-apiserver" if comp == "openshift-oauth-apiserver" else comp}
         managed(f"encryption-key-{comp}-{n}", {OSM_KEY_DATA: keys[kid]["bytes"]}, {OSM_LABEL: comp},
                 dict({"encryption.apiserver.operator.openshift.io/mode": "aescbc",
                       "encryption.apiserver.operator.openshift.io/internal-reason": "key-does-not-exist"}, **extra),
@@ -1457,7 +1462,10 @@ def cmd_build(args):
                            "oauth-apiserver are the configs kept in the snapshot's openshift-config-managed Secrets. "
                            "A node never reads another apiserver's resources (not-served).",
                            {"snapshot": f"snapshot_{OSM_TS}.db",
-                            "config_path_in_tar": "static-pod-resources/kube-apiserver-pod-N/secrets/encryption-config/encryption-config"}))
+                            "config_path_in_tar": "static-pod-resources/kube-apiserver-pod-N/secrets/encryption-config/encryption-config",
+                            # The operators' key Secrets (library-go pkg/operator/encryption/secrets): each one's
+                            # generation is a candidate key of its apiserver.
+                            "key_secrets": ds.key_secrets}))
     write_ops(os.path.join(args.ops, "openshift-managed.jsonl"), ds)
     summarize(ds)
 
