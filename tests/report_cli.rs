@@ -823,3 +823,67 @@ fn validate_warns_about_a_key_conflict_and_lists_the_report_findings() {
         33
     );
 }
+
+/// `--quota-backend-bytes` means the same to `report`, `validate` and `stats`: the space
+/// findings compare the db size (57,376 bytes for the incident snapshot) with it.
+#[test]
+fn quota_backend_bytes_is_the_same_for_report_validate_and_stats() {
+    let snap = td("incident/snapshot.db");
+    let summary_of = |v: &serde_json::Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "space-quota")
+            .map(|f| (f["severity"].clone(), f["summary"].clone()))
+    };
+    for (quota, severity) in [("60000", "critical"), ("70000", "warning")] {
+        let r = json_of(&run(&[
+            "report",
+            "--snapshot",
+            &snap,
+            "--quota-backend-bytes",
+            quota,
+            "-o",
+            "json",
+            "-q",
+        ]));
+        assert_eq!(r["space"]["quota_bytes"].to_string(), quota);
+        assert_eq!(r["space"]["quota_is_default"], false);
+        let (sev, summary) = summary_of(&r).expect("space-quota in report");
+        assert_eq!(sev, severity);
+        assert!(summary.as_str().unwrap().starts_with("db at "), "{summary}");
+        let v = json_of(&run(&[
+            "validate",
+            &snap,
+            "--quota-backend-bytes",
+            quota,
+            "-o",
+            "json",
+            "-q",
+        ]));
+        assert_eq!(summary_of(&v), Some((sev, summary.clone())));
+        let s = json_of(&run(&[
+            "stats",
+            &snap,
+            "--quota-backend-bytes",
+            quota,
+            "-o",
+            "json",
+        ]));
+        assert_eq!(s["space"]["quota"]["quota_bytes"].to_string(), quota, "{s}");
+    }
+    // Without it: etcd's default, said as assumed, and no quota finding for a 57 kB db.
+    let r = json_of(&run(&["report", "--snapshot", &snap, "-o", "json", "-q"]));
+    assert_eq!(r["space"]["quota_is_default"], true);
+    assert_eq!(summary_of(&r), None);
+    let bad = run(&[
+        "report",
+        "--snapshot",
+        &snap,
+        "--quota-backend-bytes",
+        "2GiB",
+    ]);
+    assert_eq!(code(&bad), 2);
+    assert!(stderr(&bad).contains("--quota-backend-bytes"));
+}
