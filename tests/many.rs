@@ -516,7 +516,7 @@ fn diff_judges_removed_records() {
     assert_eq!(
         r["removed"],
         serde_json::json!({"total": 2, "read_by_every_node": 1, "read_by_some_nodes": 1,
-                           "read_by_no_node": 0, "undetermined": 0})
+                           "read_by_no_node": 0, "undetermined": 0, "not_checked": 0})
     );
     let rc = &r["readability"];
     assert_eq!(
@@ -803,4 +803,40 @@ fn hashkv_at_the_compact_revision_names_what_each_release_answers() {
     let bad = run(&["hashkv", &db, "--etcd-version", "3.5"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(common::stderr(&bad).contains("give a release X.Y.Z"));
+}
+
+/// Routes and OAuth tokens (served by openshift-apiserver / oauth-apiserver) are not judged by a
+/// kube-apiserver config in `diff` (verdict rule 4): not "added unreadable", not "read by no
+/// node" when removed, but `not_checked`.
+#[test]
+fn diff_does_not_judge_other_apiservers_resources_by_a_kube_config() {
+    let s = Scratch::new("diff-openshift");
+    let old = s.copy("openshift/snapshot_2026-11-01_120000.db");
+    let new = s.copy("openshift-managed/snapshot_2026-11-20_120000.db");
+    let tarball = format!(
+        "cp-1={}",
+        s.copy("openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz")
+    );
+    let out = run(&[
+        "diff",
+        &old,
+        &new,
+        "--static-resources",
+        &tarball,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["readability"]["cp-1"]["added_unreadable"], 0);
+    for c in r["changes"].as_array().unwrap() {
+        let key = c["key"].as_str().unwrap();
+        if key.starts_with("/openshift.io/") {
+            assert!(c.get("nodes").is_none(), "{c}");
+            if c["change"] == "removed" {
+                assert_eq!(c["removed"], "not_checked", "{c}");
+            }
+        }
+    }
+    assert!(r["removed"]["not_checked"].as_u64().unwrap() > 0);
 }

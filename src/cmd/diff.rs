@@ -19,6 +19,7 @@ use super::{CmdResult, Outcome};
 use crate::decrypt::{Engine, NodeOutcome};
 use crate::etcd::records::{Record, Records};
 use crate::kube::envelope::Envelope;
+use crate::kube::openshift::Apiserver;
 use crate::kube::path::KeyPath;
 use crate::output::write_json;
 use rayon::prelude::*;
@@ -98,6 +99,9 @@ pub enum RemovedState {
     ReadByNoNode,
     /// A KMS plugin decides for some node, and no node reads it without one.
     Undetermined,
+    /// Another apiserver serves it (OpenShift routes, OAuth tokens) and no config of that
+    /// apiserver was given: not judged (verdict rule 4), never "read by no node".
+    NotChecked,
 }
 
 /// What one node's kube-apiserver does with a record, as far as the files tell.
@@ -147,7 +151,13 @@ fn readability(
     key: &[u8],
     old: Option<&[u8]>,
     new: Option<&[u8]>,
-) -> (Vec<NodeJudgement>, Vec<usize>) {
+) -> (Vec<NodeJudgement>, Vec<usize>, bool) {
+    // Verdict rule 4: a resource an aggregated apiserver serves is judged only by a config of
+    // that apiserver; without one, kube-apiserver's nodes would "fail" it for nothing.
+    let served = KeyPath::parse(key).and_then(|p| Apiserver::serving(p.group_resource().1));
+    if served.is_some() && engine.resource_ids(key).apiserver == Apiserver::Kube {
+        return (Vec::new(), Vec::new(), true);
+    }
     let (a, b) = (
         old.map(|v| engine.assess(key, v)),
         new.map(|v| engine.assess(key, v)),
@@ -183,7 +193,7 @@ fn readability(
         (Some(v), None) => v.decrypts_with.clone(),
         _ => Vec::new(),
     };
-    (out, opens)
+    (out, opens, false)
 }
 
 /// A changed key and its value in OLD and in NEW (None where it is absent).
@@ -223,6 +233,7 @@ struct RemovedCounts {
     read_by_some_nodes: usize,
     read_by_no_node: usize,
     undetermined: usize,
+    not_checked: usize,
 }
 
 #[derive(Serialize)]
@@ -411,7 +422,7 @@ pub fn run(args: &Args) -> CmdResult {
             .map(|n| (n.node.clone(), NodeCounts::default()))
             .collect();
         let mut removed = RemovedCounts::default();
-        for (c, (j, opens)) in changes.iter_mut().zip(judged) {
+        for (c, (j, opens, unjudged)) in changes.iter_mut().zip(judged) {
             for (i, change, error, how) in j {
                 let node = e.nodes.get(i).map(|n| n.node.clone()).unwrap_or_default();
                 let n = counts.entry(node.clone()).or_default();
@@ -444,6 +455,7 @@ pub fn run(args: &Args) -> CmdResult {
                         .count(),
                 );
                 let state = match (read, unread, kms) {
+                    _ if unjudged => RemovedState::NotChecked,
                     (0, _, k) if k > 0 => RemovedState::Undetermined,
                     (0, _, _) => RemovedState::ReadByNoNode,
                     (_, 0, 0) => RemovedState::ReadByEveryNode,
@@ -455,6 +467,7 @@ pub fn run(args: &Args) -> CmdResult {
                     RemovedState::ReadBySomeNodes => removed.read_by_some_nodes += 1,
                     RemovedState::ReadByNoNode => removed.read_by_no_node += 1,
                     RemovedState::Undetermined => removed.undetermined += 1,
+                    RemovedState::NotChecked => removed.not_checked += 1,
                 }
                 c.removed = Some(state);
                 if let Some(kr) = &keyring {
@@ -547,10 +560,17 @@ fn render_removed(
         "\nremoved records ({}): read before by every node {}, by some nodes {}, by no node {}",
         rc.total, rc.read_by_every_node, rc.read_by_some_nodes, rc.read_by_no_node
     )?;
-    if rc.undetermined > 0 {
-        write!(out, ", {} need a KMS plugin to tell", rc.undetermined)?;
-    }
     writeln!(out)?;
+    if rc.undetermined > 0 {
+        writeln!(out, "  {} need a KMS plugin to tell", rc.undetermined)?;
+    }
+    if rc.not_checked > 0 {
+        writeln!(
+            out,
+            "  {} not checked: another apiserver serves them (give its config)",
+            rc.not_checked
+        )?;
+    }
     if rc.total == 0 {
         return Ok(());
     }
@@ -566,8 +586,8 @@ fn render_removed(
     if !gone.is_empty() {
         writeln!(
             out,
-            "\nremoved while no node could read it ({}): what it held could not have been recovered \
-             from OLD through these configs either",
+            "\nremoved while no node could read it ({}); what they held could not have been\n\
+             recovered from OLD through these configs either:",
             gone.len()
         )?;
         for c in gone.iter().take(max) {
