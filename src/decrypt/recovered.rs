@@ -631,6 +631,155 @@ mod tests {
         );
     }
 
+    /// A plaintext v1 Secret in kube-apiserver's protobuf storage form (k8s\0 + runtime.Unknown),
+    /// written here field by field (k8s.io/api core/v1 generated.proto: Secret 1 metadata,
+    /// 2 data; ObjectMeta 1 name, 3 namespace, 11 labels, 12 annotations).
+    fn secret_pb(
+        name: &str,
+        labels: &[(&str, &str)],
+        ann: &[(&str, &str)],
+        data: &[(&str, &[u8])],
+    ) -> Vec<u8> {
+        fn field(n: u8, b: &[u8]) -> Vec<u8> {
+            let mut out = vec![(n << 3) | 2];
+            let mut len = b.len();
+            loop {
+                let byte = (len & 0x7f) as u8;
+                len >>= 7;
+                if len == 0 {
+                    out.push(byte);
+                    break;
+                }
+                out.push(byte | 0x80);
+            }
+            out.extend_from_slice(b);
+            out
+        }
+        let entry =
+            |n: u8, k: &str, v: &[u8]| field(n, &[field(1, k.as_bytes()), field(2, v)].concat());
+        let mut meta = [
+            field(1, name.as_bytes()),
+            field(3, CONFIG_NAMESPACE.as_bytes()),
+        ]
+        .concat();
+        for (k, v) in labels {
+            meta.extend(entry(11, k, v.as_bytes()));
+        }
+        for (k, v) in ann {
+            meta.extend(entry(12, k, v.as_bytes()));
+        }
+        let mut raw = field(1, &meta);
+        for (k, v) in data {
+            raw.extend(entry(2, k, v));
+        }
+        let tm = [field(1, b"v1"), field(2, b"Secret")].concat();
+        [b"k8s\x00".to_vec(), field(1, &tm), field(2, &raw)].concat()
+    }
+
+    #[test]
+    fn key_secrets_read_like_library_go_to_key_state() {
+        let engine = Engine::new(&Keyring::default());
+        let comp = (COMPONENT_LABEL, "openshift-oauth-apiserver");
+        let aesgcm = (MODE_ANNOTATION, "aesgcm");
+        let k16: &[u8] = &[7u8; 16];
+        let try_ =
+            |name: &str, labels: &[(&str, &str)], ann: &[(&str, &str)], data: &[(&str, &[u8])]| {
+                let key = format!("/kubernetes.io/secrets/{CONFIG_NAMESPACE}/{name}");
+                let v = secret_pb(name, labels, ann, data);
+                key_from_secret(&engine, key.as_bytes(), &v, 9, name)
+            };
+        let k = try_(
+            "encryption-key-openshift-oauth-apiserver-007",
+            &[comp],
+            &[aesgcm],
+            &[(KEY_DATA_KEY, k16)],
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(
+            (k.apiserver, k.generation.as_str(), k.provider, k.revision),
+            (Apiserver::Oauth, "7", Provider::Aesgcm, 9)
+        );
+        assert_eq!(k.fingerprint, crate::keyring::fingerprint(k16));
+        let why = |r: Result<RecoveredKey, Skip>| match r {
+            Err(Skip::Because(a, w)) => (a, w),
+            Err(Skip::Other) => (None, "other".into()),
+            Ok(_) => (None, "ok".into()),
+        };
+        let name = "encryption-key-openshift-oauth-apiserver-3";
+        let oauth = Some(Apiserver::Oauth);
+        assert_eq!(
+            why(try_(name, &[comp], &[(MODE_ANNOTATION, "identity")], &[])),
+            (oauth, "mode identity holds no key".into())
+        );
+        assert_eq!(
+            why(try_(name, &[comp], &[(MODE_ANNOTATION, "KMS")], &[])),
+            (oauth, "mode KMS holds a plugin's config, not a key".into())
+        );
+        assert_eq!(
+            why(try_(
+                name,
+                &[comp],
+                &[(MODE_ANNOTATION, "rot13")],
+                &[(KEY_DATA_KEY, k16)]
+            )),
+            (
+                oauth,
+                format!("annotation {MODE_ANNOTATION}: unknown mode \"rot13\"")
+            )
+        );
+        assert_eq!(
+            why(try_(name, &[comp], &[aesgcm], &[])),
+            (oauth, format!("no data key {KEY_DATA_KEY:?}"))
+        );
+        assert_eq!(
+            why(try_(
+                name,
+                &[comp],
+                &[(MODE_ANNOTATION, "secretbox")],
+                &[(KEY_DATA_KEY, k16)]
+            )),
+            (
+                oauth,
+                format!("data.{KEY_DATA_KEY}: secret is 16 bytes; secretbox takes 32")
+            )
+        );
+        assert_eq!(
+            why(try_(
+                "encryption-key-openshift-oauth-apiserver-x",
+                &[comp],
+                &[aesgcm],
+                &[(KEY_DATA_KEY, k16)]
+            )),
+            (
+                oauth,
+                "the name does not end in -<keyID> (a decimal number)".into()
+            )
+        );
+        // No label: named by what the name says; another component's: not ours.
+        assert_eq!(
+            why(try_(name, &[], &[aesgcm], &[(KEY_DATA_KEY, k16)])),
+            (oauth, format!("no label {COMPONENT_LABEL}"))
+        );
+        let kube = (COMPONENT_LABEL, "openshift-kube-apiserver");
+        assert_eq!(
+            why(try_(
+                "encryption-key-openshift-kube-apiserver-3",
+                &[kube],
+                &[aesgcm],
+                &[(KEY_DATA_KEY, k16)]
+            ))
+            .1,
+            "other"
+        );
+        // The key bytes are in no reason and no Debug.
+        let dbg = format!("{k:?}");
+        assert!(
+            !dbg.contains("7, 7, 7") && !dbg.contains("BwcHBwcH"),
+            "{dbg}"
+        );
+    }
+
     #[test]
     fn without_a_key_that_opens_them_the_secrets_stay_closed_and_say_why() {
         let snap = Snapshot::open(&td(SNAP)).unwrap();
