@@ -887,3 +887,71 @@ fn quota_backend_bytes_is_the_same_for_report_validate_and_stats() {
     assert_eq!(code(&bad), 2);
     assert!(stderr(&bad).contains("--quota-backend-bytes"));
 }
+
+/// No byte of a key recovered from a key Secret in any output of report (every format), audit
+/// and validate (text and JSON), as base64 or hex: expected.json lists the fixture's key Secret
+/// keys (fake keys) for this check.
+#[test]
+fn openshift_managed_key_secret_keys_appear_in_no_output() {
+    use base64::Engine as _;
+    let exp: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(td("openshift-managed/expected.json")).unwrap(),
+    )
+    .unwrap();
+    let needles: Vec<String> = exp["key_secrets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|k| {
+            let b64 = k["key_base64"].as_str().unwrap().to_string();
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(&b64)
+                .unwrap();
+            let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+            // Also the unpadded head, as a partial print would show it.
+            [b64[..24].to_string(), hex[..32].to_string()]
+        })
+        .collect();
+    assert_eq!(needles.len(), 8);
+    let snap = td(OSM);
+    let tarball = format!("cp-1={}", td(OSM_TARBALL));
+    let mut outputs = Vec::new();
+    for fmt in ["text", "markdown", "json", "html"] {
+        outputs.push(run(&[
+            "report",
+            "--snapshot",
+            &snap,
+            "--static-resources",
+            &tarball,
+            "--format",
+            fmt,
+            "-q",
+        ]));
+    }
+    for fmt in ["text", "json"] {
+        outputs.push(run(&[
+            "audit",
+            &snap,
+            "--static-resources",
+            &tarball,
+            "--format",
+            fmt,
+        ]));
+        outputs.push(run(&[
+            "validate",
+            &snap,
+            "--static-resources",
+            &tarball,
+            "--format",
+            fmt,
+            "-q",
+        ]));
+    }
+    for o in &outputs {
+        let all = format!("{}{}", stdout(o), stderr(o));
+        assert!(!all.is_empty());
+        for n in &needles {
+            assert!(!all.contains(n.as_str()), "a key Secret's key in an output");
+        }
+    }
+}

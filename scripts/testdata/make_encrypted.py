@@ -1082,6 +1082,8 @@ def build_openshift_managed():
         ds.key_secrets[f"encryption-key-{comp}-{n}"] = {
             "revision": ds.rev + 1, "component": comp, "generation": n, "mode": "aescbc", "key_id": kid,
             "fingerprint": fingerprint(keys[kid]["bytes"]),
+            # Fake fixture keys, listed so the no-leak tests can look for them in every output.
+            "key_base64": base64.b64encode(keys[kid]["bytes"]).decode(),
             "apiserver": "oauth-apiserver" if comp == "openshift-oauth-apiserver" else comp}
         managed(f"encryption-key-{comp}-{n}", {OSM_KEY_DATA: keys[kid]["bytes"]}, {OSM_LABEL: comp},
                 dict({"encryption.apiserver.operator.openshift.io/mode": "aescbc",
