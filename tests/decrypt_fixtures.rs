@@ -60,8 +60,47 @@ fn check_dataset(d: &str, snapshot: &str) {
     let records = Records::read(&snap);
     assert!(records.complete());
     // With the configs recovered from the snapshot (rule 4), as `report` judges it.
-    let (engine, recovered, _) = judge_with_recovered(&given, Engine::new(&given), &records);
+    let (engine, recovered, recovery) = judge_with_recovered(&given, Engine::new(&given), &records);
     let kr = recovered.unwrap_or(given);
+    // The operators' key Secrets: each recovered as expected.json lists it, and a candidate of
+    // its apiserver under its generation, with the Secret among the key's origins.
+    let want_secrets = exp["key_secrets"].as_object().cloned().unwrap_or_default();
+    let got: Vec<(String, String, i64, String, String)> = recovery
+        .keys
+        .iter()
+        .map(|k| {
+            (
+                k.secret_name.clone(),
+                k.generation.clone(),
+                k.revision,
+                k.apiserver.name().to_string(),
+                k.fingerprint.clone(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, i64, String, String)> = want_secrets
+        .iter()
+        .map(|(name, w)| {
+            (
+                name.clone(),
+                w["generation"].as_str().unwrap().to_string(),
+                w["revision"].as_i64().unwrap(),
+                w["apiserver"].as_str().unwrap().to_string(),
+                w["fingerprint"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want, "{d}: key secrets");
+    for (name, gen, rev, node, fp) in &want {
+        let origin = format!("snapshot secret openshift-config-managed/{name} at revision {rev}");
+        assert!(
+            kr.keys.iter().any(|k| k.node == *node
+                && k.name == *gen
+                && k.fingerprint == *fp
+                && k.origins.iter().any(|o| o.to_string() == origin)),
+            "{d}: no candidate {node}/{gen} {fp} from {origin}"
+        );
+    }
     let node_names: Vec<&str> = engine.nodes.iter().map(|n| n.node.as_str()).collect();
     assert_eq!(node_names.len(), exp["nodes"].as_object().unwrap().len());
 

@@ -406,6 +406,9 @@ fn diff_names_records_that_became_unreadable_for_a_node() {
             .unwrap_or_default();
         let want: Vec<(&str, &str)> = if rotated.contains(&key) {
             vec![("cp-2", "became_unreadable"), ("cp-3", "became_readable")]
+        } else if c["change"] == "removed" {
+            // Judged in diff_judges_removed_records.
+            nodes.clone()
         } else if key == plain {
             vec![("cp-3", "became_readable")]
         } else {
@@ -423,6 +426,156 @@ fn diff_names_records_that_became_unreadable_for_a_node() {
     let o = String::from_utf8_lossy(&out.stdout);
     assert!(!o.contains("FIXTURE-SECRET-") && !o.contains("AAECAwQF"));
     assert_eq!(run(&argv).stdout, out.stdout, "deterministic");
+}
+
+/// Removed records judged on OLD's side (facts.json: phase "after" deletes the plaintext
+/// configmap ns-c/cm03 and the key1 secret ns-b/s11): per node, read before (with which key) or
+/// not; a record that goes while no node could read it is said on its own.
+#[test]
+fn diff_judges_removed_records() {
+    let s = Scratch::new("diff-removed");
+    let (old, new) = (s.copy("many/before.db"), s.copy("many/after.db"));
+    let cfg = |n: u32| s.copy(&format!("many/rotation/cp-{n}.yaml"));
+    let (c1, c2, c3) = (cfg(1), cfg(2), cfg(3));
+    let facts = json("many/facts.json");
+    let deleted: Vec<String> = facts["after"]["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d[0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        deleted,
+        [
+            "/registry/configmaps/ns-c/cm03",
+            "/registry/secrets/ns-b/s11"
+        ]
+    );
+    let diff = |configs: &[&str], fmt: &str| {
+        let mut argv = vec!["diff", old.as_str(), new.as_str(), "--format", fmt];
+        for c in configs {
+            argv.extend(["--encryption-config", c]);
+        }
+        let out = run(&argv);
+        assert_eq!(out.status.code(), Some(0));
+        out.stdout
+    };
+    let removed = |r: &Value, key: &str| -> Value {
+        r["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == key && c["change"] == "removed")
+            .cloned()
+            .unwrap_or_else(|| panic!("{key} not removed"))
+    };
+    let nodes = |c: &Value| -> Vec<(String, String, String)> {
+        c["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                (
+                    n["node"].as_str().unwrap().to_string(),
+                    n["change"].as_str().unwrap().to_string(),
+                    n["read_with"]
+                        .as_str()
+                        .or(n["error"].as_str())
+                        .unwrap()
+                        .to_string(),
+                )
+            })
+            .collect()
+    };
+    let t = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    const NOKEY: &str = "no matching key was found for the provided AES transformer";
+    let key1 = "aescbc key key1 (sha256:630dcd2966c43366)";
+
+    // cp-1 and cp-2 hold key1, cp-3 only key2: s11 went while cp-3 could not read it.
+    let out = diff(&[&c1, &c2, &c3], "json");
+    let r: Value = serde_json::from_slice(&out).unwrap();
+    let s11 = removed(&r, &deleted[1]);
+    assert_eq!(
+        nodes(&s11),
+        [
+            t("cp-1", "removed", key1),
+            t("cp-2", "removed", key1),
+            t("cp-3", "removed_unreadable", NOKEY)
+        ]
+    );
+    assert_eq!(s11["removed"], "read_by_some_nodes");
+    assert_eq!(
+        s11["decrypts_with"],
+        serde_json::json!(["cp-1/aescbc/key1", "cp-2/aescbc/key1"])
+    );
+    let cm03 = removed(&r, &deleted[0]);
+    assert_eq!(cm03["removed"], "read_by_every_node");
+    assert!(nodes(&cm03)
+        .iter()
+        .all(|(_, c, w)| c == "removed" && w == "plaintext"));
+    assert_eq!(
+        r["removed"],
+        serde_json::json!({"total": 2, "read_by_every_node": 1, "read_by_some_nodes": 1,
+                           "read_by_no_node": 0, "undetermined": 0, "not_checked": 0})
+    );
+    let rc = &r["readability"];
+    assert_eq!(
+        (&rc["cp-1"]["removed"], &rc["cp-1"]["removed_unreadable"]),
+        (&2.into(), &0.into())
+    );
+    assert_eq!(
+        (&rc["cp-3"]["removed"], &rc["cp-3"]["removed_unreadable"]),
+        (&1.into(), &1.into())
+    );
+    // Still distinct from "became unreadable" (a record that stays, no longer read).
+    assert_eq!(rc["cp-2"]["became_unreadable"], 12);
+    assert_eq!(rc["cp-2"]["removed_unreadable"], 0);
+    assert_eq!(r["by_resource"]["secrets"]["ns-b"]["removed"], 1);
+    assert_eq!(
+        r["by_resource"]["secrets"]["ns-b"]["removed_read_by_no_node"],
+        0
+    );
+    assert_eq!(diff(&[&c1, &c2, &c3], "json"), out, "deterministic");
+    let text = String::from_utf8(diff(&[&c1, &c2, &c3], "text")).unwrap();
+    assert!(
+        text.contains(
+            "removed records (2): read before by every node 1, by some nodes 1, by no node 0"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "  cp-3  {}: {NOKEY}; read by cp-1 with {key1}, cp-2 with {key1}",
+            deleted[1]
+        )),
+        "{text}"
+    );
+
+    // Only cp-3: nobody could read s11 when it went.
+    let r: Value = serde_json::from_slice(&diff(&[&c3], "json")).unwrap();
+    let s11 = removed(&r, &deleted[1]);
+    assert_eq!(s11["removed"], "read_by_no_node");
+    assert!(s11.get("decrypts_with").is_none());
+    assert_eq!(r["removed"]["read_by_no_node"], 1);
+    assert_eq!(
+        r["by_resource"]["secrets"]["ns-b"]["removed_read_by_no_node"],
+        1
+    );
+    let text = String::from_utf8(diff(&[&c3], "text")).unwrap();
+    assert!(
+        text.contains("removed while no node could read it (1)"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("\n  {}\n", deleted[1])), "{text}");
+    assert!(
+        text.contains("-1 ~1  (1 removed that no node could read)"),
+        "{text}"
+    );
+
+    // Without key sources nothing is judged.
+    let r: Value = serde_json::from_slice(&diff(&[], "json")).unwrap();
+    assert!(r.get("removed").is_none());
+    assert!(removed(&r, &deleted[1]).get("nodes").is_none());
 }
 
 /// A copy of `rel` with the `key` bucket's root page zeroed (meta → root bucket leaf → the
@@ -650,4 +803,40 @@ fn hashkv_at_the_compact_revision_names_what_each_release_answers() {
     let bad = run(&["hashkv", &db, "--etcd-version", "3.5"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(common::stderr(&bad).contains("give a release X.Y.Z"));
+}
+
+/// Routes and OAuth tokens (served by openshift-apiserver / oauth-apiserver) are not judged by a
+/// kube-apiserver config in `diff` (verdict rule 4): not "added unreadable", not "read by no
+/// node" when removed, but `not_checked`.
+#[test]
+fn diff_does_not_judge_other_apiservers_resources_by_a_kube_config() {
+    let s = Scratch::new("diff-openshift");
+    let old = s.copy("openshift/snapshot_2026-11-01_120000.db");
+    let new = s.copy("openshift-managed/snapshot_2026-11-20_120000.db");
+    let tarball = format!(
+        "cp-1={}",
+        s.copy("openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz")
+    );
+    let out = run(&[
+        "diff",
+        &old,
+        &new,
+        "--static-resources",
+        &tarball,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["readability"]["cp-1"]["added_unreadable"], 0);
+    for c in r["changes"].as_array().unwrap() {
+        let key = c["key"].as_str().unwrap();
+        if key.starts_with("/openshift.io/") {
+            assert!(c.get("nodes").is_none(), "{c}");
+            if c["change"] == "removed" {
+                assert_eq!(c["removed"], "not_checked", "{c}");
+            }
+        }
+    }
+    assert!(r["removed"]["not_checked"].as_u64().unwrap() > 0);
 }

@@ -465,10 +465,34 @@ const OSM_TARBALL: &str = "openshift-managed/static_kuberesources_2026-11-20_120
 fn openshift_managed_routes_and_tokens_are_checked_through_keys_recovered_from_the_snapshot() {
     let tarball = format!("cp-1={}", td(OSM_TARBALL));
     let f = four(&td(OSM), &["--static-resources", &tarball]);
-    // testdata/README.md: 22 records; 4 routes under openshift-apiserver's keys "2"/"1" and 3
-    // tokens under oauth-apiserver's "1" read through the recovered configs; one route under
-    // "3", which no recovered config holds, is the only finding.
-    assert_eq!(kinds(&f.report), ["missing-read-key"]);
+    // testdata/README.md: 23 records; 4 routes under openshift-apiserver's keys "2"/"1" and 2
+    // tokens under oauth-apiserver's "2" read through the recovered configs; one route under
+    // "3", which no config and no key Secret holds, is the only record lost; one token under
+    // oauth-apiserver's generation "1", which its config no longer lists, fails on
+    // oauth-apiserver but opens with the key Secret encryption-key-openshift-oauth-apiserver-1.
+    assert_eq!(kinds(&f.report), ["missing-read-key", "node-read-failures"]);
+    assert_eq!(f.report["records"]["undecryptable"], 1);
+    let g = finding(&f.report, "node-read-failures");
+    assert_eq!(g["nodes"], serde_json::json!(["oauth-apiserver"]));
+    assert!(g["summary"]
+        .as_str()
+        .unwrap()
+        .contains("that a key Secret in the snapshot decrypts"));
+    assert!(g["remedy"].as_str().unwrap().starts_with("Not lost:"));
+    let token = g["keys"][0].as_str().unwrap();
+    assert!(token.starts_with("/openshift.io/oauth/authorizetokens/"));
+    // Which generation opens which record: the unreadable record names the key Secret's key.
+    let u = f.report["unreadable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["key"] == token)
+        .unwrap();
+    assert_eq!(
+        u["decrypts_with"],
+        serde_json::json!(["oauth-apiserver/aescbc/1"])
+    );
+    assert_eq!(u["key_name"], "1");
     let m = finding(&f.report, "missing-read-key");
     assert_eq!(m["severity"], "critical");
     let keys = m["keys"].as_array().unwrap();
@@ -492,9 +516,9 @@ fn openshift_managed_routes_and_tokens_are_checked_through_keys_recovered_from_t
     assert_eq!(
         nodes,
         [
-            ("cp-1", 14, 0),
+            ("cp-1", 15, 0),
             ("openshift-apiserver", 4, 1),
-            ("oauth-apiserver", 3, 0)
+            ("oauth-apiserver", 2, 1)
         ]
     );
     // The recovered keys are named by node, name and fingerprint (testdata/README.md), with
@@ -512,23 +536,43 @@ fn openshift_managed_routes_and_tokens_are_checked_through_keys_recovered_from_t
             )
         })
         .collect();
-    let oapi = "snapshot secret openshift-config-managed/encryption-config-openshift-apiserver at revision 2";
-    let oauth =
-        "snapshot secret openshift-config-managed/encryption-config-openshift-oauth-apiserver at revision 3";
+    let secret = |name: &str, rev: u32| {
+        format!("snapshot secret openshift-config-managed/{name} at revision {rev}")
+    };
+    let oapi = secret("encryption-config-openshift-apiserver", 2);
+    let oauth = secret("encryption-config-openshift-oauth-apiserver", 3);
     let want = [
         (
             "openshift-apiserver/aescbc/2",
             "sha256:dc830c0964ff77a2",
-            oapi,
+            format!(
+                "{oapi}; {}",
+                secret("encryption-key-openshift-apiserver-2", 5)
+            ),
         ),
         (
             "openshift-apiserver/aescbc/1",
             "sha256:d40f439aacdbf434",
-            oapi,
+            format!(
+                "{oapi}; {}",
+                secret("encryption-key-openshift-apiserver-1", 4)
+            ),
         ),
-        ("oauth-apiserver/aescbc/1", "sha256:5fb27e654fa32bb1", oauth),
+        (
+            "oauth-apiserver/aescbc/2",
+            "sha256:af474aa0d393068d",
+            format!(
+                "{oauth}; {}",
+                secret("encryption-key-openshift-oauth-apiserver-2", 7)
+            ),
+        ),
+        (
+            "oauth-apiserver/aescbc/1",
+            "sha256:5fb27e654fa32bb1",
+            secret("encryption-key-openshift-oauth-apiserver-1", 6),
+        ),
     ]
-    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()));
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c));
     assert_eq!(rows, want);
     assert_eq!(f.validate["restorability"], "not-restorable");
     assert_eq!(f.validate_code, 1);
@@ -778,4 +822,136 @@ fn validate_warns_about_a_key_conflict_and_lists_the_report_findings() {
             .len(),
         33
     );
+}
+
+/// `--quota-backend-bytes` means the same to `report`, `validate` and `stats`: the space
+/// findings compare the db size (57,376 bytes for the incident snapshot) with it.
+#[test]
+fn quota_backend_bytes_is_the_same_for_report_validate_and_stats() {
+    let snap = td("incident/snapshot.db");
+    let summary_of = |v: &serde_json::Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "space-quota")
+            .map(|f| (f["severity"].clone(), f["summary"].clone()))
+    };
+    for (quota, severity) in [("60000", "critical"), ("70000", "warning")] {
+        let r = json_of(&run(&[
+            "report",
+            "--snapshot",
+            &snap,
+            "--quota-backend-bytes",
+            quota,
+            "-o",
+            "json",
+            "-q",
+        ]));
+        assert_eq!(r["space"]["quota_bytes"].to_string(), quota);
+        assert_eq!(r["space"]["quota_is_default"], false);
+        let (sev, summary) = summary_of(&r).expect("space-quota in report");
+        assert_eq!(sev, severity);
+        assert!(summary.as_str().unwrap().starts_with("db at "), "{summary}");
+        let v = json_of(&run(&[
+            "validate",
+            &snap,
+            "--quota-backend-bytes",
+            quota,
+            "-o",
+            "json",
+            "-q",
+        ]));
+        assert_eq!(summary_of(&v), Some((sev, summary.clone())));
+        let s = json_of(&run(&[
+            "stats",
+            &snap,
+            "--quota-backend-bytes",
+            quota,
+            "-o",
+            "json",
+        ]));
+        assert_eq!(s["space"]["quota"]["quota_bytes"].to_string(), quota, "{s}");
+    }
+    // Without it: etcd's default, said as assumed, and no quota finding for a 57 kB db.
+    let r = json_of(&run(&["report", "--snapshot", &snap, "-o", "json", "-q"]));
+    assert_eq!(r["space"]["quota_is_default"], true);
+    assert_eq!(summary_of(&r), None);
+    let bad = run(&[
+        "report",
+        "--snapshot",
+        &snap,
+        "--quota-backend-bytes",
+        "2GiB",
+    ]);
+    assert_eq!(code(&bad), 2);
+    assert!(stderr(&bad).contains("--quota-backend-bytes"));
+}
+
+/// No byte of a key recovered from a key Secret in any output of report (every format), audit
+/// and validate (text and JSON), as base64 or hex: expected.json lists the fixture's key Secret
+/// keys (fake keys) for this check.
+#[test]
+fn openshift_managed_key_secret_keys_appear_in_no_output() {
+    use base64::Engine as _;
+    let exp: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(td("openshift-managed/expected.json")).unwrap(),
+    )
+    .unwrap();
+    let needles: Vec<String> = exp["key_secrets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|k| {
+            let b64 = k["key_base64"].as_str().unwrap().to_string();
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(&b64)
+                .unwrap();
+            let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+            // Also the unpadded head, as a partial print would show it.
+            [b64[..24].to_string(), hex[..32].to_string()]
+        })
+        .collect();
+    assert_eq!(needles.len(), 8);
+    let snap = td(OSM);
+    let tarball = format!("cp-1={}", td(OSM_TARBALL));
+    let mut outputs = Vec::new();
+    for fmt in ["text", "markdown", "json", "html"] {
+        outputs.push(run(&[
+            "report",
+            "--snapshot",
+            &snap,
+            "--static-resources",
+            &tarball,
+            "--format",
+            fmt,
+            "-q",
+        ]));
+    }
+    for fmt in ["text", "json"] {
+        outputs.push(run(&[
+            "audit",
+            &snap,
+            "--static-resources",
+            &tarball,
+            "--format",
+            fmt,
+        ]));
+        outputs.push(run(&[
+            "validate",
+            &snap,
+            "--static-resources",
+            &tarball,
+            "--format",
+            fmt,
+            "-q",
+        ]));
+    }
+    for o in &outputs {
+        let all = format!("{}{}", stdout(o), stderr(o));
+        assert!(!all.is_empty());
+        for n in &needles {
+            assert!(!all.contains(n.as_str()), "a key Secret's key in an output");
+        }
+    }
 }

@@ -1025,13 +1025,17 @@ def build_openshift_managed():
         "OAPI3": {"bytes": kr.read(32), "provider": "aescbc",
                   "note": "openshift-apiserver key \"3\": in NO config and no secret of the snapshot (the orphan route)"},
         "OAUTH1": {"bytes": kr.read(32), "provider": "aescbc",
-                   "note": "oauth-apiserver key \"1\" (write key), in encryption-config-openshift-oauth-apiserver"},
+                   "note": "oauth-apiserver key \"1\": only in its key secret; the config no longer lists it "
+                           "(pruned after a migration that missed one token)"},
+        "OAUTH2": {"bytes": kr.read(32), "provider": "aescbc",
+                   "note": "oauth-apiserver key \"2\" (write key), in encryption-config-openshift-oauth-apiserver "
+                           "and its key secret"},
     }
     ident = {"type": "identity"}
     fake = {"type": "aesgcm", "keys": [("1", "ZERO16")]}
     kas = [{"type": "aescbc", "keys": [("1", "KAS1")]}, ident, fake]
     oapi = [{"type": "aescbc", "keys": [("2", "OAPI2"), ("1", "OAPI1")]}, ident]
-    oauth = [{"type": "aescbc", "keys": [("1", "OAUTH1")]}, ident]
+    oauth = [{"type": "aescbc", "keys": [("2", "OAUTH2")]}, ident]
     nodes = {
         "cp-1": {"source": f"static_kuberesources_{OSM_TS}.tar.gz",
                  "resources": {"configmaps": list(kas), "secrets": list(kas)}},
@@ -1063,11 +1067,27 @@ def build_openshift_managed():
         managed(f"encryption-config-{comp}", {OSM_CONFIG_KEY: cfg}, {},
                 {"encryption.apiserver.operator.openshift.io/encryption-config": "true"}, "operator-config",
                 f"{node}'s EncryptionConfiguration (data key {OSM_CONFIG_KEY})")
-    for comp, kid, n in (("openshift-apiserver", "OAPI1", "1"), ("openshift-apiserver", "OAPI2", "2"),
-                         ("openshift-oauth-apiserver", "OAUTH1", "1")):
+    # Key secrets as library-go pkg/operator/encryption/secrets FromKeyState writes them. oauth-apiserver's
+    # generation 1 says it was migrated (so its operator pruned it from the config), yet one token is still
+    # under it: only its key secret opens that token.
+    migrated = {"encryption.apiserver.operator.openshift.io/migrated-timestamp": "2026-11-19T08:00:00Z",
+                "encryption.apiserver.operator.openshift.io/migrated-resources": json.dumps(
+                    {"resources": [{"group": "oauth.openshift.io", "resource": "oauthaccesstokens"},
+                                   {"group": "oauth.openshift.io", "resource": "oauthauthorizetokens"}]},
+                    separators=(",", ":"))}
+    ds.key_secrets = {}
+    for comp, kid, n, extra in (("openshift-apiserver", "OAPI1", "1", {}), ("openshift-apiserver", "OAPI2", "2", {}),
+                                ("openshift-oauth-apiserver", "OAUTH1", "1", migrated),
+                                ("openshift-oauth-apiserver", "OAUTH2", "2", {})):
+        ds.key_secrets[f"encryption-key-{comp}-{n}"] = {
+            "revision": ds.rev + 1, "component": comp, "generation": n, "mode": "aescbc", "key_id": kid,
+            "fingerprint": fingerprint(keys[kid]["bytes"]),
+            # Fake fixture keys, listed so the no-leak tests can look for them in every output.
+            "key_base64": base64.b64encode(keys[kid]["bytes"]).decode(),
+            "apiserver": "oauth-apiserver" if comp == "openshift-oauth-apiserver" else comp}
         managed(f"encryption-key-{comp}-{n}", {OSM_KEY_DATA: keys[kid]["bytes"]}, {OSM_LABEL: comp},
-                {"encryption.apiserver.operator.openshift.io/mode": "aescbc",
-                 "encryption.apiserver.operator.openshift.io/internal-reason": "key-does-not-exist"},
+                dict({"encryption.apiserver.operator.openshift.io/mode": "aescbc",
+                      "encryption.apiserver.operator.openshift.io/internal-reason": "key-does-not-exist"}, **extra),
                 "operator-key", f"{comp} key {n} ({kid})")
 
     apps = ["router", "console", "prometheus-k8s", "builder", "deployer", "pull-secret", "serving-cert"]
@@ -1113,13 +1133,17 @@ def build_openshift_managed():
         ds.created += 19
         pt = oauth_token_pb(name, rng.uid(), ds.created, f"user{i}@example.com", m)
         ds.write(f"/openshift.io/oauth/accesstokens/{name}", "oauthaccesstokens.oauth.openshift.io", pt, "aescbc",
-                 "1", "OAUTH1", oauth_ok, case="oauth-apiserver-key", marker=m)
+                 "2", "OAUTH2", oauth_ok, case="oauth-apiserver-key", marker=m)
+    # Still under generation 1, which oauth-apiserver's config no longer lists: it fails this token, and only
+    # the key secret encryption-key-openshift-oauth-apiserver-1 opens it (not lost, not readable).
     name = "sha256~" + rng.token(32)
     m = ds.marker()
     ds.created += 19
     pt = oauth_authorize_token_pb(name, rng.uid(), ds.created, "user0@example.com", m)
     ds.write(f"/openshift.io/oauth/authorizetokens/{name}", "oauthauthorizetokens.oauth.openshift.io", pt, "aescbc",
-             "1", "OAUTH1", oauth_ok, case="oauth-apiserver-key", marker=m)
+             "1", "OAUTH1", {"cp-1": NS, "openshift-apiserver": NS, "oauth-apiserver": NOKEY},
+             case="pruned-generation", marker=m,
+             note="oauth-apiserver generation \"1\": in no config, only in its key secret")
     return ds
 
 
@@ -1440,7 +1464,10 @@ def cmd_build(args):
                            "oauth-apiserver are the configs kept in the snapshot's openshift-config-managed Secrets. "
                            "A node never reads another apiserver's resources (not-served).",
                            {"snapshot": f"snapshot_{OSM_TS}.db",
-                            "config_path_in_tar": "static-pod-resources/kube-apiserver-pod-N/secrets/encryption-config/encryption-config"}))
+                            "config_path_in_tar": "static-pod-resources/kube-apiserver-pod-N/secrets/encryption-config/encryption-config",
+                            # The operators' key Secrets (library-go pkg/operator/encryption/secrets): each one's
+                            # generation is a candidate key of its apiserver.
+                            "key_secrets": ds.key_secrets}))
     write_ops(os.path.join(args.ops, "openshift-managed.jsonl"), ds)
     summarize(ds)
 

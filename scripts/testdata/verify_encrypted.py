@@ -391,6 +391,45 @@ def config_from_secret(live, src, keys):
     return json.loads(data["encryption-config"])
 
 
+def check_key_secrets(live, exp, keys):
+    """Every `encryption-key-<component>-<N>` Secret expected.json lists: opened here with a shipped key,
+    its label, mode annotation and raw key (data `encryption.apiserver.operator.openshift.io-key`) as
+    library-go `secrets.ToKeyState` reads them, the key's fingerprint as expected.json says."""
+    for name, want in sorted(exp.get("key_secrets", {}).items()):
+        kv = live.get(f"/kubernetes.io/secrets/openshift-config-managed/{name}")
+        check(kv is not None, f"key secret {name} not in the snapshot")
+        check(kv["mod_revision"] == want["revision"], f"{name}: revision {kv['mod_revision']} != {want['revision']}")
+        value = kv["value"]
+        m = re.match(rb"k8s:enc:aescbc:v1:[^:]+:", value)
+        check(m is not None, f"{name}: not stored with aescbc")
+        pt = None
+        for k in keys.values():
+            r = try_cbc(k, value[m.end():])
+            if r[0] == "ok" and r[1].startswith(b"k8s\x00"):
+                pt = r[1]
+                break
+        check(pt is not None, f"{name}: no shipped key opens it")
+        sec = parse_pb(parse_pb(pt[4:])[2][0])
+        meta = parse_pb(sec[1][0])
+        def strmap(field):
+            out = {}
+            for e in meta.get(field, []):
+                f = parse_pb(e)
+                out[f[1][0].decode()] = f[2][0].decode()
+            return out
+        labels, annotations = strmap(11), strmap(12)
+        data = {parse_pb(e)[1][0].decode(): parse_pb(e)[2][0] for e in sec.get(2, [])}
+        check(labels.get("encryption.apiserver.operator.openshift.io/component") == want["component"],
+              f"{name}: component label")
+        check(annotations.get("encryption.apiserver.operator.openshift.io/mode") == want["mode"], f"{name}: mode")
+        check(name.rsplit("-", 1)[1] == want["generation"], f"{name}: generation")
+        check(fp(data["encryption.apiserver.operator.openshift.io-key"]) == want["fingerprint"],
+              f"{name}: key fingerprint")
+        check(want["fingerprint"] == exp["keys"][want["key_id"]]["fingerprint"], f"{name}: key id")
+    if exp.get("key_secrets"):
+        print(f"  key secrets: {len(exp['key_secrets'])} opened, label/mode/key as expected")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", required=True, choices=sorted(DATASETS))
@@ -432,6 +471,7 @@ def main():
                 for k in (body or {}).get("keys", []):
                     keys.setdefault(fp(base64.b64decode(k["secret"])), base64.b64decode(k["secret"]))
 
+    check_key_secrets(live, exp, keys)
     exp_live = {r["key"]: r for r in exp["records"]}
     check(set(live) == set(exp_live), f"live key sets differ: only etcd {sorted(set(live) - set(exp_live))[:5]}, "
                                       f"only expected {sorted(set(exp_live) - set(live))[:5]}")

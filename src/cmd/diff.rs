@@ -4,7 +4,12 @@
 //! provider, became plaintext, became encrypted. With key sources (the same `--encryption-config`
 //! / `--static-resources` / `--key` as `report`), every changed or added record is also judged by
 //! each node's config in both snapshots (`decrypt::Engine`, the per-node kube-apiserver
-//! simulation): records a node could read in OLD and cannot in NEW, and the reverse.
+//! simulation): records a node could read in OLD and cannot in NEW, and the reverse. Removed
+//! records are judged on OLD's side: per node whether it read the record before it went (and
+//! with which provider and key), so "became unreadable" (still there, no longer read), "removed"
+//! (read, then gone) and "removed while unreadable" (gone, and this node could not read it
+//! either) are distinct; a record no node could read that disappears is said on its own: its
+//! contents could not have been recovered from OLD by any of these nodes.
 
 use super::common::{display_key, open_snapshot};
 use super::outfile::{Guard, Mode};
@@ -14,6 +19,7 @@ use super::{CmdResult, Outcome};
 use crate::decrypt::{Engine, NodeOutcome};
 use crate::etcd::records::{Record, Records};
 use crate::kube::envelope::Envelope;
+use crate::kube::openshift::Apiserver;
 use crate::kube::path::KeyPath;
 use crate::output::write_json;
 use rayon::prelude::*;
@@ -75,6 +81,27 @@ pub enum Readability {
     AddedUnreadable,
     /// One side needs a KMS plugin for this node: only the plugin can tell.
     Undetermined,
+    /// A record only OLD holds, which the node read (`read_with` says how).
+    Removed,
+    /// A record only OLD holds, which the node could not read either (`error` says why).
+    RemovedUnreadable,
+}
+
+/// Whether anyone could read a removed record before it went, over every node of the configs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovedState {
+    ReadByEveryNode,
+    ReadBySomeNodes,
+    /// No node's kube-apiserver could return it: what it held could not have been recovered
+    /// from OLD through any of these configs (`decrypts_with` names a candidate key that opens
+    /// it, if one does).
+    ReadByNoNode,
+    /// A KMS plugin decides for some node, and no node reads it without one.
+    Undetermined,
+    /// Another apiserver serves it (OpenShift routes, OAuth tokens) and no config of that
+    /// apiserver was given: not judged (verdict rule 4), never "read by no node".
+    NotChecked,
 }
 
 /// What one node's kube-apiserver does with a record, as far as the files tell.
@@ -83,15 +110,39 @@ enum Reads {
     Yes,
     No,
     NeedsKms,
+    /// Another apiserver serves the resource: not this node's record to read.
+    NotServed,
 }
 
 fn reads(o: &NodeOutcome<'_>) -> Reads {
     match o {
         NodeOutcome::NeedsKms { .. } => Reads::NeedsKms,
+        NodeOutcome::NotServed => Reads::NotServed,
         o if o.is_readable() => Reads::Yes,
         _ => Reads::No,
     }
 }
+
+/// How a node read a record: `plaintext`, or `PROVIDER key NAME (FINGERPRINT)`.
+fn read_with(o: &NodeOutcome<'_>) -> Option<String> {
+    match o {
+        NodeOutcome::Plaintext => Some("plaintext".into()),
+        NodeOutcome::Decrypted {
+            provider,
+            key_name,
+            fingerprint,
+        } => Some(format!(
+            "{} key {} ({fingerprint})",
+            provider.name(),
+            display_key(key_name.as_bytes())
+        )),
+        _ => None,
+    }
+}
+
+/// One node's change for one record: what changed, the apiserver's error on the side it cannot
+/// read, and how it read OLD's record (for `removed` and `became_unreadable`).
+type NodeJudgement = (usize, Readability, Option<String>, Option<String>);
 
 /// Per node (index into `engine.nodes`), how its answer changed: nothing for a node that reads
 /// (or fails on) both sides alike. The error is the apiserver's, for the side it cannot read.
@@ -100,7 +151,13 @@ fn readability(
     key: &[u8],
     old: Option<&[u8]>,
     new: Option<&[u8]>,
-) -> Vec<(usize, Readability, Option<String>)> {
+) -> (Vec<NodeJudgement>, Vec<usize>, bool) {
+    // Verdict rule 4: a resource an aggregated apiserver serves is judged only by a config of
+    // that apiserver; without one, kube-apiserver's nodes would "fail" it for nothing.
+    let served = KeyPath::parse(key).and_then(|p| Apiserver::serving(p.group_resource().1));
+    if served.is_some() && engine.resource_ids(key).apiserver == Apiserver::Kube {
+        return (Vec::new(), Vec::new(), true);
+    }
     let (a, b) = (
         old.map(|v| engine.assess(key, v)),
         new.map(|v| engine.assess(key, v)),
@@ -112,18 +169,31 @@ fn readability(
             b.as_ref().and_then(|v| v.nodes.get(i)),
         );
         let change = match (x.map(reads), y.map(reads)) {
+            (Some(Reads::NotServed), _) | (_, Some(Reads::NotServed)) => None,
             (Some(Reads::Yes), Some(Reads::No)) => Some((Readability::BecameUnreadable, y)),
             (Some(Reads::No), Some(Reads::Yes)) => Some((Readability::BecameReadable, x)),
             (None, Some(Reads::No)) => Some((Readability::AddedUnreadable, y)),
             (Some(p), Some(q)) if p != q => Some((Readability::Undetermined, None)),
             (None, Some(Reads::NeedsKms)) => Some((Readability::Undetermined, None)),
+            (Some(Reads::Yes), None) => Some((Readability::Removed, None)),
+            (Some(Reads::No), None) => Some((Readability::RemovedUnreadable, x)),
+            (Some(Reads::NeedsKms), None) => Some((Readability::Undetermined, None)),
             _ => None,
         };
         if let Some((c, failing)) = change {
-            out.push((i, c, failing.and_then(NodeOutcome::error_line)));
+            let how = match c {
+                Readability::Removed | Readability::BecameUnreadable => x.and_then(read_with),
+                _ => None,
+            };
+            out.push((i, c, failing.and_then(NodeOutcome::error_line), how));
         }
     }
-    out
+    // Which candidate keys open OLD's value of a removed record (whoever holds them).
+    let opens = match (&a, new) {
+        (Some(v), None) => v.decrypts_with.clone(),
+        _ => Vec::new(),
+    };
+    (out, opens, false)
 }
 
 /// A changed key and its value in OLD and in NEW (None where it is absent).
@@ -134,9 +204,13 @@ struct NodeChange {
     node: String,
     change: Readability,
     /// The node's kube-apiserver error on the side it cannot read (NEW's record, or OLD's for
-    /// `became_readable`).
+    /// `became_readable` and `removed_unreadable`).
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// How the node read OLD's record (`removed`, `became_unreadable`): `plaintext` or
+    /// `PROVIDER key NAME (FINGERPRINT)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_with: Option<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -145,6 +219,21 @@ struct NodeCounts {
     became_readable: usize,
     added_unreadable: usize,
     undetermined: usize,
+    /// Removed records this node read before they went.
+    removed: usize,
+    /// Removed records this node could not read either.
+    removed_unreadable: usize,
+}
+
+/// Removed records by [`RemovedState`] (with key sources and node configs).
+#[derive(Serialize, Default)]
+struct RemovedCounts {
+    total: usize,
+    read_by_every_node: usize,
+    read_by_some_nodes: usize,
+    read_by_no_node: usize,
+    undetermined: usize,
+    not_checked: usize,
 }
 
 #[derive(Serialize)]
@@ -179,9 +268,17 @@ struct KeyChange {
     old_storage: Option<Storage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     new_storage: Option<Storage>,
-    /// With key sources: the nodes whose answer for this record changed.
+    /// With key sources: the nodes whose answer for this record changed (for a removed record,
+    /// every node whose apiserver serves it: read before, or not).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     nodes: Vec<NodeChange>,
+    /// A removed record, with node configs: whether any node could read it before it went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    removed: Option<RemovedState>,
+    /// A removed encrypted record: the candidate keys (ids `NODE/PROVIDER/NAME`) that open OLD's
+    /// value.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    decrypts_with: Vec<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -189,6 +286,9 @@ struct Counts {
     added: usize,
     removed: usize,
     changed: usize,
+    /// With node configs: the removed records no node could read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    removed_read_by_no_node: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -210,6 +310,9 @@ struct DiffReport {
     /// how many records changed readability. Absent without key sources.
     #[serde(skip_serializing_if = "Option::is_none")]
     readability: Option<BTreeMap<String, NodeCounts>>,
+    /// With node configs: the removed records by whether any node could read them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    removed: Option<RemovedCounts>,
     changes: Vec<KeyChange>,
 }
 
@@ -254,6 +357,8 @@ fn describe(
         old_storage: ov.map(storage),
         new_storage: nv.map(storage),
         nodes: Vec::new(),
+        removed: None,
+        decrypts_with: Vec::new(),
     }
 }
 
@@ -264,11 +369,12 @@ pub fn run(args: &Args) -> CmdResult {
     let (fmt, sink) = args
         .out
         .prepare("diff", formats("diff"), &guard, Mode::Private)?;
-    let engine = if args.keys.is_empty() {
+    let keyring = if args.keys.is_empty() {
         None
     } else {
-        Some(Engine::new(&args.keys.load()?))
+        Some(args.keys.load()?)
     };
+    let engine = keyring.as_ref().map(Engine::new);
     let (old, new) = (open_snapshot(&args.old)?, open_snapshot(&args.new)?);
     let (ro, rn) = rayon::join(|| Records::read(&old), || Records::read(&new));
     let (mut a, mut b) = (ro.live().peekable(), rn.live().peekable());
@@ -315,8 +421,9 @@ pub fn run(args: &Args) -> CmdResult {
             .iter()
             .map(|n| (n.node.clone(), NodeCounts::default()))
             .collect();
-        for (c, j) in changes.iter_mut().zip(judged) {
-            for (i, change, error) in j {
+        let mut removed = RemovedCounts::default();
+        for (c, (j, opens, unjudged)) in changes.iter_mut().zip(judged) {
+            for (i, change, error, how) in j {
                 let node = e.nodes.get(i).map(|n| n.node.clone()).unwrap_or_default();
                 let n = counts.entry(node.clone()).or_default();
                 match change {
@@ -324,16 +431,59 @@ pub fn run(args: &Args) -> CmdResult {
                     Readability::BecameReadable => n.became_readable += 1,
                     Readability::AddedUnreadable => n.added_unreadable += 1,
                     Readability::Undetermined => n.undetermined += 1,
+                    Readability::Removed => n.removed += 1,
+                    Readability::RemovedUnreadable => n.removed_unreadable += 1,
                 }
                 c.nodes.push(NodeChange {
                     node,
                     change,
                     error,
+                    read_with: how,
                 });
             }
+            if c.change == Change::Removed && !e.nodes.is_empty() {
+                let read = c.nodes.iter().filter(|n| n.change == Readability::Removed);
+                let (read, unread, kms) = (
+                    read.count(),
+                    c.nodes
+                        .iter()
+                        .filter(|n| n.change == Readability::RemovedUnreadable)
+                        .count(),
+                    c.nodes
+                        .iter()
+                        .filter(|n| n.change == Readability::Undetermined)
+                        .count(),
+                );
+                let state = match (read, unread, kms) {
+                    _ if unjudged => RemovedState::NotChecked,
+                    (0, _, k) if k > 0 => RemovedState::Undetermined,
+                    (0, _, _) => RemovedState::ReadByNoNode,
+                    (_, 0, 0) => RemovedState::ReadByEveryNode,
+                    _ => RemovedState::ReadBySomeNodes,
+                };
+                removed.total += 1;
+                match state {
+                    RemovedState::ReadByEveryNode => removed.read_by_every_node += 1,
+                    RemovedState::ReadBySomeNodes => removed.read_by_some_nodes += 1,
+                    RemovedState::ReadByNoNode => removed.read_by_no_node += 1,
+                    RemovedState::Undetermined => removed.undetermined += 1,
+                    RemovedState::NotChecked => removed.not_checked += 1,
+                }
+                c.removed = Some(state);
+                if let Some(kr) = &keyring {
+                    c.decrypts_with = opens
+                        .iter()
+                        .filter_map(|&k| kr.keys.get(k).map(|k| k.id.clone()))
+                        .collect();
+                }
+            }
         }
-        counts
+        (counts, (!e.nodes.is_empty()).then_some(removed))
     });
+    let (readability_counts, removed_counts) = match readability_counts {
+        Some((c, r)) => (Some(c), r),
+        None => (None, None),
+    };
     let mut by_resource: BTreeMap<String, BTreeMap<String, Counts>> = BTreeMap::new();
     let mut encryption: BTreeMap<String, usize> = BTreeMap::new();
     for c in &changes {
@@ -350,6 +500,12 @@ pub fn run(args: &Args) -> CmdResult {
             Change::Added => n.added += 1,
             Change::Removed => n.removed += 1,
             Change::Changed => n.changed += 1,
+        }
+        if removed_counts.is_some() {
+            let unread = n.removed_read_by_no_node.get_or_insert(0);
+            if c.removed == Some(RemovedState::ReadByNoNode) {
+                *unread += 1;
+            }
         }
         if let Some(e) = c.encryption {
             let name = serde_json::to_value(e)
@@ -371,6 +527,7 @@ pub fn run(args: &Args) -> CmdResult {
         by_resource,
         encryption,
         readability: readability_counts,
+        removed: removed_counts,
         changes,
     };
     let mut out = sink;
@@ -389,6 +546,98 @@ pub fn run(args: &Args) -> CmdResult {
     Ok(Outcome::Clean)
 }
 
+/// The removed records judged on OLD's side: counts, per node, then the ones that went while a
+/// node (or every node) could not read them.
+fn render_removed(
+    out: &mut impl Write,
+    r: &DiffReport,
+    rc: &RemovedCounts,
+    nodes: &BTreeMap<String, NodeCounts>,
+    max: usize,
+) -> std::io::Result<()> {
+    write!(
+        out,
+        "\nremoved records ({}): read before by every node {}, by some nodes {}, by no node {}",
+        rc.total, rc.read_by_every_node, rc.read_by_some_nodes, rc.read_by_no_node
+    )?;
+    writeln!(out)?;
+    if rc.undetermined > 0 {
+        writeln!(out, "  {} need a KMS plugin to tell", rc.undetermined)?;
+    }
+    if rc.not_checked > 0 {
+        writeln!(
+            out,
+            "  {} not checked: another apiserver serves them (give its config)",
+            rc.not_checked
+        )?;
+    }
+    if rc.total == 0 {
+        return Ok(());
+    }
+    writeln!(out, "removed per node (read before / unreadable before):")?;
+    for (node, c) in nodes {
+        writeln!(out, "  {node:<20} {} / {}", c.removed, c.removed_unreadable)?;
+    }
+    let gone: Vec<&KeyChange> = r
+        .changes
+        .iter()
+        .filter(|c| c.removed == Some(RemovedState::ReadByNoNode))
+        .collect();
+    if !gone.is_empty() {
+        writeln!(
+            out,
+            "\nremoved while no node could read it ({}); what they held could not have been\n\
+             recovered from OLD through these configs either:",
+            gone.len()
+        )?;
+        for c in gone.iter().take(max) {
+            let opens = if c.decrypts_with.is_empty() {
+                String::new()
+            } else {
+                format!("  (opens with {})", c.decrypts_with.join(", "))
+            };
+            writeln!(out, "  {}{opens}", c.key)?;
+        }
+        if gone.len() > max {
+            writeln!(out, "  … and {} more", gone.len() - max)?;
+        }
+    }
+    let partly: Vec<(&KeyChange, &NodeChange)> = r
+        .changes
+        .iter()
+        .filter(|c| c.removed == Some(RemovedState::ReadBySomeNodes))
+        .flat_map(|c| c.nodes.iter().map(move |n| (c, n)))
+        .filter(|(_, n)| n.change == Readability::RemovedUnreadable)
+        .collect();
+    if !partly.is_empty() {
+        writeln!(
+            out,
+            "\nremoved while unreadable for some nodes (others read it) ({}):",
+            partly.len()
+        )?;
+        for (c, n) in partly.iter().take(max) {
+            let by: Vec<String> = c
+                .nodes
+                .iter()
+                .filter(|o| o.change == Readability::Removed)
+                .map(|o| format!("{} with {}", o.node, o.read_with.as_deref().unwrap_or("-")))
+                .collect();
+            writeln!(
+                out,
+                "  {}  {}: {}; read by {}",
+                n.node,
+                c.key,
+                n.error.as_deref().unwrap_or("-"),
+                by.join(", ")
+            )?;
+        }
+        if partly.len() > max {
+            writeln!(out, "  … and {} more", partly.len() - max)?;
+        }
+    }
+    Ok(())
+}
+
 fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Result<()> {
     for (label, s) in [("old", &r.old), ("new", &r.new)] {
         writeln!(
@@ -401,11 +650,15 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
     for (res, nss) in &r.by_resource {
         for (ns, c) in nss {
             let ns = if ns.is_empty() { "-" } else { ns };
-            writeln!(
+            write!(
                 out,
                 "  {res:<32} {ns:<20} +{} -{} ~{}",
                 c.added, c.removed, c.changed
             )?;
+            match c.removed_read_by_no_node {
+                Some(n) if n > 0 => writeln!(out, "  ({n} removed that no node could read)")?,
+                _ => writeln!(out)?,
+            }
         }
     }
     if !r.encryption.is_empty() {
@@ -468,6 +721,9 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
                 if hit.len() > max {
                     writeln!(out, "  … and {} more", hit.len() - max)?;
                 }
+            }
+            if let Some(rc) = &r.removed {
+                render_removed(out, r, rc, nodes, max)?;
             }
         }
     }

@@ -30,6 +30,10 @@ pub struct Args {
     /// Do not report a missing SHA-256 trailer (the snapshot is a data-dir copy).
     #[arg(long)]
     pub allow_missing_trailer: bool,
+    /// The member's --quota-backend-bytes, in bytes (etcd's default: 2 GiB): what the space
+    /// findings compare the db size with, as `stats` does (the snapshot does not record it).
+    #[arg(long, default_value_t = crate::etcd::space::DEFAULT_QUOTA_BYTES, value_name = "BYTES")]
+    pub quota_backend_bytes: u64,
 }
 
 /// Output options shared by `report` and `demo`: the common output flags (`-o FORMAT`,
@@ -260,6 +264,10 @@ pub fn run(args: &Args) -> CmdResult {
         |side| side.as_ref().ok().and_then(|(logs, _)| logs.as_ref()),
         &build::Options {
             allow_missing_trailer: args.allow_missing_trailer,
+            space: crate::etcd::space::Options {
+                quota_bytes: args.quota_backend_bytes,
+                ..Default::default()
+            },
             ..build::Options::default()
         },
         &progress,

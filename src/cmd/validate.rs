@@ -45,6 +45,10 @@ pub struct Args {
     /// Accept a snapshot without SHA-256 trailer (a copy of a data dir's member/snap/db).
     #[arg(long)]
     pub allow_missing_trailer: bool,
+    /// The member's --quota-backend-bytes, in bytes (etcd's default: 2 GiB): what the space
+    /// findings compare the db size with, as `stats` does (the snapshot does not record it).
+    #[arg(long, default_value_t = crate::etcd::space::DEFAULT_QUOTA_BYTES, value_name = "BYTES")]
+    pub quota_backend_bytes: u64,
     /// Validate every backup of the listing (default: the newest without a verdict file in
     /// --output-dir; without --output-dir, the newest).
     #[arg(long, conflicts_with = "index")]
@@ -641,6 +645,10 @@ fn validate_one(
         None,
         &build::Options {
             allow_missing_trailer: args.allow_missing_trailer,
+            space: crate::etcd::space::Options {
+                quota_bytes: args.quota_backend_bytes,
+                ..Default::default()
+            },
             ..build::Options::default()
         },
         progress,

@@ -458,7 +458,28 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
     let mut unverified: Vec<usize> = Vec::new();
     let uncovered: BTreeSet<&str> = cov.uncovered.iter().map(String::as_str).collect();
     let no_nodes = ctx.engine.nodes.is_empty();
+    // Records no simulated apiserver serves that key Secrets of the apiserver that does open
+    // (its config Secret is gone): generation (index in recovery.keys) → records.
+    let mut by_secret: Vec<usize> = Vec::new();
+    let mut opened_by: BTreeMap<usize, usize> = BTreeMap::new();
     for (i, u) in ctx.audit.unreadable.iter().enumerate() {
+        if key_provider(u.provider) && !u.decrypts_with.is_empty() && uncovered.contains(&*u.key) {
+            let serving = crate::kube::KeyPath::parse(u.key.as_bytes())
+                .and_then(|p| Apiserver::serving(p.group_resource().1));
+            let gens: Vec<usize> = u
+                .decrypts_with
+                .iter()
+                .filter_map(|id| ctx.keyring.keys.iter().find(|k| *k.id == **id))
+                .filter(|k| serving.is_some_and(|a| a.name() == k.node))
+                .filter_map(|k| key_secret_of(ctx, k))
+                .collect();
+            if let Some(&g) = gens.first() {
+                *opened_by.entry(g).or_default() += 1;
+                by_secret.push(i);
+                lost.insert(i);
+                continue;
+            }
+        }
         if !key_provider(u.provider) || !u.decrypts_with.is_empty() {
             continue;
         }
@@ -552,6 +573,48 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
             remedy: not_checked_remedy(ctx),
         });
     }
+    if !by_secret.is_empty() {
+        let res = resources_of(&by_secret);
+        let mut evidence: Vec<Evidence> = opened_by
+            .iter()
+            .filter_map(|(&g, &c)| {
+                let k = ctx.audit.recovery.keys.get(g)?;
+                Some(Evidence {
+                    text: format!(
+                        "{}'s generation {} ({} {}, Secret {}/{} at revision {}) opens {c} record(s)",
+                        k.apiserver.name(),
+                        k.generation,
+                        k.provider.name(),
+                        k.fingerprint,
+                        crate::kube::openshift::CONFIG_NAMESPACE,
+                        k.secret_name,
+                        k.revision
+                    ),
+                    source: Some(ctx.snapshot_path.to_string()),
+                })
+            })
+            .collect();
+        evidence.extend(unrecovered_evidence(ctx, &by_secret));
+        out.push(Finding {
+            facts: FindingFacts::default(),
+            kind: FindingKind::NotChecked,
+            severity: Severity::Info,
+            summary: format!(
+                "{} encrypted record(s) of {} open with key Secrets in the snapshot, but what the apiserver serving \
+                 them returns was not checked: no config of it was given or recovered",
+                by_secret.len(),
+                list(&res)
+            ),
+            nodes: vec![],
+            keys: key_list(&by_secret),
+            evidence,
+            remedy: format!(
+                "They are not lost: keep the key Secrets (do not delete them). To check what the apiserver returns, {}.",
+                "give its config as --encryption-config openshift-apiserver=FILE / oauth-apiserver=FILE \
+                 (`oc get secret -n openshift-config-managed encryption-config-<component>`)"
+            ),
+        });
+    }
     if !missing.is_empty() {
         let total: usize = missing.values().map(Vec::len).sum();
         let key_label = |a: &Apiserver, p: &str, n: &str| match a {
@@ -579,16 +642,22 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
             if !remedy.is_empty() {
                 remedy.push(' ');
             }
+            let where_ = if live_secret(ctx, &secret) {
+                "which this snapshot holds but which gave no key (see the evidence)"
+            } else {
+                "which this snapshot does not hold"
+            };
             remedy += &format!(
-                "Find {}: the Secret {held}/{secret} (its operator minted the key there), or \
-                 {held}/{} from an older etcd backup; give the key with --key {p}:{n}=BASE64 or that config as \
-                 --encryption-config {}=FILE.",
+                "Find {}: its operator minted it in the Secret {held}/{secret}, {where_}; an older etcd backup or \
+                 the live cluster may hold it (`oc get secret -n {held} {secret}`), or {held}/{} from before the \
+                 rotation; give the key with --key {p}:{n}=BASE64 or that config as --encryption-config {}=FILE.",
                 key_label(a, p, n),
                 a.config_secret(),
                 a.name()
             );
         }
         remedy += " Without it these records cannot be read or restored; keep them (they are not to be deleted).";
+        let servers: BTreeSet<Apiserver> = missing.keys().map(|(a, _, _)| *a).collect();
         out.push(Finding {
             facts: FindingFacts::default(),
             kind: FindingKind::MissingReadKey,
@@ -614,6 +683,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
                     },
                     source: Some(ctx.snapshot_path.to_string()),
                 })
+                .chain(key_secrets_evidence(ctx, &servers))
                 .collect(),
             remedy,
         });
@@ -757,6 +827,8 @@ fn node_read_failures(
         }
         let mut errors: BTreeMap<&str, usize> = BTreeMap::new();
         let mut helpful: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        // Generations of this node's own apiserver found only in key Secrets → records each opens.
+        let mut generations: BTreeMap<usize, usize> = BTreeMap::new();
         for &i in &rest {
             let u = &audit.unreadable[i];
             if let Some(e) = u.error_on(node) {
@@ -767,6 +839,12 @@ fn node_read_failures(
                 .iter()
                 .filter_map(|id| ctx.keyring.keys.iter().find(|k| *k.id == **id))
             {
+                if k.node == *node {
+                    if let Some(g) = key_secret_of(ctx, k) {
+                        *generations.entry(g).or_default() += 1;
+                        continue;
+                    }
+                }
                 helpful
                     .entry(format!(
                         "{} key {} ({})",
@@ -788,6 +866,10 @@ fn node_read_failures(
                 text: format!("{c} record(s): `{e}`"),
                 source: Some(ctx.snapshot_path.to_string()),
             })
+            .chain(generations.iter().map(|(&g, &c)| Evidence {
+                text: generation_opens(ctx, g, c, node),
+                source: Some(ctx.snapshot_path.to_string()),
+            }))
             .chain(super::logmatch::evidence_for(
                 ctx,
                 cov,
@@ -795,7 +877,16 @@ fn node_read_failures(
                 &keys,
             ))
             .collect();
-        let remedy = if helpful.is_empty() {
+        let remedy = if !generations.is_empty() {
+            let mut r = generations_remedy(ctx, &generations, node);
+            if !helpful.is_empty() {
+                r.push_str(&format!(
+                    " Other keys that decrypt some of them: {}.",
+                    helpful.keys().cloned().collect::<Vec<_>>().join("; ")
+                ));
+            }
+            r
+        } else if helpful.is_empty() {
             format!("Give {node}'s kube-apiserver a provider for these resources that matches how they are stored, then restart it.")
         } else {
             let adds: Vec<String> = helpful
@@ -824,6 +915,8 @@ fn node_read_failures(
                         < ctx.engine.nodes.iter().filter(|n| n.serves(ids)).count()
                 }) {
                     "other nodes read"
+                } else if helpful.is_empty() && !generations.is_empty() {
+                    "a key Secret in the snapshot decrypts"
                 } else {
                     "a key of the given configs decrypts"
                 },
@@ -839,6 +932,129 @@ fn node_read_failures(
             remedy,
         });
     }
+}
+
+/// True when the snapshot holds a live Secret `openshift-config-managed/name`.
+fn live_secret(ctx: &Context<'_>, name: &str) -> bool {
+    ["/kubernetes.io", "/registry"].iter().any(|p| {
+        let key = format!(
+            "{p}/secrets/{}/{name}",
+            crate::kube::openshift::CONFIG_NAMESPACE
+        );
+        ctx.records
+            .of_key(key.as_bytes())
+            .last()
+            .is_some_and(|&i| !ctx.records.get(i).rev.tombstone)
+    })
+}
+
+/// What the key Secrets of the aggregated apiservers among `servers` gave: the generations
+/// recovered and the Secrets that gave no key (one line each, never a value).
+fn key_secrets_evidence(ctx: &Context<'_>, servers: &BTreeSet<Apiserver>) -> Vec<Evidence> {
+    use crate::kube::openshift::CONFIG_NAMESPACE;
+    let r = &ctx.audit.recovery;
+    let mut out = Vec::new();
+    for a in servers.iter().filter(|a| **a != Apiserver::Kube) {
+        let gens: Vec<String> = r
+            .keys
+            .iter()
+            .filter(|k| k.apiserver == *a)
+            .map(|k| format!("{} ({} {})", k.generation, k.provider.name(), k.fingerprint))
+            .collect();
+        if !gens.is_empty() {
+            out.push(Evidence {
+                text: format!(
+                    "{}'s key Secrets in {CONFIG_NAMESPACE} hold generation(s) {}, all tried",
+                    a.name(),
+                    list(&gens)
+                ),
+                source: Some(ctx.snapshot_path.to_string()),
+            });
+        }
+        for s in r.skipped.iter().filter(|s| s.apiserver == Some(*a)) {
+            out.push(Evidence {
+                text: format!(
+                    "key Secret {CONFIG_NAMESPACE}/{} (revision {}) gave no key: {}",
+                    s.secret_name, s.revision, s.why
+                ),
+                source: Some(ctx.snapshot_path.to_string()),
+            });
+        }
+    }
+    // A key Secret no apiserver can be named for is said wherever key Secrets are.
+    for s in r.skipped.iter().filter(|s| s.apiserver.is_none()) {
+        out.push(Evidence {
+            text: format!(
+                "key Secret {CONFIG_NAMESPACE}/{} (revision {}) gave no key: {}",
+                s.secret_name, s.revision, s.why
+            ),
+            source: Some(ctx.snapshot_path.to_string()),
+        });
+    }
+    out
+}
+
+/// The index in `audit.recovery.keys` of the key Secret `k` was recovered from, if it was.
+fn key_secret_of(ctx: &Context<'_>, k: &crate::keyring::CandidateKey) -> Option<usize> {
+    ctx.audit.recovery.keys.iter().position(|r| {
+        r.apiserver.name() == k.node
+            && r.generation == k.name
+            && r.provider == k.provider
+            && r.fingerprint == k.fingerprint
+    })
+}
+
+/// "generation 1 (aescbc sha256:…, Secret NS/NAME at revision R, marked migrated at T for …)
+/// opens N of these record(s); NODE's config (…) does not list it".
+fn generation_opens(ctx: &Context<'_>, g: usize, count: usize, node: &str) -> String {
+    let Some(k) = ctx.audit.recovery.keys.get(g) else {
+        return String::new();
+    };
+    let migrated = match (&k.migrated_at, k.migrated.is_empty()) {
+        (Some(t), true) => format!(", marked migrated at {t}"),
+        (Some(t), false) => format!(", marked migrated at {t} for {}", list(&k.migrated)),
+        (None, _) => String::new(),
+    };
+    format!(
+        "generation {} ({} {}, Secret {}/{} at revision {}{migrated}) opens {count} of these record(s); \
+         {node}'s config ({}) does not list it",
+        k.generation,
+        k.provider.name(),
+        k.fingerprint,
+        crate::kube::openshift::CONFIG_NAMESPACE,
+        k.secret_name,
+        k.revision,
+        node_source(ctx, node)
+    )
+}
+
+/// What to do about records only key Secrets open: they are not lost; keep the Secrets.
+fn generations_remedy(
+    ctx: &Context<'_>,
+    generations: &BTreeMap<usize, usize>,
+    node: &str,
+) -> String {
+    use crate::kube::openshift::{CONFIG_NAMESPACE, KEY_DATA_KEY};
+    let keys: Vec<&crate::decrypt::recovered::RecoveredKey> = generations
+        .keys()
+        .filter_map(|&g| ctx.audit.recovery.keys.get(g))
+        .collect();
+    let secrets: Vec<String> = keys
+        .iter()
+        .map(|k| format!("{CONFIG_NAMESPACE}/{}", k.secret_name))
+        .collect();
+    let args: Vec<String> = keys
+        .iter()
+        .map(|k| format!("--key {}:{}=BASE64", k.provider.name(), k.generation))
+        .collect();
+    format!(
+        "Not lost: the key Secret {} still holds the key that opens them, but {node}'s config no longer lists that \
+         generation, so {node} fails them. Keep the Secret (do not delete it: it is the only copy of that key). To make \
+         them readable again, save each object decrypted with that key ({}, BASE64 = the Secret's data {KEY_DATA_KEY}) \
+         and re-create it through {node}, which writes it under its current write key.",
+        list(&secrets),
+        list(&args)
+    )
 }
 
 /// Plaintext records of resources that some node's config encrypts on write.

@@ -75,7 +75,7 @@ pub fn findings(sp: &Space, path: &str) -> Vec<Finding> {
             if sp.quota.is_default && matches!(f, SpaceFinding::QuotaUsage { .. }) {
                 // The snapshot does not record the member's quota: say which one was assumed.
                 summary.push_str(
-                    " (etcd's default quota assumed: `stats --quota-backend-bytes` checks another)",
+                    " (etcd's default quota assumed: --quota-backend-bytes checks another)",
                 );
             }
             let keys = match f {

@@ -245,12 +245,41 @@ fn rule4_recovered_configs_check_routes_and_tokens_and_name_only_the_orphan() {
     let d = diagnosis(&snap, &b.build(), None);
     let names: Vec<&str> = d.nodes.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names, ["cp-1", "openshift-apiserver", "oauth-apiserver"]);
-    // testdata/README.md: 4 routes under openshift-apiserver's keys 2 and 1, 3 tokens under
-    // oauth-apiserver's 1, one route under 3 (in no recovered config).
+    // testdata/README.md: 4 routes under openshift-apiserver's keys 2 and 1, 2 tokens under
+    // oauth-apiserver's 2, one route under 3 (in no config and no key Secret), one token under
+    // oauth-apiserver's generation 1 (only in its key Secret).
     let reads: Vec<(u64, u64)> = d.nodes.iter().map(|n| (n.decrypts, n.fails)).collect();
-    assert_eq!(reads, [(14, 0), (4, 1), (3, 0)]);
+    assert_eq!(reads, [(15, 0), (4, 1), (2, 1)]);
     let kinds: Vec<FindingKind> = d.findings.iter().map(|f| f.kind).collect();
-    assert_eq!(kinds, [FindingKind::MissingReadKey], "{:?}", d.findings);
+    assert_eq!(
+        kinds,
+        [FindingKind::MissingReadKey, FindingKind::NodeReadFailures],
+        "{:?}",
+        d.findings
+    );
+    // The token only a key Secret opens: oauth-apiserver fails it (its config no longer lists
+    // generation 1), but it is not lost, and the finding says which generation opens it.
+    let g = &d.findings[1];
+    assert_eq!(g.nodes, ["oauth-apiserver"]);
+    assert_eq!(g.keys.len(), 1);
+    assert!(g.keys[0].starts_with("/openshift.io/oauth/authorizetokens/"));
+    assert!(
+        g.summary
+            .contains("that a key Secret in the snapshot decrypts"),
+        "{}",
+        g.summary
+    );
+    assert!(g.evidence.iter().any(|e| e.text.starts_with(
+        "generation 1 (aescbc sha256:5fb27e654fa32bb1, Secret openshift-config-managed/encryption-key-openshift-oauth-apiserver-1 at revision 6, marked migrated at 2026-11-19T08:00:00Z"
+    )), "{:?}", g.evidence);
+    assert!(
+        g.remedy.starts_with("Not lost:") && g.remedy.contains("Keep the Secret"),
+        "{}",
+        g.remedy
+    );
+    assert!(!g.remedy.contains("etcdctl del"));
+    // Only the record no config and no key Secret opens is lost.
+    assert_eq!(d.records.undecryptable, 1);
     let f = &d.findings[0];
     assert_eq!(f.keys.len(), 1);
     assert!(f.keys[0].starts_with("/openshift.io/routes/app-dev/"));
@@ -268,6 +297,70 @@ fn rule4_recovered_configs_check_routes_and_tokens_and_name_only_the_orphan() {
     );
     assert_eq!(d.verdict, Verdict::Problems);
     assert_eq!(d.restorability(), Restorability::NotRestorable);
+}
+
+#[test]
+fn rule4_with_a_config_secret_gone_its_key_secrets_still_check_the_records() {
+    // oauth-apiserver's config Secret taken away (as in a snapshot without it): its two key
+    // Secrets still open all 3 tokens, generation by generation; what oauth-apiserver returns is
+    // not simulated (not-checked, info), and no finding calls them lost or advises cp-1.
+    use crate::decrypt::recovered::{keyring_with, recover, Unrecovered};
+    use crate::kube::openshift::Apiserver;
+    let snap = open(OSM);
+    let mut b = KeyringBuilder::new();
+    b.static_resources(&format!("cp-1={}", td(OSM_TARBALL)))
+        .unwrap();
+    let given = b.build();
+    let records = Records::read(&snap);
+    let mut recovery = recover(&Engine::new(&given), &records);
+    recovery.configs.retain(|c| c.node != "oauth-apiserver");
+    recovery
+        .missing
+        .push((Apiserver::Oauth, Unrecovered::Absent));
+    let keyring = keyring_with(&given, &recovery);
+    let engine = Engine::new(&keyring);
+    let live = crate::decrypt::audit::Input::live(&records);
+    let mut audit = crate::decrypt::audit::audit(&engine, &keyring, &live);
+    audit.recovery = recovery;
+    let path = snap.path.display().to_string();
+    let d = diagnose(&Context {
+        snapshot_path: &path,
+        records: &records,
+        audit: &audit,
+        engine: &engine,
+        keyring: &keyring,
+        integrity: None,
+        allow_missing_trailer: false,
+        logs: None,
+        space: None,
+    });
+    let names: Vec<&str> = d.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["cp-1", "openshift-apiserver"]);
+    let kinds: Vec<FindingKind> = d.findings.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds,
+        [FindingKind::MissingReadKey, FindingKind::NotChecked],
+        "{:?}",
+        d.findings
+    );
+    let f = has(&d, FindingKind::NotChecked).unwrap();
+    assert_eq!(f.severity, Severity::Info);
+    assert_eq!(f.keys.len(), 3);
+    assert!(f.keys.iter().all(|k| k.starts_with("/openshift.io/oauth/")));
+    let ev: Vec<&str> = f.evidence.iter().map(|e| e.text.as_str()).collect();
+    assert!(ev.contains(&"oauth-apiserver's generation 1 (aescbc sha256:5fb27e654fa32bb1, Secret openshift-config-managed/encryption-key-openshift-oauth-apiserver-1 at revision 6) opens 1 record(s)"), "{ev:?}");
+    assert!(ev.contains(&"oauth-apiserver's generation 2 (aescbc sha256:af474aa0d393068d, Secret openshift-config-managed/encryption-key-openshift-oauth-apiserver-2 at revision 7) opens 2 record(s)"), "{ev:?}");
+    assert!(
+        ev.iter().any(|e| e.contains(
+            "holds no Secret openshift-config-managed/encryption-config-openshift-oauth-apiserver"
+        )),
+        "{ev:?}"
+    );
+    assert_eq!(d.records.undecryptable, 1);
+    assert!(d
+        .findings
+        .iter()
+        .all(|f| f.kind != FindingKind::NodeReadFailures));
 }
 
 #[test]

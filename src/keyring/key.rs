@@ -95,8 +95,9 @@ pub enum Origin {
     },
     /// A `--key` argument (the n-th one, counting from 1).
     CommandLine { index: usize },
-    /// An EncryptionConfiguration held in a Secret inside the snapshot (OpenShift's
-    /// `openshift-config-managed/encryption-config-<component>`), decrypted in memory.
+    /// A Secret inside the snapshot, decrypted in memory: an EncryptionConfiguration (OpenShift's
+    /// `openshift-config-managed/encryption-config-<component>`) or one key
+    /// (`…/encryption-key-<component>-<N>`).
     SnapshotSecret {
         namespace: String,
         name: String,

@@ -139,6 +139,19 @@ pub struct Marker {
     pub name: String,
 }
 
+/// A single key found outside any config: OpenShift's key Secret
+/// `openshift-config-managed/encryption-key-<component>-<N>` inside the snapshot
+/// ([`crate::decrypt::recovered`]). It is a candidate of `node` (the apiserver it belongs to)
+/// under `name`, the generation as that apiserver's config names it.
+#[derive(Clone, Debug)]
+pub struct ExtraKey {
+    pub node: String,
+    pub origin: Origin,
+    pub provider: Provider,
+    pub name: String,
+    pub secret: Secret,
+}
+
 /// All key sources, loaded.
 #[derive(Debug, Default)]
 pub struct Keyring {
@@ -237,6 +250,7 @@ pub struct KeyringBuilder {
     /// (node, display of its first source) to detect two sources claiming one node.
     node_sources: Vec<(String, String)>,
     cli: Vec<(usize, Provider, String, Secret)>,
+    extra: Vec<ExtraKey>,
     warnings: Vec<String>,
 }
 
@@ -463,6 +477,34 @@ impl KeyringBuilder {
                 }
             }
         }
+        // A key Secret's key: one more origin of the same key when a config of its node holds
+        // those bytes under that name (a generation the config lists), else a candidate of its
+        // own (a generation no config lists).
+        for e in &self.extra {
+            let fp = e.secret.fingerprint();
+            match index.get(&(e.node.as_str(), e.provider, e.name.as_str(), fp.clone())) {
+                Some(&n) => {
+                    if !keys[n].origins.contains(&e.origin) {
+                        keys[n].origins.push(e.origin.clone());
+                    }
+                }
+                None => {
+                    let id = ids.unique(&e.node, e.provider, &e.name);
+                    keys.push(CandidateKey {
+                        id,
+                        node: e.node.clone(),
+                        origins: vec![e.origin.clone()],
+                        provider: e.provider,
+                        name: e.name.clone(),
+                        fingerprint: fp,
+                        size: e.secret.len(),
+                        role: Role::Candidate,
+                        resources: Vec::new(),
+                        secret: e.secret.clone(),
+                    });
+                }
+            }
+        }
         for (index, provider, name, secret) in self.cli {
             let id = ids.unique("cli", provider, &name);
             keys.push(CandidateKey {
@@ -524,6 +566,12 @@ impl Keyring {
     /// their ids and the new ones come after them. Used for the apiserver configs recovered
     /// from the snapshot's own Secrets.
     pub fn with_configs(&self, extra: Vec<NodeConfig>) -> Keyring {
+        self.with_recovered(extra, Vec::new())
+    }
+
+    /// [`Keyring::with_configs`], plus single keys found in the snapshot (`keys`, after the
+    /// configs' keys and before the `--key`s).
+    pub fn with_recovered(&self, extra: Vec<NodeConfig>, keys: Vec<ExtraKey>) -> Keyring {
         let mut configs = self.configs.clone();
         configs.extend(
             extra
@@ -544,6 +592,7 @@ impl Keyring {
             configs,
             node_sources: Vec::new(),
             cli,
+            extra: keys,
             warnings: self.warnings.clone(),
         }
         .build()

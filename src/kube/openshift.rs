@@ -26,6 +26,43 @@ pub const CONFIG_NAMESPACE: &str = "openshift-config-managed";
 /// The data key holding the EncryptionConfiguration in `encryption-config-<component>`.
 pub const CONFIG_DATA_KEY: &str = "encryption-config";
 
+/// The data key holding the raw key in `encryption-key-<component>-<keyID>` (library-go
+/// `pkg/operator/encryption/secrets/types.go`: `EncryptionSecretKeyDataKey`).
+pub const KEY_DATA_KEY: &str = "encryption.apiserver.operator.openshift.io-key";
+
+/// The label naming a key Secret's component (`EncryptionKeySecretsLabel`): the operators find
+/// their key Secrets by it, not by name.
+pub const COMPONENT_LABEL: &str = "encryption.apiserver.operator.openshift.io/component";
+
+/// The annotation holding a key's mode (`encryptionSecretMode`): `aescbc`, `aesgcm`,
+/// `secretbox`, `identity` or `KMS` (library-go `pkg/operator/encryption/state/types.go`).
+pub const MODE_ANNOTATION: &str = "encryption.apiserver.operator.openshift.io/mode";
+
+/// When the key's migration was observed complete (`EncryptionSecretMigratedTimestamp`, RFC 3339).
+pub const MIGRATED_TIMESTAMP_ANNOTATION: &str =
+    "encryption.apiserver.operator.openshift.io/migrated-timestamp";
+
+/// The resources migrated to the key (`EncryptionSecretMigratedResources`, JSON
+/// `{"resources":[{"group":…,"resource":…}]}`).
+pub const MIGRATED_RESOURCES_ANNOTATION: &str =
+    "encryption.apiserver.operator.openshift.io/migrated-resources";
+
+/// The prefix of every key Secret's name.
+pub const KEY_SECRET_PREFIX: &str = "encryption-key-";
+
+/// The key name a key Secret's keyID gives in the config: the decimal digits after the name's
+/// last `-`, as an unsigned integer written back in decimal (library-go
+/// `state.NameToKeyID`, then `strconv.FormatUint` in `secrets.ToKeyState`), so
+/// `…-007` names key `7`. None when the name does not end in one.
+pub fn key_generation(secret_name: &str) -> Option<String> {
+    let (_, id) = secret_name.rsplit_once('-')?;
+    // ParseUint takes ASCII digits only (no sign), at most u64.
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse::<u64>().ok().map(|n| n.to_string())
+}
+
 /// An apiserver that serves resources stored in etcd.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -89,6 +126,11 @@ impl Apiserver {
         format!("encryption-key-{}-{key}", self.component())
     }
 
+    /// The aggregated apiserver of an operator component (a key Secret's [`COMPONENT_LABEL`]).
+    pub fn of_component(component: &str) -> Option<Apiserver> {
+        AGGREGATED.into_iter().find(|a| a.component() == component)
+    }
+
     /// The apiserver a config node stands for: the aggregated apiservers by their own name
     /// (a recovered config, or one given as `--encryption-config openshift-apiserver=FILE`),
     /// every other node is a kube-apiserver.
@@ -133,5 +175,28 @@ mod tests {
             Some(Apiserver::Oauth)
         );
         assert_eq!(Apiserver::serving("apps"), None);
+        assert_eq!(
+            Apiserver::of_component("openshift-oauth-apiserver"),
+            Some(Apiserver::Oauth)
+        );
+        assert_eq!(Apiserver::of_component("openshift-kube-apiserver"), None);
+    }
+
+    #[test]
+    fn key_generations_as_library_go_reads_them() {
+        let g = |s: &str| key_generation(s);
+        assert_eq!(
+            g("encryption-key-openshift-apiserver-3").as_deref(),
+            Some("3")
+        );
+        assert_eq!(
+            g("encryption-key-openshift-apiserver-007").as_deref(),
+            Some("7")
+        );
+        assert_eq!(g("encryption-key-openshift-apiserver-"), None);
+        assert_eq!(g("encryption-key-openshift-apiserver-+3"), None);
+        assert_eq!(g("encryption-key-openshift-apiserver-x3"), None);
+        assert_eq!(g("encryption-key-a-99999999999999999999"), None);
+        assert_eq!(g("nodash"), None);
     }
 }
