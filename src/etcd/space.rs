@@ -300,18 +300,20 @@ pub fn compute(
     let meta = MetaInfo::read(snap);
     let cluster = ClusterInfo::read(snap);
 
-    let keys = key_histories(records);
+    let keys = crate::trace::span("space: key histories", || key_histories(records));
     let mut totals = Tally::default();
     let mut by_resource: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_namespace: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_prefix: BTreeMap<String, Tally> = BTreeMap::new();
-    for (raw, k) in &keys {
-        totals.add(k);
-        let class = classify(raw);
-        by_resource.entry(class.resource).or_default().add(k);
-        by_namespace.entry(class.namespace).or_default().add(k);
-        by_prefix.entry(prefix(raw, opts.depth)).or_default().add(k);
-    }
+    crate::trace::span("space: groups", || {
+        for (raw, k) in &keys {
+            totals.add(k);
+            let class = classify(raw);
+            by_resource.entry(class.resource).or_default().add(k);
+            by_namespace.entry(class.namespace).or_default().add(k);
+            by_prefix.entry(prefix(raw, opts.depth)).or_default().add(k);
+        }
+    });
     let top = |mut v: Vec<&KeyHistory>, by: fn(&KeyHistory) -> u64| {
         v.sort_by(|a, b| by(b).cmp(&by(a)).then(a.key.cmp(&b.key)));
         v.into_iter().take(opts.top).cloned().collect::<Vec<_>>()
@@ -323,7 +325,8 @@ pub fn compute(
     });
 
     let db_bytes = pages.db_bytes();
-    let (defrag, after_compaction) = estimates(snap, records, page_size);
+    let (defrag, after_compaction) =
+        crate::trace::span("space: estimates", || estimates(snap, records, page_size));
     let estimate = |pages: u64| {
         let after = pages
             .saturating_add(INIT_PAGES_FREED)
