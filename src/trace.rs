@@ -29,6 +29,18 @@ fn thread_cpu_ms() -> f64 {
     ts.tv_sec as f64 * 1e3 + ts.tv_nsec as f64 / 1e6
 }
 
+/// The process's resident anonymous memory now (RssAnon), in MB; 0 where /proc has none.
+fn rss_anon_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("RssAnon:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb * 1024.0 / 1e6)
+}
+
 /// True when tracing is on.
 pub fn enabled() -> bool {
     origin().is_some()
@@ -50,7 +62,8 @@ pub fn span<T>(name: &str, f: impl FnOnce() -> T) -> T {
         .map(str::to_string)
         .unwrap_or_else(|| format!("{:?}", th.id()));
     eprintln!(
-        "trace {name:<34} start={start:8.1}ms wall={wall:8.1}ms cpu={cpu:8.1}ms thread={who}"
+        "trace {name:<34} start={start:8.1}ms wall={wall:8.1}ms cpu={cpu:8.1}ms anon={:6.1}MB thread={who}",
+        rss_anon_mb()
     );
     out
 }
