@@ -193,7 +193,7 @@ pub fn compute(
         add_to(&mut s.by_namespace, ns, size);
         add_to(
             &mut s.by_envelope,
-            &Envelope::classify(r.kv.value).label(),
+            Envelope::classify(r.kv.value).label(),
             size,
         );
         if cached.is_none() && name_ok {

@@ -618,7 +618,6 @@ fn key_pass<'a>(
     if let Some(h) = cur {
         done(h);
     }
-    drop(done);
     if let Some((c, t)) = class_run.finish() {
         by_resource.entry(c.resource.clone()).or_default().add(&t);
         by_namespace.entry(c.namespace.clone()).or_default().add(&t);
