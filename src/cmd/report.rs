@@ -256,6 +256,10 @@ impl Prehashed {
 
 /// Size and SHA-256 of a regular file, mapped read-only; `None` for anything else or on error.
 fn hash_regular_file(path: &str) -> Option<(u64, String)> {
+    // Asked before opening: opening a FIFO for reading would wait for a writer.
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
     let f = std::fs::File::open(path).ok()?;
     let meta = f.metadata().ok()?;
     if !meta.is_file() {
