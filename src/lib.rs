@@ -58,3 +58,4 @@ pub mod output;
 pub mod proto;
 pub mod report;
 pub mod sanitize;
+pub mod trace;

@@ -65,6 +65,11 @@ pub fn text(s: &str) -> Cow<'_, str> {
 /// Escapes `bytes` (invalid UTF-8 as `\xNN`) and cuts the result to at most `max` characters,
 /// the last one `…` when cut. Work and memory are bounded by `max`, not by the input.
 fn escape_capped(bytes: &[u8], max: usize) -> String {
+    // Printable ASCII (every real etcd key) is shown as it is: one exact allocation, no walk
+    // by character (300k keys per report on the bench snapshot).
+    if bytes.len() <= max && bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
     let mut out = String::new();
     let mut shown = 0usize;
     // Byte length of `out` when it last held at most `max - 1` characters.

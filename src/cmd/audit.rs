@@ -81,11 +81,11 @@ pub fn run(args: &Args) -> CmdResult {
         audit: a,
     };
     // The sink is block-buffered: a broken cluster's JSON lists every record.
-    match fmt {
-        Fmt::Json => write_json(&mut out, &out_doc)?,
-        Fmt::Jsonl => write_lines(&mut out, &out_doc)?,
-        _ => write_text(&mut out, &out_doc)?,
-    }
+    crate::trace::span("render", || match fmt {
+        Fmt::Json => write_json(&mut out, &out_doc),
+        Fmt::Jsonl => write_lines(&mut out, &out_doc),
+        _ => write_text(&mut out, &out_doc),
+    })?;
     out.finish()?;
     Ok(if an.diagnosis.verdict == Verdict::Ok && out_doc.complete {
         Outcome::Clean

@@ -197,6 +197,96 @@ pub fn assemble(
 
 /// Chain-of-custody entries for the key sources and logs given on the command line.
 pub fn source_inputs(keys: &KeySourceArgs, logs: Option<&LogScan>) -> Result<Vec<Input>, Error> {
+    source_inputs_hashed(keys, logs, &Prehashed::default())
+}
+
+/// Sizes and SHA-256s of input files hashed ahead of need, by the path as given.
+#[derive(Default)]
+pub struct Prehashed(std::collections::HashMap<String, (u64, String)>);
+
+impl Prehashed {
+    /// Hashes the regular files among the key sources and the log files `logs` expands to
+    /// (directories as the scan expands them), each mapped read-only: started before anything
+    /// else so a GB log's SHA-256 runs beside the snapshot work instead of after the log scan.
+    /// A path that cannot be read here is left out; [`source_inputs_hashed`] then reads it
+    /// itself and reports its error as before. FIFOs and devices are never opened here.
+    pub fn compute(keys: &KeySourceArgs, logs: &[crate::logs::LogInput]) -> Prehashed {
+        let mut paths: Vec<String> = Vec::new();
+        for (list, flag) in [
+            (&keys.encryption_config, "--encryption-config"),
+            (&keys.static_resources, "--static-resources"),
+        ] {
+            for s in list {
+                if let Ok(s) = crate::keyring::node_spec(s, flag) {
+                    paths.push(s.display);
+                }
+            }
+        }
+        if !logs.is_empty() {
+            if let Ok((files, _, _)) = crate::logs::source::expand(logs) {
+                paths.extend(
+                    files
+                        .into_iter()
+                        .filter(|f| f.path.is_some())
+                        .map(|f| f.display),
+                );
+            }
+        }
+        let mut out = std::collections::HashMap::new();
+        for p in paths {
+            if out.contains_key(&p) {
+                continue;
+            }
+            if let Some(h) = hash_regular_file(&p) {
+                out.insert(p, h);
+            }
+        }
+        Prehashed(out)
+    }
+
+    fn input(&self, path: &str, role: &str, node: Option<&str>) -> Result<Input, Error> {
+        match self.0.get(path) {
+            Some((size, sha)) => Ok(Input {
+                path: path.to_string(),
+                role: role.to_string(),
+                node: node.map(str::to_string),
+                size: *size,
+                sha256: sha.clone(),
+            }),
+            None => file_input(path, role, node),
+        }
+    }
+}
+
+/// Size and SHA-256 of a regular file, mapped read-only; `None` for anything else or on error.
+fn hash_regular_file(path: &str) -> Option<(u64, String)> {
+    // Asked before opening: opening a FIFO for reading would wait for a writer.
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let f = std::fs::File::open(path).ok()?;
+    let meta = f.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    if meta.len() == 0 {
+        return Some((0, hex(&sha256(&[]))));
+    }
+    // SAFETY: a read-only private mapping of a regular file the user named as evidence; like
+    // the log scan's own mapping (logs::source::Opened::Mapped), a file truncated meanwhile
+    // can end the process (SIGBUS), which the snapshot's mapping guards against the same way.
+    let map = unsafe { memmap2::MmapOptions::new().map(&f) }.ok()?;
+    #[cfg(unix)]
+    let _ = map.advise(memmap2::Advice::Sequential);
+    Some((map.len() as u64, hex(&sha256(&map))))
+}
+
+/// [`source_inputs`], taking the hashes `pre` already holds.
+pub fn source_inputs_hashed(
+    keys: &KeySourceArgs,
+    logs: Option<&LogScan>,
+    pre: &Prehashed,
+) -> Result<Vec<Input>, Error> {
     let mut out = Vec::new();
     // The same [NODE=]PATH parsing the keyring used when it loaded these sources.
     let spec = |s: &str, flag: &str| {
@@ -204,11 +294,11 @@ pub fn source_inputs(keys: &KeySourceArgs, logs: Option<&LogScan>) -> Result<Vec
     };
     for s in &keys.encryption_config {
         let s = spec(s, "--encryption-config")?;
-        out.push(file_input(&s.display, "encryption-config", Some(&s.node))?);
+        out.push(pre.input(&s.display, "encryption-config", Some(&s.node))?);
     }
     for s in &keys.static_resources {
         let s = spec(s, "--static-resources")?;
-        out.push(file_input(&s.display, "static-resources", Some(&s.node))?);
+        out.push(pre.input(&s.display, "static-resources", Some(&s.node))?);
     }
     for (i, _) in keys.candidate_key.iter().enumerate() {
         // The argument holds key bytes: record that it was given, never what it was.
@@ -231,7 +321,7 @@ pub fn source_inputs(keys: &KeySourceArgs, logs: Option<&LogScan>) -> Result<Vec
                     sha256: String::new(),
                 });
             } else {
-                out.push(file_input(&f.file, "log", Some(&f.node))?);
+                out.push(pre.input(&f.file, "log", Some(&f.node))?);
             }
         }
     }
@@ -251,29 +341,38 @@ pub fn run(args: &Args) -> CmdResult {
     let progress = Progress::new(args.out.quiet);
     let (snap, compressed) = super::common::open_snapshot_traced(&args.snapshot)?;
     let keyring = args.keys.load()?;
-    // Scanning the logs and hashing every input for the chain of custody (a log can be GBs)
-    // overlap the snapshot work; only the correlation waits for the logs.
-    let (analysis, side) = build::analyse_beside(
-        &snap,
-        &keyring,
-        || -> Result<_, Error> {
-            let logs = args.logs.scan()?;
-            let inputs = source_inputs(&args.keys, logs.as_ref())?;
-            Ok((logs, inputs))
-        },
-        |side| side.as_ref().ok().and_then(|(logs, _)| logs.as_ref()),
-        &build::Options {
-            allow_missing_trailer: args.allow_missing_trailer,
-            space: crate::etcd::space::Options {
-                quota_bytes: args.quota_backend_bytes,
-                ..Default::default()
+    // Hashing every input for the chain of custody (a log can be GBs) runs on its own thread
+    // from the start, as the snapshot's SHA-256 does (build::analyse); scanning the logs
+    // overlaps the snapshot work, and only the correlation waits for it.
+    let (analysis, logs, pre) = std::thread::scope(|s| {
+        let pre = s.spawn(|| {
+            crate::trace::span("input hashes", || {
+                Prehashed::compute(&args.keys, &args.logs.log)
+            })
+        });
+        let (analysis, logs) = build::analyse_beside(
+            &snap,
+            &keyring,
+            || crate::trace::span("log scan", || args.logs.scan()),
+            |logs| logs.as_ref().ok().and_then(Option::as_ref),
+            &build::Options {
+                allow_missing_trailer: args.allow_missing_trailer,
+                space: crate::etcd::space::Options {
+                    quota_bytes: args.quota_backend_bytes,
+                    ..Default::default()
+                },
+                ..build::Options::default()
             },
-            ..build::Options::default()
-        },
-        &progress,
-    );
-    let (_logs, inputs) = side?;
-    let mut report = analysis.into_report(inputs, args.out.created());
+            &progress,
+        );
+        // A panic there is a bug; without its hashes the inputs are read again below.
+        (analysis, logs, pre.join().unwrap_or_default())
+    });
+    let logs = logs?;
+    let inputs = source_inputs_hashed(&args.keys, logs.as_ref(), &pre)?;
+    let mut report = crate::trace::span("into report", || {
+        analysis.into_report(inputs, args.out.created())
+    });
     if compressed.is_some() {
         // The chain of custody names the file as given: its size and SHA-256, not those of the
         // bytes decompressed from it.
@@ -283,7 +382,7 @@ pub fn run(args: &Args) -> CmdResult {
         }
     }
     let verdict = report.verdict.status;
-    args.out.write(&report, format, sink)?;
+    crate::trace::span("render", || args.out.write(&report, format, sink))?;
     Ok(if verdict != Verdict::Ok {
         Outcome::Problems
     } else {

@@ -86,6 +86,51 @@ pub struct Stats {
     pub most_revised: Vec<Revised>,
 }
 
+/// Adds `size` to `map[name]`: looked up by borrow first, so a name already there (nearly every
+/// key's) costs no allocation.
+fn add_to(map: &mut BTreeMap<String, Tally>, name: &str, size: usize) {
+    match map.get_mut(name) {
+        Some(t) => t.add(size),
+        None => map.entry(name.to_string()).or_default().add(size),
+    }
+}
+
+/// The first `n` of (count, key) pairs sorted by count descending, then key: kept as they come
+/// instead of sorting every key (300k, all of one size, on the bench snapshot).
+struct TopN<'a> {
+    n: usize,
+    best: Vec<(usize, &'a [u8])>,
+}
+
+impl<'a> TopN<'a> {
+    fn new(n: usize) -> Self {
+        TopN {
+            n,
+            best: Vec::new(),
+        }
+    }
+
+    fn offer(&mut self, x: (usize, &'a [u8])) {
+        let before = |a: &(usize, &[u8]), b: &(usize, &[u8])| b.0.cmp(&a.0).then(a.1.cmp(b.1));
+        if self.n == 0 {
+            return;
+        }
+        if self.best.len() == self.n {
+            match self.best.last() {
+                Some(worst) if before(&x, worst).is_lt() => {}
+                _ => return,
+            }
+        }
+        let at = self.best.partition_point(|y| before(y, &x).is_le());
+        self.best.insert(at, x);
+        self.best.truncate(self.n);
+    }
+
+    fn finish(self) -> Vec<(usize, &'a [u8])> {
+        self.best
+    }
+}
+
 pub fn compute(
     records: &Records<'_>,
     meta: &MetaInfo,
@@ -113,34 +158,61 @@ pub fn compute(
     for r in &records.all {
         s.history_bytes += (r.kv.key.len() + r.kv.value.len()) as u64;
     }
-    let mut sizes: Vec<(usize, &[u8])> = Vec::with_capacity(s.live_keys);
+    let mut sizes = TopN::new(top);
+    // Keys come in key order: a key path's resource and namespace are named by the bytes
+    // before its last `/`, so they are parsed once per run of keys sharing them (when the last
+    // segment is valid UTF-8, which the parse requires too).
+    let mut last: Option<(&[u8], String, String)> = None;
     for r in records.live() {
         let size = r.kv.value.len();
         s.live_bytes += (r.kv.key.len() + size) as u64;
-        let path = KeyPath::parse(r.kv.key);
-        let resource = path
-            .map(|p| p.qualified_resource())
-            .unwrap_or_else(|| "(not a kube key)".into());
-        s.by_resource.entry(resource).or_default().add(size);
-        let ns = path.and_then(|p| p.namespace).unwrap_or("(cluster-scoped)");
-        s.by_namespace.entry(ns.to_string()).or_default().add(size);
-        s.by_envelope
-            .entry(Envelope::classify(r.kv.value).label().to_string())
-            .or_default()
-            .add(size);
-        sizes.push((size, r.kv.key));
+        let key = r.kv.key;
+        let dir = memchr::memrchr(b'/', key).map(|p| p + 1);
+        let name_ok = dir.is_some_and(|d| std::str::from_utf8(&key[d..]).is_ok());
+        let cached = match (&last, dir) {
+            (Some((l, res, ns)), Some(d)) if name_ok && *l == &key[..d] => Some((res, ns)),
+            _ => None,
+        };
+        let fresh;
+        let (resource, ns) = match cached {
+            Some((res, ns)) => (res.as_str(), ns.as_str()),
+            None => {
+                let path = KeyPath::parse(key);
+                let resource = path
+                    .map(|p| p.qualified_resource())
+                    .unwrap_or_else(|| "(not a kube key)".into());
+                let ns = path
+                    .and_then(|p| p.namespace)
+                    .unwrap_or("(cluster-scoped)")
+                    .to_string();
+                fresh = (resource, ns);
+                (fresh.0.as_str(), fresh.1.as_str())
+            }
+        };
+        add_to(&mut s.by_resource, resource, size);
+        add_to(&mut s.by_namespace, ns, size);
+        add_to(
+            &mut s.by_envelope,
+            Envelope::classify(r.kv.value).label(),
+            size,
+        );
+        if cached.is_none() && name_ok {
+            if let Some(d) = dir {
+                last = Some((&key[..d], resource.to_string(), ns.to_string()));
+            }
+        }
+        sizes.offer((size, key));
     }
     // Largest first; ties by key so output is deterministic.
-    sizes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
     s.largest = sizes
-        .iter()
-        .take(top)
+        .finish()
+        .into_iter()
         .map(|(n, k)| Sized {
             key: display_key(k),
-            bytes: *n,
+            bytes: n,
         })
         .collect();
-    let mut revised: Vec<(usize, &[u8])> = Vec::new();
+    let mut revised = TopN::new(top);
     let mut iter = records.history().peekable();
     while let Some(r) = iter.next() {
         let mut n = 1;
@@ -148,12 +220,11 @@ pub fn compute(
             iter.next();
             n += 1;
         }
-        revised.push((n, r.kv.key));
+        revised.offer((n, r.kv.key));
     }
-    revised.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
     s.most_revised = revised
+        .finish()
         .iter()
-        .take(top)
         .filter(|(n, _)| *n > 1)
         .map(|(n, k)| Revised {
             key: display_key(k),

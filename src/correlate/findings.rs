@@ -3,11 +3,13 @@
 use super::coverage::Coverage;
 use super::model::*;
 use super::Context;
+use crate::decrypt::audit::UnreadableClass;
 use crate::etcd::trailer::Trailer;
 use crate::keyring::{Origin, Role};
 use crate::kube::openshift::Apiserver;
 use crate::kube::Provider;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Every finding, unsorted.
 pub fn all(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow]) -> Vec<Finding> {
@@ -234,18 +236,31 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
                 .map(|(i, _)| i)
         };
         for (odd_fp, odd_nodes) in groups.iter().filter(|(fp, _)| **fp != ref_fp) {
-            let fails_on = |i: usize, nodes: &[String]| {
-                nodes
-                    .iter()
-                    .any(|n| audit.unreadable[i].error_on(n).is_some())
-            };
-            let mut odd_fails: Vec<usize> = under_name()
-                .filter(|&i| fails_on(i, odd_nodes) && !fails_on(i, &ref_nodes))
-                .collect();
+            // Whether the odd and the reference nodes fail a record depends only on its class,
+            // which runs of records share: judged once per run.
+            let mut last: Option<(*const UnreadableClass, (bool, bool))> = None;
+            let mut odd_fails: Vec<usize> = Vec::new();
+            let mut mirror: Vec<usize> = Vec::new();
+            for i in under_name() {
+                let u = &audit.unreadable[i];
+                let class = Arc::as_ptr(&u.class);
+                let (odd, reference) = match last {
+                    Some((c, r)) if c == class => r,
+                    _ => {
+                        let fails_on =
+                            |nodes: &[String]| nodes.iter().any(|n| u.error_on(n).is_some());
+                        let r = (fails_on(odd_nodes), fails_on(&ref_nodes));
+                        last = Some((class, r));
+                        r
+                    }
+                };
+                if odd && !reference {
+                    odd_fails.push(i);
+                } else if reference && !odd {
+                    mirror.push(i);
+                }
+            }
             odd_fails.shrink_to_fit();
-            let mut mirror: Vec<usize> = under_name()
-                .filter(|&i| fails_on(i, &ref_nodes) && !fails_on(i, odd_nodes))
-                .collect();
             mirror.shrink_to_fit();
             if odd_fails.is_empty() && mirror.is_empty() {
                 continue;
@@ -300,17 +315,16 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
                     source: Some(ctx.snapshot_path.to_string()),
                 });
             }
+            let odd_keys = keys_of(&odd_fails);
+            let mirror_keys = keys_of(&mirror);
             evidence.extend(super::logmatch::evidence_for(
-                ctx,
-                cov,
-                odd_nodes,
-                &keys_of(&odd_fails),
+                ctx, cov, odd_nodes, &odd_keys,
             ));
             evidence.extend(super::logmatch::evidence_for(
                 ctx,
                 cov,
                 &ref_nodes,
-                &keys_of(&mirror),
+                &mirror_keys,
             ));
             for k in ctx.keyring.keys.iter().filter(|k| {
                 k.provider == provider
@@ -341,9 +355,10 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
                     mirror.len()
                 );
             }
-            let steps = recreate_steps(ctx, provider, &name, odd_fp, odd_nodes, keys_of(&mirror));
-            let mut keys = keys_of(&odd_fails);
-            keys.extend(keys_of(&mirror));
+            let mut keys = odd_keys;
+            keys.reserve_exact(mirror_keys.len());
+            keys.extend(mirror_keys.iter().cloned());
+            let steps = recreate_steps(ctx, provider, &name, odd_fp, odd_nodes, mirror_keys);
             let writers = (!mirror.is_empty()).then(|| {
                 let keys: Vec<&str> = mirror.iter().map(|&i| &*audit.unreadable[i].key).collect();
                 let key = super::writers::KeyOf {

@@ -111,11 +111,12 @@ pub fn verdict(findings: &[Finding], records: &RecordCounts) -> (Verdict, String
 
 /// Correlates everything in `ctx`.
 pub fn diagnose(ctx: &Context<'_>) -> Diagnosis {
-    let cov = coverage::Coverage::compute(ctx);
-    let log_events = logmatch::summarise(ctx);
+    use crate::trace::span;
+    let cov = span("coverage", || coverage::Coverage::compute(ctx));
+    let log_events = span("log summary", || logmatch::summarise(ctx));
     let mut nodes = cov.node_rows(ctx);
-    logmatch::match_nodes(ctx, &cov, &mut nodes);
-    let mut findings = findings::all(ctx, &cov, &nodes);
+    span("log match", || logmatch::match_nodes(ctx, &cov, &mut nodes));
+    let mut findings = span("findings", || findings::all(ctx, &cov, &nodes));
     if let Some(sp) = ctx.space {
         findings.extend(space::findings(sp, ctx.snapshot_path));
     }

@@ -357,6 +357,12 @@ struct Tally {
     failure_sets: HashMap<Vec<NodeError>, Arc<[NodeError]>>,
     key_sets: HashMap<Vec<usize>, Arc<[Arc<str>]>>,
     classes: std::collections::HashSet<Arc<UnreadableClass>>,
+    /// The last string, failure list and class handed out: consecutive records nearly always
+    /// repeat them, and comparing (interned `Arc`s compare by address first) is cheaper than
+    /// hashing their text again.
+    last_interned: Option<Arc<str>>,
+    last_failing: Option<Arc<[NodeError]>>,
+    last_class: Option<Arc<UnreadableClass>>,
 }
 
 #[derive(Default, Clone)]
@@ -423,11 +429,18 @@ struct Shared {
 
 impl Tally {
     fn intern(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.interned.get(s) {
+        if let Some(a) = self.last_interned.as_ref().filter(|a| &***a == s) {
             return a.clone();
         }
-        let a: Arc<str> = Arc::from(s);
-        self.interned.insert(s.to_string(), a.clone());
+        let a = match self.interned.get(s) {
+            Some(a) => a.clone(),
+            None => {
+                let a: Arc<str> = Arc::from(s);
+                self.interned.insert(s.to_string(), a.clone());
+                a
+            }
+        };
+        self.last_interned = Some(a.clone());
         a
     }
 
@@ -506,11 +519,18 @@ impl Tally {
                         o => Cow::Owned(o.error_line().unwrap_or_default()),
                     };
                     *nt.errors.entry(line).or_default() += 1;
-                    let exact = other.error_line().unwrap_or_default();
+                    // The apiserver's own line, borrowed when the outcome holds it as is.
+                    let exact: Cow<'_, str> = match other {
+                        NodeOutcome::Failed { error } => Cow::Borrowed(error.as_ref()),
+                        o => Cow::Owned(o.error_line().unwrap_or_default()),
+                    };
                     let res = resource.as_deref().unwrap_or("(not a resource)");
                     if let Some(first) = self.first.get_mut(i) {
                         if !first.contains_key(res) {
-                            first.insert(res.to_string(), (display_key(r.key), exact.clone()));
+                            first.insert(
+                                res.to_string(),
+                                (display_key(r.key), exact.clone().into_owned()),
+                            );
                         }
                     }
                     let exact = self.intern(&exact);
@@ -554,11 +574,18 @@ impl Tally {
                 let n = printable_name(n);
                 self.intern(&n)
             });
-            let failing_nodes = match self.failure_sets.get(&failing) {
+            let failing_nodes = match self.last_failing.as_ref().filter(|a| ***a == *failing) {
                 Some(a) => a.clone(),
                 None => {
-                    let a: Arc<[NodeError]> = Arc::from(failing.clone());
-                    self.failure_sets.insert(failing, a.clone());
+                    let a = match self.failure_sets.get(&failing) {
+                        Some(a) => a.clone(),
+                        None => {
+                            let a: Arc<[NodeError]> = Arc::from(failing.clone());
+                            self.failure_sets.insert(failing, a.clone());
+                            a
+                        }
+                    };
+                    self.last_failing = Some(a.clone());
                     a
                 }
             };
@@ -581,11 +608,18 @@ impl Tally {
                 failing_nodes,
                 decrypts_with,
             };
-            let class = match self.classes.get(&class) {
+            let class = match self.last_class.as_ref().filter(|c| ***c == class) {
                 Some(c) => c.clone(),
                 None => {
-                    let c = Arc::new(class);
-                    self.classes.insert(c.clone());
+                    let c = match self.classes.get(&class) {
+                        Some(c) => c.clone(),
+                        None => {
+                            let c = Arc::new(class);
+                            self.classes.insert(c.clone());
+                            c
+                        }
+                    };
+                    self.last_class = Some(c.clone());
                     c
                 }
             };

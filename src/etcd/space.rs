@@ -21,13 +21,15 @@ use super::buckets;
 use super::cluster::ClusterInfo;
 use super::display_key;
 use super::meta::MetaInfo;
-use super::records::Records;
+use super::records::{Record, Records};
 use super::revision::Revision;
 use super::snapshot::Snapshot;
+use crate::bbolt::prefetch::{prefetch, AHEAD};
+use crate::bbolt::prefetched;
 use crate::bbolt::usage::{compacted_pages, Packer, PageUsage, INIT_PAGES_FREED};
 use crate::bbolt::CheckReport;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// etcd's default `--quota-backend-bytes` (etcdserver/quota.go `DefaultQuotaBytes`).
 pub const DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -98,8 +100,8 @@ impl Tally {
     pub fn old_bytes(&self) -> u64 {
         self.bytes.saturating_sub(self.live_bytes)
     }
-    fn add(&mut self, k: &KeyHistory) {
-        self.live_keys += u64::from(k.live);
+    fn add(&mut self, k: &Tally) {
+        self.live_keys += k.live_keys;
         self.live_bytes += k.live_bytes;
         self.revisions += k.revisions;
         self.bytes += k.bytes;
@@ -300,30 +302,18 @@ pub fn compute(
     let meta = MetaInfo::read(snap);
     let cluster = ClusterInfo::read(snap);
 
-    let keys = key_histories(records);
-    let mut totals = Tally::default();
-    let mut by_resource: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut by_namespace: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut by_prefix: BTreeMap<String, Tally> = BTreeMap::new();
-    for (raw, k) in &keys {
-        totals.add(k);
-        let class = classify(raw);
-        by_resource.entry(class.resource).or_default().add(k);
-        by_namespace.entry(class.namespace).or_default().add(k);
-        by_prefix.entry(prefix(raw, opts.depth)).or_default().add(k);
-    }
-    let top = |mut v: Vec<&KeyHistory>, by: fn(&KeyHistory) -> u64| {
-        v.sort_by(|a, b| by(b).cmp(&by(a)).then(a.key.cmp(&b.key)));
-        v.into_iter().take(opts.top).cloned().collect::<Vec<_>>()
-    };
-    let all: Vec<&KeyHistory> = keys.iter().map(|(_, k)| k).collect();
-    let largest_histories = top(all.clone(), |k| k.bytes);
-    let hotspots = top(all.into_iter().filter(|k| k.revisions > 1).collect(), |k| {
-        k.revisions
-    });
+    let KeyPass {
+        totals,
+        by_resource,
+        by_namespace,
+        by_prefix,
+        largest_histories,
+        hotspots,
+    } = crate::trace::span("space: key pass", || key_pass(records, classify, opts));
 
     let db_bytes = pages.db_bytes();
-    let (defrag, after_compaction) = estimates(snap, records, page_size);
+    let (defrag, after_compaction) =
+        crate::trace::span("space: estimates", || estimates(snap, records, page_size));
     let estimate = |pages: u64| {
         let after = pages
             .saturating_add(INIT_PAGES_FREED)
@@ -374,41 +364,284 @@ pub fn compute(
     space
 }
 
-/// Every key's history, in key order, with the raw key for classification.
-fn key_histories<'a>(records: &Records<'a>) -> Vec<(&'a [u8], KeyHistory)> {
-    let mut out: Vec<(&[u8], KeyHistory)> = Vec::new();
-    for r in records.history() {
-        let n = (r.kv.key.len() + r.kv.value.len()) as u64;
-        match out.last_mut() {
-            Some((k, h)) if *k == r.kv.key => {
-                h.revisions += 1;
-                h.bytes += n;
-                h.last_revision = r.rev.main;
-                h.live = !r.rev.tombstone;
-                h.live_bytes = if h.live { n } else { 0 };
-            }
-            _ => out.push((
-                r.kv.key,
-                KeyHistory {
-                    key: display_key(r.kv.key),
-                    revisions: 1,
-                    bytes: n,
-                    live: !r.rev.tombstone,
-                    live_bytes: if r.rev.tombstone { 0 } else { n },
-                    first_revision: r.rev.main,
-                    last_revision: r.rev.main,
-                },
-            )),
+/// What one walk over every key's history gives: the totals, the groups and the top lists.
+struct KeyPass {
+    totals: Tally,
+    by_resource: BTreeMap<String, Tally>,
+    by_namespace: BTreeMap<String, Tally>,
+    by_prefix: BTreeMap<String, Tally>,
+    largest_histories: Vec<KeyHistory>,
+    hotspots: Vec<KeyHistory>,
+}
+
+/// One key's history, borrowed from the map: no display string until it is shown.
+#[derive(Clone, Copy)]
+struct Hist<'a> {
+    key: &'a [u8],
+    /// Position in key order (the tie-break of a stable sort).
+    index: usize,
+    tally: Tally,
+    first_revision: i64,
+    last_revision: i64,
+}
+
+impl Hist<'_> {
+    fn to_history(self) -> KeyHistory {
+        KeyHistory {
+            key: display_key(self.key),
+            revisions: self.tally.revisions,
+            bytes: self.tally.bytes,
+            live: self.tally.live_keys == 1,
+            live_bytes: self.tally.live_bytes,
+            first_revision: self.first_revision,
+            last_revision: self.last_revision,
         }
     }
-    out
+}
+
+/// True when [`display_key`] shows `key` as it is (valid UTF-8, nothing escaped): then
+/// comparing the raw bytes compares the display strings.
+fn shown_as_is(key: &[u8]) -> bool {
+    key.iter().all(|b| (0x20..0x7f).contains(b))
+        || std::str::from_utf8(key).is_ok_and(|s| !s.chars().any(crate::sanitize::is_unsafe))
+}
+
+/// Display-key order, as sorting the [`display_key`] strings would give, without making them
+/// for keys shown as they are.
+fn display_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    if shown_as_is(a) && shown_as_is(b) {
+        a.cmp(b)
+    } else {
+        display_key(a).cmp(&display_key(b))
+    }
+}
+
+/// The `n` best keys by `by` (descending), then display key, then key order: what a stable
+/// sort of every key by (`by` descending, display key) and taking the first `n` gives, kept as
+/// the walk goes so only the candidates are compared and shown.
+struct Top<'a> {
+    n: usize,
+    by: fn(&Tally) -> u64,
+    best: Vec<Hist<'a>>,
+}
+
+impl<'a> Top<'a> {
+    fn new(n: usize, by: fn(&Tally) -> u64) -> Self {
+        Top {
+            n,
+            by,
+            best: Vec::with_capacity(n.min(1024) + 1),
+        }
+    }
+
+    fn cmp(&self, a: &Hist<'_>, b: &Hist<'_>) -> std::cmp::Ordering {
+        (self.by)(&b.tally)
+            .cmp(&(self.by)(&a.tally))
+            .then_with(|| display_cmp(a.key, b.key))
+            .then(a.index.cmp(&b.index))
+    }
+
+    fn offer(&mut self, h: Hist<'a>) {
+        if self.n == 0 {
+            return;
+        }
+        if self.best.len() == self.n {
+            match self.best.last() {
+                Some(worst) if self.cmp(&h, worst).is_lt() => {}
+                _ => return,
+            }
+        }
+        let at = self.best.partition_point(|x| self.cmp(x, &h).is_lt());
+        self.best.insert(at, h);
+        self.best.truncate(self.n);
+    }
+
+    fn finish(self) -> Vec<KeyHistory> {
+        self.best.into_iter().map(Hist::to_history).collect()
+    }
+}
+
+/// Where `prefix(key, depth)` stops reading `key`: the end of its `depth`-th non-empty segment
+/// (the whole key when it has fewer), keeping a leading `/`. Keys with the same bytes up to
+/// there have the same prefix: [`display_key`] escapes byte by byte and never makes a `/`.
+fn prefix_end(key: &[u8], depth: usize) -> usize {
+    let lead = usize::from(key.first() == Some(&b'/'));
+    if depth == 0 {
+        return lead;
+    }
+    let mut seen = 0usize;
+    let mut i = 0usize;
+    while i < key.len() {
+        if key[i] == b'/' {
+            i += 1;
+            continue;
+        }
+        let end = memchr::memchr(b'/', &key[i..]).map_or(key.len(), |p| i + p);
+        seen += 1;
+        if seen == depth {
+            return end;
+        }
+        i = end;
+    }
+    key.len()
+}
+
+/// A run of consecutive keys (in key order) in one group: its name and what it holds so far.
+struct Run<T> {
+    id: Option<T>,
+    tally: Tally,
+}
+
+impl<T: PartialEq> Run<T> {
+    fn new() -> Self {
+        Run {
+            id: None,
+            tally: Tally::default(),
+        }
+    }
+
+    /// Adds `t` to the run of `id`; when `id` starts a new run, returns the finished one.
+    fn add(&mut self, id: T, t: &Tally) -> Option<(T, Tally)> {
+        if self.id.as_ref() == Some(&id) {
+            self.tally.add(t);
+            return None;
+        }
+        let done = self.id.replace(id).map(|i| (i, self.tally));
+        self.tally = *t;
+        done
+    }
+
+    fn finish(self) -> Option<(T, Tally)> {
+        self.id.map(|i| (i, self.tally))
+    }
+}
+
+/// Every key's history in key order, one walk: totals, the groups (by resource, namespace and
+/// prefix) and the top lists. Keys are sorted, so a group's keys come in runs: each run is
+/// classified and named once, and a key's display string is made only for the top lists.
+///
+/// `classify` is asked once per run of keys sharing the bytes before their last `/` (when the
+/// last segment is valid UTF-8, else for that key alone): a classifier must give such keys the
+/// same class. The Kubernetes one (`correlate::space::classify`) does: a key path's resource
+/// and namespace are segments before the name.
+fn key_pass<'a>(
+    records: &Records<'a>,
+    classify: &dyn Fn(&[u8]) -> KeyClass,
+    opts: Options,
+) -> KeyPass {
+    let mut totals = Tally::default();
+    let mut by_resource: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut by_namespace: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut by_prefix: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut largest = Top::new(opts.top, |t| t.bytes);
+    let mut hot = Top::new(opts.top, |t| t.revisions);
+    // The class of the last run's directory (bytes up to the last `/`).
+    let mut class_of: Option<(&[u8], std::rc::Rc<KeyClass>)> = None;
+    let mut class_run: Run<std::rc::Rc<KeyClass>> = Run::new();
+    let mut prefix_run: Run<&[u8]> = Run::new();
+    let mut add_class = |class: std::rc::Rc<KeyClass>, t: &Tally| {
+        if let Some((c, t)) = class_run.add(class, t) {
+            by_resource.entry(c.resource.clone()).or_default().add(&t);
+            by_namespace.entry(c.namespace.clone()).or_default().add(&t);
+        }
+    };
+    let mut index = 0usize;
+    let mut done = |h: Hist<'a>| {
+        totals.add(&h.tally);
+        let dir_end = memchr::memrchr(b'/', h.key).map(|p| p + 1);
+        let name_ok = dir_end.is_some_and(|d| std::str::from_utf8(&h.key[d..]).is_ok());
+        let class = match (&class_of, dir_end) {
+            (Some((dir, c)), Some(d)) if name_ok && *dir == &h.key[..d] => c.clone(),
+            _ => {
+                let c = std::rc::Rc::new(classify(h.key));
+                if let (true, Some(d)) = (name_ok, dir_end) {
+                    class_of = Some((&h.key[..d], c.clone()));
+                }
+                c
+            }
+        };
+        debug_assert_eq!(
+            *class,
+            classify(h.key),
+            "classifier breaks the run contract"
+        );
+        add_class(class, &h.tally);
+        let p = &h.key[..prefix_end(h.key, opts.depth)];
+        if let Some((p, t)) = prefix_run.add(p, &h.tally) {
+            by_prefix.entry(prefix(p, opts.depth)).or_default().add(&t);
+        }
+        largest.offer(h);
+        if h.tally.revisions > 1 {
+            hot.offer(h);
+        }
+    };
+    let mut cur: Option<Hist<'a>> = None;
+    // Keys in key order lie scattered over the whole map (one page each for 3.6 KiB Secrets):
+    // each first touch waits for DRAM and a page-table walk, so the keys a few steps ahead are
+    // asked for meanwhile (bbolt::prefetch).
+    let hist: Vec<&Record<'a>> = records.history().collect();
+    for (i, r) in hist.iter().enumerate() {
+        if let Some(next) = hist.get(i + AHEAD) {
+            prefetch(next.kv.key, 0);
+        }
+        let n = (r.kv.key.len() + r.kv.value.len()) as u64;
+        let live = !r.rev.tombstone;
+        let live_bytes = if live { n } else { 0 };
+        match &mut cur {
+            Some(h) if h.key == r.kv.key => {
+                h.tally.revisions += 1;
+                h.tally.bytes += n;
+                h.tally.live_keys = u64::from(live);
+                h.tally.live_bytes = live_bytes;
+                h.last_revision = r.rev.main;
+            }
+            _ => {
+                let next = Hist {
+                    key: r.kv.key,
+                    index,
+                    tally: Tally {
+                        live_keys: u64::from(live),
+                        live_bytes,
+                        revisions: 1,
+                        bytes: n,
+                    },
+                    first_revision: r.rev.main,
+                    last_revision: r.rev.main,
+                };
+                index += 1;
+                if let Some(h) = cur.replace(next) {
+                    done(h);
+                }
+            }
+        }
+    }
+    if let Some(h) = cur {
+        done(h);
+    }
+    if let Some((c, t)) = class_run.finish() {
+        by_resource.entry(c.resource.clone()).or_default().add(&t);
+        by_namespace.entry(c.namespace.clone()).or_default().add(&t);
+    }
+    if let Some((p, t)) = prefix_run.finish() {
+        by_prefix.entry(prefix(p, opts.depth)).or_default().add(&t);
+    }
+    KeyPass {
+        totals,
+        by_resource,
+        by_namespace,
+        by_prefix,
+        largest_histories: largest.finish(),
+        hotspots: hot.finish(),
+    }
 }
 
 /// Pages after `defrag` now, and after a compaction at the latest revision then `defrag`:
 /// every top-level bucket replayed through [`Packer`]; for the second, the `key` bucket keeps
 /// only each live key's latest revision.
 fn estimates(snap: &Snapshot, records: &Records<'_>, page_size: u64) -> (u64, u64) {
-    let live: HashSet<(i64, i64)> = records.live().map(|r| (r.rev.main, r.rev.sub)).collect();
+    // Sorted for a binary search: as a hash set it cost a SipHash per element of the bucket.
+    let mut live: Vec<(i64, i64)> = records.live().map(|r| (r.rev.main, r.rev.sub)).collect();
+    live.sort_unstable();
     let (top, _) = snap.db().root_bucket().buckets();
     let mut now = Vec::with_capacity(top.len());
     let mut compacted = Vec::with_capacity(top.len());
@@ -416,15 +649,18 @@ fn estimates(snap: &Snapshot, records: &Records<'_>, page_size: u64) -> (u64, u6
         let mut all = Packer::new(page_size, DEFRAG_FILL_PERCENT);
         let mut kept = Packer::new(page_size, DEFRAG_FILL_PERCENT);
         let is_key = *name == buckets::KEY;
-        // Unreadable elements are skipped here; the structure check reports them.
-        let _ = bucket.for_each(|_, e| {
+        // Unreadable elements are skipped here; the structure check reports them. The leaves
+        // as `Bucket::for_each` visits them, with the next ones' pages asked for meanwhile.
+        let (leaves, _) = bucket.leaves();
+        for e in prefetched(&leaves).flat_map(|l| l.elements().flatten()) {
             all.push(e.key.len(), e.value.len());
-            let keep =
-                !is_key || Revision::parse(e.key).is_some_and(|r| live.contains(&(r.main, r.sub)));
+            let keep = !is_key
+                || Revision::parse(e.key)
+                    .is_some_and(|r| live.binary_search(&(r.main, r.sub)).is_ok());
             if keep {
                 kept.push(e.key.len(), e.value.len());
             }
-        });
+        }
         now.push((name.len(), all));
         compacted.push((name.len(), kept));
     }
@@ -516,6 +752,60 @@ mod tests {
         assert_eq!(prefix(b"/registry/events/ns/x", 3), "/registry/events/ns");
         assert_eq!(prefix(b"/registry/events/ns/x", 9), "/registry/events/ns/x");
         assert_eq!(prefix(b"foo/bar", 1), "foo");
+    }
+
+    /// `prefix` of the bytes up to `prefix_end` is `prefix` of the whole key, for odd keys too.
+    #[test]
+    fn prefix_end_keeps_the_prefix() {
+        let keys: [&[u8]; 9] = [
+            b"/registry/events/ns/x",
+            b"//registry//events/",
+            b"registry/a",
+            b"/",
+            b"",
+            b"/a\xff/b\xffc/d",
+            b"/a\x1b[2J/b/c",
+            b"noslash",
+            b"/reg/\xe2\x80\xaeevil/x",
+        ];
+        for k in keys {
+            for depth in 0..5 {
+                let end = prefix_end(k, depth);
+                assert_eq!(prefix(&k[..end], depth), prefix(k, depth), "{k:?} {depth}");
+            }
+        }
+    }
+
+    /// The kept top list is what a stable sort by (count descending, display key) gives, ties
+    /// in display strings (a raw `\xff` and an escaped 0xff byte) kept in key order.
+    #[test]
+    fn top_matches_a_stable_sort() {
+        let keys: Vec<&[u8]> = vec![b"/a", b"/b", b"/\\xff", b"/\xff", b"/c", b"/d\x07", b"/e"];
+        let counts = [3u64, 5, 5, 5, 1, 5, 3];
+        for n in 0..=keys.len() {
+            let mut top = Top::new(n, |t| t.bytes);
+            for (i, (k, c)) in keys.iter().zip(counts).enumerate() {
+                top.offer(Hist {
+                    key: k,
+                    index: i,
+                    tally: Tally {
+                        bytes: c,
+                        ..Tally::default()
+                    },
+                    first_revision: 1,
+                    last_revision: 1,
+                });
+            }
+            let got: Vec<String> = top.finish().into_iter().map(|h| h.key).collect();
+            let mut all: Vec<(u64, String)> = keys
+                .iter()
+                .zip(counts)
+                .map(|(k, c)| (c, display_key(k)))
+                .collect();
+            all.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let want: Vec<String> = all.into_iter().take(n).map(|(_, k)| k).collect();
+            assert_eq!(got, want, "n = {n}");
+        }
     }
 
     #[test]

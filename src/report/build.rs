@@ -16,6 +16,7 @@ use crate::etcd::trailer::Trailer;
 use crate::etcd::Snapshot;
 use crate::keyring::Keyring;
 use crate::logs::LogScan;
+use crate::trace;
 use std::collections::BTreeMap;
 
 /// Told when a long stage starts and ends (a spinner in the CLI; nothing by default).
@@ -129,50 +130,74 @@ fn facts<'s>(
         progress,
         "reading and trial-decrypting the snapshot",
         || {
-            rayon::join(
-                || {
-                    if opts.skip_file_hashes {
-                        snap.skip_trailer()
-                    } else {
-                        snap.verify_trailer()
-                    }
-                },
-                || {
+            std::thread::scope(|s| {
+                // Its own thread, not a rayon task: a task queued behind the pool's other work
+                // (the log scan) would start late and the longest single task end last.
+                let sha = s.spawn(|| {
+                    trace::span("snapshot sha256", || {
+                        if opts.skip_file_hashes {
+                            snap.skip_trailer()
+                        } else {
+                            snap.verify_trailer()
+                        }
+                    })
+                });
+                let rest = {
                     let (records, (structure, st)) = rayon::join(
-                        || Records::read(snap),
+                        || trace::span("records read", || Records::read(snap)),
                         || {
                             rayon::join(
-                                || snap.check_structure(),
-                                || (!opts.skip_file_hashes).then(|| status::compute(snap)),
+                                || trace::span("structure check", || snap.check_structure()),
+                                || {
+                                    trace::span("status crc", || {
+                                        (!opts.skip_file_hashes).then(|| status::compute(snap))
+                                    })
+                                },
                             )
                         },
                     );
                     // Rule 4: openshift-apiserver's and oauth-apiserver's configs, kept in
                     // Secrets the given kube-apiserver keys open, join the nodes.
-                    let (engine, recovered, recovery) =
-                        recovered::judge_with_recovered(keyring, given, &records);
+                    let (engine, recovered, recovery) = trace::span("recovered configs", || {
+                        recovered::judge_with_recovered(keyring, given, &records)
+                    });
                     // The space diagnosis (defrag replay, history per key) beside the trial
                     // decryption: both only read the records.
                     let (mut audit, space) = rayon::join(
                         || {
-                            let live: Vec<audit::Input> = audit::Input::live(&records);
-                            audit::audit(&engine, recovered.as_ref().unwrap_or(keyring), &live)
+                            trace::span("audit", || {
+                                let live: Vec<audit::Input> = audit::Input::live(&records);
+                                audit::audit(&engine, recovered.as_ref().unwrap_or(keyring), &live)
+                            })
                         },
                         || {
-                            (!opts.skip_space).then(|| {
-                                correlate::space::diagnosis(snap, &records, &structure, opts.space)
+                            trace::span("space", || {
+                                (!opts.skip_space).then(|| {
+                                    correlate::space::diagnosis(
+                                        snap, &records, &structure, opts.space,
+                                    )
+                                })
                             })
                         },
                     );
                     audit.recovery = recovery;
                     (records, structure, st, (engine, recovered, audit, space))
-                },
-            )
+                };
+                let trailer = match sha.join() {
+                    Ok(t) => t,
+                    Err(p) => std::panic::resume_unwind(p),
+                };
+                (trailer, rest)
+            })
         },
     );
     let path = snap.path.display().to_string();
-    let restore_plan = restore::plan(snap, &records, &trailer, &path);
-    let integrity = Integrity::from_parts(snap, trailer, structure, &records);
+    let restore_plan = trace::span("restore plan", || {
+        restore::plan(snap, &records, &trailer, &path)
+    });
+    let integrity = trace::span("integrity", || {
+        Integrity::from_parts(snap, trailer, structure, &records)
+    });
     // The report's snapshot status keeps its keys: the 3.4/3.5 numbers, 3.6's `version` (semver
     // only, as etcdutl 3.6 prints it) and the live-key count 3.6 calls total keys.
     let status_map: BTreeMap<String, serde_json::Value> = st
@@ -217,7 +242,7 @@ impl Facts<'_> {
             logs,
             space: self.space.as_ref(),
         };
-        let diagnosis = correlate::diagnose(&ctx);
+        let diagnosis = trace::span("diagnose", || correlate::diagnose(&ctx));
         let keys = key_rows(keyring);
         Analysis {
             records_complete: self.records.complete(),

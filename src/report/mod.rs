@@ -38,8 +38,13 @@ pub fn render(
         ReportFormat::Text => text::render(report, color, width, out),
         ReportFormat::Md => markdown::render(report, out),
         ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, report)?;
-            out.write_all(b"\n")
+            // serde_json writes in small pieces (a bracket, an indent, a key): a buffer of a
+            // concrete type takes them inline, and `out` sees 1 MiB writes instead of one
+            // dynamic call per piece (118 MB for 300k unreadable records).
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut *out);
+            serde_json::to_writer_pretty(&mut w, report)?;
+            w.write_all(b"\n")?;
+            w.flush()
         }
         ReportFormat::Html => html::render(report, out),
     }
