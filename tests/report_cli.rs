@@ -955,3 +955,63 @@ fn openshift_managed_key_secret_keys_appear_in_no_output() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_log_given_as_a_fifo_is_read_once_and_recorded_unhashed() {
+    // `--log NODE=<(zcat …)` or a named pipe: the scan reads it; the chain of custody must not
+    // open it a second time (that would wait for a writer forever).
+    let dir = std::env::temp_dir().join(format!("etcd-autopsy-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("master-3.log");
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let log = std::fs::read(testdata("incident/master-3.log")).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            // Opening for writing waits until the report opens it for reading.
+            let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            let _ = w.write_all(&log);
+        })
+    };
+    let mut a: Vec<String> = vec![
+        "report".into(),
+        "--snapshot".into(),
+        td("incident/snapshot.db"),
+    ];
+    for n in ["master-1", "master-2", "master-3"] {
+        a.push("--encryption-config".into());
+        a.push(format!("{n}={}", td(&format!("incident/{n}.yaml"))));
+    }
+    a.extend([
+        "--log".into(),
+        format!("master-3={}", fifo.display()),
+        "--year".into(),
+        "2021".into(),
+        "--format".into(),
+        "json".into(),
+        "-q".into(),
+    ]);
+    let args: Vec<&str> = a.iter().map(String::as_str).collect();
+    let o = run_with_timeout(&args, std::time::Duration::from_secs(30));
+    writer.join().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let r = json_of(&o);
+    let input = r["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["role"] == "log" && i["node"] == "master-3")
+        .expect("the FIFO log is listed among the inputs")
+        .clone();
+    assert_eq!(input["sha256"], "");
+    assert!(input["size"].as_u64().unwrap() > 0);
+    assert_eq!(input["path"], fifo.display().to_string());
+}

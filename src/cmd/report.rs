@@ -312,9 +312,13 @@ pub fn source_inputs_hashed(
     }
     if let Some(scan) = logs {
         for f in &scan.files {
-            if f.file == "-" {
+            // A pipe (`-`, a FIFO, `<(zcat …)`) can be read once, by the scan: it is recorded
+            // with the bytes read and no hash; opening it again would wait for a writer forever.
+            let stream = f.file == "-"
+                || std::fs::metadata(&f.file).is_ok_and(|m| !m.is_file() && !m.is_dir());
+            if stream {
                 out.push(Input {
-                    path: "-".into(),
+                    path: f.file.clone(),
                     role: "log".into(),
                     node: Some(f.node.clone()),
                     size: f.bytes,
