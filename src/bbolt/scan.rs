@@ -17,20 +17,35 @@ const FIRST_DATA_PAGE: Pgid = 2;
 /// which almost never carry the page's own id and the leaf flag, and callers validate every
 /// element anyway.
 pub fn leaf_pages(db: &Db) -> Vec<(Pgid, LeafPage<'_>)> {
+    use rayon::prelude::*;
     let limit = db.meta().hwm.min(db.file_pages());
-    let mut out = Vec::new();
-    for id in FIRST_DATA_PAGE..limit {
-        let Ok(page) = db.page(id) else { continue };
-        if page.kind() != PageKind::Leaf {
-            continue;
-        }
-        if let Ok(view) = LeafPage::new(page) {
-            if !view.is_empty() {
-                out.push((id, view));
+    // Each header is the first touch of its page (a cache and TLB miss: a third of salvage's CPU
+    // went to that one load), so ranges go to both cores and each asks for the header a few
+    // pages ahead ([`super::prefetch`]); ranges are concatenated in order, so the result is the
+    // page order of a sequential scan.
+    const RANGE: Pgid = 4096;
+    let starts: Vec<Pgid> = (FIRST_DATA_PAGE..limit).step_by(RANGE as usize).collect();
+    let parts: Vec<Vec<(Pgid, LeafPage<'_>)>> = starts
+        .par_iter()
+        .map(|&lo| {
+            let hi = lo.saturating_add(RANGE).min(limit);
+            let mut out = Vec::new();
+            for id in lo..hi {
+                db.prefetch_page(id + super::prefetch::AHEAD as Pgid);
+                let Ok(page) = db.page(id) else { continue };
+                if page.kind() != PageKind::Leaf {
+                    continue;
+                }
+                if let Ok(view) = LeafPage::new(page) {
+                    if !view.is_empty() {
+                        out.push((id, view));
+                    }
+                }
             }
-        }
-    }
-    out
+            out
+        })
+        .collect();
+    parts.into_iter().flatten().collect()
 }
 
 /// Pages scanned by [`leaf_pages`].

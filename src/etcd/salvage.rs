@@ -92,18 +92,25 @@ fn validate<'a>(view: &LeafPage<'a>, page: Pgid) -> Option<(Vec<Found<'a>>, bool
 pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -> Salvage<'a> {
     let db = snap.db();
     let bucket = snap.bucket(buckets::KEY).0;
-    let reached_ids: HashSet<Pgid> = match &bucket {
-        Some(b) => b.leaves().0.iter().map(|l| l.page).collect(),
-        None => HashSet::new(),
-    };
-    // An intact tree has no holes: every unreached page is then an old copy. Without a key bucket
-    // (root bucket damaged) the whole key space is a hole.
-    let holes = match &bucket {
-        Some(b) if b.is_inline() => Vec::new(),
-        Some(b) => scan::holes(db, b.root_page()),
-        None => vec![scan::Hole { lo: None, hi: None }],
-    };
-    let pages = scan::leaf_pages(db);
+    // The tree's leaves, its holes and the scan of every page are independent reads of the
+    // mapping: the two walks run beside the scan (itself split over the cores).
+    let ((reached_ids, holes), pages) = rayon::join(
+        || {
+            let reached_ids: HashSet<Pgid> = match &bucket {
+                Some(b) => b.leaves().0.iter().map(|l| l.page).collect(),
+                None => HashSet::new(),
+            };
+            // An intact tree has no holes: every unreached page is then an old copy. Without a
+            // key bucket (root bucket damaged) the whole key space is a hole.
+            let holes = match &bucket {
+                Some(b) if b.is_inline() => Vec::new(),
+                Some(b) => scan::holes(db, b.root_page()),
+                None => vec![scan::Hole { lo: None, hi: None }],
+            };
+            (reached_ids, holes)
+        },
+        || scan::leaf_pages(db),
+    );
     let unreached: Vec<_> = pages
         .par_iter()
         .filter(|(id, _)| !reached_ids.contains(id))
