@@ -60,12 +60,13 @@ impl Salvaged {
 /// `Records::read(snap)`, and with `salvage` the recovered records merged in (the same merge
 /// `salvage --live` reports: history on free pages and uncertain records stay out).
 pub fn records<'a>(snap: &'a Snapshot, salvage: bool) -> (Records<'a>, Option<Salvaged>) {
-    let records = Records::read(snap);
     if !salvage {
-        return (records, None);
+        return (Records::read(snap), None);
     }
+    // The scan of every page needs no decoded record: both run at once.
+    let (records, scanned) = rayon::join(|| Records::read(snap), || salvage::scan_file(snap));
     let meta = MetaInfo::read(snap);
-    let s = salvage::salvage(snap, &records, &meta);
+    let s = salvage::salvage_scanned(snap, &records, &meta, scanned);
     let pages = s
         .recovered
         .iter()
@@ -169,9 +170,9 @@ pub fn run(args: &Args) -> CmdResult {
         .out
         .prepare("salvage", formats("salvage"), &guard, Mode::Private)?;
     let snap = open_snapshot(&args.snapshot)?;
-    let records = Records::read(&snap);
+    let (records, scanned) = rayon::join(|| Records::read(&snap), || salvage::scan_file(&snap));
     let meta = MetaInfo::read(&snap);
-    let s = salvage::salvage(&snap, &records, &meta);
+    let s = salvage::salvage_scanned(&snap, &records, &meta, scanned);
     let report = to_json(&snap.path.display().to_string(), &s, &records, args.live);
     let mut out = sink;
     match fmt {

@@ -88,8 +88,18 @@ fn validate<'a>(view: &LeafPage<'a>, page: Pgid) -> Option<(Vec<Found<'a>>, bool
     (!out.is_empty()).then_some((out, bad))
 }
 
-/// Scans `snap` and merges what the tree lost. `records` must be `Records::read(snap)`.
-pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -> Salvage<'a> {
+/// What salvage reads from the file alone, without the decoded records: the pages the tree
+/// reaches, its holes, and every leaf page it does not reach, validated. Split from
+/// [`salvage_scanned`] so a caller can decode the records beside it.
+pub struct Scanned<'a> {
+    reached_ids: HashSet<Pgid>,
+    holes: Vec<scan::Hole<'a>>,
+    pages: Vec<(Pgid, LeafPage<'a>)>,
+    unreached: Vec<(Pgid, Vec<Found<'a>>, bool)>,
+}
+
+/// The file-only half of [`salvage`].
+pub fn scan_file(snap: &Snapshot) -> Scanned<'_> {
     let db = snap.db();
     let bucket = snap.bucket(buckets::KEY).0;
     // The tree's leaves, its holes and the scan of every page are independent reads of the
@@ -116,6 +126,33 @@ pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -
         .filter(|(id, _)| !reached_ids.contains(id))
         .filter_map(|(id, view)| validate(view, *id).map(|(f, bad)| (*id, f, bad)))
         .collect();
+    Scanned {
+        reached_ids,
+        holes,
+        pages,
+        unreached,
+    }
+}
+
+/// Scans `snap` and merges what the tree lost. `records` must be `Records::read(snap)`.
+pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -> Salvage<'a> {
+    salvage_scanned(snap, records, meta, scan_file(snap))
+}
+
+/// [`salvage`] from a [`scan_file`] already made.
+pub fn salvage_scanned<'a>(
+    snap: &'a Snapshot,
+    records: &Records<'a>,
+    meta: &MetaInfo,
+    scanned: Scanned<'a>,
+) -> Salvage<'a> {
+    let db = snap.db();
+    let Scanned {
+        reached_ids,
+        holes,
+        pages,
+        unreached,
+    } = scanned;
     let key_leaf_pages = reached_ids.len() + unreached.iter().filter(|u| !u.2).count();
     let mut s = Salvage {
         pages_scanned: scan::scanned_pages(db),
