@@ -5,6 +5,20 @@ use common::*;
 
 const FIXED: &str = "2026-11-22T00:00:00Z";
 
+/// `report` on the incident snapshot with the three nodes' configs and no logs.
+fn incident_with_configs() -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "report".into(),
+        "--snapshot".into(),
+        td("incident/snapshot.db"),
+    ];
+    for n in ["master-1", "master-2", "master-3"] {
+        a.push("--encryption-config".into());
+        a.push(format!("{n}={}", td(&format!("incident/{n}.yaml"))));
+    }
+    a
+}
+
 fn incident_args(format: &str) -> Vec<String> {
     let mut a = incident_report_args();
     a.extend([
@@ -640,15 +654,7 @@ fn openshift_managed_without_the_kube_key_is_not_checked_never_critical_for_rout
 #[test]
 fn a_log_contradicting_the_config_is_a_finding() {
     // master-3's log (errors on records master-1's config decrypts) given as master-1's.
-    let mut a: Vec<String> = vec![
-        "report".into(),
-        "--snapshot".into(),
-        td("incident/snapshot.db"),
-    ];
-    for n in ["master-1", "master-2", "master-3"] {
-        a.push("--encryption-config".into());
-        a.push(format!("{n}={}", td(&format!("incident/{n}.yaml"))));
-    }
+    let mut a = incident_with_configs();
     a.extend([
         "--log".into(),
         format!("master-1={}", td("incident/master-3.log")),
@@ -980,15 +986,7 @@ fn a_log_given_as_a_fifo_is_read_once_and_recorded_unhashed() {
             let _ = w.write_all(&log);
         })
     };
-    let mut a: Vec<String> = vec![
-        "report".into(),
-        "--snapshot".into(),
-        td("incident/snapshot.db"),
-    ];
-    for n in ["master-1", "master-2", "master-3"] {
-        a.push("--encryption-config".into());
-        a.push(format!("{n}={}", td(&format!("incident/{n}.yaml"))));
-    }
+    let mut a = incident_with_configs();
     a.extend([
         "--log".into(),
         format!("master-3={}", fifo.display()),

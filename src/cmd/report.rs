@@ -359,14 +359,7 @@ pub fn run(args: &Args) -> CmdResult {
             &keyring,
             || crate::trace::span("log scan", || args.logs.scan()),
             |logs| logs.as_ref().ok().and_then(Option::as_ref),
-            &build::Options {
-                allow_missing_trailer: args.allow_missing_trailer,
-                space: crate::etcd::space::Options {
-                    quota_bytes: args.quota_backend_bytes,
-                    ..Default::default()
-                },
-                ..build::Options::default()
-            },
+            &build::Options::judging(args.allow_missing_trailer, args.quota_backend_bytes),
             &progress,
         );
         // A panic there is a bug; without its hashes the inputs are read again below.

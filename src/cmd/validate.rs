@@ -643,14 +643,7 @@ fn validate_one(
         &snap,
         &keyring,
         None,
-        &build::Options {
-            allow_missing_trailer: args.allow_missing_trailer,
-            space: crate::etcd::space::Options {
-                quota_bytes: args.quota_backend_bytes,
-                ..Default::default()
-            },
-            ..build::Options::default()
-        },
+        &build::Options::judging(args.allow_missing_trailer, args.quota_backend_bytes),
         progress,
     );
     let restorability = analysis.diagnosis.restorability();

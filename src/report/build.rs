@@ -55,6 +55,21 @@ pub struct Options {
     pub skip_space: bool,
 }
 
+impl Options {
+    /// What `report` and `validate` judge a backup with: the trailer rule and the backend quota
+    /// the user gave (`--allow-missing-trailer`, `--quota-backend-bytes`), the rest as default.
+    pub fn judging(allow_missing_trailer: bool, quota_bytes: u64) -> Options {
+        Options {
+            allow_missing_trailer,
+            space: space::Options {
+                quota_bytes,
+                ..Default::default()
+            },
+            ..Options::default()
+        }
+    }
+}
+
 /// Everything computed from one snapshot, its key sources and logs.
 pub struct Analysis {
     pub snapshot_path: String,
