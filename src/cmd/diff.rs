@@ -709,10 +709,17 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
                     continue;
                 }
                 writeln!(out, "\n{label} ({}):", hit.len())?;
+                // For a record readable again the error is the one OLD gave: say so, or the line
+                // reads as if the node still failed it.
+                let was = if want == Readability::BecameReadable {
+                    "was: "
+                } else {
+                    ""
+                };
                 for (c, n) in hit.iter().take(max) {
                     writeln!(
                         out,
-                        "  {}  {}: {}",
+                        "  {}  {}: {was}{}",
                         n.node,
                         c.key,
                         n.error.as_deref().unwrap_or("-")
