@@ -372,21 +372,26 @@ def judged_by(node, resource, nodes):
     return (node if node in SERVERS else "kube-apiserver") == server_of(resource, nodes)
 
 
-def config_from_secret(live, src, keys):
-    """`snapshot-secret:NS/NAME`: the EncryptionConfiguration in that Secret's `encryption-config` data,
-    opened here with whichever key of the shipped configs decrypts it (aescbc)."""
-    ns, name = src.split(":", 1)[1].split("/")
-    value = live[f"/kubernetes.io/secrets/{ns}/{name}"]["value"]
+def open_secret(value, keys, what):
+    """A Secret stored with aescbc, opened here with whichever key of the shipped configs decrypts it:
+    its protobuf fields (runtime.Unknown's raw object, parsed)."""
     m = re.match(rb"k8s:enc:aescbc:v1:[^:]+:", value)
-    check(m is not None, f"{src}: not stored with aescbc")
+    check(m is not None, f"{what}: not stored with aescbc")
     pt = None
     for k in keys.values():
         r = try_cbc(k, value[m.end():])
         if r[0] == "ok" and r[1].startswith(b"k8s\x00"):
             pt = r[1]
             break
-    check(pt is not None, f"{src}: no shipped key opens it")
-    sec = parse_pb(parse_pb(pt[4:])[2][0])
+    check(pt is not None, f"{what}: no shipped key opens it")
+    return parse_pb(parse_pb(pt[4:])[2][0])
+
+
+def config_from_secret(live, src, keys):
+    """`snapshot-secret:NS/NAME`: the EncryptionConfiguration in that Secret's `encryption-config` data,
+    opened here with whichever key of the shipped configs decrypts it (aescbc)."""
+    ns, name = src.split(":", 1)[1].split("/")
+    sec = open_secret(live[f"/kubernetes.io/secrets/{ns}/{name}"]["value"], keys, src)
     data = {parse_pb(e)[1][0].decode(): parse_pb(e)[2][0] for e in sec.get(2, [])}
     return json.loads(data["encryption-config"])
 
@@ -399,17 +404,7 @@ def check_key_secrets(live, exp, keys):
         kv = live.get(f"/kubernetes.io/secrets/openshift-config-managed/{name}")
         check(kv is not None, f"key secret {name} not in the snapshot")
         check(kv["mod_revision"] == want["revision"], f"{name}: revision {kv['mod_revision']} != {want['revision']}")
-        value = kv["value"]
-        m = re.match(rb"k8s:enc:aescbc:v1:[^:]+:", value)
-        check(m is not None, f"{name}: not stored with aescbc")
-        pt = None
-        for k in keys.values():
-            r = try_cbc(k, value[m.end():])
-            if r[0] == "ok" and r[1].startswith(b"k8s\x00"):
-                pt = r[1]
-                break
-        check(pt is not None, f"{name}: no shipped key opens it")
-        sec = parse_pb(parse_pb(pt[4:])[2][0])
+        sec = open_secret(kv["value"], keys, name)
         meta = parse_pb(sec[1][0])
         def strmap(field):
             out = {}
