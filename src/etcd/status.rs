@@ -107,6 +107,26 @@ struct Part {
 }
 
 impl Part {
+    /// A top-level bucket's name, which `snapshot status` hashes before its pairs.
+    fn of_name(name: &[u8]) -> Part {
+        Part {
+            crc: crc32c::crc32c(name),
+            len: name.len() as u64,
+            pairs: 0,
+        }
+    }
+
+    /// The status numbers once every bucket is appended.
+    fn status(self, snap: &Snapshot, revision: i64) -> Status {
+        Status {
+            hash: self.crc,
+            revision,
+            pairs: self.pairs,
+            total_size: snap.db().logical_size(),
+            storage_version: read_storage_version(snap),
+        }
+    }
+
     fn append(self, other: Part) -> Part {
         Part {
             crc: crc32c::crc32c_combine(self.crc, other.crc, other.len as usize),
@@ -175,11 +195,7 @@ fn compute_inner(snap: &Snapshot, count: bool) -> (Status, Vec<Problem>, u64) {
     // `Snapshot::bucket` (what `count_undecodable` reads) is the first bucket of that name.
     let mut key_counted = false;
     for (name, bucket) in &top {
-        total = total.append(Part {
-            crc: crc32c::crc32c(name),
-            len: name.len() as u64,
-            pairs: 0,
-        });
+        total = total.append(Part::of_name(name));
         let is_key = *name == buckets::KEY;
         let count_here = count && is_key && !key_counted;
         key_counted |= is_key;
@@ -199,14 +215,7 @@ fn compute_inner(snap: &Snapshot, count: bool) -> (Status, Vec<Problem>, u64) {
             }
         }
     }
-    let status = Status {
-        hash: total.crc,
-        revision,
-        pairs: total.pairs,
-        total_size: db.logical_size(),
-        storage_version: read_storage_version(snap),
-    };
-    (status, problems, undecodable)
+    (total.status(snap, revision), problems, undecodable)
 }
 
 /// [`compute_counting_undecodable`] and the integrity check ([`Snapshot::check_structure`]) in
@@ -239,11 +248,7 @@ pub fn compute_with_check<'a>(snap: &'a Snapshot) -> (Status, Vec<Problem>, u64,
     let mut key_bucket = None;
     for (bucket, chunk, name, part, last, bad) in runs {
         if chunk == 0 {
-            total = total.append(Part {
-                crc: crc32c::crc32c(name),
-                len: name.len() as u64,
-                pairs: 0,
-            });
+            total = total.append(Part::of_name(name));
         }
         total = total.append(part);
         if name == buckets::KEY {
@@ -256,14 +261,7 @@ pub fn compute_with_check<'a>(snap: &'a Snapshot) -> (Status, Vec<Problem>, u64,
             }
         }
     }
-    let status = Status {
-        hash: total.crc,
-        revision,
-        pairs: total.pairs,
-        total_size: snap.db().logical_size(),
-        storage_version: read_storage_version(snap),
-    };
-    (status, Vec::new(), undecodable, check)
+    (total.status(snap, revision), Vec::new(), undecodable, check)
 }
 
 /// The raw `meta/storageVersion` value, when the key exists (etcd 3.6+ writes it).
