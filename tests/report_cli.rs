@@ -475,6 +475,23 @@ fn openshift_routes_and_tokens_are_not_checked_never_critical() {
 const OSM: &str = "openshift-managed/snapshot_2026-11-20_120000.db";
 const OSM_TARBALL: &str = "openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz";
 
+/// `report` on the OpenShift-managed fixture with cp-1's tarball (the kube-apiserver key).
+fn osm_report(fmt: &str) -> std::process::Output {
+    let tarball = format!("cp-1={}", td(OSM_TARBALL));
+    run(&[
+        "report",
+        "--snapshot",
+        &td(OSM),
+        "--static-resources",
+        &tarball,
+        "--format",
+        fmt,
+        "--fixed-time",
+        FIXED,
+        "-q",
+    ])
+}
+
 #[test]
 fn openshift_managed_routes_and_tokens_are_checked_through_keys_recovered_from_the_snapshot() {
     let tarball = format!("cp-1={}", td(OSM_TARBALL));
@@ -596,22 +613,7 @@ fn openshift_managed_routes_and_tokens_are_checked_through_keys_recovered_from_t
 
 #[test]
 fn openshift_managed_report_is_deterministic_and_leaks_nothing_recovered() {
-    let tarball = format!("cp-1={}", td(OSM_TARBALL));
-    let snap = td(OSM);
-    let json = |fmt: &str| {
-        stdout(&run(&[
-            "report",
-            "--snapshot",
-            &snap,
-            "--static-resources",
-            &tarball,
-            "--format",
-            fmt,
-            "--fixed-time",
-            FIXED,
-            "-q",
-        ]))
-    };
+    let json = |fmt: &str| stdout(&osm_report(fmt));
     let a = json("json");
     assert_eq!(a, json("json"), "JSON differs between two runs");
     for out in [a, json("text"), json("markdown"), json("html")] {
@@ -923,16 +925,7 @@ fn openshift_managed_key_secret_keys_appear_in_no_output() {
     let tarball = format!("cp-1={}", td(OSM_TARBALL));
     let mut outputs = Vec::new();
     for fmt in ["text", "markdown", "json", "html"] {
-        outputs.push(run(&[
-            "report",
-            "--snapshot",
-            &snap,
-            "--static-resources",
-            &tarball,
-            "--format",
-            fmt,
-            "-q",
-        ]));
+        outputs.push(osm_report(fmt));
     }
     for fmt in ["text", "json"] {
         outputs.push(run(&[
