@@ -125,23 +125,27 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     hasher(data).finalize().into()
 }
 
-/// Bytes hashed per step; the next step's pages are prefetched meanwhile.
+/// Bytes hashed per step: each step is first copied into a buffer that stays in L2.
 const STEP: usize = 256 << 10;
-/// The page stride of the prefetch: the hardware streamer covers a page once it starts in it,
-/// but never crosses into the next one (and each first touch of a mapped page also walks the
-/// page tables).
-const PAGE: usize = 4096;
 
+/// Why the copy: SHA-256 is one serial chain of rounds (SHA-NI: ~1.5 cycles a byte), and fed
+/// straight from a mapping of the page cache it keeps too few loads in flight to hide DRAM (and,
+/// under a hypervisor, two-level page-table walks) at every 4 KiB page. `memcpy` streams the
+/// same bytes with many loads in flight. Measured on the 1.23 GB bench snapshot, warm cache,
+/// one thread (KVM Xeon family 6 model 167): hashing the mapping directly, with a prefetch per
+/// page of the next step, took 1.03–1.05 s (user+sys); copying each 256 KiB step first took
+/// 0.88 s, as fast as `read(2)` into a buffer (0.88–0.93 s) and `openssl dgst` (0.91 s).
 fn hasher(data: &[u8]) -> Sha256 {
     let mut h = Sha256::new();
-    let mut steps = data.chunks(STEP).peekable();
-    while let Some(step) = steps.next() {
-        if let Some(next) = steps.peek() {
-            for off in (0..next.len()).step_by(PAGE) {
-                crate::bbolt::prefetch::prefetch(next, off);
-            }
-        }
-        h.update(step);
+    if data.len() <= STEP {
+        h.update(data);
+        return h;
+    }
+    let mut buf = vec![0u8; STEP];
+    for step in data.chunks(STEP) {
+        let b = &mut buf[..step.len()];
+        b.copy_from_slice(step);
+        h.update(b);
     }
     h
 }
