@@ -17,6 +17,8 @@ At the end a table of every ratio, side by side, is printed.
 import json, os, resource, shlex, statistics, subprocess, sys, time
 
 COLD = os.environ.get("COLD") == "1"
+# How the warm inputs were put in the page cache (scripts/bench/cache.py), recorded with the numbers.
+CACHE_STATE = os.environ.get("CACHE_STATE", "cold" if COLD else "warm")
 
 def drop_caches():
     subprocess.run("sync", shell=True)
@@ -79,7 +81,7 @@ def main():
             b.append(run(ref))
         med = lambda xs, i=0: statistics.median(x[i] for x in xs)
         r = {
-            "name": name, "ours": ours, "reference": ref, "cache": "cold" if COLD else "warm",
+            "name": name, "ours": ours, "reference": ref, "cache": CACHE_STATE,
             "ours_s": med(a), "reference_s": med(b), "ratio": med(a) / med(b),
             "ours_cpu_s": med(a, 4), "reference_cpu_s": med(b, 4),
             "cpu_ratio": med(a, 4) / max(med(b, 4), 1e-9),
@@ -94,9 +96,9 @@ def main():
               f"anon {r['ours_peak_anon_mb']:7.1f} MB  file {r['ours_peak_file_mb']:7.1f} MB  exit {r['ours_exit']}",
               flush=True)
     with open(out_path, "w") as f:
-        json.dump({"load_average": os.getloadavg(), "results": results}, f, indent=2)
+        json.dump({"load_average": os.getloadavg(), "cache": CACHE_STATE, "results": results}, f, indent=2)
     print(f"\n{'command':<20} {'wall ours/ref (median)':>26} {'ratio':>6} {'cpu ratio':>9} {'anon MB':>8}"
-          f"   ({'cold' if COLD else 'warm'} cache, load {os.getloadavg()[0]:.1f})")
+          f"   ({CACHE_STATE} cache, load {os.getloadavg()[0]:.1f})")
     for r in results:
         print(f"{r['name']:<20} {r['ours_s']:11.3f} / {r['reference_s']:8.3f} s {r['ratio']:6.2f} "
               f"{r['cpu_ratio']:9.2f} {r['ours_peak_anon_mb']:8.1f}")
