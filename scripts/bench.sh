@@ -132,6 +132,38 @@ for size in $sizes; do
 done
 done
 
+# ---- peak memory of every command on the big bench data (#19: none above 300 MB anonymous) ----
+if [[ " $sizes " == *" big "* ]]; then
+  echo "== memory of every command (big.db)" >&2
+  db="$dir/big.db"
+  exp="$(mktemp -d "$dir/export.XXXXXX")"
+  {
+    printf 'status\t%s status %s -w json\n' "$bin" "$db"
+    printf 'stats\t%s stats %s\n' "$bin" "$db"
+    printf 'check\t%s check %s\n' "$bin" "$db"
+    printf 'ls\t%s ls %s\n' "$bin" "$db"
+    printf 'ls-history\t%s ls %s --history\n' "$bin" "$db"
+    printf 'get-json-reveal\t%s get %s secrets -A -o json --reveal %s\n' "$bin" "$db" "$keys"
+    printf 'get-yaml\t%s get %s secrets -A -o yaml %s\n' "$bin" "$db" "$keys"
+    printf 'export-stream\t%s export %s secrets --reveal %s\n' "$bin" "$db" "$keys"
+    printf 'export-tree\t%s export %s secrets --reveal --limit 30000 --to %s/tree --force %s\n' "$bin" "$db" "$exp" "$keys"
+    printf 'keys\t%s keys %s\n' "$bin" "$keys"
+    printf 'audit\t%s audit %s %s\n' "$bin" "$db" "$keys"
+    printf 'validate\t%s validate %s %s --format json\n' "$bin" "$db" "$keys"
+    [ -f "$dir/apiserver.log" ] && printf 'logs\t%s logs %s --format json\n' "$bin" "$dir/apiserver.log"
+    [ -f "$dir/apiserver.log" ] && printf 'report\t%s report --snapshot %s %s --log cp-3=%s --format json\n' "$bin" "$db" "$keys" "$dir/apiserver.log"
+    printf 'report-html\t%s report --snapshot %s %s --format html\n' "$bin" "$db" "$keys"
+    printf 'hashkv\t%s hashkv %s -w json\n' "$bin" "$db"
+    printf 'compare\t%s compare %s %s %s --format json\n' "$bin" "$dir/small.db" "$dir/mid.db" "$db"
+    printf 'diff\t%s diff %s %s %s --format json\n' "$bin" "$dir/mid.db" "$db" "$keys"
+    printf 'salvage\t%s salvage %s\n' "$bin" "$db"
+    printf 'restore-plan\t%s restore-plan %s\n' "$bin" "$db"
+    printf 'demo\t%s demo\n' "$bin"
+  } | CACHE_STATE="warm-$cache" python3 "$repo/scripts/bench/memory.py" 1 "$dir/results-memory.json" || mem_over=1
+  rm -rf -- "$exp"
+  [ "${mem_over:-0}" = 1 ] && echo "a command used more than 300 MB of anonymous memory (above)" >&2
+fi
+
 # ---- many snapshots (#15): scripts/many/bench-many.sh, results in $dir/results-many.json ----
 #   hashkv    vs `etcdctl endpoint hashkv` against etcd 3.4 serving the restored copy (<= 0.5)
 #   compare3  of three copies vs one `status` (<= 2)

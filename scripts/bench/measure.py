@@ -103,4 +103,5 @@ def main():
         print(f"{r['name']:<20} {r['ours_s']:11.3f} / {r['reference_s']:8.3f} s {r['ratio']:6.2f} "
               f"{r['cpu_ratio']:9.2f} {r['ours_peak_anon_mb']:8.1f}")
 
-main()
+if __name__ == "__main__":
+    main()
