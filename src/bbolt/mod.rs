@@ -15,6 +15,7 @@ mod bytes;
 pub mod check;
 pub mod db;
 pub mod error;
+mod fill;
 pub mod meta;
 pub mod page;
 pub(crate) mod prefetch;
@@ -24,7 +25,7 @@ mod walk;
 
 pub use bucket::{Bucket, Leaf};
 pub use check::{check, CheckReport, FreelistState};
-pub use db::{Data, Db, MetaChoice};
+pub use db::{Data, Db, Mapping, MetaChoice};
 pub use error::{Error, Problem, ProblemKind, Problems, MAX_PROBLEMS};
 pub use meta::Meta;
 pub use page::{LeafElement, LeafPage, Page, PageKind, Pgid};
