@@ -805,11 +805,15 @@ fn hashkv_at_the_compact_revision_names_what_each_release_answers() {
     assert!(common::stderr(&bad).contains("give a release X.Y.Z"));
 }
 
-/// Routes and OAuth tokens (served by openshift-apiserver / oauth-apiserver) are not judged by a
-/// kube-apiserver config in `diff` (verdict rule 4): not "added unreadable", not "read by no
-/// node" when removed, but `not_checked`.
+/// Routes and OAuth tokens (served by openshift-apiserver / oauth-apiserver) are never judged
+/// by a kube-apiserver config in `diff` (verdict rule 4). Each side is judged with the configs
+/// its own Secrets hold: OLD (`openshift/`) has none, so its routes and tokens are
+/// `not_checked` there (info, with what to give); NEW (`openshift-managed/`) holds both
+/// apiservers' configs and keys, opened with the tarball's key, so its records are judged by
+/// them: the orphan route (key "3") and the token under pruned generation "1" are the only
+/// `added_unreadable` ones, with the apiserver's own error.
 #[test]
-fn diff_does_not_judge_other_apiservers_resources_by_a_kube_config() {
+fn diff_judges_other_apiservers_resources_by_the_configs_each_snapshot_holds() {
     let s = Scratch::new("diff-openshift");
     let old = s.copy("openshift/snapshot_2026-11-01_120000.db");
     let new = s.copy("openshift-managed/snapshot_2026-11-20_120000.db");
@@ -829,14 +833,115 @@ fn diff_does_not_judge_other_apiservers_resources_by_a_kube_config() {
     assert_eq!(out.status.code(), Some(0));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["readability"]["cp-1"]["added_unreadable"], 0);
+    let nokey = "no matching key was found for the provided AES transformer";
+    let mut unreadable = Vec::new();
     for c in r["changes"].as_array().unwrap() {
         let key = c["key"].as_str().unwrap();
-        if key.starts_with("/openshift.io/") {
+        if !key.starts_with("/openshift.io/") {
+            assert!(c.get("not_checked").is_none(), "{c}");
+            continue;
+        }
+        let server = if key.starts_with("/openshift.io/routes/") {
+            "openshift-apiserver"
+        } else {
+            "oauth-apiserver"
+        };
+        if c["change"] == "removed" {
+            // OLD holds no config of that apiserver.
+            assert_eq!(c["removed"], "not_checked", "{c}");
+            assert_eq!(c["not_checked"]["apiserver"], server, "{c}");
+            assert_eq!(strs(&c["not_checked"]["sides"]), ["old"], "{c}");
             assert!(c.get("nodes").is_none(), "{c}");
-            if c["change"] == "removed" {
-                assert_eq!(c["removed"], "not_checked", "{c}");
+        } else {
+            assert_eq!(c["change"], "added");
+            assert!(c.get("not_checked").is_none(), "{c}");
+            for n in c["nodes"].as_array().into_iter().flatten() {
+                assert_eq!(n["node"], server, "{c}");
+                assert_eq!(n["change"], "added_unreadable", "{c}");
+                assert_eq!(n["error"], nokey, "{c}");
+                unreadable.push(key);
             }
         }
     }
-    assert!(r["removed"]["not_checked"].as_u64().unwrap() > 0);
+    unreadable.sort();
+    assert_eq!(
+        unreadable,
+        [
+            "/openshift.io/oauth/authorizetokens/sha256~xe1GhWsR_EFdms5knG46JhTiH2GQOjDvI4YOXDA4yWk",
+            "/openshift.io/routes/app-dev/api-jmrhs"
+        ]
+    );
+    assert_eq!(r["removed"]["not_checked"], 4);
+    for (a, fps) in [
+        (
+            "openshift-apiserver",
+            ["sha256:d40f439aacdbf434", "sha256:dc830c0964ff77a2"],
+        ),
+        (
+            "oauth-apiserver",
+            ["sha256:5fb27e654fa32bb1", "sha256:af474aa0d393068d"],
+        ),
+    ] {
+        let x = &r["apiservers"][a];
+        assert_eq!(x["not_checked"], 2, "{a}");
+        assert!(x["old"].get("config").is_none());
+        assert!(x["old"]["not_recovered"].as_str().unwrap().starts_with(
+            "the snapshot holds no Secret openshift-config-managed/encryption-config-"
+        ));
+        assert!(x["new"]["config"]
+            .as_str()
+            .unwrap()
+            .starts_with("snapshot secret openshift-config-managed/encryption-config-"));
+        let mut added: Vec<&str> = x["key_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                assert_eq!(d["change"], "added");
+                d["new"]["fingerprint"].as_str().unwrap()
+            })
+            .collect();
+        added.sort();
+        assert_eq!(added, fps, "{a}");
+    }
+    // Without the kube-apiserver key (the old cluster's tarball opens none of NEW's Secrets),
+    // NEW's routes and tokens are not checked either: never unreadable, and the reason says
+    // what to give.
+    let other = format!(
+        "cp-1={}",
+        s.copy("openshift/static_kuberesources_2026-11-01_120000.tar.gz")
+    );
+    let r: Value = serde_json::from_slice(
+        &run(&[
+            "diff",
+            &old,
+            &new,
+            "--static-resources",
+            &other,
+            "--format",
+            "json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    for c in r["changes"].as_array().unwrap() {
+        if c["key"].as_str().unwrap().starts_with("/openshift.io/") {
+            assert!(c.get("nodes").is_none(), "{c}");
+            assert!(c.get("not_checked").is_some(), "{c}");
+        }
+    }
+    assert!(
+        r["apiservers"]["openshift-apiserver"]["new"]["not_recovered"]
+            .as_str()
+            .unwrap()
+            .contains("is encrypted with a kube-apiserver key none of the given sources holds")
+    );
+    // No key bytes of the recovered keys in any output.
+    let exp = json("openshift-managed/expected.json");
+    let text = run(&["diff", &old, &new, "--static-resources", &tarball]);
+    for (_, k) in exp["key_secrets"].as_object().unwrap() {
+        let b64 = k["key_base64"].as_str().unwrap();
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(b64));
+        assert!(!String::from_utf8_lossy(&text.stdout).contains(b64));
+    }
 }
