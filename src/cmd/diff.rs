@@ -547,7 +547,7 @@ struct KeyChange {
     #[serde(skip_serializing_if = "Option::is_none")]
     removed: Option<RemovedState>,
     /// A removed encrypted record: the candidate keys (ids `NODE/PROVIDER/NAME`) that open OLD's
-    /// value.
+    /// value; an unchanged record that became unreadable: those of NEW's candidates that open it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     decrypts_with: Vec<String>,
     /// Served by an aggregated apiserver of which a side holding the record has no config:
@@ -773,12 +773,28 @@ pub fn run(args: &Args) -> CmdResult {
             .par_iter()
             .map(|&(k, o, n)| readability(j, k, o, n))
             .collect();
+        let new_keys = j.keyring_of(&j.new);
         let rejudged: Vec<(KeyChange, Judgement)> = same
             .par_iter()
             .filter_map(|&(x, y)| {
                 let v = readability(j, x.kv.key, Some(x.kv.value), Some(y.kv.value));
-                (!v.nodes.is_empty())
-                    .then(|| (describe(x.kv.key, Change::Unchanged, Some(x), Some(y)), v))
+                if v.nodes.is_empty() {
+                    return None;
+                }
+                let mut c = describe(x.kv.key, Change::Unchanged, Some(x), Some(y));
+                // A record a node no longer reads although its bytes stayed: which of NEW's
+                // candidate keys (a key Secret the config no longer lists) still open it.
+                if v.nodes.iter().any(|n| n.1 == Readability::BecameUnreadable) {
+                    c.decrypts_with = j
+                        .engines()
+                        .1
+                        .assess(y.kv.key, y.kv.value)
+                        .decrypts_with
+                        .iter()
+                        .filter_map(|&k| new_keys.keys.get(k).map(|k| k.id.clone()))
+                        .collect();
+                }
+                Some((c, v))
             })
             .collect();
         let mut counts: BTreeMap<String, NodeCounts> = j
@@ -1078,8 +1094,8 @@ fn render_apiserver(out: &mut impl Write, name: &str, a: &ApiserverDiff) -> std:
     }
     if a.not_checked > 0 {
         let line = format!(
-            "{} changed records it serves not checked on a side without its config \
-             (info; give what that side lacks, above)",
+            "{} added, removed or changed records it serves were not checked on a side \
+             without its config (info: give what that side lacks, above)",
             a.not_checked
         );
         writeln!(out, "{}", wrap(&line, 80, "  ", "  "))?;
@@ -1120,11 +1136,27 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
         render_apiserver(out, name, a)?;
     }
     match &r.readability {
-        None => writeln!(
-            out,
-            "\nreadability per node: not judged (give the nodes' configs: --encryption-config, \
-             --static-resources)"
-        )?,
+        None => {
+            writeln!(
+                out,
+                "\nreadability per node: not judged (give the nodes' configs: --encryption-config, \
+                 --static-resources)"
+            )?;
+            let served = r
+                .changes
+                .iter()
+                .filter(|c| served_by_aggregated(c.key.as_bytes()).is_some())
+                .count();
+            if served > 0 {
+                let line = format!(
+                    "{served} of the changes are records openshift-apiserver or oauth-apiserver \
+                     serves (routes, OAuth tokens): with kube-apiserver's config or tarball their \
+                     configs are read from each snapshot's {CONFIG_NAMESPACE} Secrets and they \
+                     are judged too"
+                );
+                writeln!(out, "{}", wrap(&line, 80, "  ", "  "))?;
+            }
+        }
         Some(nodes) if nodes.is_empty() => writeln!(
             out,
             "\nreadability per node: no node configs among the key sources (--key gives \
@@ -1171,10 +1203,15 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
                 };
                 for (c, n) in hit.iter().take(max) {
                     // The bytes did not move: the node's config did (recovered from each side).
-                    let why = if c.change == Change::Unchanged {
-                        "  (record unchanged; its apiserver's config changed)"
-                    } else {
-                        ""
+                    let why = match (c.change, c.decrypts_with.is_empty()) {
+                        (Change::Unchanged, true) => {
+                            "  (record unchanged; its apiserver's config changed)".to_string()
+                        }
+                        (Change::Unchanged, false) => format!(
+                            "  (record unchanged; its apiserver's config changed; opens with {})",
+                            c.decrypts_with.join(", ")
+                        ),
+                        _ => String::new(),
                     };
                     writeln!(
                         out,
