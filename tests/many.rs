@@ -966,7 +966,15 @@ fn diff_follows_a_component_key_rotation_with_each_snapshots_own_keys() {
         json("openshift-managed-after/expected.json"),
     );
     let diff = |a: &str, b: &str, fmt: &str| {
-        let out = run(&["diff", a, b, "--static-resources", &tarball, "--format", fmt]);
+        let out = run(&[
+            "diff",
+            a,
+            b,
+            "--static-resources",
+            &tarball,
+            "--format",
+            fmt,
+        ]);
         assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
         out.stdout
     };
@@ -996,8 +1004,14 @@ fn diff_follows_a_component_key_rotation_with_each_snapshots_own_keys() {
     };
     // Where each side's config came from: that snapshot's own Secret, at its revision.
     for (a, secret) in [
-        ("openshift-apiserver", "encryption-config-openshift-apiserver"),
-        ("oauth-apiserver", "encryption-config-openshift-oauth-apiserver"),
+        (
+            "openshift-apiserver",
+            "encryption-config-openshift-apiserver",
+        ),
+        (
+            "oauth-apiserver",
+            "encryption-config-openshift-oauth-apiserver",
+        ),
     ] {
         for (side, e) in [("old", &eo), ("new", &en)] {
             assert_eq!(
@@ -1117,7 +1131,10 @@ fn diff_follows_a_component_key_rotation_with_each_snapshots_own_keys() {
     // Swapped: the same facts the other way round.
     let w: Value = serde_json::from_slice(&diff(&new, &old, "json")).unwrap();
     assert_eq!(w["readability"]["oauth-apiserver"]["became_unreadable"], 1);
-    assert_eq!(w["readability"]["openshift-apiserver"]["became_readable"], 1);
+    assert_eq!(
+        w["readability"]["openshift-apiserver"]["became_readable"],
+        1
+    );
     assert_eq!(w["unchanged"][0]["nodes"][0]["change"], "became_readable");
     assert_eq!(
         w["apiservers"]["oauth-apiserver"]["write_key"][1][0],
@@ -1146,14 +1163,25 @@ fn diff_follows_a_component_key_rotation_with_each_snapshots_own_keys() {
             assert!(!String::from_utf8_lossy(&out).contains(b64));
         }
     }
-    assert!(!text.contains("AUTOPSY-MARKER-") && !String::from_utf8_lossy(&out).contains("AUTOPSY-MARKER-"));
+    assert!(
+        !text.contains("AUTOPSY-MARKER-")
+            && !String::from_utf8_lossy(&out).contains("AUTOPSY-MARKER-")
+    );
     // Without the kube-apiserver key: nothing of theirs is judged on either side, never
     // unreadable, and each side says what to give.
     let other = format!(
         "cp-1={}",
         s.copy("openshift/static_kuberesources_2026-11-01_120000.tar.gz")
     );
-    let out = run(&["diff", &old, &new, "--static-resources", &other, "--format", "json"]);
+    let out = run(&[
+        "diff",
+        &old,
+        &new,
+        "--static-resources",
+        &other,
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(r.get("unchanged").is_none());
@@ -1173,7 +1201,9 @@ fn diff_follows_a_component_key_rotation_with_each_snapshots_own_keys() {
             assert!(r["apiservers"][a][side]["not_recovered"]
                 .as_str()
                 .unwrap()
-                .contains("is encrypted with a kube-apiserver key none of the given sources holds"));
+                .contains(
+                    "is encrypted with a kube-apiserver key none of the given sources holds"
+                ));
         }
     }
     assert_eq!(r["removed"]["not_checked"], 1);
