@@ -1143,7 +1143,7 @@ fn diff_follows_a_component_key_rotation_with_each_snapshots_own_keys() {
     // Text: the same, at 80 columns for what this change prints.
     let text = String::from_utf8(diff(&old, &new, "text")).unwrap();
     assert!(text.contains(&format!(
-        "  write key: aescbc 2 ({}) -> aescbc 3 ({})",
+        "  write key: aescbc 2 ({})\n          -> aescbc 3 ({})",
         fp(&eo, "OAUTH2"),
         fp(&en, "OAUTH3")
     )));
@@ -1152,8 +1152,8 @@ fn diff_follows_a_component_key_rotation_with_each_snapshots_own_keys() {
         fp(&eo, "OAPI1")
     )));
     assert!(text.contains(&format!(
-        "  openshift-apiserver  {pruned}: {nokey}  (record unchanged; its apiserver's config \
-         changed; opens with openshift-apiserver/aescbc/1)"
+        "  openshift-apiserver  {pruned}: {nokey}\n    (record unchanged; its apiserver's config \
+         changed; opens with"
     )));
     // No key bytes, no value bytes.
     for e in [&eo, &en] {

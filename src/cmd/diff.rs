@@ -1035,7 +1035,7 @@ fn render_removed(
 fn render_apiserver(out: &mut impl Write, name: &str, a: &ApiserverDiff) -> std::io::Result<()> {
     writeln!(
         out,
-        "\n{name} (config and keys as each snapshot's Secrets hold them):"
+        "\n{name} (its config on each side, and how its keys changed):"
     )?;
     for (label, s) in [("old", &a.old), ("new", &a.new)] {
         let line = match (&s.config, &s.not_recovered) {
@@ -1060,7 +1060,12 @@ fn render_apiserver(out: &mut impl Write, name: &str, a: &ApiserverDiff) -> std:
                 v.join(", ")
             }
         };
-        writeln!(out, "  write key: {} -> {}", show(o), show(n))?;
+        let line = format!("  write key: {} -> {}", show(o), show(n));
+        if line.chars().count() <= 80 {
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(out, "  write key: {}\n          -> {}", show(o), show(n))?;
+        }
     }
     if !a.key_changes.is_empty() {
         writeln!(out, "  key changes ({}):", a.key_changes.len())?;
@@ -1205,11 +1210,16 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
                     // The bytes did not move: the node's config did (recovered from each side).
                     let why = match (c.change, c.decrypts_with.is_empty()) {
                         (Change::Unchanged, true) => {
-                            "  (record unchanged; its apiserver's config changed)".to_string()
+                            "\n    (record unchanged; its apiserver's config changed)".to_string()
                         }
-                        (Change::Unchanged, false) => format!(
-                            "  (record unchanged; its apiserver's config changed; opens with {})",
-                            c.decrypts_with.join(", ")
+                        (Change::Unchanged, false) => wrap(
+                            &format!(
+                                "(record unchanged; its apiserver's config changed; opens with {})",
+                                c.decrypts_with.join(", ")
+                            ),
+                            80,
+                            "\n    ",
+                            "    ",
                         ),
                         _ => String::new(),
                     };
