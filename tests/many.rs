@@ -805,6 +805,16 @@ fn hashkv_at_the_compact_revision_names_what_each_release_answers() {
     assert!(common::stderr(&bad).contains("give a release X.Y.Z"));
 }
 
+/// `diff A B --static-resources TARBALL --format FMT`.
+fn diff_with(a: &str, b: &str, tarball: &str, fmt: &str) -> std::process::Output {
+    run(&["diff", a, b, "--static-resources", tarball, "--format", fmt])
+}
+
+/// `cp-1=TARBALL`, a scratch copy of a static_kuberesources tarball as `cp-1`'s key source.
+fn tarball_arg(s: &Scratch, rel: &str) -> String {
+    format!("cp-1={}", s.copy(rel))
+}
+
 /// Routes and OAuth tokens (served by openshift-apiserver / oauth-apiserver) are never judged
 /// by a kube-apiserver config in `diff` (verdict rule 4). Each side is judged with the configs
 /// its own Secrets hold: OLD (`openshift/`) has none, so its routes and tokens are
@@ -817,19 +827,11 @@ fn diff_judges_other_apiservers_resources_by_the_configs_each_snapshot_holds() {
     let s = Scratch::new("diff-openshift");
     let old = s.copy("openshift/snapshot_2026-11-01_120000.db");
     let new = s.copy("openshift-managed/snapshot_2026-11-20_120000.db");
-    let tarball = format!(
-        "cp-1={}",
-        s.copy("openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz")
+    let tarball = tarball_arg(
+        &s,
+        "openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz",
     );
-    let out = run(&[
-        "diff",
-        &old,
-        &new,
-        "--static-resources",
-        &tarball,
-        "--format",
-        "json",
-    ]);
+    let out = diff_with(&old, &new, &tarball, "json");
     assert_eq!(out.status.code(), Some(0));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["readability"]["cp-1"]["added_unreadable"], 0);
@@ -907,23 +909,11 @@ fn diff_judges_other_apiservers_resources_by_the_configs_each_snapshot_holds() {
     // Without the kube-apiserver key (the old cluster's tarball opens none of NEW's Secrets),
     // NEW's routes and tokens are not checked either: never unreadable, and the reason says
     // what to give.
-    let other = format!(
-        "cp-1={}",
-        s.copy("openshift/static_kuberesources_2026-11-01_120000.tar.gz")
+    let other = tarball_arg(
+        &s,
+        "openshift/static_kuberesources_2026-11-01_120000.tar.gz",
     );
-    let r: Value = serde_json::from_slice(
-        &run(&[
-            "diff",
-            &old,
-            &new,
-            "--static-resources",
-            &other,
-            "--format",
-            "json",
-        ])
-        .stdout,
-    )
-    .unwrap();
+    let r: Value = serde_json::from_slice(&diff_with(&old, &new, &other, "json").stdout).unwrap();
     for c in r["changes"].as_array().unwrap() {
         if c["key"].as_str().unwrap().starts_with("/openshift.io/") {
             assert!(c.get("nodes").is_none(), "{c}");
@@ -938,7 +928,7 @@ fn diff_judges_other_apiservers_resources_by_the_configs_each_snapshot_holds() {
     );
     // No key bytes of the recovered keys in any output.
     let exp = json("openshift-managed/expected.json");
-    let text = run(&["diff", &old, &new, "--static-resources", &tarball]);
+    let text = diff_with(&old, &new, &tarball, "text");
     for (_, k) in exp["key_secrets"].as_object().unwrap() {
         let b64 = k["key_base64"].as_str().unwrap();
         assert!(!String::from_utf8_lossy(&out.stdout).contains(b64));
@@ -957,24 +947,16 @@ fn diff_follows_a_component_key_rotation_with_each_snapshots_own_keys() {
     let s = Scratch::new("diff-osm-rotation");
     let old = s.copy("openshift-managed/snapshot_2026-11-20_120000.db");
     let new = s.copy("openshift-managed-after/snapshot_2026-11-27_120000.db");
-    let tarball = format!(
-        "cp-1={}",
-        s.copy("openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz")
+    let tarball = tarball_arg(
+        &s,
+        "openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz",
     );
     let (eo, en) = (
         json("openshift-managed/expected.json"),
         json("openshift-managed-after/expected.json"),
     );
     let diff = |a: &str, b: &str, fmt: &str| {
-        let out = run(&[
-            "diff",
-            a,
-            b,
-            "--static-resources",
-            &tarball,
-            "--format",
-            fmt,
-        ]);
+        let out = diff_with(a, b, &tarball, fmt);
         assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
         out.stdout
     };
@@ -1169,19 +1151,11 @@ fn diff_follows_a_component_key_rotation_with_each_snapshots_own_keys() {
     );
     // Without the kube-apiserver key: nothing of theirs is judged on either side, never
     // unreadable, and each side says what to give.
-    let other = format!(
-        "cp-1={}",
-        s.copy("openshift/static_kuberesources_2026-11-01_120000.tar.gz")
+    let other = tarball_arg(
+        &s,
+        "openshift/static_kuberesources_2026-11-01_120000.tar.gz",
     );
-    let out = run(&[
-        "diff",
-        &old,
-        &new,
-        "--static-resources",
-        &other,
-        "--format",
-        "json",
-    ]);
+    let out = diff_with(&old, &new, &other, "json");
     assert_eq!(out.status.code(), Some(0));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(r.get("unchanged").is_none());
