@@ -1280,3 +1280,48 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str, fp: &str, role: Role) -> KeyView {
+        KeyView {
+            provider: "aescbc",
+            name: name.into(),
+            fingerprint: fp.into(),
+            role,
+            origins: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn key_changes_by_provider_and_name() {
+        let old = [
+            key("1", "sha256:aaaa", Role::Candidate),
+            key("2", "sha256:bbbb", Role::Write),
+            key("4", "sha256:dddd", Role::Read),
+            key("5", "sha256:eeee", Role::Read),
+        ];
+        let new = [
+            key("2", "sha256:bbbb", Role::Read),
+            key("3", "sha256:cccc", Role::Write),
+            key("4", "sha256:ffff", Role::Read),
+            key("5", "sha256:eeee", Role::Read),
+        ];
+        let got: Vec<(String, KeyChangeKind)> = key_deltas(&old, &new)
+            .into_iter()
+            .map(|d| (d.name, d.change))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("1".to_string(), KeyChangeKind::Removed),
+                ("2".to_string(), KeyChangeKind::RoleChanged),
+                ("3".to_string(), KeyChangeKind::Added),
+                ("4".to_string(), KeyChangeKind::BytesChanged),
+            ]
+        );
+        assert!(key_deltas(&new, &new).is_empty());
+    }
+}
