@@ -10,6 +10,13 @@
 //! (read, then gone) and "removed while unreadable" (gone, and this node could not read it
 //! either) are distinct; a record no node could read that disappears is said on its own: its
 //! contents could not have been recovered from OLD by any of these nodes.
+//!
+//! On OpenShift, routes and OAuth tokens are judged by openshift-apiserver / oauth-apiserver
+//! (verdict rule 4): their configs and keys are recovered from each snapshot's own
+//! `openshift-config-managed` Secrets with the given kube-apiserver keys
+//! (`decrypt::recovered`, as `report` does), so OLD's records are judged by OLD's configs and
+//! NEW's by NEW's; how those apiservers' keys changed is listed (fingerprints only), and a side
+//! without such a config leaves their records `not_checked`.
 
 use super::common::{display_key, open_snapshot};
 use super::outfile::{Guard, Mode};
@@ -250,7 +257,7 @@ fn readability(j: &Judges<'_>, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]
     // Verdict rule 4: a resource an aggregated apiserver serves is judged only by a config of
     // that apiserver; a side without one does not judge it (kube-apiserver's nodes would
     // "fail" it for nothing).
-    if let Some(a) = KeyPath::parse(key).and_then(|p| Apiserver::serving(p.group_resource().1)) {
+    if let Some(a) = served_by_aggregated(key) {
         let mut sides = Vec::new();
         if old.is_some() && eo.resource_ids(key).apiserver == Apiserver::Kube {
             sides.push("old");
