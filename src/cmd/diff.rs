@@ -46,7 +46,9 @@ pub struct Args {
     /// The newer snapshot.
     pub new: PathBuf,
     /// Node configs to judge both snapshots by: which records each node could read before and
-    /// cannot after, and the reverse.
+    /// cannot after, and the reverse. On OpenShift, kube-apiserver's config or tarball also
+    /// opens each snapshot's openshift-apiserver / oauth-apiserver configs and keys
+    /// (openshift-config-managed Secrets), which judge that snapshot's routes and OAuth tokens.
     #[command(flatten)]
     pub keys: KeySourceArgs,
     #[command(flatten)]
