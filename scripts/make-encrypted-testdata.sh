@@ -59,7 +59,8 @@ else
 fi
 
 ALL="multi:encrypted/multi openshift:openshift/snapshot_2026-11-01_120000 incident:incident/snapshot
-     openshift-managed:openshift-managed/snapshot_2026-11-20_120000"
+     openshift-managed:openshift-managed/snapshot_2026-11-20_120000
+     openshift-managed-after:openshift-managed-after/snapshot_2026-11-27_120000"
 PAIRS=()
 for pair in $ALL; do
     if [ $# -eq 0 ]; then PAIRS+=("$pair"); continue; fi

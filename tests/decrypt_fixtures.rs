@@ -211,6 +211,14 @@ fn openshift_managed_configs_recovered_from_the_snapshot() {
     check_dataset("openshift-managed", "snapshot_2026-11-20_120000.db");
 }
 
+/// A week later: the configs and keys recovered from that snapshot's own Secrets (a rotated
+/// oauth-apiserver, a pruned openshift-apiserver generation) give every outcome the Python model
+/// computed from them.
+#[test]
+fn openshift_managed_after_a_component_key_rotation() {
+    check_dataset("openshift-managed-after", "snapshot_2026-11-27_120000.db");
+}
+
 #[test]
 fn incident_one_wrong_node() {
     check_dataset("incident", "snapshot.db");

@@ -805,38 +805,380 @@ fn hashkv_at_the_compact_revision_names_what_each_release_answers() {
     assert!(common::stderr(&bad).contains("give a release X.Y.Z"));
 }
 
-/// Routes and OAuth tokens (served by openshift-apiserver / oauth-apiserver) are not judged by a
-/// kube-apiserver config in `diff` (verdict rule 4): not "added unreadable", not "read by no
-/// node" when removed, but `not_checked`.
+/// `diff A B --static-resources TARBALL --format FMT`.
+fn diff_with(a: &str, b: &str, tarball: &str, fmt: &str) -> std::process::Output {
+    run(&["diff", a, b, "--static-resources", tarball, "--format", fmt])
+}
+
+/// `cp-1=TARBALL`, a scratch copy of a static_kuberesources tarball as `cp-1`'s key source.
+fn tarball_arg(s: &Scratch, rel: &str) -> String {
+    format!("cp-1={}", s.copy(rel))
+}
+
+/// Routes and OAuth tokens (served by openshift-apiserver / oauth-apiserver) are never judged
+/// by a kube-apiserver config in `diff` (verdict rule 4). Each side is judged with the configs
+/// its own Secrets hold: OLD (`openshift/`) has none, so its routes and tokens are
+/// `not_checked` there (info, with what to give); NEW (`openshift-managed/`) holds both
+/// apiservers' configs and keys, opened with the tarball's key, so its records are judged by
+/// them: the orphan route (key "3") and the token under pruned generation "1" are the only
+/// `added_unreadable` ones, with the apiserver's own error.
 #[test]
-fn diff_does_not_judge_other_apiservers_resources_by_a_kube_config() {
+fn diff_judges_other_apiservers_resources_by_the_configs_each_snapshot_holds() {
     let s = Scratch::new("diff-openshift");
     let old = s.copy("openshift/snapshot_2026-11-01_120000.db");
     let new = s.copy("openshift-managed/snapshot_2026-11-20_120000.db");
-    let tarball = format!(
-        "cp-1={}",
-        s.copy("openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz")
+    let tarball = tarball_arg(
+        &s,
+        "openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz",
     );
-    let out = run(&[
-        "diff",
-        &old,
-        &new,
-        "--static-resources",
-        &tarball,
-        "--format",
-        "json",
-    ]);
+    let out = diff_with(&old, &new, &tarball, "json");
     assert_eq!(out.status.code(), Some(0));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["readability"]["cp-1"]["added_unreadable"], 0);
+    let nokey = "no matching key was found for the provided AES transformer";
+    let mut unreadable = Vec::new();
     for c in r["changes"].as_array().unwrap() {
         let key = c["key"].as_str().unwrap();
-        if key.starts_with("/openshift.io/") {
+        if !key.starts_with("/openshift.io/") {
+            assert!(c.get("not_checked").is_none(), "{c}");
+            continue;
+        }
+        let server = if key.starts_with("/openshift.io/routes/") {
+            "openshift-apiserver"
+        } else {
+            "oauth-apiserver"
+        };
+        if c["change"] == "removed" {
+            // OLD holds no config of that apiserver.
+            assert_eq!(c["removed"], "not_checked", "{c}");
+            assert_eq!(c["not_checked"]["apiserver"], server, "{c}");
+            assert_eq!(strs(&c["not_checked"]["sides"]), ["old"], "{c}");
             assert!(c.get("nodes").is_none(), "{c}");
-            if c["change"] == "removed" {
-                assert_eq!(c["removed"], "not_checked", "{c}");
+        } else {
+            assert_eq!(c["change"], "added");
+            assert!(c.get("not_checked").is_none(), "{c}");
+            for n in c["nodes"].as_array().into_iter().flatten() {
+                assert_eq!(n["node"], server, "{c}");
+                assert_eq!(n["change"], "added_unreadable", "{c}");
+                assert_eq!(n["error"], nokey, "{c}");
+                unreadable.push(key);
             }
         }
     }
-    assert!(r["removed"]["not_checked"].as_u64().unwrap() > 0);
+    unreadable.sort();
+    assert_eq!(
+        unreadable,
+        [
+            "/openshift.io/oauth/authorizetokens/sha256~xe1GhWsR_EFdms5knG46JhTiH2GQOjDvI4YOXDA4yWk",
+            "/openshift.io/routes/app-dev/api-jmrhs"
+        ]
+    );
+    assert_eq!(r["removed"]["not_checked"], 4);
+    for (a, fps) in [
+        (
+            "openshift-apiserver",
+            ["sha256:d40f439aacdbf434", "sha256:dc830c0964ff77a2"],
+        ),
+        (
+            "oauth-apiserver",
+            ["sha256:5fb27e654fa32bb1", "sha256:af474aa0d393068d"],
+        ),
+    ] {
+        let x = &r["apiservers"][a];
+        assert_eq!(x["not_checked"], 2, "{a}");
+        assert!(x["old"].get("config").is_none());
+        assert!(x["old"]["not_recovered"].as_str().unwrap().starts_with(
+            "the snapshot holds no Secret openshift-config-managed/encryption-config-"
+        ));
+        assert!(x["new"]["config"]
+            .as_str()
+            .unwrap()
+            .starts_with("snapshot secret openshift-config-managed/encryption-config-"));
+        let mut added: Vec<&str> = x["key_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                assert_eq!(d["change"], "added");
+                d["new"]["fingerprint"].as_str().unwrap()
+            })
+            .collect();
+        added.sort();
+        assert_eq!(added, fps, "{a}");
+    }
+    // Without the kube-apiserver key (the old cluster's tarball opens none of NEW's Secrets),
+    // NEW's routes and tokens are not checked either: never unreadable, and the reason says
+    // what to give.
+    let other = tarball_arg(
+        &s,
+        "openshift/static_kuberesources_2026-11-01_120000.tar.gz",
+    );
+    let r: Value = serde_json::from_slice(&diff_with(&old, &new, &other, "json").stdout).unwrap();
+    for c in r["changes"].as_array().unwrap() {
+        if c["key"].as_str().unwrap().starts_with("/openshift.io/") {
+            assert!(c.get("nodes").is_none(), "{c}");
+            assert!(c.get("not_checked").is_some(), "{c}");
+        }
+    }
+    assert!(
+        r["apiservers"]["openshift-apiserver"]["new"]["not_recovered"]
+            .as_str()
+            .unwrap()
+            .contains("is encrypted with a kube-apiserver key none of the given sources holds")
+    );
+    // No key bytes of the recovered keys in any output.
+    let exp = json("openshift-managed/expected.json");
+    let text = diff_with(&old, &new, &tarball, "text");
+    for (_, k) in exp["key_secrets"].as_object().unwrap() {
+        let b64 = k["key_base64"].as_str().unwrap();
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(b64));
+        assert!(!String::from_utf8_lossy(&text.stdout).contains(b64));
+    }
+}
+
+/// A component key rotation between two snapshots of one cluster (`openshift-managed/` and
+/// `openshift-managed-after/`, a week apart; testdata/README.md): each side is judged with the
+/// openshift-apiserver / oauth-apiserver configs and keys its own Secrets hold, opened with the
+/// (unchanged) kube-apiserver tarball. oauth-apiserver minted generation "3" and made it the write
+/// key, migrated two tokens to it and deleted key Secret "-1"; openshift-apiserver pruned "1"
+/// from its config while one route is still under it.
+#[test]
+fn diff_follows_a_component_key_rotation_with_each_snapshots_own_keys() {
+    let s = Scratch::new("diff-osm-rotation");
+    let old = s.copy("openshift-managed/snapshot_2026-11-20_120000.db");
+    let new = s.copy("openshift-managed-after/snapshot_2026-11-27_120000.db");
+    let tarball = tarball_arg(
+        &s,
+        "openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz",
+    );
+    let (eo, en) = (
+        json("openshift-managed/expected.json"),
+        json("openshift-managed-after/expected.json"),
+    );
+    let diff = |a: &str, b: &str, fmt: &str| {
+        let out = diff_with(a, b, &tarball, fmt);
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        out.stdout
+    };
+    let out = diff(&old, &new, "json");
+    let r: Value = serde_json::from_slice(&out).unwrap();
+    let nokey = "no matching key was found for the provided AES transformer";
+    let case = |e: &Value, c: &str| -> String {
+        let r: Vec<&Value> = e["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["case"] == c)
+            .collect();
+        assert_eq!(r.len(), 1, "{c}");
+        r[0]["key"].as_str().unwrap().to_string()
+    };
+    let rev = |e: &Value, name: &str| -> i64 {
+        let key = format!("/kubernetes.io/secrets/openshift-config-managed/{name}");
+        e["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == key.as_str())
+            .unwrap()["mod_revision"]
+            .as_i64()
+            .unwrap()
+    };
+    // Where each side's config came from: that snapshot's own Secret, at its revision.
+    for (a, secret) in [
+        (
+            "openshift-apiserver",
+            "encryption-config-openshift-apiserver",
+        ),
+        (
+            "oauth-apiserver",
+            "encryption-config-openshift-oauth-apiserver",
+        ),
+    ] {
+        for (side, e) in [("old", &eo), ("new", &en)] {
+            assert_eq!(
+                r["apiservers"][a][side]["config"],
+                format!(
+                    "snapshot secret openshift-config-managed/{secret} at revision {}",
+                    rev(e, secret)
+                )
+                .as_str(),
+                "{a} {side}"
+            );
+        }
+        assert_eq!(r["apiservers"][a]["not_checked"], 0);
+    }
+    let fp = |e: &Value, id: &str| e["keys"][id]["fingerprint"].as_str().unwrap().to_string();
+    let deltas = |a: &str| -> Vec<(String, String, String, String)> {
+        r["apiservers"][a]["key_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                let role = |s: &str| d[s]["role"].as_str().unwrap_or("-").to_string();
+                (
+                    d["name"].as_str().unwrap().to_string(),
+                    d["change"].as_str().unwrap().to_string(),
+                    role("old"),
+                    role("new"),
+                )
+            })
+            .collect()
+    };
+    let t = |n: &str, c: &str, o: &str, w: &str| {
+        (n.to_string(), c.to_string(), o.to_string(), w.to_string())
+    };
+    assert_eq!(
+        deltas("oauth-apiserver"),
+        [
+            t("1", "removed", "candidate", "-"),
+            t("2", "role_changed", "write", "read"),
+            t("3", "added", "-", "write"),
+        ]
+    );
+    assert_eq!(
+        deltas("openshift-apiserver"),
+        [t("1", "role_changed", "read", "candidate")]
+    );
+    assert_eq!(
+        r["apiservers"]["oauth-apiserver"]["write_key"],
+        serde_json::json!([
+            [format!("aescbc 2 ({})", fp(&eo, "OAUTH2"))],
+            [format!("aescbc 3 ({})", fp(&en, "OAUTH3"))]
+        ])
+    );
+    assert!(r["apiservers"]["openshift-apiserver"]
+        .get("write_key")
+        .is_none());
+    // Per node: the token migrated off the pruned generation is readable again; the route still
+    // under openshift-apiserver's pruned "1" is unchanged and no longer readable, though its key
+    // Secret still opens it.
+    let rc = &r["readability"];
+    assert_eq!(rc["oauth-apiserver"]["became_readable"], 1);
+    assert_eq!(rc["oauth-apiserver"]["became_unreadable"], 0);
+    assert_eq!(rc["openshift-apiserver"]["became_unreadable"], 1);
+    assert_eq!(rc["cp-1"]["became_unreadable"], 0);
+    let pruned = case(&en, "pruned-generation");
+    let unchanged = r["unchanged"].as_array().unwrap();
+    assert_eq!(unchanged.len(), 1);
+    let u = &unchanged[0];
+    assert_eq!(u["key"], pruned.as_str());
+    assert_eq!(u["change"], "unchanged");
+    assert_eq!(u["value_changed"], false);
+    assert_eq!(
+        u["nodes"],
+        serde_json::json!([{"node": "openshift-apiserver", "change": "became_unreadable",
+            "error": nokey, "read_with": format!("aescbc key 1 ({})", fp(&eo, "OAPI1"))}])
+    );
+    assert_eq!(strs(&u["decrypts_with"]), ["openshift-apiserver/aescbc/1"]);
+    let changes = r["changes"].as_array().unwrap();
+    let find = |k: &str| changes.iter().find(|c| c["key"] == k).unwrap();
+    let migrated: Vec<&Value> = en["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["case"] == "migrated-to-new-generation")
+        .collect();
+    assert_eq!(migrated.len(), 2);
+    for m in migrated {
+        let c = find(m["key"].as_str().unwrap());
+        assert_eq!(c["encryption"], "key_changed");
+        assert_eq!(c["new_storage"]["key_name"], "3");
+        let nodes = c.get("nodes").map(|n| n.as_array().unwrap().len());
+        if m["key"].as_str().unwrap().contains("/authorizetokens/") {
+            assert_eq!(c["nodes"][0]["node"], "oauth-apiserver");
+            assert_eq!(c["nodes"][0]["change"], "became_readable");
+            assert_eq!(c["nodes"][0]["error"], nokey);
+        } else {
+            assert_eq!(nodes, None, "read on both sides: {c}");
+        }
+    }
+    // The deleted route: read by openshift-apiserver with key "2" before it went.
+    let gone = en["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["key"].as_str().unwrap())
+        .find(|k| k.starts_with("/openshift.io/routes/"))
+        .unwrap();
+    let c = find(gone);
+    assert_eq!(c["removed"], "read_by_every_node");
+    assert_eq!(
+        c["nodes"],
+        serde_json::json!([{"node": "openshift-apiserver", "change": "removed",
+            "read_with": format!("aescbc key 2 ({})", fp(&eo, "OAPI2"))}])
+    );
+    assert_eq!(r["removed"]["not_checked"], 0);
+    assert_eq!(diff(&old, &new, "json"), out, "deterministic");
+    // Swapped: the same facts the other way round.
+    let w: Value = serde_json::from_slice(&diff(&new, &old, "json")).unwrap();
+    assert_eq!(w["readability"]["oauth-apiserver"]["became_unreadable"], 1);
+    assert_eq!(
+        w["readability"]["openshift-apiserver"]["became_readable"],
+        1
+    );
+    assert_eq!(w["unchanged"][0]["nodes"][0]["change"], "became_readable");
+    assert_eq!(
+        w["apiservers"]["oauth-apiserver"]["write_key"][1][0],
+        format!("aescbc 2 ({})", fp(&eo, "OAUTH2")).as_str()
+    );
+    // Text: the same, at 80 columns for what this change prints.
+    let text = String::from_utf8(diff(&old, &new, "text")).unwrap();
+    assert!(text.contains(&format!(
+        "  write key: aescbc 2 ({})\n          -> aescbc 3 ({})",
+        fp(&eo, "OAUTH2"),
+        fp(&en, "OAUTH3")
+    )));
+    assert!(text.contains(&format!(
+        "    ~ aescbc 1 ({}) read -> candidate",
+        fp(&eo, "OAPI1")
+    )));
+    assert!(text.contains(&format!(
+        "  openshift-apiserver  {pruned}: {nokey}\n    (record unchanged; its apiserver's config \
+         changed; opens with"
+    )));
+    // No key bytes, no value bytes.
+    for e in [&eo, &en] {
+        for (_, k) in e["key_secrets"].as_object().unwrap() {
+            let b64 = k["key_base64"].as_str().unwrap();
+            assert!(!text.contains(b64));
+            assert!(!String::from_utf8_lossy(&out).contains(b64));
+        }
+    }
+    assert!(
+        !text.contains("AUTOPSY-MARKER-")
+            && !String::from_utf8_lossy(&out).contains("AUTOPSY-MARKER-")
+    );
+    // Without the kube-apiserver key: nothing of theirs is judged on either side, never
+    // unreadable, and each side says what to give.
+    let other = tarball_arg(
+        &s,
+        "openshift/static_kuberesources_2026-11-01_120000.tar.gz",
+    );
+    let out = diff_with(&old, &new, &other, "json");
+    assert_eq!(out.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r.get("unchanged").is_none());
+    for c in r["changes"].as_array().unwrap() {
+        if c["key"].as_str().unwrap().starts_with("/openshift.io/") {
+            assert!(c.get("nodes").is_none(), "{c}");
+            let sides = match c["change"].as_str().unwrap() {
+                "added" => vec!["new"],
+                "removed" => vec!["old"],
+                _ => vec!["old", "new"],
+            };
+            assert_eq!(strs(&c["not_checked"]["sides"]), sides, "{c}");
+        }
+    }
+    for a in ["openshift-apiserver", "oauth-apiserver"] {
+        for side in ["old", "new"] {
+            assert!(r["apiservers"][a][side]["not_recovered"]
+                .as_str()
+                .unwrap()
+                .contains(
+                    "is encrypted with a kube-apiserver key none of the given sources holds"
+                ));
+        }
+    }
+    assert_eq!(r["removed"]["not_checked"], 1);
 }

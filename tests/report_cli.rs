@@ -611,6 +611,66 @@ fn openshift_managed_routes_and_tokens_are_checked_through_keys_recovered_from_t
     assert!(!f.report.to_string().contains("etcdctl del"));
 }
 
+/// A week later (`openshift-managed-after/`, testdata/README.md): report, audit and validate
+/// judge with the configs and keys recovered from this snapshot. oauth-apiserver's rotation to
+/// "3" left nothing behind (both migrated tokens read); the route still under the generation
+/// openshift-apiserver pruned is `node-read-failures` ("Not lost": its key Secret opens it),
+/// the orphan route under "3" still the only record lost.
+#[test]
+fn openshift_managed_after_a_rotation_is_judged_with_that_snapshots_keys() {
+    let tarball = format!("cp-1={}", td(OSM_TARBALL));
+    let snap = td("openshift-managed-after/snapshot_2026-11-27_120000.db");
+    let f = four(&snap, &["--static-resources", &tarball]);
+    // (space-history: the week's rewrites of secrets, info.)
+    assert_eq!(
+        kinds(&f.report),
+        ["missing-read-key", "node-read-failures", "space-history"]
+    );
+    assert_eq!(f.report["records"]["undecryptable"], 1);
+    let g = finding(&f.report, "node-read-failures");
+    assert_eq!(g["nodes"], serde_json::json!(["openshift-apiserver"]));
+    assert!(g["remedy"].as_str().unwrap().starts_with("Not lost:"));
+    assert!(g["remedy"]
+        .as_str()
+        .unwrap()
+        .contains("openshift-config-managed/encryption-key-openshift-apiserver-1"));
+    let route = g["keys"][0].as_str().unwrap();
+    assert!(route.starts_with("/openshift.io/routes/app-prod/"));
+    let u = f.report["unreadable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["key"] == route)
+        .unwrap();
+    assert_eq!(
+        u["decrypts_with"],
+        serde_json::json!(["openshift-apiserver/aescbc/1"])
+    );
+    let nodes: Vec<(&str, u64, u64)> = f.report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap(),
+                n["decrypts"].as_u64().unwrap(),
+                n["fails"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            ("cp-1", 15, 0),
+            ("openshift-apiserver", 3, 2),
+            ("oauth-apiserver", 3, 0)
+        ]
+    );
+    assert_eq!(f.validate["restorability"], "not-restorable");
+    assert_eq!(f.audit_verdict, "problems");
+    assert!(!f.report.to_string().contains("etcdctl del"));
+}
+
 #[test]
 fn openshift_managed_report_is_deterministic_and_leaks_nothing_recovered() {
     let json = |fmt: &str| stdout(&osm_report(fmt));

@@ -469,7 +469,9 @@ class Dataset:
         value, attempts, _ = self.seal(etcd_key, resource, plaintext, provider, key_name, key_id, want, trial)
         info = {"provider": provider, "key_name": key_name, "key_id": key_id,
                 "key_fingerprint": fingerprint(self.keys[key_id]["bytes"]) if key_id else None,
-                "marker": marker, "case": case, "iv_attempts": attempts}
+                "marker": marker, "case": case, "iv_attempts": attempts,
+                # Not in expected.json: what a later phase rewrites (openshift-managed-after).
+                "_plaintext": plaintext, "_value": value}
         if writer:
             info["written_by"] = writer
         if note:
@@ -1054,10 +1056,13 @@ def build_openshift_managed():
     kube_ok = {"cp-1": OK, "openshift-apiserver": NS, "oauth-apiserver": NS}
 
     # The operators' secrets, stored through kube-apiserver (so under its key "1").
+    ds.uids = {}
+
     def managed(name, data, labels, annotations, case, note):
         m = ds.marker()
         ds.created += 11
-        pt = secret_meta_pb(name, OSM_NS, rng.uid(), ds.created, data, labels,
+        ds.uids[name] = rng.uid()
+        pt = secret_meta_pb(name, OSM_NS, ds.uids[name], ds.created, data, labels,
                             dict(annotations, **{"autopsy.example.com/marker": m}))
         ds.write(f"/kubernetes.io/secrets/{OSM_NS}/{name}", "secrets", pt, "aescbc", "1", "KAS1", kube_ok,
                  case=case, marker=m, note=note)
@@ -1144,6 +1149,96 @@ def build_openshift_managed():
              "1", "OAUTH1", {"cp-1": NS, "openshift-apiserver": NS, "oauth-apiserver": NOKEY},
              case="pruned-generation", marker=m,
              note="oauth-apiserver generation \"1\": in no config, only in its key secret")
+    return ds
+
+
+OSM_AFTER_TS = "2026-11-27_120000"
+
+
+def build_openshift_managed_after():
+    """openshift-managed a week later, as the same etcd holds it: every op of openshift-managed, then
+    the operators' work of that week. oauth-apiserver rotated: generation "3" (OAUTH3) minted and made
+    the write key (config [3, 2]); the access token under "2" and the authorize token still under the
+    pruned "1" migrated to "3"; key Secret "-1" deleted. openshift-apiserver pruned generation "1" from
+    its config (now [2]) although one route is still under it (its key Secret stays): that route is
+    unchanged and becomes unreadable for openshift-apiserver. One route added (under "2"), the
+    openshift-console route deleted. kube-apiserver and its tarball are unchanged."""
+    ds = build_openshift_managed()
+    ds.name = "openshift-managed-after"
+    kr = Rng("openshift-managed-after/keys")
+    ds.keys["OAUTH3"] = {"bytes": kr.read(32), "provider": "aescbc",
+                         "note": "oauth-apiserver key \"3\" (write key after the rotation), in "
+                                 "encryption-config-openshift-oauth-apiserver and its key secret"}
+    ds.keys["OAPI1"]["note"] = ("openshift-apiserver key \"1\": pruned from the config, only in its key secret "
+                                "(one route is still under it)")
+    ds.keys["OAUTH1"]["note"] = "oauth-apiserver key \"1\": its key secret deleted after the migration; in no config"
+    ds.keys["OAUTH2"]["note"] = ("oauth-apiserver key \"2\" (read key after the rotation), in "
+                                 "encryption-config-openshift-oauth-apiserver and its key secret")
+    ident = {"type": "identity"}
+    oapi = [{"type": "aescbc", "keys": [("2", "OAPI2")]}, ident]
+    oauth = [{"type": "aescbc", "keys": [("3", "OAUTH3"), ("2", "OAUTH2")]}, ident]
+    ds.nodes["cp-1"]["source"] = f"../openshift-managed/static_kuberesources_{OSM_TS}.tar.gz"
+    ds.nodes["openshift-apiserver"]["resources"] = {"routes.route.openshift.io": list(oapi)}
+    ds.nodes["oauth-apiserver"]["resources"] = {"oauthaccesstokens.oauth.openshift.io": list(oauth),
+                                                "oauthauthorizetokens.oauth.openshift.io": list(oauth)}
+    ds.created = 1795780800  # 2026-11-27T12:00:00Z
+    rng = Rng("openshift-managed-after/content")
+    OK, NS = "ok", NOT_SERVED
+    kube_ok = {"cp-1": OK, "openshift-apiserver": NS, "oauth-apiserver": NS}
+
+    def managed(name, data, labels, annotations, case, note):
+        m = ds.marker()
+        ds.created += 11
+        uid = ds.uids.setdefault(name, rng.uid())  # an update keeps the object's uid
+        pt = secret_meta_pb(name, OSM_NS, uid, ds.created, data, labels,
+                            dict(annotations, **{"autopsy.example.com/marker": m}))
+        ds.write(f"/kubernetes.io/secrets/{OSM_NS}/{name}", "secrets", pt, "aescbc", "1", "KAS1", kube_ok,
+                 case=case, marker=m, note=note)
+
+    comp = "openshift-oauth-apiserver"
+    ds.key_secrets[f"encryption-key-{comp}-3"] = {
+        "revision": ds.rev + 1, "component": comp, "generation": "3", "mode": "aescbc", "key_id": "OAUTH3",
+        "fingerprint": fingerprint(ds.keys["OAUTH3"]["bytes"]),
+        "key_base64": base64.b64encode(ds.keys["OAUTH3"]["bytes"]).decode(), "apiserver": "oauth-apiserver"}
+    managed(f"encryption-key-{comp}-3", {OSM_KEY_DATA: ds.keys["OAUTH3"]["bytes"]}, {OSM_LABEL: comp},
+            {"encryption.apiserver.operator.openshift.io/mode": "aescbc",
+             "encryption.apiserver.operator.openshift.io/internal-reason": "rotation-interval-has-passed"},
+            "operator-key", f"{comp} key 3 (OAUTH3)")
+    for c, node in (("openshift-apiserver", "openshift-apiserver"), ("openshift-oauth-apiserver", "oauth-apiserver")):
+        managed(f"encryption-config-{c}", {OSM_CONFIG_KEY: openshift_json_config(ds.nodes[node], ds.keys)}, {},
+                {"encryption.apiserver.operator.openshift.io/encryption-config": "true"}, "operator-config",
+                f"{node}'s EncryptionConfiguration after the week (data key {OSM_CONFIG_KEY})")
+    # The migration to "3": the same objects written again under the new write key.
+    oauth_ok = {"cp-1": NS, "openshift-apiserver": NS, "oauth-apiserver": OK}
+    tokens = sorted(k for k in ds.versions if k.startswith("/openshift.io/oauth/"))
+    migrate = [k for k in tokens if k.startswith("/openshift.io/oauth/authorizetokens/")] + \
+              [k for k in tokens if k.startswith("/openshift.io/oauth/accesstokens/")][:1]
+    for k in migrate:
+        last = ds.versions[k][-1]
+        ds.write(k, last["resource"], last["_plaintext"], "aescbc", "3", "OAUTH3", oauth_ok,
+                 case="migrated-to-new-generation", marker=last["marker"],
+                 note=f"rewritten by the storage migration from oauth-apiserver generation \"{last['key_name']}\"")
+    ds.delete(f"/kubernetes.io/secrets/{OSM_NS}/encryption-key-{comp}-1")
+    del ds.key_secrets[f"encryption-key-{comp}-1"]
+    # Routes: one added under "2", the openshift-console one deleted; the one under "1" stays.
+    oapi_ok = {"cp-1": NS, "openshift-apiserver": OK, "oauth-apiserver": NS}
+    name = f"checkout-{rng.suffix()}"
+    m = ds.marker()
+    ds.created += 17
+    pt = route_pb(name, "app-prod", rng.uid(), ds.created, f"{name}.apps.example.com", "checkout", m)
+    ds.write(f"/openshift.io/routes/app-prod/{name}", "routes.route.openshift.io", pt, "aescbc", "2", "OAPI2",
+             oapi_ok, case="openshift-apiserver-write-key", marker=m)
+    (console,) = [k for k in ds.versions if k.startswith("/openshift.io/routes/openshift-console/")]
+    ds.delete(console)
+    (pruned,) = [vs[-1] for vs in ds.versions.values() if vs[-1].get("key_id") == "OAPI1"]
+    pruned["case"] = "pruned-generation"
+    pruned["note"] = ("openshift-apiserver generation \"1\": pruned from the config while this route is still "
+                      "under it; only its key secret opens it")
+    # Every revision judged by the configs this snapshot holds (what the verifier recomputes).
+    for k, vs in ds.versions.items():
+        for v in vs:
+            if not v.get("deleted"):
+                v["nodes_raw"] = ds.outcomes(v["resource"], k, v["_value"])
     return ds
 
 
@@ -1469,6 +1564,18 @@ def cmd_build(args):
                             # generation is a candidate key of its apiserver.
                             "key_secrets": ds.key_secrets}))
     write_ops(os.path.join(args.ops, "openshift-managed.jsonl"), ds)
+    summarize(ds)
+
+    # openshift-managed-after: the same cluster a week later (its tarball is openshift-managed's)
+    ds = build_openshift_managed_after()
+    write_json(os.path.join(out, "openshift-managed-after", "expected.json"),
+               ds.expected(SEM_MODERN + " Node cp-1 is openshift-managed's tarball (unchanged); openshift-apiserver "
+                           "and oauth-apiserver are the configs kept in this snapshot's openshift-config-managed "
+                           "Secrets. A node never reads another apiserver's resources (not-served).",
+                           {"snapshot": f"snapshot_{OSM_AFTER_TS}.db", "before": f"../openshift-managed/snapshot_{OSM_TS}.db",
+                            "config_path_in_tar": "static-pod-resources/kube-apiserver-pod-N/secrets/encryption-config/encryption-config",
+                            "key_secrets": ds.key_secrets}))
+    write_ops(os.path.join(args.ops, "openshift-managed-after.jsonl"), ds)
     summarize(ds)
 
 

@@ -10,16 +10,26 @@
 //! (read, then gone) and "removed while unreadable" (gone, and this node could not read it
 //! either) are distinct; a record no node could read that disappears is said on its own: its
 //! contents could not have been recovered from OLD by any of these nodes.
+//!
+//! On OpenShift, routes and OAuth tokens are judged by openshift-apiserver / oauth-apiserver
+//! (verdict rule 4): their configs and keys are recovered from each snapshot's own
+//! `openshift-config-managed` Secrets with the given kube-apiserver keys
+//! (`decrypt::recovered`, as `report` does), so OLD's records are judged by OLD's configs and
+//! NEW's by NEW's; how those apiservers' keys changed is listed (fingerprints only), and a side
+//! without such a config leaves their records `not_checked`.
 
 use super::common::{display_key, open_snapshot};
 use super::outfile::{Guard, Mode};
 use super::output_args::{formats, Fmt, OutputArgs};
 use super::sources::KeySourceArgs;
+use super::stats::wrap;
 use super::{CmdResult, Outcome};
+use crate::decrypt::recovered::{recover, recovered_engine, Recovery, Unrecovered};
 use crate::decrypt::{Engine, NodeOutcome};
 use crate::etcd::records::{Record, Records};
+use crate::keyring::{Keyring, Role};
 use crate::kube::envelope::Envelope;
-use crate::kube::openshift::Apiserver;
+use crate::kube::openshift::{Apiserver, AGGREGATED, CONFIG_NAMESPACE};
 use crate::kube::path::KeyPath;
 use crate::output::write_json;
 use rayon::prelude::*;
@@ -36,7 +46,9 @@ pub struct Args {
     /// The newer snapshot.
     pub new: PathBuf,
     /// Node configs to judge both snapshots by: which records each node could read before and
-    /// cannot after, and the reverse.
+    /// cannot after, and the reverse. On OpenShift, kube-apiserver's config or tarball also
+    /// opens each snapshot's openshift-apiserver / oauth-apiserver configs and keys
+    /// (openshift-config-managed Secrets), which judge that snapshot's routes and OAuth tokens.
     #[command(flatten)]
     pub keys: KeySourceArgs,
     #[command(flatten)]
@@ -52,6 +64,9 @@ pub enum Change {
     Added,
     Removed,
     Changed,
+    /// The same bytes at the same revision in both snapshots, listed (in `unchanged`) only when
+    /// a node answers differently because its apiserver's config recovered from NEW is not OLD's.
+    Unchanged,
 }
 
 /// How a record's storage changed between the two snapshots.
@@ -140,52 +155,164 @@ fn read_with(o: &NodeOutcome<'_>) -> Option<String> {
     }
 }
 
-/// One node's change for one record: what changed, the apiserver's error on the side it cannot
-/// read, and how it read OLD's record (for `removed` and `became_unreadable`).
+/// One node's change for one record: the node (index into [`Judges::nodes`]), what changed, the
+/// apiserver's error on the side it cannot read, and how it read OLD's record (for `removed`
+/// and `became_unreadable`).
 type NodeJudgement = (usize, Readability, Option<String>, Option<String>);
 
-/// Per node (index into `engine.nodes`), how its answer changed: nothing for a node that reads
-/// (or fails on) both sides alike. The error is the apiserver's, for the side it cannot read.
-fn readability(
-    engine: &Engine,
-    key: &[u8],
-    old: Option<&[u8]>,
-    new: Option<&[u8]>,
-) -> (Vec<NodeJudgement>, Vec<usize>, bool) {
+/// One snapshot's judges: the given configs plus, by verdict rule 4, the configs and keys of
+/// openshift-apiserver / oauth-apiserver recovered from that snapshot's own Secrets
+/// (`decrypt::recovered`, the path `report` takes), or the given engine alone when it holds none.
+struct Judge {
+    recovered: Option<(Engine, Keyring)>,
+    recovery: Recovery,
+}
+
+/// OLD's and NEW's judges, and every node of either by name.
+struct Judges<'k> {
+    given: Engine,
+    keyring: &'k Keyring,
+    old: Judge,
+    new: Judge,
+    /// Every node of either side, OLD's order then NEW's own: (name, index in OLD's engine,
+    /// index in NEW's). The given nodes are on both sides; a recovered apiserver may be on one.
+    nodes: Vec<(String, Option<usize>, Option<usize>)>,
+}
+
+impl<'k> Judges<'k> {
+    fn new(keyring: &'k Keyring, ro: &Records<'_>, rn: &Records<'_>) -> Judges<'k> {
+        let given = Engine::new(keyring);
+        let (a, b) = rayon::join(|| recover(&given, ro), || recover(&given, rn));
+        let judge = |recovery: Recovery| Judge {
+            recovered: recovered_engine(keyring, &recovery),
+            recovery,
+        };
+        let (old, new) = rayon::join(|| judge(a), || judge(b));
+        let mut j = Judges {
+            given,
+            keyring,
+            old,
+            new,
+            nodes: Vec::new(),
+        };
+        let (eo, en) = j.engines();
+        let mut nodes: Vec<(String, Option<usize>, Option<usize>)> = eo
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let other = en.nodes.iter().position(|m| m.node == n.node);
+                (n.node.clone(), Some(i), other)
+            })
+            .collect();
+        for (i, n) in en.nodes.iter().enumerate() {
+            if !eo.nodes.iter().any(|m| m.node == n.node) {
+                nodes.push((n.node.clone(), None, Some(i)));
+            }
+        }
+        j.nodes = nodes;
+        j
+    }
+
+    fn engine<'a>(&'a self, side: &'a Judge) -> &'a Engine {
+        side.recovered.as_ref().map_or(&self.given, |(e, _)| e)
+    }
+
+    fn engines(&self) -> (&Engine, &Engine) {
+        (self.engine(&self.old), self.engine(&self.new))
+    }
+
+    /// The keyring a side's candidate key ids index.
+    fn keyring_of<'a>(&'a self, side: &'a Judge) -> &'a Keyring {
+        side.recovered.as_ref().map_or(self.keyring, |(_, k)| k)
+    }
+
+    /// True when either side judges an aggregated apiserver's resources.
+    fn judges_aggregated(&self) -> bool {
+        let (eo, en) = self.engines();
+        eo.judges_aggregated() || en.judges_aggregated()
+    }
+}
+
+/// A record another apiserver serves, held by a side that has no config of that apiserver:
+/// not judged there (verdict rule 4).
+#[derive(Serialize)]
+struct NotChecked {
+    apiserver: &'static str,
+    /// `old`, `new` or both: the sides that hold the record without that apiserver's config.
+    sides: Vec<&'static str>,
+}
+
+/// How the nodes' answers for one record changed, and which candidate keys open OLD's value of
+/// a removed record (indices into OLD's keyring).
+struct Judgement {
+    nodes: Vec<NodeJudgement>,
+    opens: Vec<usize>,
+    not_checked: Option<NotChecked>,
+}
+
+/// Per node, how its answer changed: nothing for a node that reads (or fails on) both sides
+/// alike. Each side is judged by its own judges. The error is the apiserver's, for the side it
+/// cannot read.
+fn readability(j: &Judges<'_>, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) -> Judgement {
+    let (eo, en) = j.engines();
     // Verdict rule 4: a resource an aggregated apiserver serves is judged only by a config of
-    // that apiserver; without one, kube-apiserver's nodes would "fail" it for nothing.
-    let served = KeyPath::parse(key).and_then(|p| Apiserver::serving(p.group_resource().1));
-    if served.is_some() && engine.resource_ids(key).apiserver == Apiserver::Kube {
-        return (Vec::new(), Vec::new(), true);
+    // that apiserver; a side without one does not judge it (kube-apiserver's nodes would
+    // "fail" it for nothing).
+    if let Some(a) = served_by_aggregated(key) {
+        let mut sides = Vec::new();
+        if old.is_some() && eo.resource_ids(key).apiserver == Apiserver::Kube {
+            sides.push("old");
+        }
+        if new.is_some() && en.resource_ids(key).apiserver == Apiserver::Kube {
+            sides.push("new");
+        }
+        if !sides.is_empty() {
+            return Judgement {
+                nodes: Vec::new(),
+                opens: Vec::new(),
+                not_checked: Some(NotChecked {
+                    apiserver: a.name(),
+                    sides,
+                }),
+            };
+        }
     }
     let (a, b) = (
-        old.map(|v| engine.assess(key, v)),
-        new.map(|v| engine.assess(key, v)),
+        old.map(|v| eo.assess(key, v)),
+        new.map(|v| en.assess(key, v)),
     );
     let mut out = Vec::new();
-    for i in 0..engine.nodes.len() {
+    for (slot, (_, io, inew)) in j.nodes.iter().enumerate() {
+        // A side holding the record, without this node: the node stands for an apiserver that
+        // side has no config of, and that apiserver does not serve this record (else it would
+        // not be judged above), so it would not read it.
         let (x, y) = (
-            a.as_ref().and_then(|v| v.nodes.get(i)),
-            b.as_ref().and_then(|v| v.nodes.get(i)),
+            a.as_ref().map(|v| io.and_then(|i| v.nodes.get(i))),
+            b.as_ref().map(|v| inew.and_then(|i| v.nodes.get(i))),
         );
-        let change = match (x.map(reads), y.map(reads)) {
+        let (xo, yo) = (x.flatten(), y.flatten());
+        let state = |side: Option<Option<&NodeOutcome<'_>>>| {
+            side.map(|o| o.map_or(Reads::NotServed, reads))
+        };
+        let change = match (state(x), state(y)) {
             (Some(Reads::NotServed), _) | (_, Some(Reads::NotServed)) => None,
-            (Some(Reads::Yes), Some(Reads::No)) => Some((Readability::BecameUnreadable, y)),
-            (Some(Reads::No), Some(Reads::Yes)) => Some((Readability::BecameReadable, x)),
-            (None, Some(Reads::No)) => Some((Readability::AddedUnreadable, y)),
+            (Some(Reads::Yes), Some(Reads::No)) => Some((Readability::BecameUnreadable, yo)),
+            (Some(Reads::No), Some(Reads::Yes)) => Some((Readability::BecameReadable, xo)),
+            (None, Some(Reads::No)) => Some((Readability::AddedUnreadable, yo)),
             (Some(p), Some(q)) if p != q => Some((Readability::Undetermined, None)),
             (None, Some(Reads::NeedsKms)) => Some((Readability::Undetermined, None)),
             (Some(Reads::Yes), None) => Some((Readability::Removed, None)),
-            (Some(Reads::No), None) => Some((Readability::RemovedUnreadable, x)),
+            (Some(Reads::No), None) => Some((Readability::RemovedUnreadable, xo)),
             (Some(Reads::NeedsKms), None) => Some((Readability::Undetermined, None)),
             _ => None,
         };
         if let Some((c, failing)) = change {
             let how = match c {
-                Readability::Removed | Readability::BecameUnreadable => x.and_then(read_with),
+                Readability::Removed | Readability::BecameUnreadable => xo.and_then(read_with),
                 _ => None,
             };
-            out.push((i, c, failing.and_then(NodeOutcome::error_line), how));
+            out.push((slot, c, failing.and_then(NodeOutcome::error_line), how));
         }
     }
     // Which candidate keys open OLD's value of a removed record (whoever holds them).
@@ -193,7 +320,160 @@ fn readability(
         (Some(v), None) => v.decrypts_with.clone(),
         _ => Vec::new(),
     };
-    (out, opens, false)
+    Judgement {
+        nodes: out,
+        opens,
+        not_checked: None,
+    }
+}
+
+/// The aggregated apiserver that serves an etcd key's resource, if one does.
+fn served_by_aggregated(key: &[u8]) -> Option<Apiserver> {
+    KeyPath::parse(key).and_then(|p| Apiserver::serving(p.group_resource().1))
+}
+
+/// Why a side has no config of `a`, and what to give (the words of `report`'s evidence).
+fn unrecovered(a: Apiserver, why: &Unrecovered) -> String {
+    let secret = format!("{CONFIG_NAMESPACE}/{}", a.config_secret());
+    match why {
+        Unrecovered::Absent => format!(
+            "the snapshot holds no Secret {secret}: give {}'s config as --encryption-config {}=FILE",
+            a.name(),
+            a.name()
+        ),
+        Unrecovered::NoKubeConfig => format!(
+            "Secret {secret} is in the snapshot, but no kube-apiserver config or tarball was given \
+             to open it (--encryption-config, --static-resources)"
+        ),
+        Unrecovered::Undecryptable { revision, .. } => format!(
+            "Secret {secret} (revision {revision}) is encrypted with a kube-apiserver key none of \
+             the given sources holds: give the config or tarball whose key opens it"
+        ),
+        Unrecovered::Unreadable {
+            revision, problem, ..
+        } => format!(
+            "Secret {secret} (revision {revision}) was decrypted but holds no usable config: {problem}"
+        ),
+        Unrecovered::Given => format!("{}'s config was given", a.name()),
+    }
+}
+
+/// `a`'s config and keys on one side.
+fn apiserver_side(j: &Judges<'_>, side: &Judge, a: Apiserver) -> ApiserverSide {
+    let engine = j.engine(side);
+    let config = engine
+        .nodes
+        .iter()
+        .find(|n| n.node == a.name())
+        .map(|n| n.origin.to_string());
+    let not_recovered = match (&config, side.recovery.why_not(a)) {
+        (None, Some(why)) => Some(unrecovered(a, why)),
+        _ => None,
+    };
+    let keys = j
+        .keyring_of(side)
+        .keys
+        .iter()
+        .filter(|k| k.node == a.name())
+        .map(|k| KeyView {
+            provider: k.provider.name(),
+            name: display_key(k.name.as_bytes()),
+            fingerprint: k.fingerprint.clone(),
+            role: k.role,
+            origins: k.origins.iter().map(|o| o.to_string()).collect(),
+        })
+        .collect();
+    let skipped_key_secrets = side
+        .recovery
+        .skipped
+        .iter()
+        .filter(|k| k.apiserver == Some(a))
+        .map(|k| format!("{} at revision {}: {}", k.secret_name, k.revision, k.why))
+        .collect();
+    ApiserverSide {
+        config,
+        not_recovered,
+        keys,
+        skipped_key_secrets,
+    }
+}
+
+/// How `a`'s keys changed from OLD to NEW, by provider and name (fingerprints only).
+fn key_deltas(old: &[KeyView], new: &[KeyView]) -> Vec<KeyDelta> {
+    let by_name = |v: &[KeyView]| -> BTreeMap<(&'static str, String), KeyView> {
+        let mut m = BTreeMap::new();
+        for k in v {
+            m.entry((k.provider, k.name.clone()))
+                .or_insert_with(|| k.clone());
+        }
+        m
+    };
+    let (a, b) = (by_name(old), by_name(new));
+    let names: std::collections::BTreeSet<&(&'static str, String)> =
+        a.keys().chain(b.keys()).collect();
+    names
+        .into_iter()
+        .filter_map(|id| {
+            let (x, y) = (a.get(id), b.get(id));
+            let change = match (x, y) {
+                (Some(_), None) => KeyChangeKind::Removed,
+                (None, Some(_)) => KeyChangeKind::Added,
+                (Some(x), Some(y)) if x.fingerprint != y.fingerprint => KeyChangeKind::BytesChanged,
+                (Some(x), Some(y)) if x.role != y.role => KeyChangeKind::RoleChanged,
+                _ => return None,
+            };
+            Some(KeyDelta {
+                provider: id.0,
+                name: id.1.clone(),
+                change,
+                old: x.cloned(),
+                new: y.cloned(),
+            })
+        })
+        .collect()
+}
+
+/// Per aggregated apiserver that either side has a config of, or whose records some side did
+/// not check: both sides' configs and keys, and what changed.
+fn apiserver_diffs(
+    j: &Judges<'_>,
+    not_checked: &BTreeMap<&'static str, usize>,
+) -> BTreeMap<&'static str, ApiserverDiff> {
+    let mut out = BTreeMap::new();
+    for a in AGGREGATED {
+        let (old, new) = (apiserver_side(j, &j.old, a), apiserver_side(j, &j.new, a));
+        let skipped = not_checked.get(a.name()).copied().unwrap_or(0);
+        if old.config.is_none()
+            && new.config.is_none()
+            && old.keys.is_empty()
+            && new.keys.is_empty()
+            && skipped == 0
+        {
+            continue;
+        }
+        let writes = |s: &ApiserverSide| -> Vec<String> {
+            let mut w: Vec<String> = s
+                .keys
+                .iter()
+                .filter(|k| k.role == Role::Write)
+                .map(|k| format!("{} {} ({})", k.provider, k.name, k.fingerprint))
+                .collect();
+            w.dedup();
+            w
+        };
+        let (wo, wn) = (writes(&old), writes(&new));
+        out.insert(
+            a.name(),
+            ApiserverDiff {
+                key_changes: key_deltas(&old.keys, &new.keys),
+                write_key: (wo != wn).then_some((wo, wn)),
+                old,
+                new,
+                not_checked: skipped,
+            },
+        );
+    }
+    out
 }
 
 /// A changed key and its value in OLD and in NEW (None where it is absent).
@@ -276,9 +556,13 @@ struct KeyChange {
     #[serde(skip_serializing_if = "Option::is_none")]
     removed: Option<RemovedState>,
     /// A removed encrypted record: the candidate keys (ids `NODE/PROVIDER/NAME`) that open OLD's
-    /// value.
+    /// value; an unchanged record that became unreadable: those of NEW's candidates that open it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     decrypts_with: Vec<String>,
+    /// Served by an aggregated apiserver of which a side holding the record has no config:
+    /// not judged there (verdict rule 4; `apiservers` says why and what to give).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_checked: Option<NotChecked>,
 }
 
 #[derive(Serialize, Default)]
@@ -313,7 +597,80 @@ struct DiffReport {
     /// With node configs: the removed records by whether any node could read them.
     #[serde(skip_serializing_if = "Option::is_none")]
     removed: Option<RemovedCounts>,
+    /// Per aggregated apiserver (OpenShift's openshift-apiserver, oauth-apiserver) whose
+    /// config either snapshot holds, or whose records were not checked: where each side's
+    /// config came from, its keys, and how they changed. Absent when neither matters.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    apiservers: BTreeMap<&'static str, ApiserverDiff>,
     changes: Vec<KeyChange>,
+    /// Records the same in both snapshots that a node answers differently, because its
+    /// apiserver's config recovered from NEW is not the one recovered from OLD.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unchanged: Vec<KeyChange>,
+}
+
+/// One key of an aggregated apiserver on one side (never its bytes).
+#[derive(Serialize, Clone, PartialEq, Eq)]
+struct KeyView {
+    provider: &'static str,
+    name: String,
+    fingerprint: String,
+    role: Role,
+    /// Where it was read: the config Secret and/or its key Secret, at their revisions.
+    origins: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum KeyChangeKind {
+    /// A key (provider and name) NEW holds and OLD does not.
+    Added,
+    /// A key OLD held and NEW does not.
+    Removed,
+    /// The same key bytes, another role (e.g. write → read after a rotation, read → candidate
+    /// once pruned from the config while its key Secret stays).
+    RoleChanged,
+    /// The same provider and name, other key bytes: records written under that name in OLD do
+    /// not open with NEW's key.
+    BytesChanged,
+}
+
+#[derive(Serialize)]
+struct KeyDelta {
+    provider: &'static str,
+    name: String,
+    change: KeyChangeKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    old: Option<KeyView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new: Option<KeyView>,
+}
+
+/// One aggregated apiserver's config on one side.
+#[derive(Serialize)]
+struct ApiserverSide {
+    /// Where its config came from: "snapshot secret NS/NAME at revision R", or the file given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<String>,
+    /// Why there is none (and so what to give).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_recovered: Option<String>,
+    keys: Vec<KeyView>,
+    /// Key Secrets that gave no key: `NAME at revision R: why`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped_key_secrets: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ApiserverDiff {
+    old: ApiserverSide,
+    new: ApiserverSide,
+    /// The write keys (`PROVIDER NAME (FINGERPRINT)`), when they differ between the sides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    write_key: Option<(Vec<String>, Vec<String>)>,
+    key_changes: Vec<KeyDelta>,
+    /// Changed (or added, removed) records it serves that were not checked on some side.
+    not_checked: usize,
 }
 
 fn encryption_change(old: &[u8], new: &[u8]) -> Option<EncryptionChange> {
@@ -359,6 +716,7 @@ fn describe(
         nodes: Vec::new(),
         removed: None,
         decrypts_with: Vec::new(),
+        not_checked: None,
     }
 }
 
@@ -374,13 +732,17 @@ pub fn run(args: &Args) -> CmdResult {
     } else {
         Some(args.keys.load()?)
     };
-    let engine = keyring.as_ref().map(Engine::new);
     let (old, new) = (open_snapshot(&args.old)?, open_snapshot(&args.new)?);
     let (ro, rn) = rayon::join(|| Records::read(&old), || Records::read(&new));
+    let judges = keyring.as_ref().map(|k| Judges::new(k, &ro, &rn));
+    // Records the same on both sides are judged only for the resources an aggregated apiserver
+    // serves, when some side recovered its config: its config may differ between the sides.
+    let rejudge = judges.as_ref().is_some_and(Judges::judges_aggregated);
     let (mut a, mut b) = (ro.live().peekable(), rn.live().peekable());
     let mut changes = Vec::new();
     // Of every change, for the per-node judgement.
     let mut values: Vec<ChangedValues<'_>> = Vec::new();
+    let mut same: Vec<(&Record<'_>, &Record<'_>)> = Vec::new();
     loop {
         let ord = match (a.peek(), b.peek()) {
             (None, None) => break,
@@ -401,30 +763,67 @@ pub fn run(args: &Args) -> CmdResult {
             }
             Ordering::Equal => {
                 let (x, y) = (a.next().expect("peeked"), b.next().expect("peeked"));
-                let same = x.kv.mod_revision == y.kv.mod_revision
+                let unchanged = x.kv.mod_revision == y.kv.mod_revision
                     && x.kv.create_revision == y.kv.create_revision
                     && x.kv.value == y.kv.value;
-                if !same {
+                if !unchanged {
                     changes.push(describe(x.kv.key, Change::Changed, Some(x), Some(y)));
                     values.push((x.kv.key, Some(x.kv.value), Some(y.kv.value)));
+                } else if rejudge && served_by_aggregated(x.kv.key).is_some() {
+                    same.push((x, y));
                 }
             }
         }
     }
-    let readability_counts = engine.as_ref().map(|e| {
-        let judged: Vec<_> = values
+    let mut unchanged: Vec<KeyChange> = Vec::new();
+    let mut apiservers = BTreeMap::new();
+    let readability_counts = judges.as_ref().map(|j| {
+        let judged: Vec<Judgement> = values
             .par_iter()
-            .map(|&(k, o, n)| readability(e, k, o, n))
+            .map(|&(k, o, n)| readability(j, k, o, n))
             .collect();
-        let mut counts: BTreeMap<String, NodeCounts> = e
+        let new_keys = j.keyring_of(&j.new);
+        let rejudged: Vec<(KeyChange, Judgement)> = same
+            .par_iter()
+            .filter_map(|&(x, y)| {
+                let v = readability(j, x.kv.key, Some(x.kv.value), Some(y.kv.value));
+                if v.nodes.is_empty() {
+                    return None;
+                }
+                let mut c = describe(x.kv.key, Change::Unchanged, Some(x), Some(y));
+                // A record a node no longer reads although its bytes stayed: which of NEW's
+                // candidate keys (a key Secret the config no longer lists) still open it.
+                if v.nodes.iter().any(|n| n.1 == Readability::BecameUnreadable) {
+                    c.decrypts_with = j
+                        .engines()
+                        .1
+                        .assess(y.kv.key, y.kv.value)
+                        .decrypts_with
+                        .iter()
+                        .filter_map(|&k| new_keys.keys.get(k).map(|k| k.id.clone()))
+                        .collect();
+                }
+                Some((c, v))
+            })
+            .collect();
+        let mut counts: BTreeMap<String, NodeCounts> = j
             .nodes
             .iter()
-            .map(|n| (n.node.clone(), NodeCounts::default()))
+            .map(|(n, _, _)| (n.clone(), NodeCounts::default()))
             .collect();
         let mut removed = RemovedCounts::default();
-        for (c, (j, opens, unjudged)) in changes.iter_mut().zip(judged) {
-            for (i, change, error, how) in j {
-                let node = e.nodes.get(i).map(|n| n.node.clone()).unwrap_or_default();
+        let old_keys = j.keyring_of(&j.old);
+        let mut not_checked: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let (rejudged_changes, rejudged): (Vec<KeyChange>, Vec<Judgement>) =
+            rejudged.into_iter().unzip();
+        unchanged = rejudged_changes;
+        let all = changes
+            .iter_mut()
+            .zip(judged)
+            .chain(unchanged.iter_mut().zip(rejudged));
+        for (c, v) in all {
+            for (i, change, error, how) in v.nodes {
+                let node = j.nodes.get(i).map(|n| n.0.clone()).unwrap_or_default();
                 let n = counts.entry(node.clone()).or_default();
                 match change {
                     Readability::BecameUnreadable => n.became_unreadable += 1,
@@ -441,18 +840,17 @@ pub fn run(args: &Args) -> CmdResult {
                     read_with: how,
                 });
             }
-            if c.change == Change::Removed && !e.nodes.is_empty() {
-                let read = c.nodes.iter().filter(|n| n.change == Readability::Removed);
+            if let Some(nc) = &v.not_checked {
+                *not_checked.entry(nc.apiserver).or_default() += 1;
+            }
+            let unjudged = v.not_checked.is_some();
+            c.not_checked = v.not_checked;
+            if c.change == Change::Removed && !j.nodes.is_empty() {
+                let count = |want: Readability| c.nodes.iter().filter(|n| n.change == want).count();
                 let (read, unread, kms) = (
-                    read.count(),
-                    c.nodes
-                        .iter()
-                        .filter(|n| n.change == Readability::RemovedUnreadable)
-                        .count(),
-                    c.nodes
-                        .iter()
-                        .filter(|n| n.change == Readability::Undetermined)
-                        .count(),
+                    count(Readability::Removed),
+                    count(Readability::RemovedUnreadable),
+                    count(Readability::Undetermined),
                 );
                 let state = match (read, unread, kms) {
                     _ if unjudged => RemovedState::NotChecked,
@@ -470,15 +868,15 @@ pub fn run(args: &Args) -> CmdResult {
                     RemovedState::NotChecked => removed.not_checked += 1,
                 }
                 c.removed = Some(state);
-                if let Some(kr) = &keyring {
-                    c.decrypts_with = opens
-                        .iter()
-                        .filter_map(|&k| kr.keys.get(k).map(|k| k.id.clone()))
-                        .collect();
-                }
+                c.decrypts_with = v
+                    .opens
+                    .iter()
+                    .filter_map(|&k| old_keys.keys.get(k).map(|k| k.id.clone()))
+                    .collect();
             }
         }
-        (counts, (!e.nodes.is_empty()).then_some(removed))
+        apiservers = apiserver_diffs(j, &not_checked);
+        (counts, (!j.nodes.is_empty()).then_some(removed))
     });
     let (readability_counts, removed_counts) = match readability_counts {
         Some((c, r)) => (Some(c), r),
@@ -500,6 +898,7 @@ pub fn run(args: &Args) -> CmdResult {
             Change::Added => n.added += 1,
             Change::Removed => n.removed += 1,
             Change::Changed => n.changed += 1,
+            Change::Unchanged => {}
         }
         if removed_counts.is_some() {
             let unread = n.removed_read_by_no_node.get_or_insert(0);
@@ -528,7 +927,9 @@ pub fn run(args: &Args) -> CmdResult {
         encryption,
         readability: readability_counts,
         removed: removed_counts,
+        apiservers,
         changes,
+        unchanged,
     };
     let mut out = sink;
     match fmt {
@@ -567,7 +968,7 @@ fn render_removed(
     if rc.not_checked > 0 {
         writeln!(
             out,
-            "  {} not checked: another apiserver serves them (give its config)",
+            "  {} not checked: another apiserver serves them, and OLD holds no config of it (above)",
             rc.not_checked
         )?;
     }
@@ -638,6 +1039,84 @@ fn render_removed(
     Ok(())
 }
 
+/// An aggregated apiserver's config on both sides, its write key and key changes, and the
+/// records not checked for want of its config.
+fn render_apiserver(out: &mut impl Write, name: &str, a: &ApiserverDiff) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "\n{name} (its config on each side, and how its keys changed):"
+    )?;
+    for (label, s) in [("old", &a.old), ("new", &a.new)] {
+        let line = match (&s.config, &s.not_recovered) {
+            (Some(c), _) => c.clone(),
+            (None, Some(why)) => format!("no config: {why}"),
+            (None, None) => "no config".to_string(),
+        };
+        writeln!(
+            out,
+            "{}",
+            wrap(&line, 80, &format!("  {label}: "), "       ")
+        )?;
+        for k in &s.skipped_key_secrets {
+            writeln!(out, "    key Secret without a key: {k}")?;
+        }
+    }
+    if let Some((o, n)) = &a.write_key {
+        let show = |v: &Vec<String>| {
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        let line = format!("  write key: {} -> {}", show(o), show(n));
+        if line.chars().count() <= 80 {
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(out, "  write key: {}\n          -> {}", show(o), show(n))?;
+        }
+    }
+    if !a.key_changes.is_empty() {
+        writeln!(out, "  key changes ({}):", a.key_changes.len())?;
+    }
+    for d in &a.key_changes {
+        let (o, n) = (d.old.as_ref(), d.new.as_ref());
+        let fp = |k: Option<&KeyView>| k.map_or("-".to_string(), |k| k.fingerprint.clone());
+        let role = |k: Option<&KeyView>| k.map(|k| k.role.to_string()).unwrap_or_default();
+        let line = match d.change {
+            KeyChangeKind::Added => format!("+ {} {} ({}) {}", d.provider, d.name, fp(n), role(n)),
+            KeyChangeKind::Removed => {
+                format!("- {} {} ({}) was {}", d.provider, d.name, fp(o), role(o))
+            }
+            KeyChangeKind::RoleChanged => format!(
+                "~ {} {} ({}) {} -> {}",
+                d.provider,
+                d.name,
+                fp(n),
+                role(o),
+                role(n)
+            ),
+            KeyChangeKind::BytesChanged => format!(
+                "! {} {} ({} -> {}) other key bytes under the same name",
+                d.provider,
+                d.name,
+                fp(o),
+                fp(n)
+            ),
+        };
+        writeln!(out, "    {line}")?;
+    }
+    if a.not_checked > 0 {
+        let line = format!(
+            "{} added, removed or changed records it serves were not checked on a side \
+             without its config (info: give what that side lacks, above)",
+            a.not_checked
+        );
+        writeln!(out, "{}", wrap(&line, 80, "  ", "  "))?;
+    }
+    Ok(())
+}
+
 fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Result<()> {
     for (label, s) in [("old", &r.old), ("new", &r.new)] {
         writeln!(
@@ -667,12 +1146,31 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
             writeln!(out, "  {k:<20} {n}")?;
         }
     }
+    for (name, a) in &r.apiservers {
+        render_apiserver(out, name, a)?;
+    }
     match &r.readability {
-        None => writeln!(
-            out,
-            "\nreadability per node: not judged (give the nodes' configs: --encryption-config, \
-             --static-resources)"
-        )?,
+        None => {
+            writeln!(
+                out,
+                "\nreadability per node: not judged (give the nodes' configs: --encryption-config, \
+                 --static-resources)"
+            )?;
+            let served = r
+                .changes
+                .iter()
+                .filter(|c| served_by_aggregated(c.key.as_bytes()).is_some())
+                .count();
+            if served > 0 {
+                let line = format!(
+                    "{served} of the changes are records openshift-apiserver or oauth-apiserver \
+                     serves (routes, OAuth tokens): with kube-apiserver's config or tarball their \
+                     configs are read from each snapshot's {CONFIG_NAMESPACE} Secrets and they \
+                     are judged too"
+                );
+                writeln!(out, "{}", wrap(&line, 80, "  ", "  "))?;
+            }
+        }
         Some(nodes) if nodes.is_empty() => writeln!(
             out,
             "\nreadability per node: no node configs among the key sources (--key gives \
@@ -702,6 +1200,7 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
                 let hit: Vec<(&KeyChange, &NodeChange)> = r
                     .changes
                     .iter()
+                    .chain(&r.unchanged)
                     .flat_map(|c| c.nodes.iter().map(move |n| (c, n)))
                     .filter(|(_, n)| n.change == want)
                     .collect();
@@ -717,9 +1216,25 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
                     ""
                 };
                 for (c, n) in hit.iter().take(max) {
+                    // The bytes did not move: the node's config did (recovered from each side).
+                    let why = match (c.change, c.decrypts_with.is_empty()) {
+                        (Change::Unchanged, true) => {
+                            "\n    (record unchanged; its apiserver's config changed)".to_string()
+                        }
+                        (Change::Unchanged, false) => wrap(
+                            &format!(
+                                "(record unchanged; its apiserver's config changed; opens with {})",
+                                c.decrypts_with.join(", ")
+                            ),
+                            80,
+                            "\n    ",
+                            "    ",
+                        ),
+                        _ => String::new(),
+                    };
                     writeln!(
                         out,
-                        "  {}  {}: {was}{}",
+                        "  {}  {}: {was}{}{why}",
                         n.node,
                         c.key,
                         n.error.as_deref().unwrap_or("-")
@@ -740,6 +1255,7 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
             Change::Added => "+",
             Change::Removed => "-",
             Change::Changed => "~",
+            Change::Unchanged => "=",
         };
         let revs = format!(
             "{} -> {}",
@@ -772,4 +1288,49 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str, fp: &str, role: Role) -> KeyView {
+        KeyView {
+            provider: "aescbc",
+            name: name.into(),
+            fingerprint: fp.into(),
+            role,
+            origins: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn key_changes_by_provider_and_name() {
+        let old = [
+            key("1", "sha256:aaaa", Role::Candidate),
+            key("2", "sha256:bbbb", Role::Write),
+            key("4", "sha256:dddd", Role::Read),
+            key("5", "sha256:eeee", Role::Read),
+        ];
+        let new = [
+            key("2", "sha256:bbbb", Role::Read),
+            key("3", "sha256:cccc", Role::Write),
+            key("4", "sha256:ffff", Role::Read),
+            key("5", "sha256:eeee", Role::Read),
+        ];
+        let got: Vec<(String, KeyChangeKind)> = key_deltas(&old, &new)
+            .into_iter()
+            .map(|d| (d.name, d.change))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("1".to_string(), KeyChangeKind::Removed),
+                ("2".to_string(), KeyChangeKind::RoleChanged),
+                ("3".to_string(), KeyChangeKind::Added),
+                ("4".to_string(), KeyChangeKind::BytesChanged),
+            ]
+        );
+        assert!(key_deltas(&new, &new).is_empty());
+    }
 }

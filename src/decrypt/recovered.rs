@@ -129,12 +129,24 @@ pub fn judge_with_recovered(
     records: &Records<'_>,
 ) -> (Engine, Option<Keyring>, Recovery) {
     let recovery = recover(&given, records);
-    if recovery.configs.is_empty() && recovery.keys.is_empty() {
-        return (given, None, recovery);
+    match recovered_engine(keyring, &recovery) {
+        None => (given, None, recovery),
+        Some((engine, kr)) => {
+            drop(given);
+            (engine, Some(kr), recovery)
+        }
     }
-    drop(given);
-    let kr = keyring_with(keyring, &recovery);
-    (Engine::new(&kr), Some(kr), recovery)
+}
+
+/// The engine and keyring `recovery` calls for: `keyring` plus what it found, or None when it
+/// found nothing (the given engine stays the judge). [`judge_with_recovered`] for one snapshot;
+/// `diff` calls [`recover`] once per snapshot with one given engine, then this for each.
+pub fn recovered_engine(keyring: &Keyring, recovery: &Recovery) -> Option<(Engine, Keyring)> {
+    if recovery.configs.is_empty() && recovery.keys.is_empty() {
+        return None;
+    }
+    let kr = keyring_with(keyring, recovery);
+    Some((Engine::new(&kr), kr))
 }
 
 /// `keyring` plus what `recovery` found: its configs (as active configs of their apiservers'
