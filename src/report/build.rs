@@ -165,17 +165,19 @@ fn facts<'s>(
         progress,
         "reading and trial-decrypting the snapshot",
         || {
+            // The status CRC hashes each bucket's leaves as the structure check's walk finds
+            // them: one walk of the tree for both.
             let (records, (structure, st)) = rayon::join(
                 || trace::span("records read", || Records::read(snap)),
                 || {
-                    rayon::join(
-                        || trace::span("structure check", || snap.check_structure()),
-                        || {
-                            trace::span("status crc", || {
-                                (!opts.skip_file_hashes).then(|| status::compute(snap))
-                            })
-                        },
-                    )
+                    trace::span("structure check + status crc", || {
+                        if opts.skip_file_hashes {
+                            (snap.check_structure(), None)
+                        } else {
+                            let (st, problems, check) = status::compute_and_check(snap);
+                            (check, Some((st, problems)))
+                        }
+                    })
                 },
             );
             // Rule 4: openshift-apiserver's and oauth-apiserver's configs, kept in Secrets the
