@@ -268,6 +268,11 @@ impl<'a> Records<'a> {
         self.live.iter().map(|&i| &self.all[i as usize])
     }
 
+    /// The `i`-th live record in key order (what [`Records::live`] yields `i`-th).
+    pub fn live_at(&self, i: usize) -> Option<&Record<'a>> {
+        self.live.get(i).map(|&j| &self.all[j as usize])
+    }
+
     /// Every revision held, in (key, revision) order.
     pub fn history(&self) -> impl ExactSizeIterator<Item = &Record<'a>> + '_ {
         self.by_key.iter().map(|&i| &self.all[i as usize])
