@@ -224,7 +224,7 @@ fn compute_inner(snap: &Snapshot, count: bool) -> (Status, Vec<Problem>, u64) {
 /// intact, each bucket's leaves are exactly those `compute` walks to, hashed in the same runs, so
 /// the numbers are the same; on a damaged one (the check's shared visited set and `compute`'s
 /// per-bucket walks can then differ) `compute` runs afterwards and its numbers are returned.
-pub fn compute_with_check<'a>(snap: &'a Snapshot) -> (Status, Vec<Problem>, u64, CheckReport) {
+pub fn compute_with_check(snap: &Snapshot) -> (Status, Vec<Problem>, u64, CheckReport) {
     with_check(snap, true)
 }
 
