@@ -4,6 +4,7 @@ use super::coverage::Coverage;
 use super::model::*;
 use super::Context;
 use crate::decrypt::audit::UnreadableClass;
+use crate::etcd::integrity::Integrity;
 use crate::etcd::trailer::Trailer;
 use crate::keyring::{Origin, Role};
 use crate::kube::openshift::Apiserver;
@@ -11,10 +12,9 @@ use crate::kube::Provider;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// Every finding, unsorted.
-pub fn all(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow]) -> Vec<Finding> {
+/// Every finding but the integrity ones ([`integrity`]), unsorted.
+pub fn all_but_integrity(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow]) -> Vec<Finding> {
     let mut out = Vec::new();
-    integrity(ctx, &mut out);
     no_key_sources(ctx, &mut out);
     let accounted = key_mismatch(ctx, cov, &mut out);
     let lost = lost_records(ctx, cov, &mut out);
@@ -34,8 +34,8 @@ pub(super) fn list(names: &[String]) -> String {
     }
 }
 
-fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
-    let Some(i) = ctx.integrity else { return };
+/// The findings of the integrity check of the snapshot at `path`.
+pub fn integrity(i: &Integrity, path: &str, allow_missing_trailer: bool, out: &mut Vec<Finding>) {
     if let Trailer::Mismatch { stored, computed } = &i.trailer.trailer {
         out.push(Finding {
             facts: FindingFacts::default(),
@@ -48,7 +48,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             },
             nodes: vec![],
             keys: vec![],
-            evidence: vec![Evidence { text: format!("stored {stored}, computed {computed}"), source: Some(ctx.snapshot_path.to_string()) }],
+            evidence: vec![Evidence { text: format!("stored {stored}, computed {computed}"), source: Some(path.to_string()) }],
             remedy: "`etcdctl snapshot restore` refuses this file. The bytes changed after the snapshot was taken (copy, \
                      storage): take a fresh `etcdctl snapshot save`, or compare with another copy of this backup; restore \
                      this one with --skip-hash-check only if `check` keeps saying the structure is intact."
@@ -74,14 +74,14 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ),
             nodes: vec![],
             keys: vec![],
-            evidence: structural.iter().take(10).map(|p| Evidence { text: (*p).clone(), source: Some(ctx.snapshot_path.to_string()) }).collect(),
+            evidence: structural.iter().take(10).map(|p| Evidence { text: (*p).clone(), source: Some(path.to_string()) }).collect(),
             remedy: "Do not restore from this file. Take a fresh `etcdctl snapshot save` from a healthy member, or use an \
                      older backup; `ls`/`get` still read the intact parts of this one."
                 .into(),
         });
     }
     // A truncated file has no trailer either; its truncation is the critical finding above.
-    if matches!(i.trailer.trailer, Trailer::Missing) && !ctx.allow_missing_trailer && !i.truncated {
+    if matches!(i.trailer.trailer, Trailer::Missing) && !allow_missing_trailer && !i.truncated {
         out.push(Finding {
             facts: FindingFacts::default(),
             kind: FindingKind::MissingTrailer,
@@ -89,7 +89,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             summary: "the snapshot has no SHA-256 trailer (a copy of a data dir's member/snap/db, or cut short)".into(),
             nodes: vec![],
             keys: vec![],
-            evidence: vec![Evidence { text: format!("file size {} is not 32 more than a multiple of 512", i.trailer.file_size), source: Some(ctx.snapshot_path.to_string()) }],
+            evidence: vec![Evidence { text: format!("file size {} is not 32 more than a multiple of 512", i.trailer.file_size), source: Some(path.to_string()) }],
             remedy: "`etcdctl snapshot restore` needs --skip-hash-check for this file; prefer a snapshot taken with \
                      `etcdctl snapshot save`."
                 .into(),
@@ -103,7 +103,7 @@ fn integrity(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             summary: format!("alarm {} was raised on member {} when the snapshot was taken", a.alarm, a.member_id),
             nodes: vec![],
             keys: vec![],
-            evidence: vec![Evidence { text: format!("alarm bucket: member {} {}", a.member_id, a.alarm), source: Some(ctx.snapshot_path.to_string()) }],
+            evidence: vec![Evidence { text: format!("alarm bucket: member {} {}", a.member_id, a.alarm), source: Some(path.to_string()) }],
             remedy: if a.alarm == "NOSPACE" {
                 "The cluster hit its space quota: compact, defragment and `etcdctl alarm disarm` after restoring.".into()
             } else {

@@ -13,17 +13,42 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Storage prefixes (first path segment) of the snapshot's keys.
 pub(super) fn snapshot_prefixes(ctx: &Context<'_>) -> BTreeSet<String> {
+    let records = ctx.records;
+    first_segments(records.live_count(), |i| {
+        records.live_at(i).map_or(&b""[..], |r| r.kv.key)
+    })
+}
+
+/// The distinct first segments (`registry` of `/registry/…`; empty for a key without a leading
+/// `/`) of `n` keys in key order, `key(i)` the `i`-th.
+fn first_segments<'k>(n: usize, key: impl Fn(usize) -> &'k [u8]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let mut last: &[u8] = b"";
-    for r in ctx.records.live() {
-        let seg =
-            r.kv.key
-                .strip_prefix(b"/")
-                .and_then(|k| k.split(|&c| c == b'/').next())
-                .unwrap_or(b"");
-        if seg != last {
-            out.insert(String::from_utf8_lossy(seg).into_owned());
-            last = seg;
+    let mut i = 0;
+    while i < n {
+        let k = key(i);
+        let seg = k
+            .strip_prefix(b"/")
+            .and_then(|k| k.split(|&c| c == b'/').next())
+            .unwrap_or(b"");
+        out.insert(String::from_utf8_lossy(seg).into_owned());
+        // Live keys are in key order, so every key starting with `/SEG/` (the same segment)
+        // follows this one: skipped by a binary search instead of read one by one (each a
+        // first touch of a page on a big snapshot, 300k on the bench one).
+        let run = 1 + seg.len() + 1;
+        if k.first() == Some(&b'/') && k.get(run - 1) == Some(&b'/') {
+            let p = &k[..run];
+            let (mut lo, mut hi) = (i + 1, n);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if key(mid).starts_with(p) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            i = lo;
+        } else {
+            i += 1;
         }
     }
     out
@@ -588,5 +613,46 @@ fn from_what(f: NodeFrom) -> &'static str {
         NodeFrom::Pod => "pod name",
         NodeFrom::FileName => "file name",
         NodeFrom::Stdin => "stdin default",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The segments found by skipping runs equal those of reading every key.
+    #[test]
+    fn first_segments_skip_runs_and_miss_none() {
+        let mut keys: Vec<&[u8]> = vec![
+            b"/registry",
+            b"/registry/a",
+            b"/registry/b/c",
+            b"/registry\x00x",
+            b"/registry/z",
+            b"/registryfoo/y",
+            b"//x",
+            b"//y",
+            b"/",
+            b"",
+            b"abc",
+            b"/kubernetes.io/secrets/a",
+            b"/kubernetes.io",
+            b"/\xffbad/1",
+            b"/\xffbad/2",
+        ];
+        keys.sort();
+        for n in 0..=keys.len() {
+            let naive: BTreeSet<String> = keys[..n]
+                .iter()
+                .map(|k| {
+                    let seg = k
+                        .strip_prefix(b"/")
+                        .and_then(|k| k.split(|&c| c == b'/').next())
+                        .unwrap_or(b"");
+                    String::from_utf8_lossy(seg).into_owned()
+                })
+                .collect();
+            assert_eq!(first_segments(n, |i| keys[i]), naive, "{n}");
+        }
     }
 }

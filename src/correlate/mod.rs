@@ -111,31 +111,77 @@ pub fn verdict(findings: &[Finding], records: &RecordCounts) -> (Verdict, String
 
 /// Correlates everything in `ctx`.
 pub fn diagnose(ctx: &Context<'_>) -> Diagnosis {
+    diagnose_but_integrity(ctx).finish(ctx.integrity, ctx.snapshot_path, ctx.allow_missing_trailer)
+}
+
+/// [`diagnose`] without the integrity findings, which wait for the snapshot's SHA-256 (the
+/// longest single task): everything else is judged while the hash still runs, and
+/// [`Pending::finish`] adds them.
+pub fn diagnose_but_integrity(ctx: &Context<'_>) -> Pending {
     use crate::trace::span;
     let cov = span("coverage", || coverage::Coverage::compute(ctx));
     let log_events = span("log summary", || logmatch::summarise(ctx));
     let mut nodes = cov.node_rows(ctx);
     span("log match", || logmatch::match_nodes(ctx, &cov, &mut nodes));
-    let mut findings = span("findings", || findings::all(ctx, &cov, &nodes));
+    let mut findings = span("findings", || {
+        findings::all_but_integrity(ctx, &cov, &nodes)
+    });
     if let Some(sp) = ctx.space {
         findings.extend(space::findings(sp, ctx.snapshot_path));
     }
-    findings.sort_by(|a, b| {
-        a.severity
-            .cmp(&b.severity)
-            .then(a.kind.cmp(&b.kind))
-            .then(a.summary.cmp(&b.summary))
-    });
-    let (verdict, headline) = verdict(&findings, &ctx.audit.records);
-    Diagnosis {
+    Pending {
         records: ctx.audit.records.clone(),
         matrix: cov.matrix(ctx),
         nodes,
         log_events,
         findings,
         uncovered: cov.uncovered.clone(),
-        verdict,
-        headline,
+    }
+}
+
+/// A diagnosis waiting for the integrity check: its findings unsorted, no verdict yet.
+pub struct Pending {
+    records: RecordCounts,
+    matrix: Vec<MatrixRow>,
+    nodes: Vec<NodeRow>,
+    log_events: LogEvents,
+    findings: Vec<Finding>,
+    uncovered: Vec<String>,
+}
+
+impl Pending {
+    /// Adds the integrity findings of `integrity` (none when `None`), sorts and decides the
+    /// verdict. The integrity findings come first before the (stable) sort, as [`diagnose`]
+    /// always produced them, so ties keep the order they had.
+    pub fn finish(
+        self,
+        integrity: Option<&Integrity>,
+        snapshot_path: &str,
+        allow_missing_trailer: bool,
+    ) -> Diagnosis {
+        let mut all = Vec::with_capacity(self.findings.len() + 4);
+        if let Some(i) = integrity {
+            findings::integrity(i, snapshot_path, allow_missing_trailer, &mut all);
+        }
+        all.extend(self.findings);
+        let mut findings = all;
+        findings.sort_by(|a, b| {
+            a.severity
+                .cmp(&b.severity)
+                .then(a.kind.cmp(&b.kind))
+                .then(a.summary.cmp(&b.summary))
+        });
+        let (verdict, headline) = verdict(&findings, &self.records);
+        Diagnosis {
+            records: self.records,
+            matrix: self.matrix,
+            nodes: self.nodes,
+            log_events: self.log_events,
+            findings,
+            uncovered: self.uncovered,
+            verdict,
+            headline,
+        }
     }
 }
 

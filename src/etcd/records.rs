@@ -50,6 +50,9 @@ pub struct Records<'a> {
     pub record_problems_omitted: u64,
     /// False when the snapshot has no `key` bucket.
     pub has_key_bucket: bool,
+    /// Key and value sizes of each element of `all`, as the leaf holds them (the value is the
+    /// encoded KeyValue): empty unless `all` was read from the bucket, nothing added.
+    element_sizes: Vec<(u32, u32)>,
 }
 
 /// Problems one leaf keeps with details before counting the rest. Leaves are decoded in
@@ -63,21 +66,30 @@ const LEAVES_PER_TASK: usize = 256;
 
 /// A run of leaves decoded: its records, the first problems of each leaf, and how many more
 /// there were.
-type Decoded<'a> = (Vec<Record<'a>>, Vec<RecordProblem>, u64);
+type Decoded<'a> = (Vec<Record<'a>>, Vec<(u32, u32)>, Vec<RecordProblem>, u64);
 
 fn decode_leaves<'a>(leaves: &[Leaf<'a>]) -> Decoded<'a> {
-    let mut out = Vec::with_capacity(leaves.iter().map(|l| l.view.len()).sum());
+    let n = leaves.iter().map(|l| l.view.len()).sum();
+    let mut out = Vec::with_capacity(n);
+    let mut sizes = Vec::with_capacity(n);
     let mut problems = Vec::new();
     let mut omitted = 0u64;
     for leaf in prefetched(leaves) {
-        decode_leaf(leaf, &mut out, &mut problems, &mut omitted);
+        decode_leaf(leaf, &mut out, &mut sizes, &mut problems, &mut omitted);
     }
-    (out, problems, omitted)
+    (out, sizes, problems, omitted)
+}
+
+/// An element's key and value sizes; a leaf element's `ksize` and `vsize` are u32s
+/// (bbolt internal/common/page.go `leafPageElement`), so these fit.
+fn sizes(e: &crate::bbolt::LeafElement<'_>) -> (u32, u32) {
+    (e.key.len() as u32, e.value.len() as u32)
 }
 
 fn decode_leaf<'a>(
     leaf: &Leaf<'a>,
     out: &mut Vec<Record<'a>>,
+    sizes_out: &mut Vec<(u32, u32)>,
     problems: &mut Vec<RecordProblem>,
     omitted: &mut u64,
 ) {
@@ -85,11 +97,18 @@ fn decode_leaf<'a>(
     for (index, e) in leaf.elements().enumerate() {
         if listed >= LEAF_PROBLEMS {
             // Count what is past the cap without formatting it.
-            let ok = e
-                .ok()
-                .and_then(|e| Some((Revision::parse(e.key)?, KeyValue::decode(e.value).ok()?)));
+            let ok = e.ok().and_then(|e| {
+                Some((
+                    Revision::parse(e.key)?,
+                    KeyValue::decode(e.value).ok()?,
+                    sizes(&e),
+                ))
+            });
             match ok {
-                Some((rev, kv)) => out.push(Record { rev, kv }),
+                Some((rev, kv, n)) => {
+                    out.push(Record { rev, kv });
+                    sizes_out.push(n);
+                }
                 None => *omitted += 1,
             }
             continue;
@@ -114,7 +133,10 @@ fn decode_leaf<'a>(
             continue;
         };
         match KeyValue::decode(e.value) {
-            Ok(kv) => out.push(Record { rev, kv }),
+            Ok(kv) => {
+                out.push(Record { rev, kv });
+                sizes_out.push(sizes(&e));
+            }
             Err(err) => problem(format!("revision {rev}: KeyValue: {err}")),
         }
     }
@@ -161,18 +183,21 @@ impl<'a> Records<'a> {
             .par_chunks(LEAVES_PER_TASK)
             .map(decode_leaves)
             .collect();
-        let total = decoded.iter().map(|(r, _, _)| r.len()).sum();
+        let total = decoded.iter().map(|(r, _, _, _)| r.len()).sum();
         let mut all = Vec::with_capacity(total);
+        let mut element_sizes = Vec::with_capacity(total);
         let mut record_problems = Vec::new();
         let mut omitted = 0u64;
-        for (r, p, more) in decoded {
+        for (r, n, p, more) in decoded {
             all.extend(r);
+            element_sizes.extend(n);
             let room = MAX_PROBLEMS.saturating_sub(record_problems.len());
             omitted += more + p.len().saturating_sub(room) as u64;
             record_problems.extend(p.into_iter().take(room));
         }
         let mut records = Records::from_parts(all, structure_problems, record_problems, true);
         records.record_problems_omitted = omitted;
+        records.element_sizes = element_sizes;
         records
     }
 
@@ -216,6 +241,7 @@ impl<'a> Records<'a> {
             record_problems,
             record_problems_omitted: 0,
             has_key_bucket,
+            element_sizes: Vec::new(),
         }
     }
 
@@ -240,6 +266,11 @@ impl<'a> Records<'a> {
     /// The live records (latest revision of each key, not deleted), in key order.
     pub fn live(&self) -> impl ExactSizeIterator<Item = &Record<'a>> + '_ {
         self.live.iter().map(|&i| &self.all[i as usize])
+    }
+
+    /// The `i`-th live record in key order (what [`Records::live`] yields `i`-th).
+    pub fn live_at(&self, i: usize) -> Option<&Record<'a>> {
+        self.live.get(i).map(|&j| &self.all[j as usize])
     }
 
     /// Every revision held, in (key, revision) order.
@@ -318,6 +349,34 @@ impl<'a> Records<'a> {
     /// True when every leaf of the bucket was read and decoded.
     pub fn complete(&self) -> bool {
         self.structure_problems.is_empty() && self.record_problems.is_empty()
+    }
+
+    /// The `key` bucket's elements in bucket order, each as (key size, value size, whether
+    /// its revision is that of a live record), without walking the leaves again: what a walk
+    /// of the bucket would give when these records are exactly its elements. `None` unless
+    /// every leaf was read and decoded, nothing was added ([`Records::with_extra`]) and no two
+    /// elements share a (main, sub) revision (`5_0` and `5_0t`: a caller matching live records
+    /// by revision would keep both, this answers for one).
+    pub fn bucket_elements(&self) -> Option<Vec<(u32, u32, bool)>> {
+        if !self.complete() || self.element_sizes.len() != self.all.len() {
+            return None;
+        }
+        let same =
+            |a: &Record<'_>, b: &Record<'_>| (a.rev.main, a.rev.sub) == (b.rev.main, b.rev.sub);
+        if self.all.windows(2).any(|w| same(&w[0], &w[1])) {
+            return None;
+        }
+        let mut live = vec![false; self.all.len()];
+        for &i in &self.live {
+            live[i as usize] = true;
+        }
+        Some(
+            self.element_sizes
+                .iter()
+                .zip(live)
+                .map(|(&(k, v), l)| (k, v, l))
+                .collect(),
+        )
     }
 }
 

@@ -224,20 +224,31 @@ fn compute_inner(snap: &Snapshot, count: bool) -> (Status, Vec<Problem>, u64) {
 /// intact, each bucket's leaves are exactly those `compute` walks to, hashed in the same runs, so
 /// the numbers are the same; on a damaged one (the check's shared visited set and `compute`'s
 /// per-bucket walks can then differ) `compute` runs afterwards and its numbers are returned.
-pub fn compute_with_check<'a>(snap: &'a Snapshot) -> (Status, Vec<Problem>, u64, CheckReport) {
+pub fn compute_with_check(snap: &Snapshot) -> (Status, Vec<Problem>, u64, CheckReport) {
+    with_check(snap, true)
+}
+
+/// [`compute`] and the integrity check in one walk of the tree, as [`compute_with_check`]
+/// does, without counting undecodable records (`report` decodes them itself).
+pub fn compute_and_check(snap: &Snapshot) -> (Status, Vec<Problem>, CheckReport) {
+    let (status, problems, _, check) = with_check(snap, false);
+    (status, problems, check)
+}
+
+fn with_check<'a>(snap: &'a Snapshot, count: bool) -> (Status, Vec<Problem>, u64, CheckReport) {
     type Run<'a> = (u64, usize, &'a [u8], Part, Option<&'a [u8]>, u64);
     let runs: Mutex<Vec<Run<'a>>> = Mutex::new(Vec::new());
     let hook = |b: BucketLeaves<'_, 'a>| {
         if b.nesting != 1 {
             return;
         }
-        let (part, last, bad) = hash_leaves(b.leaves, b.name == buckets::KEY);
+        let (part, last, bad) = hash_leaves(b.leaves, count && b.name == buckets::KEY);
         let mut runs = runs.lock().unwrap_or_else(|e| e.into_inner());
         runs.push((b.bucket, b.chunk, b.name, part, last, bad));
     };
     let check = snap.check_structure_with(&hook);
     if !check.problems.is_empty() {
-        let (status, problems, undecodable) = compute_counting_undecodable(snap);
+        let (status, problems, undecodable) = compute_inner(snap, count);
         return (status, problems, undecodable, check);
     }
     let mut runs = runs.into_inner().unwrap_or_else(|e| e.into_inner());

@@ -5,6 +5,7 @@
 //! Progress is a callback ([`Progress`]); the library knows no terminal.
 
 use super::model::{self, DiagnosisParts, Input, KeyRow, Report, SnapshotSection, Tool};
+use crate::bbolt::CheckReport;
 use crate::correlate::{self, Context, Diagnosis};
 use crate::decrypt::{audit, recovered, Engine};
 use crate::etcd::integrity::Integrity;
@@ -12,7 +13,7 @@ use crate::etcd::records::Records;
 use crate::etcd::restore::{self, RestorePlan};
 use crate::etcd::space::{self, Space};
 use crate::etcd::status;
-use crate::etcd::trailer::Trailer;
+use crate::etcd::trailer::{Trailer, TrailerCheck};
 use crate::etcd::Snapshot;
 use crate::keyring::Keyring;
 use crate::logs::LogScan;
@@ -99,11 +100,15 @@ pub fn analyse(
     opts: &Options,
     progress: &dyn Progress,
 ) -> Analysis {
-    facts(snap, keyring, opts, progress).diagnose(keyring, logs, opts)
+    analyse_beside(snap, keyring, move || logs, |l| *l, opts, progress).0
 }
 
 /// [`analyse`] with `side` (e.g. scanning and hashing the logs) run beside the snapshot work,
 /// and its result handed to the correlation through `logs_of`.
+///
+/// Only the integrity findings wait for the snapshot's SHA-256: the correlation starts as soon
+/// as the records are judged and `side` is done, while the hash still runs, so no stage is left
+/// to run alone on one core after it.
 pub fn analyse_beside<T: Send>(
     snap: &Snapshot,
     keyring: &Keyring,
@@ -112,21 +117,37 @@ pub fn analyse_beside<T: Send>(
     opts: &Options,
     progress: &dyn Progress,
 ) -> (Analysis, T) {
-    let (f, t) = rayon::join(|| facts(snap, keyring, opts, progress), side);
-    let a = f.diagnose(keyring, logs_of(&t), opts);
-    (a, t)
+    std::thread::scope(|s| {
+        // Its own thread, not a rayon task: a task queued behind the pool's other work (the log
+        // scan) would start late and the longest single task end last.
+        let sha = s.spawn(|| {
+            trace::span("snapshot sha256", || {
+                if opts.skip_file_hashes {
+                    snap.skip_trailer()
+                } else {
+                    snap.verify_trailer()
+                }
+            })
+        });
+        let (f, t) = rayon::join(|| facts(snap, keyring, opts, progress), side);
+        let pending = f.diagnose_but_integrity(keyring, logs_of(&t), opts);
+        let trailer = match sha.join() {
+            Ok(t) => t,
+            Err(p) => std::panic::resume_unwind(p),
+        };
+        (f.finish(snap, keyring, trailer, pending, opts), t)
+    })
 }
 
-/// What the snapshot and the keys alone say, before the logs.
+/// What the snapshot and the keys alone say, before the logs and the SHA-256.
 struct Facts<'s> {
     path: String,
     records: Records<'s>,
-    integrity: Integrity,
+    structure: CheckReport,
     status: BTreeMap<String, serde_json::Value>,
     engine: Engine,
     audit: audit::Audit,
     space: Option<Space>,
-    restore_plan: RestorePlan,
     /// The given keyring plus the configs recovered from the snapshot, when any was.
     recovered: Option<Keyring>,
 }
@@ -137,82 +158,54 @@ fn facts<'s>(
     opts: &Options,
     progress: &dyn Progress,
 ) -> Facts<'s> {
-    // The SHA-256 of the whole file (one core, the longest single task) runs beside everything
-    // else: the page walk, status hash and record decode, then the trial decryption, which
-    // need no integrity verdict and keep the other core busy.
+    // The page walk, status hash and record decode, then the trial decryption, which need no
+    // integrity verdict and keep the other core busy beside the SHA-256.
     let given = Engine::new(keyring);
-    let (trailer, (records, structure, st, (engine, recovered, audit, space))) = stage(
+    let (records, structure, st, (engine, recovered, audit, space)) = stage(
         progress,
         "reading and trial-decrypting the snapshot",
         || {
-            std::thread::scope(|s| {
-                // Its own thread, not a rayon task: a task queued behind the pool's other work
-                // (the log scan) would start late and the longest single task end last.
-                let sha = s.spawn(|| {
-                    trace::span("snapshot sha256", || {
+            // The status CRC hashes each bucket's leaves as the structure check's walk finds
+            // them: one walk of the tree for both.
+            let (records, (structure, st)) = rayon::join(
+                || trace::span("records read", || Records::read(snap)),
+                || {
+                    trace::span("structure check + status crc", || {
                         if opts.skip_file_hashes {
-                            snap.skip_trailer()
+                            (snap.check_structure(), None)
                         } else {
-                            snap.verify_trailer()
+                            let (st, problems, check) = status::compute_and_check(snap);
+                            (check, Some((st, problems)))
                         }
                     })
-                });
-                let rest = {
-                    let (records, (structure, st)) = rayon::join(
-                        || trace::span("records read", || Records::read(snap)),
-                        || {
-                            rayon::join(
-                                || trace::span("structure check", || snap.check_structure()),
-                                || {
-                                    trace::span("status crc", || {
-                                        (!opts.skip_file_hashes).then(|| status::compute(snap))
-                                    })
-                                },
-                            )
-                        },
-                    );
-                    // Rule 4: openshift-apiserver's and oauth-apiserver's configs, kept in
-                    // Secrets the given kube-apiserver keys open, join the nodes.
-                    let (engine, recovered, recovery) = trace::span("recovered configs", || {
-                        recovered::judge_with_recovered(keyring, given, &records)
-                    });
-                    // The space diagnosis (defrag replay, history per key) beside the trial
-                    // decryption: both only read the records.
-                    let (mut audit, space) = rayon::join(
-                        || {
-                            trace::span("audit", || {
-                                let live: Vec<audit::Input> = audit::Input::live(&records);
-                                audit::audit(&engine, recovered.as_ref().unwrap_or(keyring), &live)
-                            })
-                        },
-                        || {
-                            trace::span("space", || {
-                                (!opts.skip_space).then(|| {
-                                    correlate::space::diagnosis(
-                                        snap, &records, &structure, opts.space,
-                                    )
-                                })
-                            })
-                        },
-                    );
-                    audit.recovery = recovery;
-                    (records, structure, st, (engine, recovered, audit, space))
-                };
-                let trailer = match sha.join() {
-                    Ok(t) => t,
-                    Err(p) => std::panic::resume_unwind(p),
-                };
-                (trailer, rest)
-            })
+                },
+            );
+            // Rule 4: openshift-apiserver's and oauth-apiserver's configs, kept in Secrets the
+            // given kube-apiserver keys open, join the nodes.
+            let (engine, recovered, recovery) = trace::span("recovered configs", || {
+                recovered::judge_with_recovered(keyring, given, &records)
+            });
+            // The space diagnosis (defrag replay, history per key) beside the trial decryption:
+            // both only read the records.
+            let (mut audit, space) = rayon::join(
+                || {
+                    trace::span("audit", || {
+                        let live: Vec<audit::Input> = audit::Input::live(&records);
+                        audit::audit(&engine, recovered.as_ref().unwrap_or(keyring), &live)
+                    })
+                },
+                || {
+                    trace::span("space", || {
+                        (!opts.skip_space).then(|| {
+                            correlate::space::diagnosis(snap, &records, &structure, opts.space)
+                        })
+                    })
+                },
+            );
+            audit.recovery = recovery;
+            (records, structure, st, (engine, recovered, audit, space))
         },
     );
-    let path = snap.path.display().to_string();
-    let restore_plan = trace::span("restore plan", || {
-        restore::plan(snap, &records, &trailer, &path)
-    });
-    let integrity = trace::span("integrity", || {
-        Integrity::from_parts(snap, trailer, structure, &records)
-    });
     // The report's snapshot status keeps its keys: the 3.4/3.5 numbers, 3.6's `version` (semver
     // only, as etcdutl 3.6 prints it) and the live-key count 3.6 calls total keys.
     let status_map: BTreeMap<String, serde_json::Value> = st
@@ -231,44 +224,86 @@ fn facts<'s>(
         })
         .unwrap_or_default();
     Facts {
-        path,
+        path: snap.path.display().to_string(),
         records,
-        integrity,
+        structure,
         status: status_map,
         engine,
         audit,
         space,
-        restore_plan,
         recovered,
     }
 }
 
 impl Facts<'_> {
-    fn diagnose(self, given: &Keyring, logs: Option<&LogScan>, opts: &Options) -> Analysis {
-        let keyring = self.recovered.as_ref().unwrap_or(given);
-        let ctx = Context {
+    fn context<'a>(
+        &'a self,
+        given: &'a Keyring,
+        logs: Option<&'a LogScan>,
+        integrity: Option<&'a Integrity>,
+        opts: &Options,
+    ) -> Context<'a> {
+        Context {
             snapshot_path: &self.path,
             records: &self.records,
             audit: &self.audit,
             engine: &self.engine,
-            keyring,
-            integrity: Some(&self.integrity),
+            keyring: self.recovered.as_ref().unwrap_or(given),
+            integrity,
             allow_missing_trailer: opts.allow_missing_trailer,
             logs,
             space: self.space.as_ref(),
-        };
-        let diagnosis = trace::span("diagnose", || correlate::diagnose(&ctx));
-        let keys = key_rows(keyring);
+        }
+    }
+
+    /// Everything but the integrity findings (which need the trailer).
+    fn diagnose_but_integrity(
+        &self,
+        given: &Keyring,
+        logs: Option<&LogScan>,
+        opts: &Options,
+    ) -> correlate::Pending {
+        let ctx = self.context(given, logs, None, opts);
+        trace::span("diagnose", || correlate::diagnose_but_integrity(&ctx))
+    }
+
+    /// The integrity check and restore plan from the trailer, the diagnosis finished with them.
+    fn finish(
+        self,
+        snap: &Snapshot,
+        given: &Keyring,
+        trailer: TrailerCheck,
+        pending: correlate::Pending,
+        opts: &Options,
+    ) -> Analysis {
+        let restore_plan = trace::span("restore plan", || {
+            restore::plan(snap, &self.records, &trailer, &self.path)
+        });
+        let Facts {
+            path,
+            records,
+            structure,
+            status,
+            audit,
+            space,
+            recovered,
+            ..
+        } = self;
+        let integrity = trace::span("integrity", || {
+            Integrity::from_parts(snap, trailer, structure, &records)
+        });
+        let diagnosis = pending.finish(Some(&integrity), &path, opts.allow_missing_trailer);
+        let keys = key_rows(recovered.as_ref().unwrap_or(given));
         Analysis {
-            records_complete: self.records.complete(),
-            live_keys: self.records.live_count(),
-            snapshot_path: self.path,
-            status: self.status,
-            integrity: self.integrity,
-            audit: self.audit,
+            records_complete: records.complete(),
+            live_keys: records.live_count(),
+            snapshot_path: path,
+            status,
+            integrity,
+            audit,
             diagnosis,
-            space: self.space,
-            restore_plan: self.restore_plan,
+            space,
+            restore_plan,
             keys,
         }
     }
