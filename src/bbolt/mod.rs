@@ -15,6 +15,7 @@ mod bytes;
 pub mod check;
 pub mod db;
 pub mod error;
+pub mod intact;
 pub mod meta;
 pub mod page;
 pub(crate) mod prefetch;

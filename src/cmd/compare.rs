@@ -139,13 +139,17 @@ fn read_copy<'a>(file: String, snap: &'a Snapshot, wal_dir: Option<&Path>) -> Co
     let (edge_revs, edge_first) = hashkv::store_revisions_by_descent(snap, &meta);
     let speculate = edge_first.is_some_and(|f| f >= 0 && f > edge_revs.compact);
     // The page graph here; every key bucket entry is checked as an mvcc record by the hash pass.
-    // One walk: the check hands the key bucket's leaves to the hash as it finds them.
-    let (check, own) = if speculate {
-        let hasher = hashkv::CurrentHash::new(&meta);
-        let check = snap.check_structure_with(&|run| hasher.add(run));
-        (check, hasher.finish(&meta))
-    } else {
-        (snap.check_structure(), None)
+    // One pass: the integrity verdict comes from the walk and from the leaves as the hash reads
+    // them. Only when that finds anything does the full check run, for its report.
+    let hasher = speculate.then(|| hashkv::CurrentHash::new(&meta));
+    let intact = snap.check_intact_with(&|run| {
+        if let Some(h) = &hasher {
+            h.add(run)
+        }
+    });
+    let (check, own) = match intact {
+        Some(report) => (report, hasher.and_then(|h| h.finish(&meta))),
+        None => (snap.check_structure(), None),
     };
     let (revs, first) = if check.problems.is_empty() {
         (edge_revs, edge_first)
