@@ -244,17 +244,33 @@ pub fn run(args: &Args) -> CmdResult {
         resolved.push((p.display().to_string(), db, wal_dir));
     }
     // Each copy is mapped (and its pages populated), checked and hashed in parallel with the
-    // others; errors are reported for the first failing argument, as in order.
-    let mapped: Vec<_> = resolved.par_iter().map(|r| open_snapshot(&r.1)).collect();
-    let mut opened = Vec::new();
-    for ((f, _, w), snap) in resolved.into_iter().zip(mapped) {
-        opened.push((f, snap?, w));
-    }
-    let copies: Vec<Copy<'_>> = opened
+    // others, each read as soon as it is mapped (the kernel's populate of one overlaps the
+    // reading of another); errors are reported for the first failing argument, as in order.
+    let opened: Vec<OnceLock<Result<Snapshot, Error>>> =
+        resolved.iter().map(|_| OnceLock::new()).collect();
+    let read: Vec<Option<Copy<'_>>> = resolved
         .par_iter()
-        .map(|(f, s, w)| read_copy(f.clone(), s, w.as_deref()))
+        .zip(&opened)
+        .map(|((f, db, w), slot)| {
+            let snap =
+                slot.get_or_init(|| crate::trace::span("compare: map", || open_snapshot(db)));
+            let snap = snap.as_ref().ok()?;
+            Some(crate::trace::span("compare: copy", || {
+                read_copy(f.clone(), snap, w.as_deref())
+            }))
+        })
         .collect();
-    let report = judge(&copies);
+    let copies = match read.into_iter().collect::<Option<Vec<Copy<'_>>>>() {
+        Some(c) => c,
+        None => {
+            // A copy is missing only when its snapshot failed to open.
+            return Err(opened
+                .into_iter()
+                .find_map(|slot| slot.into_inner()?.err())
+                .unwrap_or_else(|| Error::new("compare: a copy could not be opened")));
+        }
+    };
+    let report = crate::trace::span("compare: judge", || judge(&copies));
     let mut out = sink;
     match fmt {
         Fmt::Json => write_json(&mut out, &report)?,
@@ -267,7 +283,9 @@ pub fn run(args: &Args) -> CmdResult {
         .all(|c| matches!(c.state, State::Agrees | State::Behind { .. }));
     // Unmapping a GiB-sized copy takes tens of milliseconds of kernel time: one per core.
     drop(copies);
-    opened.into_par_iter().for_each(drop);
+    opened
+        .into_par_iter()
+        .for_each(|o| crate::trace::span("compare: unmap", || drop(o)));
     Ok(if all_fine {
         Outcome::Clean
     } else {
