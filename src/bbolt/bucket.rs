@@ -7,7 +7,7 @@ use super::db::Db;
 use super::error::{Problem, ProblemKind, Problems};
 use super::page::{LeafElement, LeafPage, Page, PageKind, Pgid};
 pub use super::walk::Leaf;
-use super::walk::{walk_tree, Visited};
+use super::walk::{walk_tree, walk_tree_bounded, Bounds, Visited};
 
 /// Size of the bucket header at the start of a sub-bucket's value.
 pub const BUCKET_HEADER_SIZE: usize = 16;
@@ -172,6 +172,25 @@ impl<'a> Bucket<'a> {
                 on_leaf(l)
             }
             Root::Tree(root) => walk_tree(self.db, root, &self.path, visited, problems, on_leaf),
+        }
+    }
+
+    /// [`Bucket::walk_leaves_with`], with the key range each page's ancestors allow
+    /// ([`walk_tree_bounded`]); an inline bucket's one leaf is unbounded and has no branches.
+    pub(crate) fn walk_leaves_bounded(
+        &self,
+        visited: &mut Visited,
+        problems: &mut Vec<Problem>,
+        on_branch: &mut dyn FnMut(&[&'a [u8]], Bounds<'a>),
+        on_leaf: &mut dyn FnMut(Leaf<'a>, Bounds<'a>),
+    ) {
+        match self.root {
+            Root::Inline(..) => {
+                self.walk_leaves_with(visited, problems, &mut |l| on_leaf(l, (None, None)))
+            }
+            Root::Tree(root) => walk_tree_bounded(
+                self.db, root, &self.path, visited, problems, on_branch, on_leaf,
+            ),
         }
     }
 

@@ -121,11 +121,24 @@ fn check_inner<'a>(db: &'a Db, hook: Hook<'_, 'a>) -> CheckReport {
         hook,
     );
 
+    count_pages(db, &reached, free.as_ref(), freelist_run, &mut report);
+    report
+}
+
+/// The page accounting after the buckets are walked: reachable and unreachable pages below the
+/// high-water mark, and against a persisted freelist `reachable freed` / `unreachable unfreed`.
+pub(super) fn count_pages(
+    db: &Db,
+    reached: &Visited,
+    free: Option<&Visited>,
+    freelist_run: Option<(Pgid, Pgid)>,
+    report: &mut CheckReport,
+) {
     let hwm = db.meta().hwm.min(db.file_pages());
     let in_freelist_run = |id: Pgid| freelist_run.is_some_and(|(a, b)| (a..=b).contains(&id));
     for id in 2..hwm {
         let is_reached = reached.is_marked(id);
-        let is_free = free.as_ref().is_some_and(|f| f.is_marked(id));
+        let is_free = free.is_some_and(|f| f.is_marked(id));
         if is_reached {
             report.reachable_pages += 1;
         } else {
@@ -145,13 +158,12 @@ fn check_inner<'a>(db: &'a Db, hook: Hook<'_, 'a>) -> CheckReport {
         });
     }
     report.reachable_pages += 2;
-    report
 }
 
 /// Reads the persisted freelist, if the meta points at one. The pointer is checked against the
 /// page's flags before it is trusted: real files exist where it points at a leaf.
 /// Returns the free set and the freelist's own page run (first, last).
-fn read_freelist(
+pub(super) fn read_freelist(
     db: &Db,
     reached: &mut Visited,
     report: &mut CheckReport,

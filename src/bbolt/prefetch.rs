@@ -28,6 +28,47 @@ pub(crate) fn prefetch(data: &[u8], offset: usize) {
     let _ = (data, offset);
 }
 
+/// How many leaves ahead of the one being hashed [`prefetch_leaf_start_of_pages`] is asked for.
+pub(crate) const LEAVES_AHEAD: usize = 2;
+
+/// Asks for the first 8 cache lines of each 4 KiB page of `leaf` (at most 16 pages), into L2.
+///
+/// Why: a loop that hashes a leaf's keys and values stops short of the end of each leaf (the
+/// free space at the end of its last page), where the hardware's next-page prefetch would have
+/// started on the following page; so each leaf's pages start with demand misses. Measured on the
+/// bench snapshot's key bucket (150k leaves of 2 × 4 KiB pages, one core, CRC-32C of every key
+/// and value in walk order, best of 5): 142–144 ms without, 124–125 ms asking for the leaf 2
+/// ahead this way, the same as hashing each leaf's bytes whole (122–124 ms); 4 lines a page gave
+/// 127–130, the header line only (what [`prefetch`] asks) 139, L1 instead of L2 134–136.
+#[inline]
+pub(crate) fn prefetch_leaf_start_of_pages(leaf: &[u8]) {
+    const PAGE: usize = 4096;
+    const LINES: usize = 8;
+    const MAX_PAGES: usize = 16;
+    for page in (0..leaf.len()).step_by(PAGE).take(MAX_PAGES) {
+        for line in 0..LINES {
+            prefetch_l2(leaf, page + line * 64);
+        }
+    }
+}
+
+/// [`prefetch`], into L2 rather than L1 (PREFETCHT1).
+#[inline(always)]
+fn prefetch_l2(data: &[u8], offset: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(b) = data.get(offset) {
+        // SAFETY: as in `prefetch`: a hint that never faults, on an address inside `data`.
+        unsafe {
+            core::arch::x86_64::_mm_prefetch(
+                (b as *const u8).cast::<i8>(),
+                core::arch::x86_64::_MM_HINT_T1,
+            )
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, offset);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +81,8 @@ mod tests {
         prefetch(&b, 10);
         prefetch(&b, usize::MAX);
         prefetch(&[], 0);
+        prefetch_leaf_start_of_pages(&b);
+        prefetch_leaf_start_of_pages(&[]);
+        prefetch_leaf_start_of_pages(&vec![0u8; 100_000]);
     }
 }

@@ -106,6 +106,18 @@ pub fn prefetched<'s, 'a>(leaves: &'s [Leaf<'a>]) -> impl Iterator<Item = &'s Le
     })
 }
 
+/// [`prefetched`] for loops that read every byte of each leaf (hashing keys and values): asks
+/// for the start of each page of the leaf [`prefetch::LEAVES_AHEAD`] places ahead
+/// ([`prefetch::prefetch_leaf_start_of_pages`] says why).
+pub fn prefetched_pages<'s, 'a>(leaves: &'s [Leaf<'a>]) -> impl Iterator<Item = &'s Leaf<'a>> + 's {
+    leaves.iter().enumerate().map(move |(i, leaf)| {
+        if let Some(next) = leaves.get(i + prefetch::LEAVES_AHEAD) {
+            prefetch::prefetch_leaf_start_of_pages(next.view.bytes());
+        }
+        leaf
+    })
+}
+
 /// The address range of an element's key and value (the value follows the key).
 fn span(e: &LeafElement<'_>) -> (usize, usize) {
     let start = e.key.as_ptr() as usize;
@@ -176,6 +188,12 @@ impl<'a> Iterator for Elements<'a> {
     }
 }
 
+/// The key range a page's keys must lie in, from its ancestors' branch elements (bbolt
+/// tx_check.go `recursivelyCheckPageKeyOrderInternal`): at or above the element pointing at it
+/// (closed), below the next element's key at the nearest level that has one (open). `None`:
+/// unbounded.
+pub(crate) type Bounds<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
 /// Walks the tree rooted at `root`, calling `on_leaf` for each leaf in key order. Problems are
 /// pushed with `bucket` as their path; the damaged subtree is skipped and the walk goes on.
 pub(crate) fn walk_tree<'a>(
@@ -186,12 +204,36 @@ pub(crate) fn walk_tree<'a>(
     problems: &mut Vec<Problem>,
     on_leaf: &mut dyn FnMut(Leaf<'a>),
 ) {
+    walk_tree_bounded(
+        db,
+        root,
+        bucket,
+        visited,
+        problems,
+        &mut |_, _| {},
+        &mut |leaf, _| on_leaf(leaf),
+    )
+}
+
+/// [`walk_tree`], also giving each page the key range its ancestors allow: `on_branch` gets
+/// each branch page's element keys (unreadable elements left out) with its bounds, `on_leaf`
+/// each leaf with its bounds. The bounds cost nothing extra: the walk reads branch keys anyway.
+pub(crate) fn walk_tree_bounded<'a>(
+    db: &'a Db,
+    root: Pgid,
+    bucket: &str,
+    visited: &mut Visited,
+    problems: &mut Vec<Problem>,
+    on_branch: &mut dyn FnMut(&[&'a [u8]], Bounds<'a>),
+    on_leaf: &mut dyn FnMut(Leaf<'a>, Bounds<'a>),
+) {
     // An explicit stack keeps a hostile depth from overflowing the call stack. Children are pushed
     // in reverse so they pop in key order.
-    let mut stack: Vec<(Pgid, usize)> = vec![(root, 0)];
-    while let Some((id, depth)) = stack.pop() {
+    let mut stack: Vec<(Pgid, usize, Bounds<'a>)> = vec![(root, 0, (None, None))];
+    let mut keys: Vec<&'a [u8]> = Vec::new();
+    while let Some((id, depth, bounds)) = stack.pop() {
         // Leaves pop in stack order: ask for the header of the one AHEAD pops from now.
-        if let Some(&(next, _)) = stack
+        if let Some(&(next, _, _)) = stack
             .len()
             .checked_sub(prefetch::AHEAD)
             .and_then(|i| stack.get(i))
@@ -227,11 +269,14 @@ pub(crate) fn walk_tree<'a>(
                 Ok(view) if view.is_empty() && depth > 0 => {
                     problems.note(problem(ProblemKind::EmptyPage))
                 }
-                Ok(view) => on_leaf(Leaf {
-                    page: id,
-                    inline: false,
-                    view,
-                }),
+                Ok(view) => on_leaf(
+                    Leaf {
+                        page: id,
+                        inline: false,
+                        view,
+                    },
+                    bounds,
+                ),
                 Err(e) => problems.note(problem(ProblemKind::ElementOutOfPage {
                     index: e.index,
                     detail: e.detail,
@@ -254,6 +299,7 @@ pub(crate) fn walk_tree<'a>(
                 };
                 let mut prev: Option<&[u8]> = None;
                 let mut children = Vec::with_capacity(branch.len());
+                keys.clear();
                 for i in 0..branch.len() {
                     match branch.element(i) {
                         Ok(e) => {
@@ -261,19 +307,37 @@ pub(crate) fn walk_tree<'a>(
                                 problems.note(problem(ProblemKind::KeysOutOfOrder { index: i }));
                             }
                             prev = Some(e.key);
-                            children.push(e.child);
+                            children.push((e.child, Some(e.key)));
+                            keys.push(e.key);
                         }
-                        Err(e) => problems.note(problem(ProblemKind::ElementOutOfPage {
-                            index: e.index,
-                            detail: e.detail,
-                        })),
+                        Err(e) => {
+                            problems.note(problem(ProblemKind::ElementOutOfPage {
+                                index: e.index,
+                                detail: e.detail,
+                            }));
+                            // bbolt's key-order check bounds the previous child by nothing here.
+                            children.push((0, None));
+                        }
                     }
                 }
+                on_branch(&keys, bounds);
                 // The pops AHEAD from now are prefetched as they come; the first ones now.
-                for &c in children.iter().take(prefetch::AHEAD) {
+                for &(c, _) in children
+                    .iter()
+                    .filter(|c| c.1.is_some())
+                    .take(prefetch::AHEAD)
+                {
                     db.prefetch_page(c);
                 }
-                stack.extend(children.into_iter().rev().map(|c| (c, depth + 1)));
+                // Child i: from its own key up to the next element's key (none when that element
+                // is unreadable), or up to this page's bound after the last one.
+                let mut upper = bounds.1;
+                for &(c, key) in children.iter().rev() {
+                    if key.is_some() {
+                        stack.push((c, depth + 1, (key, upper)));
+                    }
+                    upper = key;
+                }
             }
             _ => problems.note(problem(ProblemKind::InvalidType {
                 flags: page.flags(),

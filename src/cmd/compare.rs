@@ -139,13 +139,17 @@ fn read_copy<'a>(file: String, snap: &'a Snapshot, wal_dir: Option<&Path>) -> Co
     let (edge_revs, edge_first) = hashkv::store_revisions_by_descent(snap, &meta);
     let speculate = edge_first.is_some_and(|f| f >= 0 && f > edge_revs.compact);
     // The page graph here; every key bucket entry is checked as an mvcc record by the hash pass.
-    // One walk: the check hands the key bucket's leaves to the hash as it finds them.
-    let (check, own) = if speculate {
-        let hasher = hashkv::CurrentHash::new(&meta);
-        let check = snap.check_structure_with(&|run| hasher.add(run));
-        (check, hasher.finish(&meta))
-    } else {
-        (snap.check_structure(), None)
+    // One pass: the integrity verdict comes from the walk and from the leaves as the hash reads
+    // them. Only when that finds anything does the full check run, for its report.
+    let hasher = speculate.then(|| hashkv::CurrentHash::new(&meta));
+    let intact = snap.check_intact_with(&|run| {
+        if let Some(h) = &hasher {
+            h.add(run)
+        }
+    });
+    let (check, own) = match intact {
+        Some(report) => (report, hasher.and_then(|h| h.finish(&meta))),
+        None => (snap.check_structure(), None),
     };
     let (revs, first) = if check.problems.is_empty() {
         (edge_revs, edge_first)
@@ -240,17 +244,33 @@ pub fn run(args: &Args) -> CmdResult {
         resolved.push((p.display().to_string(), db, wal_dir));
     }
     // Each copy is mapped (and its pages populated), checked and hashed in parallel with the
-    // others; errors are reported for the first failing argument, as in order.
-    let mapped: Vec<_> = resolved.par_iter().map(|r| open_snapshot(&r.1)).collect();
-    let mut opened = Vec::new();
-    for ((f, _, w), snap) in resolved.into_iter().zip(mapped) {
-        opened.push((f, snap?, w));
-    }
-    let copies: Vec<Copy<'_>> = opened
+    // others, each read as soon as it is mapped (the kernel's populate of one overlaps the
+    // reading of another); errors are reported for the first failing argument, as in order.
+    let opened: Vec<OnceLock<Result<Snapshot, Error>>> =
+        resolved.iter().map(|_| OnceLock::new()).collect();
+    let read: Vec<Option<Copy<'_>>> = resolved
         .par_iter()
-        .map(|(f, s, w)| read_copy(f.clone(), s, w.as_deref()))
+        .zip(&opened)
+        .map(|((f, db, w), slot)| {
+            let snap =
+                slot.get_or_init(|| crate::trace::span("compare: map", || open_snapshot(db)));
+            let snap = snap.as_ref().ok()?;
+            Some(crate::trace::span("compare: copy", || {
+                read_copy(f.clone(), snap, w.as_deref())
+            }))
+        })
         .collect();
-    let report = judge(&copies);
+    let copies = match read.into_iter().collect::<Option<Vec<Copy<'_>>>>() {
+        Some(c) => c,
+        None => {
+            // A copy is missing only when its snapshot failed to open.
+            return Err(opened
+                .into_iter()
+                .find_map(|slot| slot.into_inner()?.err())
+                .unwrap_or_else(|| Error::new("compare: a copy could not be opened")));
+        }
+    };
+    let report = crate::trace::span("compare: judge", || judge(&copies));
     let mut out = sink;
     match fmt {
         Fmt::Json => write_json(&mut out, &report)?,
@@ -263,7 +283,9 @@ pub fn run(args: &Args) -> CmdResult {
         .all(|c| matches!(c.state, State::Agrees | State::Behind { .. }));
     // Unmapping a GiB-sized copy takes tens of milliseconds of kernel time: one per core.
     drop(copies);
-    opened.into_par_iter().for_each(drop);
+    opened
+        .into_par_iter()
+        .for_each(|o| crate::trace::span("compare: unmap", || drop(o)));
     Ok(if all_fine {
         Outcome::Clean
     } else {

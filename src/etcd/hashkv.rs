@@ -23,9 +23,11 @@ use super::records::Records;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
 use super::{buckets, meta::MetaInfo};
-use crate::bbolt::{prefetched, Leaf, Problem};
+use crate::bbolt::{prefetched_pages, Leaf, Problem};
 use rayon::prelude::*;
 use std::cmp::Ordering;
+
+mod combine;
 
 /// What `HashKV` answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -275,44 +277,44 @@ fn is_tombstone_key(k: &[u8]) -> bool {
 }
 
 fn hash_chunk(leaves: &[Leaf<'_>], f: &Filter) -> Part {
-    let (mut crc, mut len, mut unreadable, mut tombs) = (0u32, 0usize, 0u64, 0u64);
-    for leaf in prefetched(leaves) {
-        for e in leaf.view.elements() {
-            let Ok(e) = e else {
-                unreadable += 1;
-                continue;
-            };
-            let Some(kr) = bytes_to_rev(e.key) else {
-                unreadable += 1;
-                continue;
-            };
-            if f.includes(kr) {
-                if kr.0 == f.compact && is_tombstone_key(e.key) {
-                    tombs += 1;
-                    if f.skip_tombstone_at == Some(kr.0) {
-                        // Still checked as a record below.
-                        if KeyValue::decode(e.value).is_err() {
-                            unreadable += 1;
-                        }
-                        continue;
-                    }
-                }
-                crc = crc32c::crc32c_append(crc, e.key);
-                crc = crc32c::crc32c_append(crc, e.value);
-                len += e.key.len() + e.value.len();
-            }
-            // etcd's restore would stop on a value that is not a KeyValue (lg.Fatal). Decoded
-            // after the hash read the value, so its bytes are in cache.
-            if KeyValue::decode(e.value).is_err() {
-                unreadable += 1;
-            }
-        }
+    let mut part = Part::default();
+    for leaf in prefetched_pages(leaves) {
+        hash_leaf(&mut part, leaf, f);
     }
-    Part {
-        crc,
-        len,
-        unreadable,
-        tombstones_at_compact: tombs,
+    part
+}
+
+/// Adds one leaf's entries that `f` includes to `part`.
+fn hash_leaf(part: &mut Part, leaf: &Leaf<'_>, f: &Filter) {
+    for e in leaf.view.elements() {
+        let Ok(e) = e else {
+            part.unreadable += 1;
+            continue;
+        };
+        let Some(kr) = bytes_to_rev(e.key) else {
+            part.unreadable += 1;
+            continue;
+        };
+        if f.includes(kr) {
+            if kr.0 == f.compact && is_tombstone_key(e.key) {
+                part.tombstones_at_compact += 1;
+                if f.skip_tombstone_at == Some(kr.0) {
+                    // Still checked as a record below.
+                    if KeyValue::decode(e.value).is_err() {
+                        part.unreadable += 1;
+                    }
+                    continue;
+                }
+            }
+            part.crc = crc32c::crc32c_append(part.crc, e.key);
+            part.crc = crc32c::crc32c_append(part.crc, e.value);
+            part.len += e.key.len() + e.value.len();
+        }
+        // etcd's restore would stop on a value that is not a KeyValue (lg.Fatal). Decoded
+        // after the hash read the value, so its bytes are in cache.
+        if KeyValue::decode(e.value).is_err() {
+            part.unreadable += 1;
+        }
     }
 }
 
@@ -408,7 +410,7 @@ fn last_key_main(l: Option<&Leaf<'_>>) -> Option<i64> {
 
 /// The key bucket hashed by `filter`, in chunks of leaves on every core while the walk is still
 /// finding the next ones (CRC-32C is sequential, but per-chunk CRCs combine into the CRC of the
-/// concatenation: `crc32c_combine`).
+/// concatenation: [`combine::crc32c_combine`]).
 struct Hashed<'a> {
     crc: u32,
     unreadable: u64,
@@ -492,7 +494,7 @@ fn combine(parts: impl Iterator<Item = Part>) -> Part {
         ..Part::default()
     };
     for p in parts {
-        all.crc = crc32c::crc32c_combine(all.crc, p.crc, p.len);
+        all.crc = combine::crc32c_combine(all.crc, p.crc, p.len);
         all.unreadable += p.unreadable;
         all.tombstones_at_compact += p.tombstones_at_compact;
     }
@@ -653,13 +655,19 @@ impl<'a> CurrentHash<'a> {
         }
     }
 
-    /// Hashes one run of leaves of a top-level `key` bucket (others are ignored).
-    pub fn add(&self, run: crate::bbolt::check::BucketLeaves<'_, 'a>) {
+    /// Hashes one run of leaves of a top-level `key` bucket (others are ignored), from
+    /// [`crate::bbolt::intact::check_intact_with`]: each leaf is hashed, then checked by the
+    /// integrity pass while its bytes are still in cache.
+    pub fn add(&self, run: &crate::bbolt::intact::CheckedRun<'_, 'a>) {
         if run.nesting != 1 || run.name != buckets::KEY {
             return;
         }
-        let part = hash_chunk(run.leaves, &self.filter);
-        let last = run.leaves.last().copied();
+        let mut part = Part::default();
+        let mut last = None;
+        run.for_each_leaf(|leaf| {
+            hash_leaf(&mut part, leaf, &self.filter);
+            last = Some(*leaf);
+        });
         let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
         runs.push((run.bucket, run.chunk, part, last));
     }

@@ -88,4 +88,13 @@ impl Snapshot {
     ) -> bbolt::CheckReport {
         bbolt::check::check_with(&self.db, hook)
     }
+
+    /// [`Snapshot::check_structure`]'s report when it would find no problem, else `None`, in the
+    /// pass that hands every bucket's leaves to `hook` ([`bbolt::intact::check_intact_with`]).
+    pub fn check_intact_with<'a>(
+        &'a self,
+        hook: bbolt::intact::IntactHook<'_, 'a>,
+    ) -> Option<bbolt::CheckReport> {
+        bbolt::intact::check_intact_with(&self.db, hook)
+    }
 }
