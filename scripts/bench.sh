@@ -136,7 +136,8 @@ done
 if [[ " $sizes " == *" big "* ]]; then
   echo "== memory of every command (big.db)" >&2
   db="$dir/big.db"
-  exp="$(mktemp -d "$dir/export.XXXXXX")"
+  # Not beside the inputs: export refuses to write next to its evidence.
+  exp="$(mktemp -d "${TMPDIR:-/var/tmp}/etcd-autopsy-export.XXXXXX")"
   {
     printf 'status\t%s status %s -w json\n' "$bin" "$db"
     printf 'stats\t%s stats %s\n' "$bin" "$db"
