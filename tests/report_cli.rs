@@ -532,18 +532,7 @@ fn openshift_managed_routes_and_tokens_are_checked_through_keys_recovered_from_t
         .as_str()
         .unwrap()
         .starts_with("/openshift.io/routes/app-dev/"));
-    let nodes: Vec<(&str, u64, u64)> = f.report["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            (
-                n["name"].as_str().unwrap(),
-                n["decrypts"].as_u64().unwrap(),
-                n["fails"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let nodes = node_counts(&f.report);
     assert_eq!(
         nodes,
         [
@@ -646,18 +635,7 @@ fn openshift_managed_after_a_rotation_is_judged_with_that_snapshots_keys() {
         u["decrypts_with"],
         serde_json::json!(["openshift-apiserver/aescbc/1"])
     );
-    let nodes: Vec<(&str, u64, u64)> = f.report["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            (
-                n["name"].as_str().unwrap(),
-                n["decrypts"].as_u64().unwrap(),
-                n["fails"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let nodes = node_counts(&f.report);
     assert_eq!(
         nodes,
         [
@@ -1065,4 +1043,20 @@ fn a_log_given_as_a_fifo_is_read_once_and_recorded_unhashed() {
     assert_eq!(input["sha256"], "");
     assert!(input["size"].as_u64().unwrap() > 0);
     assert_eq!(input["path"], fifo.display().to_string());
+}
+
+/// Per node of a report's JSON: (name, records it decrypts, records it fails on).
+fn node_counts(report: &serde_json::Value) -> Vec<(&str, u64, u64)> {
+    report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap(),
+                n["decrypts"].as_u64().unwrap(),
+                n["fails"].as_u64().unwrap(),
+            )
+        })
+        .collect()
 }
