@@ -513,12 +513,7 @@ fn openshift_managed_routes_and_tokens_are_checked_through_keys_recovered_from_t
     let token = g["keys"][0].as_str().unwrap();
     assert!(token.starts_with("/openshift.io/oauth/authorizetokens/"));
     // Which generation opens which record: the unreadable record names the key Secret's key.
-    let u = f.report["unreadable"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["key"] == token)
-        .unwrap();
+    let u = unreadable_entry(&f.report, token);
     assert_eq!(
         u["decrypts_with"],
         serde_json::json!(["oauth-apiserver/aescbc/1"])
@@ -625,12 +620,7 @@ fn openshift_managed_after_a_rotation_is_judged_with_that_snapshots_keys() {
         .contains("openshift-config-managed/encryption-key-openshift-apiserver-1"));
     let route = g["keys"][0].as_str().unwrap();
     assert!(route.starts_with("/openshift.io/routes/app-prod/"));
-    let u = f.report["unreadable"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["key"] == route)
-        .unwrap();
+    let u = unreadable_entry(&f.report, route);
     assert_eq!(
         u["decrypts_with"],
         serde_json::json!(["openshift-apiserver/aescbc/1"])
@@ -1059,4 +1049,14 @@ fn node_counts(report: &serde_json::Value) -> Vec<(&str, u64, u64)> {
             )
         })
         .collect()
+}
+
+/// The entry of a report's JSON `unreadable` list for the record `key`.
+fn unreadable_entry<'a>(report: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    report["unreadable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["key"] == key)
+        .unwrap()
 }
