@@ -174,7 +174,7 @@ pub fn run(args: &Args) -> CmdResult {
     };
     let selected = select(&records, sel, &target);
     let decoder = Decoder::new(keyring.as_ref(), true);
-    let mut tree = args
+    let tree = args
         .to
         .as_deref()
         .map(|d| Tree::create(d, args.force))
@@ -219,7 +219,7 @@ pub fn run(args: &Args) -> CmdResult {
             let page = page_of(&item);
             salvaged_items += usize::from(page.is_some());
             strip(&mut item.object, args.with_status);
-            match tree.as_mut() {
+            match &tree {
                 Some(t) => t.write(&item, sensitive, page)?,
                 None => {
                     let g = (rank(&item.object), kind_group(&item.object));
@@ -385,7 +385,7 @@ impl Tree {
         })
     }
 
-    fn write(&mut self, i: &Item, sensitive: bool, page: Option<u64>) -> Result<(), Error> {
+    fn write(&self, i: &Item, sensitive: bool, page: Option<u64>) -> Result<(), Error> {
         let o = &i.object;
         // An object without metadata.name (RangeAllocation) is filed under its key's name.
         let key_name = i.key.rsplit('/').next().unwrap_or("");
