@@ -99,7 +99,7 @@ for size in $sizes; do
   suffix=""; [ "$pass" = cold ] && suffix="-cold"
   if [ "$pass" = warm ]; then
     inputs="$db $dir/cp-1.yaml $dir/cp-2.yaml $dir/cp-3.yaml"
-    [ "$size" = big ] && inputs="$inputs $(ls "$dir"/apiserver.log "$dir"/errors-200m.log "$dir"/errors-200m.log.gz 2>/dev/null | tr '\n' ' ')"
+    [ "$size" = big ] && inputs="$inputs $( (ls "$dir"/apiserver.log "$dir"/errors-200m.log "$dir"/errors-200m.log.gz 2>/dev/null || true) | tr '\n' ' ')"
     # shellcheck disable=SC2086
     python3 "$repo/scripts/bench/cache.py" "$cache" $inputs
     [ "$cache" = paged ] && suffix="-paged"

@@ -125,19 +125,50 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     hasher(data).finalize().into()
 }
 
-/// Bytes hashed per step: each step is first copied into a buffer that stays in L2.
+/// Bytes hashed per step when each step is first copied into a buffer that stays in L2.
 const STEP: usize = 256 << 10;
 
-/// Why the copy: SHA-256 is one serial chain of rounds (SHA-NI: ~1.5 cycles a byte), and fed
-/// straight from a mapping of the page cache it keeps too few loads in flight to hide DRAM (and,
-/// under a hypervisor, two-level page-table walks) at every 4 KiB page. `memcpy` streams the
-/// same bytes with many loads in flight. Measured on the 1.23 GB bench snapshot, warm cache,
-/// one thread (KVM Xeon family 6 model 167): hashing the mapping directly, with a prefetch per
-/// page of the next step, took 1.03–1.05 s (user+sys); copying each 256 KiB step first took
-/// 0.88 s, as fast as `read(2)` into a buffer (0.88–0.93 s) and `openssl dgst` (0.91 s).
+/// Whether to hash a mapping through an L2 copy ([`hasher`]). It depends on the CPU, measured
+/// on the 1.23 GB bench snapshot, warm cache, one thread, sha2 0.10's SHA-NI code:
+///
+/// - KVM Xeon (Intel family 6 model 167): SHA-256 is one serial chain of rounds (~1.5 cycles a
+///   byte), and fed straight from a mapping of the page cache it keeps too few loads in flight
+///   to hide DRAM and the guest's two-level page-table walks at every 4 KiB page: 1.03–1.05 s
+///   (user+sys) with a prefetch per page of the next step; copying each 256 KiB step first
+///   (`memcpy` streams with many loads in flight) took 0.88 s, as fast as `openssl dgst` (0.91 s).
+/// - KVM EPYC (AMD family 25 model 1, Zen 3): the same hash straight from the mapping took
+///   0.79–0.81 s (prefetching 4–64 KiB ahead changed nothing) and the 256 KiB copy made it
+///   1.31 s: glibc's `memcpy` copies that size with `rep movsb`, slow on this core; a 16 KiB
+///   step or a vector loop still cost 0.87–0.88 s. `openssl dgst` took 0.98 s wall there.
+///
+/// So the copy is kept where it was measured to help and skipped on AMD's cores.
+fn copy_first() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static COPY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *COPY.get_or_init(|| {
+            // SAFETY: CPUID leaf 0 (the vendor) exists on every x86_64 CPU and only reads
+            // identification registers. (`__cpuid` is a safe fn from Rust 1.87 on; unsafe in
+            // 1.86, the crate's rust-version.)
+            #[allow(unused_unsafe)]
+            let id = unsafe { std::arch::x86_64::__cpuid(0) };
+            // The vendor string is EBX, EDX, ECX: "AuthenticAMD" (and Hygon's Zen-based
+            // "HygonGenuine").
+            let vendor = [id.ebx, id.edx, id.ecx];
+            let amd = vendor == [0x6874_7541, 0x6974_6e65, 0x444d_4163];
+            let hygon = vendor == [0x6f67_7948, 0x6e65_476e, 0x656e_6975];
+            !(amd || hygon)
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 fn hasher(data: &[u8]) -> Sha256 {
     let mut h = Sha256::new();
-    if data.len() <= STEP {
+    if data.len() <= STEP || !copy_first() {
         h.update(data);
         return h;
     }
