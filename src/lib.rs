@@ -49,6 +49,7 @@ pub mod bbolt;
 pub mod cmd;
 pub mod correlate;
 pub mod decrypt;
+pub mod digest;
 pub mod etcd;
 pub mod guard;
 pub mod keyring;

@@ -210,7 +210,13 @@ impl Prehashed {
     /// else so a GB log's SHA-256 runs beside the snapshot work instead of after the log scan.
     /// A path that cannot be read here is left out; [`source_inputs_hashed`] then reads it
     /// itself and reports its error as before. FIFOs and devices are never opened here.
-    pub fn compute(keys: &KeySourceArgs, logs: &[crate::logs::LogInput]) -> Prehashed {
+    /// `skip` (a path as given) is left out: it is hashed elsewhere and added with
+    /// [`Prehashed::insert`].
+    pub fn compute(
+        keys: &KeySourceArgs,
+        logs: &[crate::logs::LogInput],
+        skip: Option<&str>,
+    ) -> Prehashed {
         let mut paths: Vec<String> = Vec::new();
         for (list, flag) in [
             (&keys.encryption_config, "--encryption-config"),
@@ -234,7 +240,7 @@ impl Prehashed {
         }
         let mut out = std::collections::HashMap::new();
         for p in paths {
-            if out.contains_key(&p) {
+            if out.contains_key(&p) || skip == Some(p.as_str()) {
                 continue;
             }
             if let Some(h) = hash_regular_file(&p) {
@@ -242,6 +248,11 @@ impl Prehashed {
             }
         }
         Prehashed(out)
+    }
+
+    /// A file hashed elsewhere ([`Companion`]).
+    pub fn insert(&mut self, path: String, size: u64, sha256: &[u8; 32]) {
+        self.0.insert(path, (size, hex(sha256)));
     }
 
     fn input(&self, path: &str, role: &str, node: Option<&str>) -> Result<Input, Error> {
@@ -258,19 +269,48 @@ impl Prehashed {
     }
 }
 
-/// Size and SHA-256 of a regular file, mapped read-only; `None` for anything else or on error.
-fn hash_regular_file(path: &str) -> Option<(u64, String)> {
+/// The largest regular log file, mapped read-only, to hash beside the snapshot on the snapshot
+/// hash's thread ([`build::analyse_beside`]'s companion) instead of on a thread of its own.
+pub struct Companion {
+    /// The path as the scan names it (the chain of custody's key).
+    pub path: String,
+    map: memmap2::Mmap,
+}
+
+impl Companion {
+    /// None when no log is a non-empty regular file that can be mapped.
+    pub fn pick(logs: &[crate::logs::LogInput]) -> Option<Companion> {
+        if logs.is_empty() {
+            return None;
+        }
+        let (files, _, _) = crate::logs::source::expand(logs).ok()?;
+        let (size, path) = files
+            .into_iter()
+            .filter(|f| f.path.is_some())
+            .filter_map(|f| {
+                let m = std::fs::metadata(&f.display).ok()?;
+                (m.is_file() && m.len() > 0).then_some((m.len(), f.display))
+            })
+            .max()?;
+        let map = map_regular(&path)?;
+        (map.len() as u64 == size).then_some(Companion { path, map })
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+}
+
+/// A read-only mapping of a regular file; `None` for anything else, an empty file or on error.
+fn map_regular(path: &str) -> Option<memmap2::Mmap> {
     // Asked before opening: opening a FIFO for reading would wait for a writer.
     if !std::fs::metadata(path).ok()?.is_file() {
         return None;
     }
     let f = std::fs::File::open(path).ok()?;
     let meta = f.metadata().ok()?;
-    if !meta.is_file() {
+    if !meta.is_file() || meta.len() == 0 {
         return None;
-    }
-    if meta.len() == 0 {
-        return Some((0, hex(&sha256(&[]))));
     }
     // SAFETY: a read-only private mapping of a regular file the user named as evidence; like
     // the log scan's own mapping (logs::source::Opened::Mapped), a file truncated meanwhile
@@ -278,7 +318,19 @@ fn hash_regular_file(path: &str) -> Option<(u64, String)> {
     let map = unsafe { memmap2::MmapOptions::new().map(&f) }.ok()?;
     #[cfg(unix)]
     let _ = map.advise(memmap2::Advice::Sequential);
-    Some((map.len() as u64, hex(&sha256(&map))))
+    Some(map)
+}
+
+/// Size and SHA-256 of a regular file, mapped read-only; `None` for anything else or on error.
+fn hash_regular_file(path: &str) -> Option<(u64, String)> {
+    match map_regular(path) {
+        Some(map) => Some((map.len() as u64, hex(&sha256(&map)))),
+        // An empty regular file cannot be mapped; its hash is that of no bytes.
+        None => std::fs::metadata(path)
+            .ok()
+            .filter(|m| m.is_file() && m.len() == 0)
+            .map(|_| (0, hex(&sha256(&[])))),
+    }
 }
 
 /// [`source_inputs`], taking the hashes `pre` already holds.
@@ -348,25 +400,35 @@ pub fn run(args: &Args) -> CmdResult {
     // for the 1.2 GB bench file, the other idle), then beside the snapshot's SHA-256
     // (build::analyse). Not scoped: an error opening the snapshot or a key source returns at
     // once instead of waiting for a GB hash it no longer needs.
+    // The largest log is hashed with the snapshot instead, on one core ([`Companion`]).
+    let companion = Companion::pick(&args.logs.log);
     let pre = {
         let (keys, logs) = (args.keys.clone(), args.logs.log.clone());
+        let skip = companion.as_ref().map(|c| c.path.clone());
         std::thread::spawn(move || {
-            crate::trace::span("input hashes", || Prehashed::compute(&keys, &logs))
+            crate::trace::span("input hashes", || {
+                Prehashed::compute(&keys, &logs, skip.as_deref())
+            })
         })
     };
     let (snap, compressed) = super::common::open_snapshot_traced(&args.snapshot)?;
     let keyring = args.keys.load()?;
     // Scanning the logs overlaps the snapshot work, and only the correlation waits for it.
-    let (analysis, logs) = build::analyse_beside(
+    let (analysis, logs, companion_sha256) = build::analyse_beside(
         &snap,
         &keyring,
         || crate::trace::span("log scan", || args.logs.scan()),
         |logs| logs.as_ref().ok().and_then(Option::as_ref),
+        companion.as_ref().map(Companion::bytes),
         &build::Options::judging(args.allow_missing_trailer, args.quota_backend_bytes),
         &progress,
     );
     // A panic there is a bug; without its hashes the inputs are read again below.
-    let pre = pre.join().unwrap_or_default();
+    let mut pre = pre.join().unwrap_or_default();
+    if let (Some(c), Some(sha)) = (companion, companion_sha256) {
+        let size = c.bytes().len() as u64;
+        pre.insert(c.path, size, &sha);
+    }
     let logs = logs?;
     let inputs = source_inputs_hashed(&args.keys, logs.as_ref(), &pre)?;
     let mut report = crate::trace::span("into report", || {

@@ -49,6 +49,12 @@ impl Snapshot {
         trailer::verify(self.db.data(), self.db.logical_size())
     }
 
+    /// [`Snapshot::verify_trailer`], and the SHA-256 of `other` hashed beside it on the same
+    /// thread ([`trailer::verify_paired`]).
+    pub fn verify_trailer_paired(&self, other: &[u8]) -> (TrailerCheck, [u8; 32]) {
+        trailer::verify_paired(self.db.data(), self.db.logical_size(), other)
+    }
+
     /// The trailer state without hashing ([`trailer::skipped`]).
     pub fn skip_trailer(&self) -> TrailerCheck {
         trailer::skipped(self.db.data(), self.db.logical_size())

@@ -100,7 +100,7 @@ pub fn analyse(
     opts: &Options,
     progress: &dyn Progress,
 ) -> Analysis {
-    analyse_beside(snap, keyring, move || logs, |l| *l, opts, progress).0
+    analyse_beside(snap, keyring, move || logs, |l| *l, None, opts, progress).0
 }
 
 /// [`analyse`] with `side` (e.g. scanning and hashing the logs) run beside the snapshot work,
@@ -109,33 +109,40 @@ pub fn analyse(
 /// Only the integrity findings wait for the snapshot's SHA-256: the correlation starts as soon
 /// as the records are judged and `side` is done, while the hash still runs, so no stage is left
 /// to run alone on one core after it.
+///
+/// `companion`, another input the caller must hash anyway (a GB log for the chain of custody),
+/// is hashed on the snapshot hash's thread, the two interleaved ([`crate::digest`]): one core
+/// for both hashes instead of two. Its SHA-256 is the third value (None without a companion or
+/// when `opts` skips the file hashes).
 pub fn analyse_beside<T: Send>(
     snap: &Snapshot,
     keyring: &Keyring,
     side: impl FnOnce() -> T + Send,
     logs_of: impl FnOnce(&T) -> Option<&LogScan>,
+    companion: Option<&[u8]>,
     opts: &Options,
     progress: &dyn Progress,
-) -> (Analysis, T) {
+) -> (Analysis, T, Option<[u8; 32]>) {
     std::thread::scope(|s| {
         // Its own thread, not a rayon task: a task queued behind the pool's other work (the log
         // scan) would start late and the longest single task end last.
         let sha = s.spawn(|| {
-            trace::span("snapshot sha256", || {
-                if opts.skip_file_hashes {
-                    snap.skip_trailer()
-                } else {
-                    snap.verify_trailer()
+            trace::span("snapshot sha256", || match companion {
+                _ if opts.skip_file_hashes => (snap.skip_trailer(), None),
+                Some(other) => {
+                    let (check, digest) = snap.verify_trailer_paired(other);
+                    (check, Some(digest))
                 }
+                None => (snap.verify_trailer(), None),
             })
         });
         let (f, t) = rayon::join(|| facts(snap, keyring, opts, progress), side);
         let pending = f.diagnose_but_integrity(keyring, logs_of(&t), opts);
-        let trailer = match sha.join() {
+        let (trailer, companion) = match sha.join() {
             Ok(t) => t,
             Err(p) => std::panic::resume_unwind(p),
         };
-        (f.finish(snap, keyring, trailer, pending, opts), t)
+        (f.finish(snap, keyring, trailer, pending, opts), t, companion)
     })
 }
 
