@@ -14,6 +14,7 @@
 //! `sha2` crate on every length around the block and padding boundaries.
 
 use sha2::digest::generic_array::GenericArray;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const BLOCK: usize = 64;
 
@@ -66,26 +67,48 @@ impl Midstate {
 /// The midstates of `a` and of `b` after each one's whole blocks (the tails, under 64 bytes,
 /// are left for [`Midstate::finish`]), hashed interleaved while both have blocks left.
 pub fn pair(a: &[u8], b: &[u8]) -> (Midstate, Midstate) {
+    pair_until_split(a, b, &AtomicBool::new(false))
+}
+
+/// [`pair`], until `split` is set (by another thread, when a core has become free): from then
+/// on `b` goes on on a thread of its own and `a` on the calling thread, one message per core.
+/// The answer is the same either way.
+pub fn pair_until_split(a: &[u8], b: &[u8], split: &AtomicBool) -> (Midstate, Midstate) {
     let (fa, fb) = (a.len() / BLOCK * BLOCK, b.len() / BLOCK * BLOCK);
     let (mut sa, mut sb) = (IV, IV);
     let common = fa.min(fb);
+    let mut at = 0;
     if has_sha_ni() {
         // Steps of 64 KiB: the midstates are always whole, whatever the inputs' lengths.
         const STEP: usize = 64 << 10;
-        let mut at = 0;
-        while at < common {
+        while at < common && !split.load(Ordering::Relaxed) {
             let n = STEP.min(common - at);
             // SAFETY: `has_sha_ni` checked the CPU has SHA, SSSE3 and SSE4.1; both ranges are in
             // bounds and a whole number of blocks.
             unsafe { shani::compress2(&mut sa, &a[at..at + n], &mut sb, &b[at..at + n]) };
             at += n;
         }
-    } else {
-        compress_one(&mut sa, &a[..common]);
-        compress_one(&mut sb, &b[..common]);
     }
-    compress_one(&mut sa, &a[common..fa]);
-    compress_one(&mut sb, &b[common..fb]);
+    std::thread::scope(|s| {
+        let rest_b = &b[at..fb];
+        // Split, or the remainder of `b` is long enough to be worth a thread: 1 MiB.
+        let other =
+            (at < fb && (split.load(Ordering::Relaxed) || at == 0) && rest_b.len() >= 1 << 20)
+                .then(|| {
+                    s.spawn(move || {
+                        compress_one(&mut sb, rest_b);
+                        sb
+                    })
+                });
+        compress_one(&mut sa, &a[at..fa]);
+        sb = match other {
+            Some(t) => t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            None => {
+                compress_one(&mut sb, rest_b);
+                sb
+            }
+        };
+    });
     let mid = |state, len: usize| Midstate {
         state,
         len: len as u64,
@@ -278,13 +301,37 @@ mod tests {
         }
     }
 
+    /// Split before, during (set by another thread) and never: the same midstates.
+    #[test]
+    fn a_split_changes_nothing() {
+        let (a, b) = (bytes(3 << 20 | 77, 5), bytes(5 << 20 | 3, 6));
+        let want = (Sha256::digest(&a), Sha256::digest(&b));
+        for at in [None, Some(0u64), Some(2)] {
+            let split = AtomicBool::new(at == Some(0));
+            let (ma, mb) = std::thread::scope(|s| {
+                if at == Some(2) {
+                    s.spawn(|| {
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                        split.store(true, Ordering::Relaxed);
+                    });
+                }
+                pair_until_split(&a, &b, &split)
+            });
+            assert_eq!(ma.finish(&a[ma.hashed()..])[..], want.0[..], "{at:?}");
+            assert_eq!(mb.finish(&b[mb.hashed()..])[..], want.1[..], "{at:?}");
+        }
+    }
+
     #[test]
     fn one_midstate_finishes_two_endings() {
         let data = bytes(10_000 + 32, 3);
         let (body, trailer) = data.split_at(10_000);
         let (m, _) = pair(body, &[]);
         let rest = &data[m.len as usize..];
-        assert_eq!(m.finish(&body[m.len as usize..])[..], Sha256::digest(body)[..]);
+        assert_eq!(
+            m.finish(&body[m.len as usize..])[..],
+            Sha256::digest(body)[..]
+        );
         assert_eq!(m.finish(rest)[..], Sha256::digest(&data)[..]);
         assert!(trailer.len() == 32);
     }

@@ -445,8 +445,12 @@ mod tests {
     fn by_key_order_is_byte_order_then_revision() {
         let mut keys: Vec<Vec<u8>> = Vec::new();
         for n in 0..300u32 {
-            let mut k = format!("/registry/secrets/ns-{:02}/secret-{:07}", n % 7, n * 7919 % 1000)
-                .into_bytes();
+            let mut k = format!(
+                "/registry/secrets/ns-{:02}/secret-{:07}",
+                n % 7,
+                n * 7919 % 1000
+            )
+            .into_bytes();
             match n % 9 {
                 0 => k.truncate(21 + (n as usize % 20)),
                 1 => k.push(0),

@@ -50,9 +50,13 @@ impl Snapshot {
     }
 
     /// [`Snapshot::verify_trailer`], and the SHA-256 of `other` hashed beside it on the same
-    /// thread ([`trailer::verify_paired`]).
-    pub fn verify_trailer_paired(&self, other: &[u8]) -> (TrailerCheck, [u8; 32]) {
-        trailer::verify_paired(self.db.data(), self.db.logical_size(), other)
+    /// thread until `split` is set ([`trailer::verify_paired`]).
+    pub fn verify_trailer_paired(
+        &self,
+        other: &[u8],
+        split: &std::sync::atomic::AtomicBool,
+    ) -> (TrailerCheck, [u8; 32]) {
+        trailer::verify_paired(self.db.data(), self.db.logical_size(), other, split)
     }
 
     /// The trailer state without hashing ([`trailer::skipped`]).

@@ -78,11 +78,17 @@ pub fn verify(data: &[u8], logical_size: u64) -> TrailerCheck {
 
 /// [`verify`], and the SHA-256 of `other` computed on the same thread, the two interleaved
 /// ([`crate::digest`]): for a caller that must hash another big input anyway (`report`'s
-/// chain of custody), about the time of the longer of the two alone.
-pub fn verify_paired(data: &[u8], logical_size: u64, other: &[u8]) -> (TrailerCheck, [u8; 32]) {
+/// chain of custody), about the time of the longer of the two alone. Once `split` is set
+/// (a core is free), the two go on on two threads ([`crate::digest::pair_until_split`]).
+pub fn verify_paired(
+    data: &[u8],
+    logical_size: u64,
+    other: &[u8],
+    split: &std::sync::atomic::AtomicBool,
+) -> (TrailerCheck, [u8; 32]) {
     let present = has_trailer(data.len() as u64);
     let body = &data[..data.len() - if present { TRAILER_LEN } else { 0 }];
-    let (mid, other_mid) = crate::digest::pair(body, other);
+    let (mid, other_mid) = crate::digest::pair_until_split(body, other, split);
     let at = |m: &crate::digest::Midstate, b: &[u8]| m.finish(&b[m.hashed()..]);
     let file = at(&mid, data);
     let computed = present.then(|| at(&mid, body));
@@ -226,7 +232,7 @@ mod tests {
         bad[5] ^= 1;
         let without = vec![9u8; 4096 * 3];
         for (data, logical) in [(&with, 4096 * 3), (&bad, 4096 * 3), (&without, 4096 * 2)] {
-            let (c, o) = verify_paired(data, logical, &other);
+            let (c, o) = verify_paired(data, logical, &other, &Default::default());
             let single = verify(data, logical);
             assert_eq!(format!("{c:?}"), format!("{single:?}"));
             assert_eq!(o[..], sha2::Sha256::digest(&other)[..]);

@@ -123,6 +123,8 @@ pub fn analyse_beside<T: Send>(
     opts: &Options,
     progress: &dyn Progress,
 ) -> (Analysis, T, Option<[u8; 32]>) {
+    // Set when the analysis is done and only the hashes are left: they then go on one per core.
+    let split = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
         // Its own thread, not a rayon task: a task queued behind the pool's other work (the log
         // scan) would start late and the longest single task end last.
@@ -130,7 +132,7 @@ pub fn analyse_beside<T: Send>(
             trace::span("snapshot sha256", || match companion {
                 _ if opts.skip_file_hashes => (snap.skip_trailer(), None),
                 Some(other) => {
-                    let (check, digest) = snap.verify_trailer_paired(other);
+                    let (check, digest) = snap.verify_trailer_paired(other, &split);
                     (check, Some(digest))
                 }
                 None => (snap.verify_trailer(), None),
@@ -138,11 +140,16 @@ pub fn analyse_beside<T: Send>(
         });
         let (f, t) = rayon::join(|| facts(snap, keyring, opts, progress), side);
         let pending = f.diagnose_but_integrity(keyring, logs_of(&t), opts);
+        split.store(true, std::sync::atomic::Ordering::Relaxed);
         let (trailer, companion) = match sha.join() {
             Ok(t) => t,
             Err(p) => std::panic::resume_unwind(p),
         };
-        (f.finish(snap, keyring, trailer, pending, opts), t, companion)
+        (
+            f.finish(snap, keyring, trailer, pending, opts),
+            t,
+            companion,
+        )
     })
 }
 
