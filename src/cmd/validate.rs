@@ -720,7 +720,7 @@ pub fn validation(snapshot: String, a: Assembly) -> Validation {
         .findings
         .iter()
         .filter(|f| f.kind.blocks_restore())
-        .flat_map(|f| f.keys.iter().map(String::as_str))
+        .flat_map(|f| f.keys.iter().map(|k| &**k))
         .collect();
     let mut unreadable_by_key: BTreeMap<String, u64> = BTreeMap::new();
     for u in r.unreadable.iter().filter(|u| lost.contains(&*u.key)) {

@@ -290,7 +290,7 @@ fn key_mismatch(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> Ac
             };
             let keys_of = |idx: &[usize]| {
                 idx.iter()
-                    .map(|&i| audit.unreadable[i].key.to_string())
+                    .map(|&i| audit.unreadable[i].key.clone())
                     .collect::<Vec<_>>()
             };
             let mut evidence = Vec::new();
@@ -400,7 +400,7 @@ fn recreate_steps(
     name: &str,
     odd_fp: &str,
     odd_nodes: &[String],
-    mirror: Vec<String>,
+    mirror: Vec<Arc<str>>,
 ) -> Vec<RemedyStep> {
     if mirror.is_empty() {
         return Vec::new();
@@ -435,7 +435,7 @@ fn recreate_steps(
         .filter_map(|k| {
             let p = crate::kube::KeyPath::parse(k.as_bytes())?;
             Some(ObjectRef {
-                key: k.clone(),
+                key: k.to_string(),
                 resource: p.qualified_resource(),
                 namespace: p.namespace.map(str::to_string),
                 name: p.name.to_string(),
@@ -528,7 +528,7 @@ fn lost_records(ctx: &Context<'_>, cov: &Coverage, out: &mut Vec<Finding>) -> BT
     }
     let key_list = |idx: &[usize]| {
         idx.iter()
-            .map(|&i| ctx.audit.unreadable[i].key.to_string())
+            .map(|&i| ctx.audit.unreadable[i].key.clone())
             .collect::<Vec<_>>()
     };
     let resources_of = |idx: &[usize]| {
@@ -871,9 +871,9 @@ fn node_read_failures(
                     .insert(k.node.clone());
             }
         }
-        let keys: Vec<String> = rest
+        let keys: Vec<Arc<str>> = rest
             .iter()
-            .map(|&i| audit.unreadable[i].key.to_string())
+            .map(|&i| audit.unreadable[i].key.clone())
             .collect();
         let evidence: Vec<Evidence> = errors
             .iter()
@@ -1094,7 +1094,7 @@ fn plaintext_in_encrypted(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         severity: Severity::Warning,
         summary: format!("{} record(s) of {} are stored in plaintext although the configs encrypt that resource", recs.len(), list(&resources)),
         nodes: nodes.into_iter().collect(),
-        keys: recs.iter().map(|r| r.key.clone()).collect(),
+        keys: recs.iter().map(|r| Arc::from(r.key.as_str())).collect(),
         evidence: vec![Evidence {
             text: "written before encryption was enabled (or before the initial encryption finished), or through an apiserver without the config".into(),
             source: Some(ctx.snapshot_path.to_string()),
@@ -1163,7 +1163,7 @@ fn kms_required(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         severity: Severity::Info,
         summary: format!("{} record(s) are encrypted through a KMS plugin; only the plugin can open them", recs.len()),
         nodes: recs.iter().flat_map(|r| r.nodes.iter().cloned()).collect::<BTreeSet<_>>().into_iter().collect(),
-        keys: recs.iter().map(|r| r.key.clone()).collect(),
+        keys: recs.iter().map(|r| Arc::from(r.key.as_str())).collect(),
         evidence: plugins.iter().map(|(p, c)| Evidence { text: format!("{c} record(s): plugin {p}"), source: Some(ctx.snapshot_path.to_string()) }).collect(),
         remedy: "Check these against the KMS itself (the plugin must still hold the key that wrapped their DEK) before relying on this backup.".into(),
     });

@@ -10,6 +10,7 @@ use super::model::*;
 use super::Context;
 use crate::logs::{Aggregate, Event, NodeFrom, TimeBasis};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Storage prefixes (first path segment) of the snapshot's keys.
 pub(super) fn snapshot_prefixes(ctx: &Context<'_>) -> BTreeSet<String> {
@@ -297,7 +298,7 @@ pub fn evidence_for(
     ctx: &Context<'_>,
     cov: &Coverage,
     nodes: &[String],
-    keys: &[String],
+    keys: &[Arc<str>],
 ) -> Vec<Evidence> {
     let Some(scan) = ctx.logs else {
         return Vec::new();
@@ -309,11 +310,11 @@ pub fn evidence_for(
     let set: BTreeSet<&str> = if sorted {
         BTreeSet::new()
     } else {
-        keys.iter().map(String::as_str).collect()
+        keys.iter().map(|k| &**k).collect()
     };
     let has = |k: &str| {
         if sorted {
-            keys.binary_search_by(|x| x.as_str().cmp(k)).is_ok()
+            keys.binary_search_by(|x| str::cmp(x, k)).is_ok()
         } else {
             set.contains(k)
         }
@@ -393,7 +394,8 @@ pub fn findings(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow], out: &mut 
                     .is_some_and(|sk| keys.binary_search(&sk).is_ok())
             })
             .count();
-        let mut evidence = evidence_for(ctx, cov, std::slice::from_ref(node), keys);
+        let shared: Vec<Arc<str>> = keys.iter().map(|k| Arc::from(k.as_str())).collect();
+        let mut evidence = evidence_for(ctx, cov, std::slice::from_ref(node), &shared);
         evidence.extend(keys.iter().take(10).map(|k| Evidence {
             text: format!("{k}: the config given for {node} decrypts it"),
             source: Some(ctx.snapshot_path.to_string()),
@@ -408,7 +410,7 @@ pub fn findings(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow], out: &mut 
                 keys.len()
             ),
             nodes: vec![node.clone()],
-            keys: keys.clone(),
+            keys: shared,
             evidence,
             remedy: format!(
                 "Get the EncryptionConfiguration {node}'s kube-apiserver really runs (the file its \
@@ -466,7 +468,7 @@ pub fn findings(ctx: &Context<'_>, cov: &Coverage, nodes: &[NodeRow], out: &mut 
         severity: Severity::Info,
         summary: format!("the logs name {} key(s) the snapshot does not hold: the logs and the snapshot are from different times", absent.len()),
         nodes: node_set.into_iter().collect(),
-        keys: absent.keys().cloned().collect(),
+        keys: absent.keys().map(|k| Arc::from(k.as_str())).collect(),
         evidence,
         remedy: "Compare against a snapshot taken when these errors were logged, or collect logs from around the snapshot's time.".into(),
     });

@@ -209,7 +209,7 @@ pub struct Finding {
     pub summary: String,
     pub nodes: Vec<String>,
     /// Every etcd key concerned (renderers other than JSON cap the list).
-    pub keys: Vec<String>,
+    pub keys: Vec<std::sync::Arc<str>>,
     pub evidence: Vec<Evidence>,
     pub remedy: String,
     /// Typed facts some findings carry besides their text (`report` spells them).
@@ -249,7 +249,7 @@ pub struct ExportStep {
     /// The key that decrypts exactly these records (the export selects by it).
     pub fingerprint: String,
     /// The records it selects.
-    pub keys: Vec<String>,
+    pub keys: Vec<std::sync::Arc<str>>,
     /// Secrets are among them (their manifests carry values: the export needs `--reveal`).
     pub secrets: bool,
     /// Records stored encrypted: `export` writes them only with `--reveal` (redacted values

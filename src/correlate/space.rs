@@ -13,6 +13,7 @@ use crate::etcd::space::{self, Level, Space, SpaceFinding};
 use crate::etcd::status::humanize_bytes;
 use crate::etcd::Snapshot;
 use crate::kube::KeyPath;
+use std::sync::Arc;
 
 /// Classifies keys by Kubernetes resource and namespace for the space diagnosis.
 pub fn classify(key: &[u8]) -> space::KeyClass {
@@ -88,7 +89,7 @@ pub fn findings(sp: &Space, path: &str) -> Vec<Finding> {
                 severity: severity(f.level()),
                 summary,
                 nodes: vec![],
-                keys,
+                keys: keys.into_iter().map(Arc::from).collect(),
                 evidence: vec![Evidence {
                     text: evidence(sp, kind),
                     source: Some(path.to_string()),

@@ -88,7 +88,7 @@ pub struct NodeSummary {
 /// all of them). 32 bytes per record plus the key: a snapshot can have 300k of them.
 #[derive(Clone, Debug)]
 pub struct Unreadable {
-    pub key: Box<str>,
+    pub key: Arc<str>,
     pub mod_revision: i64,
     pub class: Arc<UnreadableClass>,
 }
@@ -624,7 +624,7 @@ impl Tally {
                 }
             };
             self.unreadable.push(Unreadable {
-                key: display_key(r.key).into_boxed_str(),
+                key: Arc::from(display_key(r.key)),
                 mod_revision: r.mod_revision,
                 class,
             });

@@ -44,8 +44,12 @@ pub fn render(
 }
 
 /// `a, b, c … and N more` for capped lists.
-pub(crate) fn capped(items: &[String], n: usize, wrap: impl Fn(&str) -> String) -> String {
-    let mut s: Vec<String> = items.iter().take(n).map(|i| wrap(i)).collect();
+pub(crate) fn capped<T: AsRef<str>>(
+    items: &[T],
+    n: usize,
+    wrap: impl Fn(&str) -> String,
+) -> String {
+    let mut s: Vec<String> = items.iter().take(n).map(|i| wrap(i.as_ref())).collect();
     if items.len() > n {
         s.push(format!(
             "… and {} more (-o md, html or json lists all)",

@@ -151,8 +151,9 @@ pub struct Finding {
     pub severity: Severity,
     pub summary: String,
     pub nodes: Vec<String>,
-    /// Every etcd key concerned (renderers other than JSON cap the list).
-    pub keys: Vec<String>,
+    /// Every etcd key concerned (renderers other than JSON cap the list). Shared with the
+    /// audit's list of unreadable records: a finding can name 300k of them.
+    pub keys: Vec<std::sync::Arc<str>>,
     pub evidence: Vec<Evidence>,
     pub remedy: String,
     /// The remedy's commands, step by step (none for most findings).
