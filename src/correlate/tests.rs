@@ -164,7 +164,10 @@ fn rule2_logs_that_contradict_the_config_are_findings() {
     let s = scan(&[("master-3", "m3.log", line)]);
     let d = diagnosis(&snap, &kr, Some(&s));
     let f = has(&d, FindingKind::LogKeyNotInSnapshot).expect("log-key-not-in-snapshot");
-    assert_eq!(f.keys, vec!["/registry/secrets/gone/x".to_string()]);
+    assert_eq!(
+        f.keys,
+        vec![std::sync::Arc::from("/registry/secrets/gone/x")]
+    );
     assert!(has(&d, FindingKind::ConfigNotRunning).is_none());
 }
 
@@ -472,8 +475,8 @@ fn key_mismatch_remedy_exports_before_anything_is_deleted() {
     assert_eq!(e.keys.len(), 3);
     assert!(e.keys.iter().all(|k| f.keys.contains(k)));
     assert_eq!(
-        r.objects.iter().map(|o| o.key.clone()).collect::<Vec<_>>(),
-        e.keys
+        r.objects.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(),
+        e.keys.iter().map(|k| &**k).collect::<Vec<_>>()
     );
     assert!(r
         .objects
@@ -502,7 +505,7 @@ fn rule6_one_vocabulary_one_kms_finding() {
     assert_eq!(kms.len(), 1);
     assert_eq!(d.records.kms, kms[0].keys.len());
     assert!(d.records.undecryptable >= d.records.kms);
-    let kms_keys: BTreeSet<&String> = kms[0].keys.iter().collect();
+    let kms_keys: BTreeSet<&std::sync::Arc<str>> = kms[0].keys.iter().collect();
     for f in d
         .findings
         .iter()
