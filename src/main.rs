@@ -4,6 +4,13 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use etcd_autopsy::cmd::{self, Outcome};
 use std::process::ExitCode;
 
+#[cfg(target_os = "linux")]
+mod hugealloc;
+
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOC: hugealloc::HugeForLarge = hugealloc::HugeForLarge;
+
 /// Offline forensics for etcd snapshots of Kubernetes and OpenShift clusters.
 ///
 /// Exit codes (the same in every command): 0 nothing wrong, 1 problems found, 2 could not run

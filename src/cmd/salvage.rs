@@ -170,9 +170,14 @@ pub fn run(args: &Args) -> CmdResult {
         .out
         .prepare("salvage", formats("salvage"), &guard, Mode::Private)?;
     let snap = open_snapshot(&args.snapshot)?;
-    let (records, scanned) = rayon::join(|| Records::read(&snap), || salvage::scan_file(&snap));
+    let (records, scanned) = rayon::join(
+        || crate::trace::span("salvage: records", || Records::read(&snap)),
+        || crate::trace::span("salvage: scan", || salvage::scan_file(&snap)),
+    );
     let meta = MetaInfo::read(&snap);
-    let s = salvage::salvage_scanned(&snap, &records, &meta, scanned);
+    let s = crate::trace::span("salvage: merge", || {
+        salvage::salvage_scanned(&snap, &records, &meta, scanned)
+    });
     let report = to_json(&snap.path.display().to_string(), &s, &records, args.live);
     let mut out = sink;
     match fmt {
