@@ -65,14 +65,10 @@ impl Midstate {
 }
 
 /// The midstates of `a` and of `b` after each one's whole blocks (the tails, under 64 bytes,
-/// are left for [`Midstate::finish`]), hashed interleaved while both have blocks left.
-pub fn pair(a: &[u8], b: &[u8]) -> (Midstate, Midstate) {
-    pair_until_split(a, b, &AtomicBool::new(false))
-}
-
-/// [`pair`], until `split` is set (by another thread, when a core has become free): from then
-/// on `b` goes on on a thread of its own and `a` on the calling thread, one message per core.
-/// The answer is the same either way.
+/// are left for [`Midstate::finish`]), hashed interleaved while both have blocks left, until
+/// `split` is set (by another thread, when a core has become free): from then on `b` goes on on
+/// a thread of its own and `a` on the calling thread, one message per core. The answer is the
+/// same either way.
 pub fn pair_until_split(a: &[u8], b: &[u8], split: &AtomicBool) -> (Midstate, Midstate) {
     let (fa, fb) = (a.len() / BLOCK * BLOCK, b.len() / BLOCK * BLOCK);
     let (mut sa, mut sb) = (IV, IV);
@@ -91,7 +87,9 @@ pub fn pair_until_split(a: &[u8], b: &[u8], split: &AtomicBool) -> (Midstate, Mi
     }
     std::thread::scope(|s| {
         let rest_b = &b[at..fb];
-        // Split, or the remainder of `b` is long enough to be worth a thread: 1 MiB.
+        // A thread for the rest of `b` when asked to split, or when nothing was interleaved (no
+        // SHA-NI: the two go on side by side instead), and only if that rest is worth a
+        // thread (1 MiB).
         let other =
             (at < fb && (split.load(Ordering::Relaxed) || at == 0) && rest_b.len() >= 1 << 20)
                 .then(|| {
@@ -116,15 +114,6 @@ pub fn pair_until_split(a: &[u8], b: &[u8], split: &AtomicBool) -> (Midstate, Mi
     (mid(sa, fa), mid(sb, fb))
 }
 
-/// SHA-256 of `a` and of `b`, interleaved on the calling thread.
-pub fn sha256_pair(a: &[u8], b: &[u8]) -> ([u8; 32], [u8; 32]) {
-    let (ma, mb) = pair(a, b);
-    (
-        ma.finish(&a[ma.len as usize..]),
-        mb.finish(&b[mb.len as usize..]),
-    )
-}
-
 /// Whole blocks of one message.
 fn compress_one(state: &mut [u32; 8], blocks: &[u8]) {
     debug_assert_eq!(blocks.len() % BLOCK, 0);
@@ -132,7 +121,7 @@ fn compress_one(state: &mut [u32; 8], blocks: &[u8]) {
         return;
     }
     if has_sha_ni() {
-        // SAFETY: as in `pair`.
+        // SAFETY: as in `pair_until_split`.
         unsafe { shani::compress1(state, blocks) };
         return;
     }
@@ -278,6 +267,17 @@ mod shani {
 mod tests {
     use super::*;
     use sha2::{Digest, Sha256};
+
+    /// The midstates without a split.
+    fn pair(a: &[u8], b: &[u8]) -> (Midstate, Midstate) {
+        pair_until_split(a, b, &AtomicBool::new(false))
+    }
+
+    /// SHA-256 of `a` and of `b` through [`pair`].
+    fn sha256_pair(a: &[u8], b: &[u8]) -> ([u8; 32], [u8; 32]) {
+        let (ma, mb) = pair(a, b);
+        (ma.finish(&a[ma.hashed()..]), mb.finish(&b[mb.hashed()..]))
+    }
 
     fn bytes(len: usize, seed: u8) -> Vec<u8> {
         (0..len)

@@ -262,16 +262,14 @@ impl<'a> Records<'a> {
         // Built on both cores, in pieces of records whose keys fill consecutive arena ranges
         // (one thread built them in 75 ms of salvage's 0.3 s on the bench file).
         const PIECE: usize = 16 << 10;
+        // The prefix all keys share: the shortest of each piece's own, and of what the pieces'
+        // first keys share.
         let shared = all
             .par_chunks(PIECE)
-            .map(|c| shared_prefix(c.iter().map(|r| r.kv.key)).min(c[0].kv.key.len()))
+            .map(|c| shared_prefix(c.iter().map(|r| r.kv.key)))
             .min()
             .map_or(0, |n| {
-                // Each piece's own prefix, cut to what the first keys of all pieces share.
-                let firsts = all
-                    .chunks(PIECE)
-                    .map(|c| &c[0].kv.key[..n.min(c[0].kv.key.len())]);
-                shared_prefix(firsts).min(n)
+                shared_prefix(all.chunks(PIECE).map(|c| c[0].kv.key)).min(n)
             });
         let mut starts = Vec::with_capacity(all.len().div_ceil(PIECE) + 1);
         let mut total = 0usize;
