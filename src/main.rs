@@ -66,7 +66,9 @@ enum Command {
     /// the history left on free pages.
     Salvage(cmd::salvage::Args),
     /// What changed between two snapshots: keys added/removed/changed by resource and namespace,
-    /// and encryption changes (key rotated, provider changed, became plaintext).
+    /// encryption changes (key rotated, provider changed, became plaintext) and, given configs,
+    /// which records each node could read before and cannot after (kube-apiserver; on
+    /// OpenShift also openshift-/oauth-apiserver, from each snapshot's own secrets).
     Diff(cmd::diff::Args),
     /// How to restore this snapshot: `snapshot restore` command lines (with the revision bump
     /// it needs), what the restored member holds, warnings.

@@ -421,8 +421,25 @@ fn diff_names_records_that_became_unreadable_for_a_node() {
                 c["nodes"][0]["error"],
                 "no matching key was found for the provided AES transformer"
             );
+            // And what would bring it back: the NEW-side candidates holding key2, which
+            // load_many.py encrypted the rotated records with (cp-1 and cp-3 list it).
+            assert_eq!(
+                strs(&c["decrypts_with"]),
+                ["cp-1/aescbc/key2", "cp-3/aescbc/key2"],
+                "{key}"
+            );
+        } else if c["change"] != "removed" {
+            assert!(c.get("decrypts_with").is_none(), "{key}: {c}");
         }
     }
+    assert!(
+        t.contains(&format!(
+            "  cp-2  {}: no matching key was found for the provided AES transformer\n    \
+             (opens with cp-1/aescbc/key2, cp-3/aescbc/key2)\n",
+            rotated[0]
+        )),
+        "{t}"
+    );
     let o = String::from_utf8_lossy(&out.stdout);
     assert!(!o.contains("FIXTURE-SECRET-") && !o.contains("AAECAwQF"));
     assert_eq!(run(&argv).stdout, out.stdout, "deterministic");
@@ -934,6 +951,79 @@ fn diff_judges_other_apiservers_resources_by_the_configs_each_snapshot_holds() {
         assert!(!String::from_utf8_lossy(&out.stdout).contains(b64));
         assert!(!String::from_utf8_lossy(&text.stdout).contains(b64));
     }
+}
+
+/// A side whose openshift-apiserver config cannot be recovered (OLD: a copy of
+/// `openshift-managed/` whose `encryption-config-openshift-apiserver` Secret has one ciphertext
+/// byte flipped, so kube-apiserver's key no longer opens it) leaves that apiserver's routes
+/// unjudged there. The routes are the same bytes on both sides, but whether OLD's nodes read
+/// them is not known: they are counted (`unchanged_not_checked`), never silently dropped, and
+/// oauth-apiserver, whose config both sides hold, has none.
+#[test]
+fn diff_counts_unchanged_records_one_side_could_not_judge() {
+    let s = Scratch::new("diff-unjudged-same");
+    let rel = "openshift-managed/snapshot_2026-11-20_120000.db";
+    let new = s.copy(rel);
+    let mut d = std::fs::read(testdata(rel)).unwrap();
+    let key =
+        b"/kubernetes.io/secrets/openshift-config-managed/encryption-config-openshift-apiserver";
+    let at = d
+        .windows(key.len())
+        .position(|w| w == key)
+        .expect("the Secret");
+    let prefix = b"k8s:enc:aescbc:v1:";
+    let v = at
+        + d[at..]
+            .windows(prefix.len())
+            .position(|w| w == prefix)
+            .unwrap();
+    // "k8s:enc:aescbc:v1:1:", the 16-byte IV, then the first ciphertext block.
+    d[v + prefix.len() + 2 + 16 + 3] ^= 0x40;
+    let old = s.0.join("damaged-config.db").to_str().unwrap().to_string();
+    std::fs::write(&old, &d).unwrap();
+    let tarball = tarball_arg(
+        &s,
+        "openshift-managed/static_kuberesources_2026-11-20_120000.tar.gz",
+    );
+    let out = diff_with(&old, &new, &tarball, "json");
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let routes = json("openshift-managed/expected.json")["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["key"]
+                .as_str()
+                .unwrap()
+                .starts_with("/openshift.io/routes/")
+        })
+        .count();
+    assert_eq!(routes, 5);
+    let o = &r["apiservers"]["openshift-apiserver"];
+    assert!(o["old"].get("config").is_none(), "{o}");
+    assert!(o["new"]["config"].is_string(), "{o}");
+    assert_eq!(o["unchanged_not_checked"], routes, "{o}");
+    assert_eq!(o["not_checked"], 0, "{o}");
+    assert_eq!(
+        r["apiservers"]["oauth-apiserver"]["unchanged_not_checked"],
+        0
+    );
+    // The one changed record is the Secret itself.
+    let changed: Vec<&str> = r["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, [std::str::from_utf8(key).unwrap()]);
+    let text = String::from_utf8(diff_with(&old, &new, &tarball, "text").stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "  {routes} records it serves, unchanged between the snapshots, were not checked"
+        )),
+        "{text}"
+    );
 }
 
 /// A component key rotation between two snapshots of one cluster (`openshift-managed/` and

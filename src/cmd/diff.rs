@@ -243,12 +243,20 @@ struct NotChecked {
     sides: Vec<&'static str>,
 }
 
-/// How the nodes' answers for one record changed, and which candidate keys open OLD's value of
-/// a removed record (indices into OLD's keyring).
+/// How the nodes' answers for one record changed, and which candidate keys open the value a
+/// node lost: OLD's of a removed record, NEW's of a record some node no longer reads (indices
+/// into that side's keyring).
 struct Judgement {
     nodes: Vec<NodeJudgement>,
-    opens: Vec<usize>,
+    opens: Opens,
     not_checked: Option<NotChecked>,
+}
+
+/// Candidate keys that open one side's value (indices into that side's keyring).
+enum Opens {
+    None,
+    Old(Vec<usize>),
+    New(Vec<usize>),
 }
 
 /// Per node, how its answer changed: nothing for a node that reads (or fails on) both sides
@@ -270,7 +278,7 @@ fn readability(j: &Judges<'_>, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]
         if !sides.is_empty() {
             return Judgement {
                 nodes: Vec::new(),
-                opens: Vec::new(),
+                opens: Opens::None,
                 not_checked: Some(NotChecked {
                     apiserver: a.name(),
                     sides,
@@ -315,10 +323,19 @@ fn readability(j: &Judges<'_>, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]
             out.push((slot, c, failing.and_then(NodeOutcome::error_line), how));
         }
     }
-    // Which candidate keys open OLD's value of a removed record (whoever holds them).
-    let opens = match (&a, new) {
-        (Some(v), None) => v.decrypts_with.clone(),
-        _ => Vec::new(),
+    // Which candidate keys open OLD's value of a removed record, or NEW's value of a record a
+    // node cannot read in NEW although it read it, or never saw it, before (whoever holds the
+    // keys): the key a remedy brings back.
+    let lost = out.iter().any(|n| {
+        matches!(
+            n.1,
+            Readability::BecameUnreadable | Readability::AddedUnreadable
+        )
+    });
+    let opens = match (&a, &b) {
+        (Some(v), None) => Opens::Old(v.decrypts_with.clone()),
+        (_, Some(v)) if lost => Opens::New(v.decrypts_with.clone()),
+        _ => Opens::None,
     };
     Judgement {
         nodes: out,
@@ -438,16 +455,19 @@ fn key_deltas(old: &[KeyView], new: &[KeyView]) -> Vec<KeyDelta> {
 fn apiserver_diffs(
     j: &Judges<'_>,
     not_checked: &BTreeMap<&'static str, usize>,
+    unchanged_not_checked: &BTreeMap<&'static str, usize>,
 ) -> BTreeMap<&'static str, ApiserverDiff> {
     let mut out = BTreeMap::new();
     for a in AGGREGATED {
         let (old, new) = (apiserver_side(j, &j.old, a), apiserver_side(j, &j.new, a));
         let skipped = not_checked.get(a.name()).copied().unwrap_or(0);
+        let skipped_same = unchanged_not_checked.get(a.name()).copied().unwrap_or(0);
         if old.config.is_none()
             && new.config.is_none()
             && old.keys.is_empty()
             && new.keys.is_empty()
             && skipped == 0
+            && skipped_same == 0
         {
             continue;
         }
@@ -470,6 +490,7 @@ fn apiserver_diffs(
                 old,
                 new,
                 not_checked: skipped,
+                unchanged_not_checked: skipped_same,
             },
         );
     }
@@ -556,7 +577,8 @@ struct KeyChange {
     #[serde(skip_serializing_if = "Option::is_none")]
     removed: Option<RemovedState>,
     /// A removed encrypted record: the candidate keys (ids `NODE/PROVIDER/NAME`) that open OLD's
-    /// value; an unchanged record that became unreadable: those of NEW's candidates that open it.
+    /// value; a record some node cannot read in NEW (became unreadable, or added unreadable):
+    /// those of NEW's candidates that open NEW's value.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     decrypts_with: Vec<String>,
     /// Served by an aggregated apiserver of which a side holding the record has no config:
@@ -671,6 +693,9 @@ struct ApiserverDiff {
     key_changes: Vec<KeyDelta>,
     /// Changed (or added, removed) records it serves that were not checked on some side.
     not_checked: usize,
+    /// Records it serves, the same in both snapshots, not checked on a side without its config
+    /// while the other side judged them: whether that side's nodes read them is not known.
+    unchanged_not_checked: usize,
 }
 
 fn encryption_change(old: &[u8], new: &[u8]) -> Option<EncryptionChange> {
@@ -782,37 +807,30 @@ pub fn run(args: &Args) -> CmdResult {
             .par_iter()
             .map(|&(k, o, n)| readability(j, k, o, n))
             .collect();
-        let new_keys = j.keyring_of(&j.new);
-        let rejudged: Vec<(KeyChange, Judgement)> = same
+        // Unchanged records: those a node answers differently, and, per aggregated apiserver,
+        // how many were not checked on a side without its config (counted, not listed: their
+        // bytes did not move, but whether that side could read them is not known).
+        let rejudged_all: Vec<Judgement> = same
             .par_iter()
-            .filter_map(|&(x, y)| {
-                let v = readability(j, x.kv.key, Some(x.kv.value), Some(y.kv.value));
-                if v.nodes.is_empty() {
-                    return None;
-                }
-                let mut c = describe(x.kv.key, Change::Unchanged, Some(x), Some(y));
-                // A record a node no longer reads although its bytes stayed: which of NEW's
-                // candidate keys (a key Secret the config no longer lists) still open it.
-                if v.nodes.iter().any(|n| n.1 == Readability::BecameUnreadable) {
-                    c.decrypts_with = j
-                        .engines()
-                        .1
-                        .assess(y.kv.key, y.kv.value)
-                        .decrypts_with
-                        .iter()
-                        .filter_map(|&k| new_keys.keys.get(k).map(|k| k.id.clone()))
-                        .collect();
-                }
-                Some((c, v))
-            })
+            .map(|&(x, y)| readability(j, x.kv.key, Some(x.kv.value), Some(y.kv.value)))
             .collect();
+        let mut unchanged_not_checked: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let mut rejudged: Vec<(KeyChange, Judgement)> = Vec::new();
+        for (&(x, y), v) in same.iter().zip(rejudged_all) {
+            if let Some(nc) = &v.not_checked {
+                *unchanged_not_checked.entry(nc.apiserver).or_default() += 1;
+            }
+            if !v.nodes.is_empty() {
+                rejudged.push((describe(x.kv.key, Change::Unchanged, Some(x), Some(y)), v));
+            }
+        }
         let mut counts: BTreeMap<String, NodeCounts> = j
             .nodes
             .iter()
             .map(|(n, _, _)| (n.clone(), NodeCounts::default()))
             .collect();
         let mut removed = RemovedCounts::default();
-        let old_keys = j.keyring_of(&j.old);
+        let (old_keys, new_keys) = (j.keyring_of(&j.old), j.keyring_of(&j.new));
         let mut not_checked: BTreeMap<&'static str, usize> = BTreeMap::new();
         let (rejudged_changes, rejudged): (Vec<KeyChange>, Vec<Judgement>) =
             rejudged.into_iter().unzip();
@@ -845,6 +863,17 @@ pub fn run(args: &Args) -> CmdResult {
             }
             let unjudged = v.not_checked.is_some();
             c.not_checked = v.not_checked;
+            let ids = |opens: &[usize], k: &Keyring| -> Vec<String> {
+                opens
+                    .iter()
+                    .filter_map(|&i| k.keys.get(i).map(|k| k.id.clone()))
+                    .collect()
+            };
+            c.decrypts_with = match &v.opens {
+                Opens::None => Vec::new(),
+                Opens::Old(o) => ids(o, old_keys),
+                Opens::New(o) => ids(o, new_keys),
+            };
             if c.change == Change::Removed && !j.nodes.is_empty() {
                 let count = |want: Readability| c.nodes.iter().filter(|n| n.change == want).count();
                 let (read, unread, kms) = (
@@ -868,14 +897,9 @@ pub fn run(args: &Args) -> CmdResult {
                     RemovedState::NotChecked => removed.not_checked += 1,
                 }
                 c.removed = Some(state);
-                c.decrypts_with = v
-                    .opens
-                    .iter()
-                    .filter_map(|&k| old_keys.keys.get(k).map(|k| k.id.clone()))
-                    .collect();
             }
         }
-        apiservers = apiserver_diffs(j, &not_checked);
+        apiservers = apiserver_diffs(j, &not_checked, &unchanged_not_checked);
         (counts, (!j.nodes.is_empty()).then_some(removed))
     });
     let (readability_counts, removed_counts) = match readability_counts {
@@ -1114,6 +1138,14 @@ fn render_apiserver(out: &mut impl Write, name: &str, a: &ApiserverDiff) -> std:
         );
         writeln!(out, "{}", wrap(&line, 80, "  ", "  "))?;
     }
+    if a.unchanged_not_checked > 0 {
+        let line = format!(
+            "{} records it serves, unchanged between the snapshots, were not checked on a \
+             side without its config: whether that side's nodes read them is not known",
+            a.unchanged_not_checked
+        );
+        writeln!(out, "{}", wrap(&line, 80, "  ", "  "))?;
+    }
     Ok(())
 }
 
@@ -1226,6 +1258,13 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
                                 "(record unchanged; its apiserver's config changed; opens with {})",
                                 c.decrypts_with.join(", ")
                             ),
+                            80,
+                            "\n    ",
+                            "    ",
+                        ),
+                        // NEW's value, which this node cannot read: the keys that open it.
+                        (_, false) if want != Readability::BecameReadable => wrap(
+                            &format!("(opens with {})", c.decrypts_with.join(", ")),
                             80,
                             "\n    ",
                             "    ",
