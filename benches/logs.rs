@@ -67,7 +67,7 @@ fn klog(bytes: usize, error_every: u64) -> Vec<u8> {
         };
         let ns = NS[rng.below(5) as usize];
         let res = RES[rng.below(6) as usize];
-        if n % error_every == 0 {
+        if n.is_multiple_of(error_every) {
             hdr(&mut s, 'W', "reflector.go:424");
             s.push_str("storage/cacher.go:/secrets: failed to list *core.Secret: unable to transform key \"/registry/secrets/cee-dnceed21/alert-logger-sa-token-dzhkb\": invalid padding on input\n");
             continue;

@@ -48,6 +48,7 @@
 pub mod bbolt;
 pub mod cmd;
 pub mod correlate;
+pub mod crc;
 pub mod decrypt;
 pub mod digest;
 pub mod etcd;

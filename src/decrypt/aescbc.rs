@@ -263,7 +263,7 @@ fn structure(payload: &[u8]) -> Result<&[u8], CbcError> {
         return Err(CbcError::Short);
     }
     let ct = &payload[BLOCK..];
-    if ct.len() % BLOCK != 0 {
+    if !ct.len().is_multiple_of(BLOCK) {
         return Err(CbcError::NotMultiple);
     }
     if ct.is_empty() {

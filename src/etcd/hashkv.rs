@@ -306,8 +306,8 @@ fn hash_leaf(part: &mut Part, leaf: &Leaf<'_>, f: &Filter) {
                     continue;
                 }
             }
-            part.crc = crc32c::crc32c_append(part.crc, e.key);
-            part.crc = crc32c::crc32c_append(part.crc, e.value);
+            part.crc = crate::crc::append(part.crc, e.key);
+            part.crc = crate::crc::append(part.crc, e.value);
             part.len += e.key.len() + e.value.len();
         }
         // etcd's restore would stop on a value that is not a KeyValue (lg.Fatal). Decoded
@@ -490,7 +490,7 @@ fn walk_and_hash<'a>(
 /// The parts in bucket order, after the bucket name: the CRC of the whole sequence.
 fn combine(parts: impl Iterator<Item = Part>) -> Part {
     let mut all = Part {
-        crc: crc32c::crc32c(buckets::KEY),
+        crc: crate::crc::crc32c(buckets::KEY),
         ..Part::default()
     };
     for p in parts {
@@ -554,7 +554,7 @@ pub fn hash_by_rev_with(
         }
         return Computed {
             result: Ok(HashKv {
-                hash: crc32c::crc32c(buckets::KEY),
+                hash: crate::crc::crc32c(buckets::KEY),
                 hash_revision: if rev == 0 { revs.current } else { rev },
                 current_revision: revs.current,
                 compact_revision: revs.compact,
@@ -741,7 +741,7 @@ pub fn revision_digests(snap: &Snapshot, upto: i64) -> Vec<(i64, u32)> {
                 Some(&(m, c)) if m == main => c,
                 _ => 0,
             };
-            let c = crc32c::crc32c_append(crc32c::crc32c_append(c, e.key), e.value);
+            let c = crate::crc::append(crate::crc::append(c, e.key), e.value);
             match out.last_mut() {
                 Some(l) if l.0 == main => l.1 = c,
                 _ => out.push((main, c)),
@@ -778,21 +778,21 @@ pub fn key_digests<'a>(
             Some(l) if l.0 == r.kv.key => l.1,
             _ => 0,
         };
-        c = crc32c::crc32c_append(c, &r.rev.main.to_be_bytes());
-        c = crc32c::crc32c_append(c, b"_");
-        c = crc32c::crc32c_append(c, &r.rev.sub.to_be_bytes());
+        c = crate::crc::append(c, &r.rev.main.to_be_bytes());
+        c = crate::crc::append(c, b"_");
+        c = crate::crc::append(c, &r.rev.sub.to_be_bytes());
         if r.rev.tombstone {
-            c = crc32c::crc32c_append(c, b"t");
+            c = crate::crc::append(c, b"t");
         }
-        c = crc32c::crc32c_append(c, r.kv.key);
-        c = crc32c::crc32c_append(c, r.kv.value);
+        c = crate::crc::append(c, r.kv.key);
+        c = crate::crc::append(c, r.kv.value);
         for n in [
             r.kv.create_revision,
             r.kv.mod_revision,
             r.kv.version,
             r.kv.lease,
         ] {
-            c = crc32c::crc32c_append(c, &n.to_le_bytes());
+            c = crate::crc::append(c, &n.to_le_bytes());
         }
         match out.last_mut() {
             Some(l) if l.0 == r.kv.key => {

@@ -14,7 +14,7 @@ fn prose(s: &str) -> String {
     let s = crate::sanitize::text(&s.replace(['\n', '\r'], " ")).into_owned();
     let parts: Vec<&str> = s.split('`').collect();
     let mut out = String::with_capacity(s.len() + 8);
-    let unclosed = parts.len() % 2 == 0;
+    let unclosed = parts.len().is_multiple_of(2);
     for (i, part) in parts.iter().enumerate() {
         if i % 2 == 1 && !(unclosed && i == parts.len() - 1) {
             out.push('`');
