@@ -61,14 +61,14 @@ struct RunFacts<'a> {
 }
 
 impl<'a> CheckedRun<'_, 'a> {
-    /// Calls `f` for each leaf in key order (asking for the start of each page of the leaf
+    /// Calls `f` for each leaf in key order (asking for every line of the leaf
     /// [`prefetch::LEAVES_AHEAD`] places on), checking each leaf right after `f` has read it. `f` may
     /// meet broken elements: they fail the check, and `f` must skip them as it would anyway.
     pub fn for_each_leaf(&self, mut f: impl FnMut(&Leaf<'a>)) {
         let first = !self.checked.replace(true);
         for (i, (leaf, bounds)) in self.leaves.iter().enumerate() {
             if let Some((next, _)) = self.leaves.get(i + prefetch::LEAVES_AHEAD) {
-                prefetch::prefetch_leaf_start_of_pages(next.view.bytes());
+                prefetch::prefetch_leaf_pages(next.view.bytes());
             }
             f(leaf);
             if first {

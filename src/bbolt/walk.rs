@@ -107,12 +107,12 @@ pub fn prefetched<'s, 'a>(leaves: &'s [Leaf<'a>]) -> impl Iterator<Item = &'s Le
 }
 
 /// [`prefetched`] for loops that read every byte of each leaf (hashing keys and values): asks
-/// for the start of each page of the leaf [`prefetch::LEAVES_AHEAD`] places ahead
-/// ([`prefetch::prefetch_leaf_start_of_pages`] says why).
+/// for every line of the leaf [`prefetch::LEAVES_AHEAD`] places ahead
+/// ([`prefetch::prefetch_leaf_pages`] says why).
 pub fn prefetched_pages<'s, 'a>(leaves: &'s [Leaf<'a>]) -> impl Iterator<Item = &'s Leaf<'a>> + 's {
     leaves.iter().enumerate().map(move |(i, leaf)| {
         if let Some(next) = leaves.get(i + prefetch::LEAVES_AHEAD) {
-            prefetch::prefetch_leaf_start_of_pages(next.view.bytes());
+            prefetch::prefetch_leaf_pages(next.view.bytes());
         }
         leaf
     })

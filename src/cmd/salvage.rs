@@ -125,7 +125,7 @@ impl FoundJson {
             version: f.kv.version,
             tombstone: f.rev.tombstone,
             page: f.page,
-            value_crc32c: crc32c::crc32c(f.kv.value),
+            value_crc32c: crate::crc::crc32c(f.kv.value),
         }
     }
 }
@@ -207,8 +207,8 @@ fn to_json(file: &str, s: &Salvage<'_>, records: &Records<'_>, live: bool) -> Sa
         reached_pages: s.reached_pages,
         tree_complete: records.complete(),
         live_keys_tree: s.tree_live,
-        live_keys_salvaged: s.live.len(),
-        live_records_salvaged: s.live.iter().filter(|l| l.salvaged_from.is_some()).count(),
+        live_keys_salvaged: s.live_count(),
+        live_records_salvaged: s.live_salvaged(),
         recovered_pages: s.recovered_pages.clone(),
         recovered: s.recovered.iter().map(FoundJson::of).collect(),
         history_pages: s.history_pages.clone(),
@@ -221,14 +221,13 @@ fn to_json(file: &str, s: &Salvage<'_>, records: &Records<'_>, live: bool) -> Sa
             .collect(),
         mixed_pages: s.mixed_pages.clone(),
         live: live.then(|| {
-            s.live
-                .iter()
+            s.live(records)
                 .map(|l| LiveJson {
                     key: display_key(l.kv.key),
                     mod_revision: l.kv.mod_revision,
                     create_revision: l.kv.create_revision,
                     version: l.kv.version,
-                    value_crc32c: crc32c::crc32c(l.kv.value),
+                    value_crc32c: crate::crc::crc32c(l.kv.value),
                     salvaged_from_page: l.salvaged_from,
                 })
                 .collect()

@@ -21,7 +21,7 @@ use super::records;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
 use crate::bbolt::check::{BucketLeaves, CheckReport};
-use crate::bbolt::{prefetched, Leaf, Problem, Problems};
+use crate::bbolt::{prefetched_pages, Leaf, Problem, Problems};
 use rayon::prelude::*;
 use std::sync::Mutex;
 
@@ -110,7 +110,7 @@ impl Part {
     /// A top-level bucket's name, which `snapshot status` hashes before its pairs.
     fn of_name(name: &[u8]) -> Part {
         Part {
-            crc: crc32c::crc32c(name),
+            crc: crate::crc::crc32c(name),
             len: name.len() as u64,
             pairs: 0,
         }
@@ -150,7 +150,8 @@ fn hash_leaves<'a>(leaves: &[Leaf<'a>], count: bool) -> (Part, Option<&'a [u8]>,
     let mut p = Part::default();
     let mut last = None;
     let mut undecodable = 0u64;
-    for leaf in prefetched(leaves) {
+    // Every byte of each leaf is read: ask for whole leaves ahead (`prefetch_leaf_pages`).
+    for leaf in prefetched_pages(leaves) {
         // Elements that cannot be read are skipped here; the integrity check reports them.
         // `Leaf::elements` reads each byte once: shared values are not hashed again (#18).
         for e in leaf.elements() {
@@ -158,10 +159,10 @@ fn hash_leaves<'a>(leaves: &[Leaf<'a>], count: bool) -> (Part, Option<&'a [u8]>,
                 undecodable += 1;
             }
             let Ok(e) = e else { continue };
-            p.crc = crc32c::crc32c_append(p.crc, e.key);
+            p.crc = crate::crc::append(p.crc, e.key);
             p.len += e.key.len() as u64;
             if !e.is_bucket() {
-                p.crc = crc32c::crc32c_append(p.crc, e.value);
+                p.crc = crate::crc::append(p.crc, e.value);
                 p.len += e.value.len() as u64;
             }
             p.pairs += 1;
@@ -319,18 +320,18 @@ mod tests {
     fn crc_combine_equals_sequential() {
         let (a, b) = (b"hello ".as_slice(), b"world".as_slice());
         let pa = Part {
-            crc: crc32c::crc32c(a),
+            crc: crate::crc::crc32c(a),
             len: 6,
             pairs: 1,
         };
         let pb = Part {
-            crc: crc32c::crc32c(b),
+            crc: crate::crc::crc32c(b),
             len: 5,
             pairs: 1,
         };
         assert_eq!(
             Part::default().append(pa).append(pb).crc,
-            crc32c::crc32c(b"hello world")
+            crate::crc::crc32c(b"hello world")
         );
     }
 }
