@@ -61,16 +61,15 @@ struct RunFacts<'a> {
 }
 
 impl<'a> CheckedRun<'_, 'a> {
-    /// Calls `f` for each leaf in key order (asking for every line of the leaf
-    /// [`prefetch::LEAVES_AHEAD`] places on), checking each leaf right after `f` has read it. `f` may
-    /// meet broken elements: they fail the check, and `f` must skip them as it would anyway.
+    /// Calls `f` for each leaf in key order, then reads the leaf's free tail (the hooks hash every
+    /// key and value: [`prefetch::touch_tail`] says why) and checks it while it is in cache. `f`
+    /// may meet broken elements: they fail the check, and `f` must skip them as it would anyway.
     pub fn for_each_leaf(&self, mut f: impl FnMut(&Leaf<'a>)) {
         let first = !self.checked.replace(true);
-        for (i, (leaf, bounds)) in self.leaves.iter().enumerate() {
-            if let Some((next, _)) = self.leaves.get(i + prefetch::LEAVES_AHEAD) {
-                prefetch::prefetch_leaf_pages(next.view.bytes());
-            }
+        for (leaf, bounds) in self.leaves {
             f(leaf);
+            // `f` read the keys and values: the free tail too, so the reads stay one stream.
+            prefetch::touch_tail(&leaf.view);
             if first {
                 self.check_leaf(leaf, *bounds);
             }

@@ -31,4 +31,4 @@ pub use error::{Error, Problem, ProblemKind, Problems, MAX_PROBLEMS};
 pub use meta::Meta;
 pub use page::{LeafElement, LeafPage, Page, PageKind, Pgid};
 pub use usage::{Packer, PageUsage};
-pub use walk::{prefetched, prefetched_pages};
+pub use walk::{prefetched, streamed};

@@ -7,6 +7,8 @@
 //! the one load of each page header (`Db::page`). Asking for the line a few pages ahead
 //! overlaps those waits. A hint never faults and changes no result.
 
+use super::page::LeafPage;
+
 /// How many pages ahead of the one being read the walk and the leaf loops ask for.
 pub(crate) const AHEAD: usize = 8;
 
@@ -28,49 +30,39 @@ pub(crate) fn prefetch(data: &[u8], offset: usize) {
     let _ = (data, offset);
 }
 
-/// How many leaves ahead of the one being hashed [`prefetch_leaf_pages`] is asked for.
-pub(crate) const LEAVES_AHEAD: usize = 4;
-
-/// Asks for every cache line of the first 16 pages of `leaf`, into L2.
+/// Reads one byte of each cache line of `leaf` after its last element's data, to the end of
+/// its last page (the free space bbolt leaves there), so a loop that read every key and value
+/// of the leaf reads the whole run, as one unbroken stream into the next leaf.
 ///
-/// Why: a loop that hashes a leaf's keys and values stops short of the end of each leaf (the
-/// free space at the end of its last page), and the hardware prefetchers take that gap as the
-/// end of the stream: each leaf's pages then start with demand misses. A C loop over the bench
-/// snapshot on an AMD EPYC (Zen 4) reading each 8 KiB block whole ran at 23–28 GB/s, reading
-/// only its first 7300 bytes (what a leaf of two 3.6 KiB values holds) at 12 GB/s.
-///
-/// Measured on the bench snapshot's key bucket (150k leaves of 2 × 4 KiB pages). Intel Xeon,
-/// one core, CRC-32C of every key and value in walk order, best of 5: 142–144 ms without, 124–125
-/// ms asking for the first 8 lines of each page of the leaf 2 ahead. AMD EPYC (Zen 4), once
-/// CRC-32C ran at 40 GB/s from cache (`crate::crc`), medians of 11 interleaved whole runs:
-/// `status` 125 ms with one line 8 leaves ahead, 105 with every line 4 ahead; `compare` of three
-/// copies 281 ms with 8 lines 2 ahead, 238 with every line 4 ahead (6 ahead and 48 lines the
-/// same within noise).
+/// Why: the hardware prefetchers take the unread tail as the end of the stream and start the
+/// next leaf from demand misses. A C loop over big.db's 8 KiB blocks on an AMD EPYC (Zen 4), one
+/// thread: the first 7296 bytes of each block 0.099 s; the same, then the remaining 896 bytes
+/// 0.043–0.046 s; the whole block in one loop 0.044–0.045 s. In `status` on big.db (hyperfine,
+/// 15 runs, twice): neither this nor a software prefetch 126–131 ms; every line of the leaf 4
+/// ahead (PREFETCHT1, which this replaced) 108–109 ms; both 104–106 ms; this alone 90–92 ms.
+/// `compare` of three copies: 250–257 ms with both, 192–210 ms with this alone. (On the Intel
+/// Xeon of the first rounds the first 8 lines of each page of the leaf 2 ahead gave 142 → 124
+/// ms; this was not measured there.) Costs ~14 loads per leaf of two 3.6 KiB values.
 #[inline]
-pub(crate) fn prefetch_leaf_pages(leaf: &[u8]) {
-    const PAGE: usize = 4096;
-    const MAX_PAGES: usize = 16;
-    let end = leaf.len().min(PAGE * MAX_PAGES);
-    for line in (0..end).step_by(64) {
-        prefetch_l2(leaf, line);
+pub(crate) fn touch_tail(leaf: &LeafPage<'_>) {
+    let bytes = leaf.bytes();
+    let Some(last) = leaf.len().checked_sub(1) else {
+        return;
+    };
+    let Ok(e) = leaf.element(last) else { return };
+    // The last element's value ends the data (bbolt's node.write lays them in order); where a
+    // damaged page says otherwise the touch only reads more or fewer lines of the same page.
+    let end = (e.value.as_ptr() as usize + e.value.len()).saturating_sub(bytes.as_ptr() as usize);
+    // A sound leaf's run ends within a page of its data; a hostile one may claim a long overflow
+    // run: at most 64 KiB (the largest bbolt page size) past the data is read.
+    const MAX_TAIL: usize = 64 << 10;
+    let stop = bytes.len().min(end.saturating_add(MAX_TAIL));
+    let mut sink = 0u8;
+    for at in (end.next_multiple_of(64)..stop).step_by(64) {
+        // SAFETY: `at < bytes.len()`: a plain read of the mapping, volatile so it stays a load.
+        sink ^= unsafe { std::ptr::read_volatile(bytes.as_ptr().add(at)) };
     }
-}
-
-/// [`prefetch`], into L2 rather than L1 (PREFETCHT1).
-#[inline(always)]
-fn prefetch_l2(data: &[u8], offset: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(b) = data.get(offset) {
-        // SAFETY: as in `prefetch`: a hint that never faults, on an address inside `data`.
-        unsafe {
-            core::arch::x86_64::_mm_prefetch(
-                (b as *const u8).cast::<i8>(),
-                core::arch::x86_64::_MM_HINT_T1,
-            )
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (data, offset);
+    std::hint::black_box(sink);
 }
 
 #[cfg(test)]
@@ -85,8 +77,5 @@ mod tests {
         prefetch(&b, 10);
         prefetch(&b, usize::MAX);
         prefetch(&[], 0);
-        prefetch_leaf_pages(&b);
-        prefetch_leaf_pages(&[]);
-        prefetch_leaf_pages(&vec![0u8; 100_000]);
     }
 }

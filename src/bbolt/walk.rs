@@ -106,13 +106,13 @@ pub fn prefetched<'s, 'a>(leaves: &'s [Leaf<'a>]) -> impl Iterator<Item = &'s Le
     })
 }
 
-/// [`prefetched`] for loops that read every byte of each leaf (hashing keys and values): asks
-/// for every line of the leaf [`prefetch::LEAVES_AHEAD`] places ahead
-/// ([`prefetch::prefetch_leaf_pages`] says why).
-pub fn prefetched_pages<'s, 'a>(leaves: &'s [Leaf<'a>]) -> impl Iterator<Item = &'s Leaf<'a>> + 's {
+/// Iterates `leaves` in order for loops that read every key and value of each leaf (hashing):
+/// before handing out a leaf it reads the previous one's free tail ([`prefetch::touch_tail`]
+/// says why), so the whole run of pages is read as one stream.
+pub fn streamed<'s, 'a>(leaves: &'s [Leaf<'a>]) -> impl Iterator<Item = &'s Leaf<'a>> + 's {
     leaves.iter().enumerate().map(move |(i, leaf)| {
-        if let Some(next) = leaves.get(i + prefetch::LEAVES_AHEAD) {
-            prefetch::prefetch_leaf_pages(next.view.bytes());
+        if let Some(prev) = i.checked_sub(1).and_then(|p| leaves.get(p)) {
+            prefetch::touch_tail(&prev.view);
         }
         leaf
     })

@@ -23,7 +23,7 @@ use super::records::Records;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
 use super::{buckets, meta::MetaInfo};
-use crate::bbolt::{prefetched_pages, Leaf, Problem};
+use crate::bbolt::{streamed, Leaf, Problem};
 use rayon::prelude::*;
 use std::cmp::Ordering;
 
@@ -278,7 +278,7 @@ fn is_tombstone_key(k: &[u8]) -> bool {
 
 fn hash_chunk(leaves: &[Leaf<'_>], f: &Filter) -> Part {
     let mut part = Part::default();
-    for leaf in prefetched_pages(leaves) {
+    for leaf in streamed(leaves) {
         hash_leaf(&mut part, leaf, f);
     }
     part

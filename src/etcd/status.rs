@@ -21,7 +21,7 @@ use super::records;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
 use crate::bbolt::check::{BucketLeaves, CheckReport};
-use crate::bbolt::{prefetched_pages, Leaf, Problem, Problems};
+use crate::bbolt::{streamed, Leaf, Problem, Problems};
 use rayon::prelude::*;
 use std::sync::Mutex;
 
@@ -150,8 +150,8 @@ fn hash_leaves<'a>(leaves: &[Leaf<'a>], count: bool) -> (Part, Option<&'a [u8]>,
     let mut p = Part::default();
     let mut last = None;
     let mut undecodable = 0u64;
-    // Every byte of each leaf is read: ask for whole leaves ahead (`prefetch_leaf_pages`).
-    for leaf in prefetched_pages(leaves) {
+    // Every key and value of each leaf is read: the free tails too (`bbolt::streamed`).
+    for leaf in streamed(leaves) {
         // Elements that cannot be read are skipped here; the integrity check reports them.
         // `Leaf::elements` reads each byte once: shared values are not hashed again (#18).
         for e in leaf.elements() {
