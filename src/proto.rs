@@ -63,7 +63,19 @@ impl<'a> Fields<'a> {
         }
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, ProtoError> {
+        // Tags and most lengths and revisions of the messages we read fit in one byte.
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.varint_slow()
+    }
+
+    fn varint_slow(&mut self) -> Result<u64, ProtoError> {
         let start = self.pos;
         let mut v: u64 = 0;
         for i in 0..10 {
@@ -80,20 +92,27 @@ impl<'a> Fields<'a> {
         Err(ProtoError::VarintTooLong(start))
     }
 
+    #[inline]
     fn take(&mut self, len: u64) -> Result<&'a [u8], ProtoError> {
         let at = self.pos;
-        let err = ProtoError::LengthOutOfRange {
-            at,
-            len,
-            total: self.buf.len(),
-        };
-        let n = usize::try_from(len).map_err(|_| err.clone())?;
-        let end = at.checked_add(n).ok_or_else(|| err.clone())?;
-        let s = self.buf.get(at..end).ok_or(err)?;
-        self.pos = end;
-        Ok(s)
+        let s = usize::try_from(len)
+            .ok()
+            .and_then(|n| at.checked_add(n))
+            .and_then(|end| self.buf.get(at..end));
+        match s {
+            Some(s) => {
+                self.pos = at + s.len();
+                Ok(s)
+            }
+            None => Err(ProtoError::LengthOutOfRange {
+                at,
+                len,
+                total: self.buf.len(),
+            }),
+        }
     }
 
+    #[inline]
     fn next_field(&mut self) -> Result<(u32, Value<'a>), ProtoError> {
         let at = self.pos;
         let tag = self.varint()?;
