@@ -97,6 +97,20 @@ fn head_after(key: &[u8], shared: usize) -> (u64, u64) {
     (word(hi), word(lo))
 }
 
+/// The keys of `records` in `arena`, where they lie one after the other from `start`.
+fn arena_keys<'s>(
+    arena: &'s [u8],
+    start: usize,
+    records: &'s [Record<'_>],
+) -> impl Iterator<Item = &'s [u8]> + 's {
+    let mut at = start;
+    records.iter().map(move |r| {
+        let k = arena.get(at..at + r.kv.key.len()).unwrap_or_default();
+        at += r.kv.key.len();
+        k
+    })
+}
+
 /// Problems one leaf keeps with details before counting the rest. Leaves are decoded in
 /// parallel and merged afterwards, so this bounds what the merge holds: at most this many
 /// problems (~100 bytes each) per leaf page of at least 1 KiB.
@@ -106,20 +120,33 @@ const LEAF_PROBLEMS: usize = 8;
 /// per leaf is common: 3.6 KiB Secrets), few enough to balance two cores.
 const LEAVES_PER_TASK: usize = 256;
 
-/// A run of leaves decoded: its records, the first problems of each leaf, and how many more
-/// there were.
-type Decoded<'a> = (Vec<Record<'a>>, Vec<(u32, u32)>, Vec<RecordProblem>, u64);
+/// A run of leaves decoded: its records, their keys one after the other (the by-key sort's
+/// arena, [`Records::from_parts`]), the first problems of each leaf, and how many more there
+/// were.
+type Decoded<'a> = (
+    Vec<Record<'a>>,
+    Vec<u8>,
+    Vec<(u32, u32)>,
+    Vec<RecordProblem>,
+    u64,
+);
 
 fn decode_leaves<'a>(leaves: &[Leaf<'a>]) -> Decoded<'a> {
     let n = leaves.iter().map(|l| l.view.len()).sum();
-    let mut out = Vec::with_capacity(n);
+    let mut out: Vec<Record<'a>> = Vec::with_capacity(n);
+    let mut keys = Vec::new();
     let mut sizes = Vec::with_capacity(n);
     let mut problems = Vec::new();
     let mut omitted = 0u64;
     for leaf in prefetched(leaves) {
+        let from = out.len();
         decode_leaf(leaf, &mut out, &mut sizes, &mut problems, &mut omitted);
+        // Copied while the leaf is in cache: read later, from the mapping, each key is a miss.
+        for r in &out[from..] {
+            keys.extend_from_slice(r.kv.key);
+        }
     }
-    (out, sizes, problems, omitted)
+    (out, keys, sizes, problems, omitted)
 }
 
 /// An element's key and value sizes; a leaf element's `ksize` and `vsize` are u32s
@@ -217,7 +244,7 @@ impl<'a> Records<'a> {
     pub fn read(snap: &'a Snapshot) -> Records<'a> {
         let (bucket, mut structure_problems) = snap.bucket(buckets::KEY);
         let Some(bucket) = bucket else {
-            return Records::from_parts(Vec::new(), structure_problems, Vec::new(), false);
+            return Records::from_parts(Vec::new(), None, structure_problems, Vec::new(), false);
         };
         let (leaves, problems) = crate::trace::span("records: walk", || bucket.leaves());
         structure_problems.note_all(problems);
@@ -227,85 +254,106 @@ impl<'a> Records<'a> {
                 .map(decode_leaves)
                 .collect()
         });
-        let total = decoded.iter().map(|(r, _, _, _)| r.len()).sum();
+        let total = decoded.iter().map(|d| d.0.len()).sum();
         let mut all = Vec::with_capacity(total);
+        let mut arena = Vec::with_capacity(decoded.iter().map(|d| d.1.len()).sum());
         let mut element_sizes = Vec::with_capacity(total);
         let mut record_problems = Vec::new();
         let mut omitted = 0u64;
-        for (r, n, p, more) in decoded {
+        for (r, k, n, p, more) in decoded {
             all.extend(r);
+            arena.extend_from_slice(&k);
             element_sizes.extend(n);
             let room = MAX_PROBLEMS.saturating_sub(record_problems.len());
             omitted += more + p.len().saturating_sub(room) as u64;
             record_problems.extend(p.into_iter().take(room));
         }
-        let mut records = Records::from_parts(all, structure_problems, record_problems, true);
+        let mut records =
+            Records::from_parts(all, Some(arena), structure_problems, record_problems, true);
         records.record_problems_omitted = omitted;
         records.element_sizes = element_sizes;
         records
     }
 
+    /// `arena`, when given, is every record's key one after the other in `all`'s order (what
+    /// [`decode_leaves`] copies while each leaf is in cache); else it is copied here.
     fn from_parts(
         all: Vec<Record<'a>>,
+        arena: Option<Vec<u8>>,
         structure_problems: Vec<Problem>,
         record_problems: Vec<RecordProblem>,
         has_key_bucket: bool,
     ) -> Self {
         // The sort compares keys. Read in place they are scattered over the whole mapping (on
         // the 1.2 GB bench file most comparisons missed the cache and the TLB), so they are
-        // copied once into one contiguous buffer (the keys' total size, freed on return).
+        // held in one contiguous buffer (the keys' total size, freed on return): filled by the
+        // decode while each leaf was in cache, or copied here in pieces on both cores.
         // Kubernetes keys share long prefixes (`/registry/secrets/ns-00/secret-…`), so most
         // byte comparisons walked the same 20–30 bytes: each entry also carries the 16 bytes
         // after the prefix all keys share, as one integer, and only keys equal there are
         // compared as bytes (measured on the 300k-key bench file, AMD EPYC: memcmp and the
         // comparator were ~40 % of `salvage`'s CPU).
-        // Built on both cores, in pieces of records whose keys fill consecutive arena ranges
-        // (one thread built them in 75 ms of salvage's 0.3 s on the bench file).
         const PIECE: usize = 16 << 10;
-        // The prefix all keys share: the shortest of each piece's own, and of what the pieces'
-        // first keys share.
-        let shared = all
-            .par_chunks(PIECE)
-            .map(|c| shared_prefix(c.iter().map(|r| r.kv.key)))
-            .min()
-            .map_or(0, |n| {
-                shared_prefix(all.chunks(PIECE).map(|c| c[0].kv.key)).min(n)
-            });
         let mut starts = Vec::with_capacity(all.len().div_ceil(PIECE) + 1);
         let mut total = 0usize;
         for c in all.chunks(PIECE) {
             starts.push(total);
             total += c.iter().map(|r| r.kv.key.len()).sum::<usize>();
         }
-        let mut arena = vec![0u8; total];
-        let mut spans: Vec<SortEntry> = Vec::with_capacity(all.len());
-        {
-            // The arena cut at each piece's start, so each piece writes its own range.
-            let mut rest = &mut arena[..];
-            let mut parts = Vec::with_capacity(starts.len());
-            for (i, c) in all.chunks(PIECE).enumerate() {
-                let len = starts.get(i + 1).copied().unwrap_or(total) - starts[i];
-                let (mine, tail) = rest.split_at_mut(len);
-                parts.push((i, c, mine));
-                rest = tail;
-            }
-            let pieces: Vec<Vec<SortEntry>> = parts
-                .into_par_iter()
-                .map(|(p, c, mine)| {
+        let arena = match arena {
+            Some(a) if a.len() == total => a,
+            _ => {
+                let mut arena = vec![0u8; total];
+                // The arena cut at each piece's start, so each piece writes its own range.
+                let mut rest = &mut arena[..];
+                let mut parts = Vec::with_capacity(starts.len());
+                for (i, c) in all.chunks(PIECE).enumerate() {
+                    let len = starts.get(i + 1).copied().unwrap_or(total) - starts[i];
+                    let (mine, tail) = rest.split_at_mut(len);
+                    parts.push((c, mine));
+                    rest = tail;
+                }
+                parts.into_par_iter().for_each(|(c, mine)| {
                     let mut at = 0;
-                    let mut out = Vec::with_capacity(c.len());
-                    for (j, r) in c.iter().enumerate() {
+                    for r in c {
                         let k = r.kv.key;
                         mine[at..at + k.len()].copy_from_slice(k);
-                        out.push(SortEntry {
-                            head: head_after(k, shared),
-                            start: starts[p] + at,
-                            len: k.len() as u32,
-                            index: (p * PIECE + j) as u32,
-                        });
                         at += k.len();
                     }
-                    out
+                });
+                arena
+            }
+        };
+        // The prefix all keys share: the shortest of each piece's own, and of what the pieces'
+        // first keys share.
+        let shared = all
+            .par_chunks(PIECE)
+            .enumerate()
+            .map(|(p, c)| shared_prefix(arena_keys(&arena, starts[p], c)))
+            .min()
+            .map_or(0, |n| {
+                shared_prefix(all.chunks(PIECE).map(|c| c[0].kv.key)).min(n)
+            });
+        let mut spans: Vec<SortEntry> = Vec::with_capacity(all.len());
+        {
+            let pieces: Vec<Vec<SortEntry>> = all
+                .par_chunks(PIECE)
+                .enumerate()
+                .map(|(p, c)| {
+                    let mut at = starts[p];
+                    arena_keys(&arena, starts[p], c)
+                        .enumerate()
+                        .map(|(j, k)| {
+                            let e = SortEntry {
+                                head: head_after(k, shared),
+                                start: at,
+                                len: k.len() as u32,
+                                index: (p * PIECE + j) as u32,
+                            };
+                            at += k.len();
+                            e
+                        })
+                        .collect()
                 })
                 .collect();
             for p in pieces {
@@ -354,6 +402,7 @@ impl<'a> Records<'a> {
         all.par_sort_unstable_by_key(|r| r.rev);
         let mut r = Records::from_parts(
             all,
+            None,
             self.structure_problems,
             self.record_problems,
             self.has_key_bucket,
@@ -534,7 +583,7 @@ mod tests {
             .collect();
         let mut want: Vec<(&[u8], Revision)> = all.iter().map(|r| (r.kv.key, r.rev)).collect();
         want.sort();
-        let r = Records::from_parts(all.clone(), Vec::new(), Vec::new(), true);
+        let r = Records::from_parts(all.clone(), None, Vec::new(), Vec::new(), true);
         let got: Vec<(&[u8], Revision)> = r.history().map(|r| (r.kv.key, r.rev)).collect();
         assert_eq!(got, want);
         // Live: the last revision of each key, unless a tombstone.
