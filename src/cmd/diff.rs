@@ -831,6 +831,13 @@ pub fn run(args: &Args) -> CmdResult {
             .collect();
         let mut removed = RemovedCounts::default();
         let (old_keys, new_keys) = (j.keyring_of(&j.old), j.keyring_of(&j.new));
+        // Candidate key indices of one side as ids `NODE/PROVIDER/NAME`.
+        let ids = |opens: &[usize], k: &Keyring| -> Vec<String> {
+            opens
+                .iter()
+                .filter_map(|&i| k.keys.get(i).map(|k| k.id.clone()))
+                .collect()
+        };
         let mut not_checked: BTreeMap<&'static str, usize> = BTreeMap::new();
         let (rejudged_changes, rejudged): (Vec<KeyChange>, Vec<Judgement>) =
             rejudged.into_iter().unzip();
@@ -863,12 +870,6 @@ pub fn run(args: &Args) -> CmdResult {
             }
             let unjudged = v.not_checked.is_some();
             c.not_checked = v.not_checked;
-            let ids = |opens: &[usize], k: &Keyring| -> Vec<String> {
-                opens
-                    .iter()
-                    .filter_map(|&i| k.keys.get(i).map(|k| k.id.clone()))
-                    .collect()
-            };
             c.decrypts_with = match &v.opens {
                 Opens::None => Vec::new(),
                 Opens::Old(o) => ids(o, old_keys),

@@ -97,17 +97,19 @@ fn head_after(key: &[u8], shared: usize) -> (u64, u64) {
     (word(hi), word(lo))
 }
 
-/// The keys of `records` in `arena`, where they lie one after the other from `start`.
+/// The keys of `records` in `arena`, where they lie one after the other from `start`: each
+/// with its offset in the arena.
 fn arena_keys<'s>(
     arena: &'s [u8],
     start: usize,
     records: &'s [Record<'_>],
-) -> impl Iterator<Item = &'s [u8]> + 's {
+) -> impl Iterator<Item = (usize, &'s [u8])> + 's {
     let mut at = start;
     records.iter().map(move |r| {
         let k = arena.get(at..at + r.kv.key.len()).unwrap_or_default();
+        let here = at;
         at += r.kv.key.len();
-        k
+        (here, k)
     })
 }
 
@@ -329,7 +331,7 @@ impl<'a> Records<'a> {
         let shared = all
             .par_chunks(PIECE)
             .enumerate()
-            .map(|(p, c)| shared_prefix(arena_keys(&arena, starts[p], c)))
+            .map(|(p, c)| shared_prefix(arena_keys(&arena, starts[p], c).map(|(_, k)| k)))
             .min()
             .map_or(0, |n| {
                 shared_prefix(all.chunks(PIECE).map(|c| c[0].kv.key)).min(n)
@@ -340,18 +342,13 @@ impl<'a> Records<'a> {
                 .par_chunks(PIECE)
                 .enumerate()
                 .map(|(p, c)| {
-                    let mut at = starts[p];
                     arena_keys(&arena, starts[p], c)
                         .enumerate()
-                        .map(|(j, k)| {
-                            let e = SortEntry {
-                                head: head_after(k, shared),
-                                start: at,
-                                len: k.len() as u32,
-                                index: (p * PIECE + j) as u32,
-                            };
-                            at += k.len();
-                            e
+                        .map(|(j, (start, k))| SortEntry {
+                            head: head_after(k, shared),
+                            start,
+                            len: k.len() as u32,
+                            index: (p * PIECE + j) as u32,
                         })
                         .collect()
                 })
