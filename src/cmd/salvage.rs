@@ -63,10 +63,8 @@ pub fn records<'a>(snap: &'a Snapshot, salvage: bool) -> (Records<'a>, Option<Sa
     if !salvage {
         return (Records::read(snap), None);
     }
-    // The scan of every page needs no decoded record: both run at once.
-    let (records, scanned) = rayon::join(|| Records::read(snap), || salvage::scan_file(snap));
     let meta = MetaInfo::read(snap);
-    let s = salvage::salvage_scanned(snap, &records, &meta, scanned);
+    let (records, s) = salvage::read_salvaged(snap, &meta);
     let pages = s
         .recovered
         .iter()
@@ -170,14 +168,8 @@ pub fn run(args: &Args) -> CmdResult {
         .out
         .prepare("salvage", formats("salvage"), &guard, Mode::Private)?;
     let snap = open_snapshot(&args.snapshot)?;
-    let (records, scanned) = rayon::join(
-        || crate::trace::span("salvage: records", || Records::read(&snap)),
-        || crate::trace::span("salvage: scan", || salvage::scan_file(&snap)),
-    );
     let meta = MetaInfo::read(&snap);
-    let s = crate::trace::span("salvage: merge", || {
-        salvage::salvage_scanned(&snap, &records, &meta, scanned)
-    });
+    let (records, s) = salvage::read_salvaged(&snap, &meta);
     let report = to_json(&snap.path.display().to_string(), &s, &records, args.live);
     let mut out = sink;
     match fmt {

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod error;
 pub mod hashkv;
 pub mod integrity;
+mod keysort;
 pub mod kv;
 pub mod meta;
 pub mod records;

@@ -2,12 +2,14 @@
 //! revision. Leaves are decoded in parallel (rayon), each record a zero-copy view into the map.
 
 use super::buckets;
+use super::keysort;
 use super::kv::KeyValue;
 use super::revision::Revision;
 use super::snapshot::Snapshot;
 use crate::bbolt::{prefetched, Leaf, Pgid, Problem, Problems, MAX_PROBLEMS};
 use rayon::prelude::*;
 use std::fmt;
+use std::mem::MaybeUninit;
 
 /// One revision of one key.
 #[derive(Clone, Copy, Debug)]
@@ -55,23 +57,8 @@ pub struct Records<'a> {
     element_sizes: Vec<(u32, u32)>,
 }
 
-/// One key in the by-key sort ([`Records::from_parts`]).
-/// 32 bytes (a u128 would align it to 48): the sort moves 300k of them.
-struct SortEntry {
-    /// The key's 16 bytes after the prefix every key shares, big-endian, zero-padded, as
-    /// (first 8, next 8): ordered as the bytes are, except that keys equal here may still
-    /// differ further on.
-    head: (u64, u64),
-    /// The key in the sort's arena.
-    start: usize,
-    /// The key's length (bbolt's `ksize` is a u32, internal/common/page.go).
-    len: u32,
-    /// Index into `Records::all`.
-    index: u32,
-}
-
 /// Length of the prefix every key shares (0 for no keys).
-fn shared_prefix<'k>(mut keys: impl Iterator<Item = &'k [u8]>) -> usize {
+pub(super) fn shared_prefix<'k>(mut keys: impl Iterator<Item = &'k [u8]>) -> usize {
     let Some(first) = keys.next() else {
         return 0;
     };
@@ -84,17 +71,6 @@ fn shared_prefix<'k>(mut keys: impl Iterator<Item = &'k [u8]>) -> usize {
         }
     }
     n
-}
-
-/// [`SortEntry::head`] of `key`, whose first `shared` bytes every key shares.
-fn head_after(key: &[u8], shared: usize) -> (u64, u64) {
-    let mut b = [0u8; 16];
-    let rest = key.get(shared..).unwrap_or_default();
-    let n = rest.len().min(16);
-    b[..n].copy_from_slice(&rest[..n]);
-    let (hi, lo) = b.split_at(8);
-    let word = |w: &[u8]| u64::from_be_bytes(w.try_into().unwrap_or_default());
-    (word(hi), word(lo))
 }
 
 /// The keys of `records` in `arena`, where they lie one after the other from `start`: each
@@ -113,6 +89,65 @@ fn arena_keys<'s>(
     })
 }
 
+/// Every record's key one after the other, in pieces: (first record, first byte) of each,
+/// in order. Decode tasks each leave one piece; [`Arena::copied`] cuts its own.
+struct Arena {
+    bytes: Vec<u8>,
+    starts: Vec<(usize, usize)>,
+}
+
+/// Records per piece of [`Arena::copied`].
+const PIECE: usize = 16 << 10;
+
+impl Arena {
+    /// The keys of `all` copied on both cores, a piece per [`PIECE`] records.
+    fn copied(all: &[Record<'_>]) -> Arena {
+        let sizes: Vec<usize> = all
+            .par_chunks(PIECE)
+            .map(|c| c.iter().map(|r| r.kv.key.len()).sum())
+            .collect();
+        let mut starts = Vec::with_capacity(sizes.len());
+        let mut total = 0;
+        for (i, n) in sizes.iter().enumerate() {
+            starts.push((i * PIECE, total));
+            total += n;
+        }
+        let mut bytes = vec![0u8; total];
+        let mut rest = &mut bytes[..];
+        let mut work = Vec::with_capacity(sizes.len());
+        for (c, &n) in all.chunks(PIECE).zip(&sizes) {
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(n);
+            rest = tail;
+            work.push((c, mine));
+        }
+        work.into_par_iter().for_each(|(c, mine)| {
+            let mut at = 0;
+            for r in c {
+                let k = r.kv.key;
+                mine[at..at + k.len()].copy_from_slice(k);
+                at += k.len();
+            }
+        });
+        Arena { bytes, starts }
+    }
+
+    /// Each piece as (its records, its first byte), covering records `0..n` one after the
+    /// other; `None` when the starts do not (then the arena is not `n` records' keys).
+    fn pieces(&self, n: usize) -> Option<Vec<(std::ops::Range<usize>, usize)>> {
+        let mut out = Vec::with_capacity(self.starts.len());
+        let mut expect = 0;
+        for (i, &(first, byte)) in self.starts.iter().enumerate() {
+            let end = self.starts.get(i + 1).map_or(n, |s| s.0);
+            if first != expect || end < first || byte > self.bytes.len() {
+                return None;
+            }
+            out.push((first..end, byte));
+            expect = end;
+        }
+        (expect == n).then_some(out)
+    }
+}
+
 /// Problems one leaf keeps with details before counting the rest. Leaves are decoded in
 /// parallel and merged afterwards, so this bounds what the merge holds: at most this many
 /// problems (~100 bytes each) per leaf page of at least 1 KiB.
@@ -122,33 +157,63 @@ const LEAF_PROBLEMS: usize = 8;
 /// per leaf is common: 3.6 KiB Secrets), few enough to balance two cores.
 const LEAVES_PER_TASK: usize = 256;
 
-/// A run of leaves decoded: its records, their keys one after the other (the by-key sort's
-/// arena, [`Records::from_parts`]), the first problems of each leaf, and how many more there
-/// were.
-type Decoded<'a> = (
-    Vec<Record<'a>>,
-    Vec<u8>,
-    Vec<(u32, u32)>,
-    Vec<RecordProblem>,
-    u64,
-);
+/// What one decode task leaves besides the records and sizes it wrote in place
+/// ([`Slots`]): their keys one after the other (a piece of the by-key sort's arena,
+/// [`Records::from_parts`]), the first problems of each leaf, and how many more there were.
+struct Decoded {
+    keys: Vec<u8>,
+    problems: Vec<RecordProblem>,
+    omitted: u64,
+}
 
-fn decode_leaves<'a>(leaves: &[Leaf<'a>]) -> Decoded<'a> {
-    let n = leaves.iter().map(|l| l.view.len()).sum();
-    let mut out: Vec<Record<'a>> = Vec::with_capacity(n);
+/// One task's share of the spare capacity of `Records::all` and of its element sizes, filled
+/// from the front. The records are decoded straight into the final vectors: decoding into
+/// vectors per task and concatenating them after wrote every record twice and faulted in twice
+/// the memory, on one core (measured on the 1.23 GB bench file, AMD EPYC KVM guest: the kernel
+/// zeroing pages for that copy was ~17 % of `salvage`'s CPU).
+struct Slots<'s, 'a> {
+    records: &'s mut [MaybeUninit<Record<'a>>],
+    sizes: &'s mut [MaybeUninit<(u32, u32)>],
+    written: usize,
+}
+
+impl<'a> Slots<'_, 'a> {
+    /// False when full: never, as a task gets one slot per element of its leaves and an
+    /// element gives at most one record.
+    fn push(&mut self, r: Record<'a>, size: (u32, u32)) -> bool {
+        match (
+            self.records.get_mut(self.written),
+            self.sizes.get_mut(self.written),
+        ) {
+            (Some(rs), Some(ss)) => {
+                rs.write(r);
+                ss.write(size);
+                self.written += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+fn decode_leaves<'a>(leaves: &[Leaf<'a>], out: &mut Slots<'_, 'a>) -> Decoded {
     let mut keys = Vec::new();
-    let mut sizes = Vec::with_capacity(n);
     let mut problems = Vec::new();
     let mut omitted = 0u64;
     for leaf in prefetched(leaves) {
-        let from = out.len();
-        decode_leaf(leaf, &mut out, &mut sizes, &mut problems, &mut omitted);
+        let from = out.written;
+        decode_leaf(leaf, out, &mut problems, &mut omitted);
         // Copied while the leaf is in cache: read later, from the mapping, each key is a miss.
-        for r in &out[from..] {
-            keys.extend_from_slice(r.kv.key);
+        for r in &out.records[from..out.written] {
+            // SAFETY: slots before `written` were written by `push`.
+            keys.extend_from_slice(unsafe { r.assume_init_ref() }.kv.key);
         }
     }
-    (out, keys, sizes, problems, omitted)
+    Decoded {
+        keys,
+        problems,
+        omitted,
+    }
 }
 
 /// An element's key and value sizes; a leaf element's `ksize` and `vsize` are u32s
@@ -159,8 +224,7 @@ fn sizes(e: &crate::bbolt::LeafElement<'_>) -> (u32, u32) {
 
 fn decode_leaf<'a>(
     leaf: &Leaf<'a>,
-    out: &mut Vec<Record<'a>>,
-    sizes_out: &mut Vec<(u32, u32)>,
+    out: &mut Slots<'_, 'a>,
     problems: &mut Vec<RecordProblem>,
     omitted: &mut u64,
 ) {
@@ -176,11 +240,8 @@ fn decode_leaf<'a>(
                 ))
             });
             match ok {
-                Some((rev, kv, n)) => {
-                    out.push(Record { rev, kv });
-                    sizes_out.push(n);
-                }
-                None => *omitted += 1,
+                Some((rev, kv, n)) if out.push(Record { rev, kv }, n) => {}
+                _ => *omitted += 1,
             }
             continue;
         }
@@ -205,8 +266,9 @@ fn decode_leaf<'a>(
         };
         match KeyValue::decode(e.value) {
             Ok(kv) => {
-                out.push(Record { rev, kv });
-                sizes_out.push(sizes(&e));
+                if !out.push(Record { rev, kv }, sizes(&e)) {
+                    problem(format!("revision {rev}: no room for the record"));
+                }
             }
             Err(err) => problem(format!("revision {rev}: KeyValue: {err}")),
         }
@@ -241,141 +303,199 @@ pub fn count_undecodable(snap: &Snapshot) -> u64 {
         .sum()
 }
 
+/// `pieces` one after the other, copied on both cores (the copy is mostly the kernel
+/// faulting the buffer in).
+fn concat_par<'p>(pieces: impl Iterator<Item = &'p [u8]>) -> Vec<u8> {
+    let pieces: Vec<&[u8]> = pieces.collect();
+    let mut out = vec![0u8; pieces.iter().map(|p| p.len()).sum()];
+    let mut rest = &mut out[..];
+    let mut parts = Vec::with_capacity(pieces.len());
+    for p in &pieces {
+        let (mine, tail) = rest.split_at_mut(p.len());
+        parts.push((*p, mine));
+        rest = tail;
+    }
+    parts
+        .into_par_iter()
+        .for_each(|(p, mine)| mine.copy_from_slice(p));
+    out
+}
+
 impl<'a> Records<'a> {
     /// Decodes the `key` bucket of `snap` in parallel.
     pub fn read(snap: &'a Snapshot) -> Records<'a> {
+        Records::read_in_runs(snap, LEAVES_PER_TASK).0
+    }
+
+    /// [`Records::read`], with the pages of the leaves read, sorted (what salvage needs to know
+    /// which leaf pages the tree reaches, without walking it again).
+    pub fn read_reached(snap: &'a Snapshot) -> (Records<'a>, Vec<Pgid>) {
+        Records::read_in_runs(snap, LEAVES_PER_TASK)
+    }
+
+    /// [`Records::read_reached`] with `per_task` leaves per parallel task (tests make tasks
+    /// small to reach the gap closing between them).
+    fn read_in_runs(snap: &'a Snapshot, per_task: usize) -> (Records<'a>, Vec<Pgid>) {
         let (bucket, mut structure_problems) = snap.bucket(buckets::KEY);
         let Some(bucket) = bucket else {
-            return Records::from_parts(Vec::new(), None, structure_problems, Vec::new(), false);
+            let r = Records::from_parts(Vec::new(), None, structure_problems, Vec::new(), false);
+            return (r, Vec::new());
         };
         let (leaves, problems) = crate::trace::span("records: walk", || bucket.leaves());
         structure_problems.note_all(problems);
-        let decoded: Vec<_> = crate::trace::span("records: decode", || {
-            leaves
-                .par_chunks(LEAVES_PER_TASK)
-                .map(decode_leaves)
+        let mut reached: Vec<Pgid> = leaves.iter().map(|l| l.page).collect();
+        reached.sort_unstable();
+        reached.dedup();
+        let runs: Vec<&[Leaf<'a>]> = leaves.chunks(per_task.max(1)).collect();
+        // One slot per element: a leaf's count fits its page (`LeafPage::new`) and a walk
+        // reaches each page once, so this is bounded by the file's size.
+        let counts: Vec<usize> = runs
+            .iter()
+            .map(|run| run.iter().map(|l| l.view.len()).sum())
+            .collect();
+        let total: usize = counts.iter().sum();
+        let mut all: Vec<Record<'a>> = Vec::with_capacity(total);
+        let mut element_sizes: Vec<(u32, u32)> = Vec::with_capacity(total);
+        let decoded: Vec<(Decoded, usize)> = crate::trace::span("records: decode", || {
+            let mut records = &mut all.spare_capacity_mut()[..total];
+            let mut sizes = &mut element_sizes.spare_capacity_mut()[..total];
+            let mut tasks = Vec::with_capacity(runs.len());
+            for (run, &n) in runs.iter().zip(&counts) {
+                let (r, rest) = std::mem::take(&mut records).split_at_mut(n);
+                records = rest;
+                let (s, rest) = std::mem::take(&mut sizes).split_at_mut(n);
+                sizes = rest;
+                let slots = Slots {
+                    records: r,
+                    sizes: s,
+                    written: 0,
+                };
+                tasks.push((*run, slots));
+            }
+            tasks
+                .into_par_iter()
+                .map(|(run, mut slots)| {
+                    let d = decode_leaves(run, &mut slots);
+                    (d, slots.written)
+                })
                 .collect()
         });
-        let total = decoded.iter().map(|d| d.0.len()).sum();
-        let mut all = Vec::with_capacity(total);
-        let mut arena = Vec::with_capacity(decoded.iter().map(|d| d.1.len()).sum());
-        let mut element_sizes = Vec::with_capacity(total);
+        // Elements that did not decode left their slots unwritten: close the gaps (none on a
+        // healthy file).
+        let mut len = 0;
+        let mut at = 0;
+        for ((_, written), &n) in decoded.iter().zip(&counts) {
+            if at != len {
+                all.spare_capacity_mut().copy_within(at..at + written, len);
+                element_sizes
+                    .spare_capacity_mut()
+                    .copy_within(at..at + written, len);
+            }
+            len += written;
+            at += n;
+        }
+        // SAFETY: each task wrote its first `written` slots; the loop above moved those runs
+        // together, so the first `len` slots of both vectors are written.
+        unsafe {
+            all.set_len(len);
+            element_sizes.set_len(len);
+        }
+        let arena = crate::trace::span("records: arena", || {
+            let mut starts = Vec::with_capacity(decoded.len());
+            let (mut first, mut byte) = (0, 0);
+            for (d, written) in &decoded {
+                starts.push((first, byte));
+                first += written;
+                byte += d.keys.len();
+            }
+            Arena {
+                bytes: concat_par(decoded.iter().map(|(d, _)| d.keys.as_slice())),
+                starts,
+            }
+        });
         let mut record_problems = Vec::new();
         let mut omitted = 0u64;
-        for (r, k, n, p, more) in decoded {
-            all.extend(r);
-            arena.extend_from_slice(&k);
-            element_sizes.extend(n);
+        for (d, _) in decoded {
             let room = MAX_PROBLEMS.saturating_sub(record_problems.len());
-            omitted += more + p.len().saturating_sub(room) as u64;
-            record_problems.extend(p.into_iter().take(room));
+            omitted += d.omitted + d.problems.len().saturating_sub(room) as u64;
+            record_problems.extend(d.problems.into_iter().take(room));
         }
         let mut records =
             Records::from_parts(all, Some(arena), structure_problems, record_problems, true);
         records.record_problems_omitted = omitted;
         records.element_sizes = element_sizes;
-        records
+        (records, reached)
     }
 
-    /// `arena`, when given, is every record's key one after the other in `all`'s order (what
-    /// [`decode_leaves`] copies while each leaf is in cache); else it is copied here.
+    /// `arena`, when given, holds every record's key one after the other in `all`'s order
+    /// (what [`decode_leaves`] copies while each leaf is in cache); else it is copied here.
     fn from_parts(
         all: Vec<Record<'a>>,
-        arena: Option<Vec<u8>>,
+        arena: Option<Arena>,
         structure_problems: Vec<Problem>,
         record_problems: Vec<RecordProblem>,
         has_key_bucket: bool,
     ) -> Self {
         // The sort compares keys. Read in place they are scattered over the whole mapping (on
         // the 1.2 GB bench file most comparisons missed the cache and the TLB), so they are
-        // held in one contiguous buffer (the keys' total size, freed on return): filled by the
-        // decode while each leaf was in cache, or copied here in pieces on both cores.
-        // Kubernetes keys share long prefixes (`/registry/secrets/ns-00/secret-…`), so most
-        // byte comparisons walked the same 20–30 bytes: each entry also carries the 16 bytes
-        // after the prefix all keys share, as one integer, and only keys equal there are
-        // compared as bytes (measured on the 300k-key bench file, AMD EPYC: memcmp and the
-        // comparator were ~40 % of `salvage`'s CPU).
-        const PIECE: usize = 16 << 10;
-        let mut starts = Vec::with_capacity(all.len().div_ceil(PIECE) + 1);
-        let mut total = 0usize;
-        for c in all.chunks(PIECE) {
-            starts.push(total);
-            total += c.iter().map(|r| r.kv.key.len()).sum::<usize>();
-        }
-        let arena = match arena {
-            Some(a) if a.len() == total => a,
-            _ => {
-                let mut arena = vec![0u8; total];
-                // The arena cut at each piece's start, so each piece writes its own range.
-                let mut rest = &mut arena[..];
-                let mut parts = Vec::with_capacity(starts.len());
-                for (i, c) in all.chunks(PIECE).enumerate() {
-                    let len = starts.get(i + 1).copied().unwrap_or(total) - starts[i];
-                    let (mine, tail) = rest.split_at_mut(len);
-                    parts.push((c, mine));
-                    rest = tail;
-                }
-                parts.into_par_iter().for_each(|(c, mine)| {
-                    let mut at = 0;
-                    for r in c {
-                        let k = r.kv.key;
-                        mine[at..at + k.len()].copy_from_slice(k);
-                        at += k.len();
-                    }
-                });
-                arena
+        // held in one contiguous buffer (the keys' total size, freed on return), in pieces the
+        // two cores work on.
+        let (arena, pieces) = match arena.and_then(|a| a.pieces(all.len()).map(|p| (a, p))) {
+            Some(ap) => ap,
+            None => {
+                let a = Arena::copied(&all);
+                let p = a.pieces(all.len()).unwrap_or_default();
+                (a, p)
             }
         };
-        // The prefix all keys share: the shortest of each piece's own, and of what the pieces'
-        // first keys share.
-        let shared = all
-            .par_chunks(PIECE)
-            .enumerate()
-            .map(|(p, c)| shared_prefix(arena_keys(&arena, starts[p], c).map(|(_, k)| k)))
-            .min()
-            .map_or(0, |n| {
-                shared_prefix(all.chunks(PIECE).map(|c| c[0].kv.key)).min(n)
-            });
-        let mut spans: Vec<SortEntry> = Vec::with_capacity(all.len());
-        {
-            let pieces: Vec<Vec<SortEntry>> = all
-                .par_chunks(PIECE)
-                .enumerate()
-                .map(|(p, c)| {
-                    arena_keys(&arena, starts[p], c)
-                        .enumerate()
-                        .map(|(j, (start, k))| SortEntry {
-                            head: head_after(k, shared),
-                            start,
-                            len: k.len() as u32,
-                            index: (p * PIECE + j) as u32,
-                        })
-                        .collect()
-                })
-                .collect();
-            for p in pieces {
-                spans.extend(p);
-            }
-        }
-        let key = |e: &SortEntry| &arena[e.start..e.start + e.len as usize];
-        crate::trace::span("records: by-key sort", || {
-            spans.par_sort_unstable_by(|a, b| {
-                a.head
-                    .cmp(&b.head)
-                    .then_with(|| key(a)[shared..].cmp(&key(b)[shared..]))
-                    .then_with(|| all[a.index as usize].rev.cmp(&all[b.index as usize].rev))
-            })
+        let bytes = &arena.bytes[..];
+        let keys_of =
+            |(r, b): &(std::ops::Range<usize>, usize)| arena_keys(bytes, *b, &all[r.clone()]);
+        // The prefix all keys share (the sort spends no digit on it): the shortest of each
+        // piece's own, and of what the pieces' first keys share.
+        let shared = crate::trace::span("records: shared prefix", || {
+            let firsts = pieces
+                .iter()
+                .filter_map(|p| keys_of(p).next().map(|(_, k)| k));
+            pieces
+                .par_iter()
+                .map(|p| shared_prefix(keys_of(p).map(|(_, k)| k)))
+                .min()
+                .map_or(0, |n| shared_prefix(firsts).min(n))
         });
-        let mut live = Vec::new();
-        for (i, span) in spans.iter().enumerate() {
-            let idx = span.index;
-            let last_of_key = spans.get(i + 1).is_none_or(|n| key(n) != key(span));
-            if last_of_key && !all[idx as usize].rev.tombstone {
-                live.push(idx);
+        let mut entries: Vec<keysort::Entry> = Vec::with_capacity(all.len());
+        crate::trace::span("records: sort entries", || {
+            let mut rest = &mut entries.spare_capacity_mut()[..all.len()];
+            let mut work = Vec::with_capacity(pieces.len());
+            for p in &pieces {
+                let (mine, tail) = std::mem::take(&mut rest).split_at_mut(p.0.len());
+                rest = tail;
+                work.push((p, mine));
             }
-        }
-        let by_key: Vec<u32> = spans.iter().map(|s| s.index).collect();
-        drop(spans);
+            work.into_par_iter().for_each(|(p, mine)| {
+                for (slot, (j, (start, k))) in mine.iter_mut().zip(keys_of(p).enumerate()) {
+                    let index = (p.0.start + j) as u32;
+                    slot.write(keysort::Entry::new(
+                        bytes,
+                        start,
+                        k.len() as u32,
+                        index,
+                        shared,
+                    ));
+                }
+            });
+        });
+        // SAFETY: the pieces cover records 0..all.len() one after the other
+        // (`Arena::pieces`), and each piece wrote one entry per record of its range (the zip
+        // above runs over as many keys as the range has records).
+        unsafe { entries.set_len(all.len()) };
+        crate::trace::span("records: by-key sort", || {
+            keysort::sort(&mut entries, bytes, shared, |i| all[i as usize].rev)
+        });
+        let (by_key, live) = crate::trace::span("records: live", || {
+            keysort::indexes(&entries, bytes, |i| all[i as usize].rev.tombstone)
+        });
+        drop(entries);
         drop(arena);
         Records {
             all,
@@ -621,6 +741,33 @@ mod tests {
             let Some(snap) = snapshot(b) else { continue };
             let r = Records::read(&snap);
             let bad = r.record_problems.len() as u64 + r.record_problems_omitted;
+            // Decoded in place by tasks of any size, the records are those a plain loop over
+            // the leaves decodes, in bucket order, with their element sizes.
+            let plain: Vec<_> = snap
+                .bucket(buckets::KEY)
+                .0
+                .map(|b| b.leaves().0)
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|l| l.elements())
+                .flatten()
+                .filter_map(|e| {
+                    let rev = Revision::parse(e.key)?;
+                    let kv = KeyValue::decode(e.value).ok()?;
+                    Some((rev, kv.key.as_ptr(), sizes(&e)))
+                })
+                .collect();
+            for per_task in [1, 3, LEAVES_PER_TASK] {
+                let (rt, _) = Records::read_in_runs(&snap, per_task);
+                let got: Vec<_> = rt
+                    .all
+                    .iter()
+                    .zip(&rt.element_sizes)
+                    .map(|(r, &n)| (r.rev, r.kv.key.as_ptr(), n))
+                    .collect();
+                assert_eq!(got, plain, "{per_task} leaves per task");
+                assert_eq!(rt.record_problems, r.record_problems);
+            }
             assert_eq!(count_undecodable(&snap), bad);
             assert_eq!(
                 super::super::status::compute_counting_undecodable(&snap).2,

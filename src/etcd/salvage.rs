@@ -119,75 +119,46 @@ fn validate<'a>(view: &LeafPage<'a>, page: Pgid) -> Option<(Vec<Found<'a>>, bool
     (!out.is_empty()).then_some((out, bad))
 }
 
-/// What salvage reads from the file alone, without the decoded records: the pages the tree
-/// reaches, its holes, and every leaf page it does not reach, validated. Split from
-/// [`salvage_scanned`] so a caller can decode the records beside it.
-pub struct Scanned<'a> {
-    /// The tree's leaf pages, sorted (a binary search per scanned page: cheaper than hashing
-    /// 150k ids into a set on the bench file).
-    reached_ids: Vec<Pgid>,
-    holes: Vec<scan::Hole<'a>>,
-    pages: Vec<(Pgid, LeafPage<'a>)>,
-    unreached: Vec<(Pgid, Vec<Found<'a>>, bool)>,
+/// Reads the records of `snap` and salvages what the tree lost, on both cores: one walk of the
+/// key tree gives the records and the leaf pages the tree reaches while every page of the file
+/// is scanned beside it; only then are the pages the tree does not reach validated.
+pub fn read_salvaged<'a>(snap: &'a Snapshot, meta: &MetaInfo) -> (Records<'a>, Salvage<'a>) {
+    let ((records, reached_ids), pages) = rayon::join(
+        || crate::trace::span("salvage: records", || Records::read_reached(snap)),
+        || crate::trace::span("salvage: scan", || scan::leaf_pages(snap.db())),
+    );
+    let s = crate::trace::span("salvage: merge", || {
+        salvage_pages(snap, &records, meta, reached_ids, pages)
+    });
+    (records, s)
 }
 
-/// The file-only half of [`salvage`].
-pub fn scan_file(snap: &Snapshot) -> Scanned<'_> {
+/// Salvage from the tree's records, the leaf pages it reaches (sorted: a binary search per
+/// scanned page is cheaper than hashing 150k ids into a set on the bench file) and every leaf
+/// page of the file ([`scan::leaf_pages`]).
+fn salvage_pages<'a>(
+    snap: &'a Snapshot,
+    records: &Records<'a>,
+    meta: &MetaInfo,
+    reached_ids: Vec<Pgid>,
+    pages: Vec<(Pgid, LeafPage<'a>)>,
+) -> Salvage<'a> {
     let db = snap.db();
-    let bucket = snap.bucket(buckets::KEY).0;
-    // The tree's leaves, its holes and the scan of every page are independent reads of the
-    // mapping: the two walks run beside the scan (itself split over the cores).
-    let ((reached_ids, holes), pages) = rayon::join(
-        || {
-            let mut reached_ids: Vec<Pgid> = match &bucket {
-                Some(b) => b.leaves().0.iter().map(|l| l.page).collect(),
-                None => Vec::new(),
-            };
-            reached_ids.sort_unstable();
-            reached_ids.dedup();
-            // An intact tree has no holes: every unreached page is then an old copy. Without a
-            // key bucket (root bucket damaged) the whole key space is a hole.
-            let holes = match &bucket {
-                Some(b) if b.is_inline() => Vec::new(),
-                Some(b) => scan::holes(db, b.root_page()),
-                None => vec![scan::Hole { lo: None, hi: None }],
-            };
-            (reached_ids, holes)
-        },
-        || scan::leaf_pages(db),
-    );
     let unreached: Vec<_> = pages
         .par_iter()
         .filter(|(id, _)| reached_ids.binary_search(id).is_err())
         .filter_map(|(id, view)| validate(view, *id).map(|(f, bad)| (*id, f, bad)))
         .collect();
-    Scanned {
-        reached_ids,
-        holes,
-        pages,
-        unreached,
-    }
-}
-
-/// Scans `snap` and merges what the tree lost. `records` must be `Records::read(snap)`.
-pub fn salvage<'a>(snap: &'a Snapshot, records: &Records<'a>, meta: &MetaInfo) -> Salvage<'a> {
-    salvage_scanned(snap, records, meta, scan_file(snap))
-}
-
-/// [`salvage`] from a [`scan_file`] already made.
-pub fn salvage_scanned<'a>(
-    snap: &'a Snapshot,
-    records: &Records<'a>,
-    meta: &MetaInfo,
-    scanned: Scanned<'a>,
-) -> Salvage<'a> {
-    let db = snap.db();
-    let Scanned {
-        reached_ids,
-        holes,
-        pages,
-        unreached,
-    } = scanned;
+    // The key ranges the tree could not read. Without a key bucket (root bucket damaged) the
+    // whole key space is one. A tree the walk read whole, every element decoded, has none:
+    // each kind of hole `scan::holes` finds (unreadable, misflagged, twice-reached or too deep
+    // a page, an element out of its page) is a problem the walk or the decode records, so the
+    // third walk of the tree is only made on a damaged one.
+    let holes = match snap.bucket(buckets::KEY).0 {
+        None => vec![scan::Hole { lo: None, hi: None }],
+        Some(b) if b.is_inline() || records.complete() => Vec::new(),
+        Some(b) => scan::holes(db, b.root_page()),
+    };
     let key_leaf_pages = reached_ids.len() + unreached.iter().filter(|u| !u.2).count();
     let mut s = Salvage {
         pages_scanned: scan::scanned_pages(db),
