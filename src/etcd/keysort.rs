@@ -26,8 +26,10 @@ pub(super) struct Entry {
     /// The digit the entry was last sorted by: 16 bytes of the key from that level's offset,
     /// big-endian, zero-padded, as (first 8, next 8).
     head: (u64, u64),
-    /// The key in the arena.
-    start: usize,
+    /// Where the key lies: its piece of the arena (bits 40–62) and its offset in it (the low
+    /// 40), or [`NOWHERE`]; the top bit marks a tombstone (the live view drops those without
+    /// reading the record).
+    at: u64,
     /// The key's length (a leaf element's value is at most u32::MAX bytes, and the key lies in
     /// it).
     len: u32,
@@ -35,24 +37,75 @@ pub(super) struct Entry {
     pub(super) index: u32,
 }
 
+/// Bits of [`Entry::at`] that hold the offset: pieces up to 1 TiB.
+const OFFSET_BITS: u32 = 40;
+
+/// Bits of [`Entry::at`] that hold the piece: 8M pieces (of 256 leaves each from the decode).
+const PIECE_BITS: u32 = 23;
+
+/// The tombstone mark in [`Entry::at`].
+const TOMBSTONE: u64 = 1 << 63;
+
+/// An [`Entry::at`] (without the mark) for a piece or offset too large to encode (no real file
+/// has one): the key reads as empty.
+const NOWHERE: u64 = TOMBSTONE - 1;
+
+/// The keys, in pieces (one per decode task); an entry's key is a range of one piece.
+pub(super) type Arena = [Vec<u8>];
+
 impl Entry {
-    /// The entry of record `index`, whose key is `arena[start..start + len]`, with its digit at
-    /// `off` (the prefix every key shares, so no digit is spent on it).
-    pub(super) fn new(arena: &[u8], start: usize, len: u32, index: u32, off: usize) -> Entry {
+    /// The entry of record `index`, whose key is `pieces[piece][offset..offset + len]`, with
+    /// its digit at `off` (the prefix every key shares, so no digit is spent on it).
+    pub(super) fn new(
+        pieces: &Arena,
+        piece: usize,
+        offset: usize,
+        len: u32,
+        index: u32,
+        off: usize,
+    ) -> Entry {
+        let at = match (u64::try_from(piece), u64::try_from(offset)) {
+            // The last piece number is left out: its last offset would read as NOWHERE.
+            (Ok(p), Ok(o)) if p < (1 << PIECE_BITS) - 1 && o < 1 << OFFSET_BITS => {
+                p << OFFSET_BITS | o
+            }
+            _ => NOWHERE,
+        };
         let mut e = Entry {
             head: (0, 0),
-            start,
+            at,
             len,
             index,
         };
-        e.head = digit(key(arena, &e), off);
+        e.head = digit(key(pieces, &e), off);
         e
+    }
+
+    /// The entry marked as a tombstone's.
+    pub(super) fn tombstone(self) -> Entry {
+        Entry {
+            at: self.at | TOMBSTONE,
+            ..self
+        }
+    }
+
+    fn is_tombstone(&self) -> bool {
+        self.at & TOMBSTONE != 0
     }
 }
 
-fn key<'k>(arena: &'k [u8], e: &Entry) -> &'k [u8] {
-    arena
-        .get(e.start..e.start + e.len as usize)
+fn key<'k>(pieces: &'k Arena, e: &Entry) -> &'k [u8] {
+    let at = e.at & !TOMBSTONE;
+    if at == NOWHERE {
+        return &[];
+    }
+    let (piece, offset) = (
+        (at >> OFFSET_BITS) as usize,
+        (at & ((1 << OFFSET_BITS) - 1)) as usize,
+    );
+    pieces
+        .get(piece)
+        .and_then(|p| p.get(offset..offset + e.len as usize))
         .unwrap_or_default()
 }
 
@@ -101,7 +154,7 @@ fn same_run(a: &Entry, b: &Entry, off: usize) -> bool {
 /// `rev` gives a record's revision; it is asked only for records of the same key.
 pub(super) fn sort(
     entries: &mut [Entry],
-    arena: &[u8],
+    arena: &Arena,
     off: usize,
     rev: impl Fn(u32) -> Revision + Sync,
 ) {
@@ -116,7 +169,7 @@ pub(super) fn sort(
 
 /// Sorts a run of entries that agree on every byte before `off`, digit by digit from `off`. An
 /// explicit stack: a hostile file's keys may agree on a megabyte of bytes.
-fn sort_run<'e>(run: &'e mut [Entry], arena: &[u8], off: usize, rev: &impl Fn(u32) -> Revision) {
+fn sort_run<'e>(run: &'e mut [Entry], arena: &Arena, off: usize, rev: &impl Fn(u32) -> Revision) {
     let mut stack: Vec<(&'e mut [Entry], usize)> = vec![(run, off)];
     while let Some((run, off)) = stack.pop() {
         if run.len() <= SMALL {
@@ -145,17 +198,13 @@ fn sort_run<'e>(run: &'e mut [Entry], arena: &[u8], off: usize, rev: &impl Fn(u3
 /// Whether two entries next to each other in the sorted order hold different keys. Entries of
 /// one key were in the same run at every level, so they end with the same digit and length:
 /// when those differ the keys do, and only equal ones are compared byte by byte.
-fn differs(arena: &[u8], a: &Entry, b: &Entry) -> bool {
+fn differs(arena: &Arena, a: &Entry, b: &Entry) -> bool {
     a.head != b.head || a.len != b.len || key(arena, a) != key(arena, b)
 }
 
-/// The sorted entries' record indexes, and those of each key's last revision unless
-/// `tombstone` says it is one (the live view), both in key order.
-pub(super) fn indexes(
-    entries: &[Entry],
-    arena: &[u8],
-    tombstone: impl Fn(u32) -> bool + Sync,
-) -> (Vec<u32>, Vec<u32>) {
+/// The sorted entries' record indexes, and those of each key's last revision unless it is a
+/// tombstone (the live view), both in key order.
+pub(super) fn indexes(entries: &[Entry], arena: &Arena) -> (Vec<u32>, Vec<u32>) {
     let by_key = entries.par_iter().map(|e| e.index).collect();
     let live = entries
         .par_iter()
@@ -164,7 +213,7 @@ pub(super) fn indexes(
             entries
                 .get(i + 1)
                 .is_none_or(|next| differs(arena, e, next))
-                && !tombstone(e.index)
+                && !e.is_tombstone()
         })
         .map(|(_, e)| e.index)
         .collect();
@@ -178,20 +227,32 @@ mod tests {
     /// Sorts `keys` (with revisions) through entries and checks the order and the live view
     /// against a plain sort of (bytes, revision).
     fn check(keys: &[(Vec<u8>, Revision)]) {
-        let mut arena = Vec::new();
+        // Pieces of 7 keys.
+        let mut arena: Vec<Vec<u8>> = Vec::new();
         let mut spans = Vec::new();
-        for (k, _) in keys {
-            spans.push((arena.len(), k.len() as u32));
-            arena.extend_from_slice(k);
+        for (i, (k, _)) in keys.iter().enumerate() {
+            if i % 7 == 0 {
+                arena.push(Vec::new());
+            }
+            let piece = arena.len() - 1;
+            spans.push((piece, arena[piece].len(), k.len() as u32));
+            arena[piece].extend_from_slice(k);
         }
         let shared = super::super::records::shared_prefix(keys.iter().map(|k| k.0.as_slice()));
         let mut entries: Vec<Entry> = spans
             .iter()
             .enumerate()
-            .map(|(i, &(s, l))| Entry::new(&arena, s, l, i as u32, shared))
+            .map(|(i, &(p, s, l))| {
+                let e = Entry::new(&arena, p, s, l, i as u32, shared);
+                if keys[i].1.tombstone {
+                    e.tombstone()
+                } else {
+                    e
+                }
+            })
             .collect();
         sort(&mut entries, &arena, shared, |i| keys[i as usize].1);
-        let (by_key, live) = indexes(&entries, &arena, |i| keys[i as usize].1.tombstone);
+        let (by_key, live) = indexes(&entries, &arena);
         let mut want: Vec<usize> = (0..keys.len()).collect();
         want.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
         let got: Vec<usize> = by_key.iter().map(|&i| i as usize).collect();

@@ -57,6 +57,36 @@ pub struct Records<'a> {
     element_sizes: Vec<(u32, u32)>,
 }
 
+/// The prefix keys appended one by one to a piece share, kept as they are appended (while each
+/// is in cache).
+#[derive(Default)]
+struct Shared {
+    /// The first key's length and how many of its bytes every key so far shares; `None`
+    /// before the first key.
+    first: Option<(usize, usize)>,
+}
+
+impl Shared {
+    /// Adds `key`, about to be appended to `piece` (which holds the keys added so far).
+    fn add(&mut self, piece: &[u8], key: &[u8]) {
+        self.first = Some(match self.first {
+            None => (key.len(), key.len()),
+            Some((first, n)) => {
+                let head = piece.get(..first.min(n)).unwrap_or_default();
+                (
+                    first,
+                    head.iter().zip(key).take_while(|(a, b)| a == b).count(),
+                )
+            }
+        });
+    }
+
+    /// The shared length: `usize::MAX` for no keys (it constrains nothing).
+    fn len(&self) -> usize {
+        self.first.map_or(usize::MAX, |(_, n)| n)
+    }
+}
+
 /// Length of the prefix every key shares (0 for no keys).
 pub(super) fn shared_prefix<'k>(mut keys: impl Iterator<Item = &'k [u8]>) -> usize {
     let Some(first) = keys.next() else {
@@ -73,27 +103,30 @@ pub(super) fn shared_prefix<'k>(mut keys: impl Iterator<Item = &'k [u8]>) -> usi
     n
 }
 
-/// The keys of `records` in `arena`, where they lie one after the other from `start`: each
-/// with its offset in the arena.
-fn arena_keys<'s>(
-    arena: &'s [u8],
-    start: usize,
+/// The keys of `records` in `piece`, where they lie one after the other: each with its
+/// offset in the piece.
+fn piece_keys<'s>(
+    piece: &'s [u8],
     records: &'s [Record<'_>],
 ) -> impl Iterator<Item = (usize, &'s [u8])> + 's {
-    let mut at = start;
+    let mut at = 0;
     records.iter().map(move |r| {
-        let k = arena.get(at..at + r.kv.key.len()).unwrap_or_default();
+        let k = piece.get(at..at + r.kv.key.len()).unwrap_or_default();
         let here = at;
         at += r.kv.key.len();
         (here, k)
     })
 }
 
-/// Every record's key one after the other, in pieces: (first record, first byte) of each,
-/// in order. Decode tasks each leave one piece; [`Arena::copied`] cuts its own.
+/// Every record's key one after the other, in pieces: a piece holds the keys of `counts[i]`
+/// records, the pieces follow `all`'s order. Decode tasks each leave one piece (kept as they
+/// are: concatenating them was 11 MB more memory to fault in on the bench file);
+/// [`Arena::copied`] cuts its own.
 struct Arena {
-    bytes: Vec<u8>,
-    starts: Vec<(usize, usize)>,
+    pieces: Vec<Vec<u8>>,
+    counts: Vec<usize>,
+    /// How many leading bytes the keys of each piece share (`usize::MAX` for none).
+    shared: Vec<usize>,
 }
 
 /// Records per piece of [`Arena::copied`].
@@ -102,49 +135,37 @@ const PIECE: usize = 16 << 10;
 impl Arena {
     /// The keys of `all` copied on both cores, a piece per [`PIECE`] records.
     fn copied(all: &[Record<'_>]) -> Arena {
-        let sizes: Vec<usize> = all
+        let (pieces, shared) = all
             .par_chunks(PIECE)
-            .map(|c| c.iter().map(|r| r.kv.key.len()).sum())
-            .collect();
-        let mut starts = Vec::with_capacity(sizes.len());
-        let mut total = 0;
-        for (i, n) in sizes.iter().enumerate() {
-            starts.push((i * PIECE, total));
-            total += n;
+            .map(|c| {
+                let mut piece = Vec::with_capacity(c.iter().map(|r| r.kv.key.len()).sum());
+                let mut shared = Shared::default();
+                for r in c {
+                    shared.add(&piece, r.kv.key);
+                    piece.extend_from_slice(r.kv.key);
+                }
+                (piece, shared.len())
+            })
+            .unzip();
+        let counts = all.chunks(PIECE).map(<[_]>::len).collect();
+        Arena {
+            pieces,
+            counts,
+            shared,
         }
-        let mut bytes = vec![0u8; total];
-        let mut rest = &mut bytes[..];
-        let mut work = Vec::with_capacity(sizes.len());
-        for (c, &n) in all.chunks(PIECE).zip(&sizes) {
-            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(n);
-            rest = tail;
-            work.push((c, mine));
-        }
-        work.into_par_iter().for_each(|(c, mine)| {
-            let mut at = 0;
-            for r in c {
-                let k = r.kv.key;
-                mine[at..at + k.len()].copy_from_slice(k);
-                at += k.len();
-            }
-        });
-        Arena { bytes, starts }
     }
 
-    /// Each piece as (its records, its first byte), covering records `0..n` one after the
-    /// other; `None` when the starts do not (then the arena is not `n` records' keys).
-    fn pieces(&self, n: usize) -> Option<Vec<(std::ops::Range<usize>, usize)>> {
-        let mut out = Vec::with_capacity(self.starts.len());
-        let mut expect = 0;
-        for (i, &(first, byte)) in self.starts.iter().enumerate() {
-            let end = self.starts.get(i + 1).map_or(n, |s| s.0);
-            if first != expect || end < first || byte > self.bytes.len() {
-                return None;
-            }
-            out.push((first..end, byte));
-            expect = end;
+    /// Each piece's records as a range of `all`, covering records `0..n` one after the other;
+    /// `None` when the counts do not add up to `n`.
+    fn ranges(&self, n: usize) -> Option<Vec<std::ops::Range<usize>>> {
+        let mut out = Vec::with_capacity(self.counts.len());
+        let mut at = 0usize;
+        for &c in &self.counts {
+            out.push(at..at.checked_add(c)?);
+            at += c;
         }
-        (expect == n).then_some(out)
+        let lens = [self.pieces.len(), self.counts.len(), self.shared.len()];
+        (at == n && lens.iter().all(|&l| l == out.len())).then_some(out)
     }
 }
 
@@ -162,6 +183,8 @@ const LEAVES_PER_TASK: usize = 256;
 /// [`Records::from_parts`]), the first problems of each leaf, and how many more there were.
 struct Decoded {
     keys: Vec<u8>,
+    /// How many leading bytes all of `keys` share ([`shared_prefix`]).
+    shared: usize,
     problems: Vec<RecordProblem>,
     omitted: u64,
 }
@@ -198,6 +221,7 @@ impl<'a> Slots<'_, 'a> {
 
 fn decode_leaves<'a>(leaves: &[Leaf<'a>], out: &mut Slots<'_, 'a>) -> Decoded {
     let mut keys = Vec::new();
+    let mut shared = Shared::default();
     let mut problems = Vec::new();
     let mut omitted = 0u64;
     for leaf in prefetched(leaves) {
@@ -206,11 +230,14 @@ fn decode_leaves<'a>(leaves: &[Leaf<'a>], out: &mut Slots<'_, 'a>) -> Decoded {
         // Copied while the leaf is in cache: read later, from the mapping, each key is a miss.
         for r in &out.records[from..out.written] {
             // SAFETY: slots before `written` were written by `push`.
-            keys.extend_from_slice(unsafe { r.assume_init_ref() }.kv.key);
+            let k = unsafe { r.assume_init_ref() }.kv.key;
+            shared.add(&keys, k);
+            keys.extend_from_slice(k);
         }
     }
     Decoded {
         keys,
+        shared: shared.len(),
         problems,
         omitted,
     }
@@ -303,24 +330,6 @@ pub fn count_undecodable(snap: &Snapshot) -> u64 {
         .sum()
 }
 
-/// `pieces` one after the other, copied on both cores (the copy is mostly the kernel
-/// faulting the buffer in).
-fn concat_par<'p>(pieces: impl Iterator<Item = &'p [u8]>) -> Vec<u8> {
-    let pieces: Vec<&[u8]> = pieces.collect();
-    let mut out = vec![0u8; pieces.iter().map(|p| p.len()).sum()];
-    let mut rest = &mut out[..];
-    let mut parts = Vec::with_capacity(pieces.len());
-    for p in &pieces {
-        let (mine, tail) = rest.split_at_mut(p.len());
-        parts.push((*p, mine));
-        rest = tail;
-    }
-    parts
-        .into_par_iter()
-        .for_each(|(p, mine)| mine.copy_from_slice(p));
-    out
-}
-
 impl<'a> Records<'a> {
     /// Decodes the `key` bucket of `snap` in parallel.
     pub fn read(snap: &'a Snapshot) -> Records<'a> {
@@ -400,22 +409,17 @@ impl<'a> Records<'a> {
             all.set_len(len);
             element_sizes.set_len(len);
         }
-        let arena = crate::trace::span("records: arena", || {
-            let mut starts = Vec::with_capacity(decoded.len());
-            let (mut first, mut byte) = (0, 0);
-            for (d, written) in &decoded {
-                starts.push((first, byte));
-                first += written;
-                byte += d.keys.len();
-            }
-            Arena {
-                bytes: concat_par(decoded.iter().map(|(d, _)| d.keys.as_slice())),
-                starts,
-            }
-        });
+        let mut arena = Arena {
+            pieces: Vec::with_capacity(decoded.len()),
+            counts: Vec::with_capacity(decoded.len()),
+            shared: Vec::with_capacity(decoded.len()),
+        };
         let mut record_problems = Vec::new();
         let mut omitted = 0u64;
-        for (d, _) in decoded {
+        for (d, written) in decoded {
+            arena.pieces.push(d.keys);
+            arena.counts.push(written);
+            arena.shared.push(d.shared);
             let room = MAX_PROBLEMS.saturating_sub(record_problems.len());
             omitted += d.omitted + d.problems.len().saturating_sub(room) as u64;
             record_problems.extend(d.problems.into_iter().take(room));
@@ -440,61 +444,52 @@ impl<'a> Records<'a> {
         // the 1.2 GB bench file most comparisons missed the cache and the TLB), so they are
         // held in one contiguous buffer (the keys' total size, freed on return), in pieces the
         // two cores work on.
-        let (arena, pieces) = match arena.and_then(|a| a.pieces(all.len()).map(|p| (a, p))) {
-            Some(ap) => ap,
+        let (arena, ranges) = match arena.and_then(|a| a.ranges(all.len()).map(|r| (a, r))) {
+            Some(ar) => ar,
             None => {
                 let a = Arena::copied(&all);
-                let p = a.pieces(all.len()).unwrap_or_default();
-                (a, p)
+                let r = a.ranges(all.len()).unwrap_or_default();
+                (a, r)
             }
         };
-        let bytes = &arena.bytes[..];
-        let keys_of =
-            |(r, b): &(std::ops::Range<usize>, usize)| arena_keys(bytes, *b, &all[r.clone()]);
+        let pieces = &arena.pieces[..];
+        let keys_of = |p: usize| piece_keys(&pieces[p], &all[ranges[p].clone()]);
         // The prefix all keys share (the sort spends no digit on it): the shortest of each
         // piece's own, and of what the pieces' first keys share.
-        let shared = crate::trace::span("records: shared prefix", || {
-            let firsts = pieces
-                .iter()
-                .filter_map(|p| keys_of(p).next().map(|(_, k)| k));
-            pieces
-                .par_iter()
-                .map(|p| shared_prefix(keys_of(p).map(|(_, k)| k)))
-                .min()
-                .map_or(0, |n| shared_prefix(firsts).min(n))
-        });
+        let firsts = (0..ranges.len()).filter_map(|p| keys_of(p).next().map(|(_, k)| k));
+        let shared = arena
+            .shared
+            .iter()
+            .copied()
+            .min()
+            .map_or(0, |n| shared_prefix(firsts).min(n));
         let mut entries: Vec<keysort::Entry> = Vec::with_capacity(all.len());
         crate::trace::span("records: sort entries", || {
             let mut rest = &mut entries.spare_capacity_mut()[..all.len()];
-            let mut work = Vec::with_capacity(pieces.len());
-            for p in &pieces {
-                let (mine, tail) = std::mem::take(&mut rest).split_at_mut(p.0.len());
+            let mut work = Vec::with_capacity(ranges.len());
+            for (p, r) in ranges.iter().enumerate() {
+                let (mine, tail) = std::mem::take(&mut rest).split_at_mut(r.len());
                 rest = tail;
                 work.push((p, mine));
             }
             work.into_par_iter().for_each(|(p, mine)| {
-                for (slot, (j, (start, k))) in mine.iter_mut().zip(keys_of(p).enumerate()) {
-                    let index = (p.0.start + j) as u32;
-                    slot.write(keysort::Entry::new(
-                        bytes,
-                        start,
-                        k.len() as u32,
-                        index,
-                        shared,
-                    ));
+                for (slot, (j, (at, k))) in mine.iter_mut().zip(keys_of(p).enumerate()) {
+                    let index = (ranges[p].start + j) as u32;
+                    let tombstone = all[index as usize].rev.tombstone;
+                    let e = keysort::Entry::new(pieces, p, at, k.len() as u32, index, shared);
+                    slot.write(if tombstone { e.tombstone() } else { e });
                 }
             });
         });
-        // SAFETY: the pieces cover records 0..all.len() one after the other
-        // (`Arena::pieces`), and each piece wrote one entry per record of its range (the zip
+        // SAFETY: the ranges cover records 0..all.len() one after the other
+        // (`Arena::ranges`), and each piece wrote one entry per record of its range (the zip
         // above runs over as many keys as the range has records).
         unsafe { entries.set_len(all.len()) };
         crate::trace::span("records: by-key sort", || {
-            keysort::sort(&mut entries, bytes, shared, |i| all[i as usize].rev)
+            keysort::sort(&mut entries, pieces, shared, |i| all[i as usize].rev)
         });
-        let (by_key, live) = crate::trace::span("records: live", || {
-            keysort::indexes(&entries, bytes, |i| all[i as usize].rev.tombstone)
-        });
+        let (by_key, live) =
+            crate::trace::span("records: live", || keysort::indexes(&entries, pieces));
         drop(entries);
         drop(arena);
         Records {

@@ -133,21 +133,31 @@ pub fn read_salvaged<'a>(snap: &'a Snapshot, meta: &MetaInfo) -> (Records<'a>, S
     (records, s)
 }
 
-/// Salvage from the tree's records, the leaf pages it reaches (sorted: a binary search per
-/// scanned page is cheaper than hashing 150k ids into a set on the bench file) and every leaf
-/// page of the file ([`scan::leaf_pages`]).
+/// Salvage from the tree's records, the leaf pages it reaches (sorted) and every leaf page of
+/// the file ([`scan::leaf_pages`]).
 fn salvage_pages<'a>(
     snap: &'a Snapshot,
     records: &Records<'a>,
     meta: &MetaInfo,
     reached_ids: Vec<Pgid>,
-    pages: Vec<(Pgid, LeafPage<'a>)>,
+    pages: scan::LeafSet,
 ) -> Salvage<'a> {
     let db = snap.db();
-    let unreached: Vec<_> = pages
+    // Both in page order: one pass, no search per page.
+    let mut reached = reached_ids.iter().peekable();
+    let unreached_ids: Vec<Pgid> = pages
+        .ids()
+        .filter(|id| {
+            while reached.next_if(|r| *r < id).is_some() {}
+            reached.peek() != Some(&id)
+        })
+        .collect();
+    let unreached: Vec<_> = unreached_ids
         .par_iter()
-        .filter(|(id, _)| reached_ids.binary_search(id).is_err())
-        .filter_map(|(id, view)| validate(view, *id).map(|(f, bad)| (*id, f, bad)))
+        .filter_map(|&id| {
+            let view = scan::leaf_page(db, id)?;
+            validate(&view, id).map(|(f, bad)| (id, view, f, bad))
+        })
         .collect();
     // The key ranges the tree could not read. Without a key bucket (root bucket damaged) the
     // whole key space is one. A tree the walk read whole, every element decoded, has none:
@@ -159,7 +169,7 @@ fn salvage_pages<'a>(
         Some(b) if b.is_inline() || records.complete() => Vec::new(),
         Some(b) => scan::holes(db, b.root_page()),
     };
-    let key_leaf_pages = reached_ids.len() + unreached.iter().filter(|u| !u.2).count();
+    let key_leaf_pages = reached_ids.len() + unreached.iter().filter(|u| !u.3).count();
     let mut s = Salvage {
         pages_scanned: scan::scanned_pages(db),
         key_leaf_pages,
@@ -182,14 +192,14 @@ fn salvage_pages<'a>(
             .is_ok()
     };
     let mut hole_pages: Vec<(Pgid, Vec<Found<'a>>)> = Vec::new();
-    for (id, found, bad) in unreached {
+    for (id, view, found, bad) in unreached {
         if bad {
             // Not all elements are key-bucket records: another bucket's page, or damaged.
             s.mixed_pages.push(id);
             continue;
         }
-        let first = view_key(&pages, id, 0);
-        let last = view_key(&pages, id, found.len().saturating_sub(1));
+        let key = |i: usize| view.element(i).ok().map(|e| e.key);
+        let (first, last) = (key(0), key(found.len().saturating_sub(1)));
         let in_hole = match (first, last) {
             (Some(f), Some(l)) => holes.iter().any(|h| h.holds(f, l)),
             _ => false,
@@ -294,12 +304,6 @@ fn salvage_pages<'a>(
 fn tidy(found: &mut Vec<Found<'_>>) {
     found.sort_unstable_by(|a, b| a.rev.cmp(&b.rev).then(a.page.cmp(&b.page)));
     found.dedup_by(|a, b| a.rev == b.rev && a.kv == b.kv);
-}
-
-/// The raw key of element `i` of page `id` among the scanned pages.
-fn view_key<'a>(pages: &[(Pgid, LeafPage<'a>)], id: Pgid, i: usize) -> Option<&'a [u8]> {
-    let at = pages.binary_search_by_key(&id, |p| p.0).ok()?;
-    pages[at].1.element(i).ok().map(|e| e.key)
 }
 
 /// Revisions at or below the compaction on hole pages that another hole page overlapping theirs
