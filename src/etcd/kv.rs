@@ -43,7 +43,7 @@ impl<'a> KeyValue<'a> {
 
 /// A varint, as the general reader reads it (up to 10 bytes, bits past 64 dropped): from one
 /// 8-byte load when it is that short and the buffer has 8 bytes left, else byte by byte.
-#[inline]
+#[inline(always)]
 fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
     let first = *buf.get(*pos)?;
     if first < 0x80 {
