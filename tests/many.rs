@@ -434,7 +434,7 @@ fn diff_names_records_that_became_unreadable_for_a_node() {
     }
     assert!(
         t.contains(&format!(
-            "  cp-2  {}: no matching key was found for the provided AES transformer\n    \
+            "  cp-2  {}:\n    no matching key was found for the provided AES transformer\n    \
              (opens with cp-1/aescbc/key2, cp-3/aescbc/key2)\n",
             rotated[0]
         )),
@@ -562,7 +562,7 @@ fn diff_judges_removed_records() {
     );
     assert!(
         text.contains(&format!(
-            "  cp-3  {}: {NOKEY}; read by cp-1 with {key1}, cp-2 with {key1}",
+            "  cp-3  {}:\n    {NOKEY}\n    read by cp-1 with {key1},\n      cp-2 with {key1}\n",
             deleted[1]
         )),
         "{text}"
@@ -1224,8 +1224,8 @@ fn diff_follows_a_component_key_rotation_with_each_snapshots_own_keys() {
         fp(&eo, "OAPI1")
     )));
     assert!(text.contains(&format!(
-        "  openshift-apiserver  {pruned}: {nokey}\n    (record unchanged; its apiserver's config \
-         changed; opens with"
+        "  openshift-apiserver  {pruned}:\n    {nokey}\n    (record unchanged; its apiserver's \
+         config changed; opens with"
     )));
     // No key bytes, no value bytes.
     for e in [&eo, &en] {

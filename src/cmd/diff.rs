@@ -1048,13 +1048,12 @@ fn render_removed(
                 .filter(|o| o.change == Readability::Removed)
                 .map(|o| format!("{} with {}", o.node, o.read_with.as_deref().unwrap_or("-")))
                 .collect();
+            let error = n.error.as_deref().unwrap_or("-");
+            let read_by = format!("read by {}", by.join(", "));
             writeln!(
                 out,
-                "  {}  {}: {}; read by {}",
-                n.node,
-                c.key,
-                n.error.as_deref().unwrap_or("-"),
-                by.join(", ")
+                "{}",
+                node_line(&n.node, &c.key, &[error, &read_by], "; ")
             )?;
         }
         if partly.len() > max {
@@ -1062,6 +1061,50 @@ fn render_removed(
         }
     }
     Ok(())
+}
+
+/// `  NODE  KEY: PART1SEPPART2…` when that fits 80 columns; else the node and key on one line and
+/// each part on its own, indented, so an apiserver's error is never cut inside (it is what a
+/// reader searches for) and a terminal 80 columns wide does not fold it.
+fn node_line(node: &str, key: &str, parts: &[&str], sep: &str) -> String {
+    let one = format!("  {node}  {key}: {}", parts.join(sep));
+    if one.chars().count() <= 80 {
+        return one;
+    }
+    let mut out = format!("  {node}  {key}:");
+    for (i, p) in parts.iter().enumerate() {
+        out.push('\n');
+        if i == 0 {
+            out.push_str("    ");
+            out.push_str(p);
+        } else {
+            out.push_str(&wrap_items(p, 80, "    ", "      "));
+        }
+    }
+    out
+}
+
+/// `text`, a list whose items are separated by ", ", broken between items (a key's name and
+/// fingerprint stay on one line) where a line would pass `width` columns.
+fn wrap_items(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let mut out = String::from(first);
+    let mut col = first.chars().count();
+    for (i, item) in text.split(", ").enumerate() {
+        let n = item.chars().count();
+        if i > 0 {
+            if col + 2 + n > width {
+                out.push_str(",\n");
+                out.push_str(rest);
+                col = rest.chars().count();
+            } else {
+                out.push_str(", ");
+                col += 2;
+            }
+        }
+        out.push_str(item);
+        col += n;
+    }
+    out
 }
 
 /// An aggregated apiserver's config on both sides, its write key and key changes, and the
@@ -1272,13 +1315,8 @@ fn render_text(out: &mut impl Write, r: &DiffReport, max: usize) -> std::io::Res
                         ),
                         _ => String::new(),
                     };
-                    writeln!(
-                        out,
-                        "  {}  {}: {was}{}{why}",
-                        n.node,
-                        c.key,
-                        n.error.as_deref().unwrap_or("-")
-                    )?;
+                    let error = format!("{was}{}", n.error.as_deref().unwrap_or("-"));
+                    writeln!(out, "{}{why}", node_line(&n.node, &c.key, &[&error], ""))?;
                 }
                 if hit.len() > max {
                     writeln!(out, "  … and {} more", hit.len() - max)?;
