@@ -810,11 +810,7 @@ mod tests {
     use super::*;
 
     fn rev(main: i64, tombstone: bool) -> Revision {
-        Revision {
-            main,
-            sub: 0,
-            tombstone,
-        }
+        Revision::at(main, tombstone)
     }
 
     #[test]

@@ -275,11 +275,7 @@ mod tests {
     }
 
     fn rev(main: i64, tombstone: bool) -> Revision {
-        Revision {
-            main,
-            sub: 0,
-            tombstone,
-        }
+        Revision::at(main, tombstone)
     }
 
     /// Keys that tie digit after digit: long shared runs, keys that are prefixes of others,

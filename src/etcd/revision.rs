@@ -17,6 +17,16 @@ pub struct Revision {
 }
 
 impl Revision {
+    /// Revision `main`, sub revision 0: what tests build records from.
+    #[cfg(test)]
+    pub(crate) fn at(main: i64, tombstone: bool) -> Revision {
+        Revision {
+            main,
+            sub: 0,
+            tombstone,
+        }
+    }
+
     /// Parses a `key` bucket key. None when its length or separator is wrong.
     pub fn parse(b: &[u8]) -> Option<Revision> {
         let tombstone = match b.len() {
