@@ -150,6 +150,14 @@ fn same_run(a: &Entry, b: &Entry, off: usize) -> bool {
     a.head == b.head && digit_len(a, off) == DIGIT && digit_len(b, off) == DIGIT
 }
 
+/// The runs of entries sorted by [`by_digit`] at `off` that the next digit must order: two or
+/// more entries with the same digit whose keys all go on past it ([`same_run`]).
+fn ties(sorted: &mut [Entry], off: usize) -> impl Iterator<Item = &mut [Entry]> {
+    sorted
+        .chunk_by_mut(move |a, b| same_run(a, b, off))
+        .filter(|r| r.len() > 1)
+}
+
 /// Sorts `entries` (built with their digit at `off` by [`Entry::new`]) by (key, revision).
 /// `rev` gives a record's revision; it is asked only for records of the same key.
 pub(super) fn sort(
@@ -159,10 +167,7 @@ pub(super) fn sort(
     rev: impl Fn(u32) -> Revision + Sync,
 ) {
     entries.par_sort_unstable_by(|a, b| by_digit(a, b, off, &rev));
-    let runs: Vec<&mut [Entry]> = entries
-        .chunk_by_mut(|a, b| same_run(a, b, off))
-        .filter(|r| r.len() > 1 && digit_len(&r[0], off) == DIGIT)
-        .collect();
+    let runs: Vec<&mut [Entry]> = ties(entries, off).collect();
     runs.into_par_iter()
         .for_each(|run| sort_run(run, arena, off + DIGIT, &rev));
 }
@@ -187,11 +192,7 @@ fn sort_run<'e>(run: &'e mut [Entry], arena: &Arena, off: usize, rev: &impl Fn(u
             e.head = digit(key(arena, e), off);
         }
         run.sort_unstable_by(|a, b| by_digit(a, b, off, rev));
-        for r in run.chunk_by_mut(|a, b| same_run(a, b, off)) {
-            if r.len() > 1 && digit_len(&r[0], off) == DIGIT {
-                stack.push((r, off + DIGIT));
-            }
-        }
+        stack.extend(ties(run, off).map(|r| (r, off + DIGIT)));
     }
 }
 

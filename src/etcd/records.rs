@@ -431,8 +431,8 @@ impl<'a> Records<'a> {
         (records, reached)
     }
 
-    /// `arena`, when given, holds every record's key one after the other in `all`'s order
-    /// (what [`decode_leaves`] copies while each leaf is in cache); else it is copied here.
+    /// `arena`, when given, holds every record's key in `all`'s order, in pieces (what
+    /// [`decode_leaves`] copies while each leaf is in cache); else it is copied here.
     fn from_parts(
         all: Vec<Record<'a>>,
         arena: Option<Arena>,
@@ -442,8 +442,8 @@ impl<'a> Records<'a> {
     ) -> Self {
         // The sort compares keys. Read in place they are scattered over the whole mapping (on
         // the 1.2 GB bench file most comparisons missed the cache and the TLB), so they are
-        // held in one contiguous buffer (the keys' total size, freed on return), in pieces the
-        // two cores work on.
+        // held in an arena (the keys' total size, in pieces the two cores work on, freed on
+        // return).
         let (arena, ranges) = match arena.and_then(|a| a.ranges(all.len()).map(|r| (a, r))) {
             Some(ar) => ar,
             None => {
@@ -481,10 +481,12 @@ impl<'a> Records<'a> {
                 }
             });
         });
-        // SAFETY: the ranges cover records 0..all.len() one after the other
-        // (`Arena::ranges`), and each piece wrote one entry per record of its range (the zip
-        // above runs over as many keys as the range has records).
-        unsafe { entries.set_len(all.len()) };
+        // SAFETY: the ranges run one after the other from record 0 (`Arena::ranges`), and each
+        // piece wrote one entry per record of its range (the zip above runs over as many keys
+        // as the range has records): the first `covered` slots are written. `covered` is
+        // `all.len()` whenever the ranges are those of `all`, which `Arena::ranges` checked.
+        let covered = ranges.last().map_or(0, |r| r.end);
+        unsafe { entries.set_len(covered) };
         crate::trace::span("records: by-key sort", || {
             keysort::sort(&mut entries, pieces, shared, |i| all[i as usize].rev)
         });
