@@ -27,6 +27,7 @@
 use super::bucket::Bucket;
 use super::check::{count_pages, read_freelist, CheckReport, HOOK_CHUNK};
 use super::db::Db;
+use super::handoff::Handoff;
 use super::page::{LeafElement, Pgid};
 use super::prefetch;
 use super::walk::{Bounds, Leaf, Visited, MAX_DEPTH};
@@ -152,29 +153,27 @@ fn bucket_intact<'a>(
     let mut walk_problems = Vec::new();
     let mut branches_ok = true;
     let found: Mutex<Vec<(usize, RunFacts<'a>)>> = Mutex::new(Vec::new());
-    rayon::scope(|s| {
-        let found = &found;
-        let hand = |run: Vec<(Leaf<'a>, Bounds<'a>)>, chunk: usize| {
-            s.spawn(move |_| {
-                let r = CheckedRun {
-                    bucket: id,
-                    name,
-                    nesting,
-                    chunk,
-                    leaves: &run,
-                    inline,
-                    facts: RefCell::default(),
-                    checked: Cell::new(false),
-                };
-                hook(&r);
-                let facts = r.finish();
-                found
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((chunk, facts));
-            })
+    let work = |chunk: usize, run: &[(Leaf<'a>, Bounds<'a>)]| {
+        let r = CheckedRun {
+            bucket: id,
+            name,
+            nesting,
+            chunk,
+            leaves: run,
+            inline,
+            facts: RefCell::default(),
+            checked: Cell::new(false),
         };
-        let mut run = Vec::with_capacity(HOOK_CHUNK);
+        hook(&r);
+        let facts = r.finish();
+        found
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((chunk, facts));
+    };
+    let handoff = Handoff::new(HOOK_CHUNK);
+    rayon::scope(|s| {
+        let mut run = handoff.buffer();
         let mut chunks = 0usize;
         bucket.walk_leaves_bounded(
             reached,
@@ -188,16 +187,18 @@ fn bucket_intact<'a>(
             &mut |leaf, bounds| {
                 run.push((leaf, bounds));
                 if run.len() == HOOK_CHUNK {
-                    hand(
-                        std::mem::replace(&mut run, Vec::with_capacity(HOOK_CHUNK)),
+                    handoff.hand(
+                        s,
                         chunks,
+                        std::mem::replace(&mut run, handoff.buffer()),
+                        &work,
                     );
                     chunks += 1;
                 }
             },
         );
         if !run.is_empty() || chunks == 0 {
-            hand(run, chunks);
+            handoff.hand(s, chunks, run, &work);
         }
     });
     if !walk_problems.is_empty() || !branches_ok {

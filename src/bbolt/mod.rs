@@ -16,6 +16,7 @@ pub mod check;
 pub mod db;
 pub mod error;
 mod fill;
+mod handoff;
 pub mod intact;
 pub mod meta;
 pub mod page;
