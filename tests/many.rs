@@ -289,7 +289,7 @@ fn salvage_of_the_damaged_member_copy_equals_the_healthy_member() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("salvaged (the tree no longer reaches these)"),
+        text.contains("salvaged: ") && text.contains("(the tree no longer reaches these)"),
         "{text}"
     );
     // No value bytes in the output: the secret marker never appears.

@@ -5,6 +5,7 @@
 use super::common::{display_key, open_snapshot};
 use super::outfile::{Guard, Mode};
 use super::output_args::{formats, Fmt, OutputArgs};
+use super::stats::wrap;
 use super::{CmdResult, Outcome};
 use crate::etcd::meta::MetaInfo;
 use crate::etcd::records::{Record, Records};
@@ -228,33 +229,44 @@ fn to_json(file: &str, s: &Salvage<'_>, records: &Records<'_>, live: bool) -> Sa
 }
 
 fn render_text(out: &mut impl Write, r: &SalvageJson, max: usize) -> std::io::Result<()> {
+    // Lines stay within 80 columns: the summary wraps under its label, and a record whose key
+    // would pass the edge gets the key on a line of its own.
+    const LABEL: &str = "            ";
     writeln!(out, "snapshot    {}", r.file)?;
-    writeln!(
-        out,
-        "pages       {} scanned, {} key-bucket leaves ({} reached by the tree, {} in its holes, \
-         {} old copies on free pages)",
+    let pages = format!(
+        "{} scanned, {} key-bucket leaves ({} reached by the tree, {} in its holes, {} old \
+         copies on free pages)",
         r.pages_scanned,
         r.key_leaf_pages,
         r.reached_pages,
         r.recovered_pages.len(),
         r.history_pages.len()
-    )?;
-    writeln!(
-        out,
-        "live keys   {} through the tree, {} with salvaged records ({} live records salvaged)",
+    );
+    writeln!(out, "{}", wrap(&pages, 80, "pages       ", LABEL))?;
+    let live = format!(
+        "{} through the tree, {} with salvaged records ({} live records salvaged)",
         r.live_keys_tree, r.live_keys_salvaged, r.live_records_salvaged
-    )?;
-    let section = |out: &mut dyn Write, title: &str, list: &[FoundJson]| -> std::io::Result<()> {
-        writeln!(out, "\n{title}: {}", list.len())?;
-        for f in list.iter().take(max) {
-            writeln!(
-                out,
-                "  {:<12} page {:<8} {}{}",
-                f.revision,
-                f.page,
-                f.key,
-                if f.tombstone { "  (delete)" } else { "" }
-            )?;
+    );
+    writeln!(out, "{}", wrap(&live, 80, "live keys   ", LABEL))?;
+    let section = |out: &mut dyn Write, title: &str, why: &str, list: &[FoundJson]| {
+        let head = format!("{title}: {} ({why})", list.len());
+        writeln!(out, "\n{}", wrap(&head, 80, "", "  "))?;
+        let shown = &list[..list.len().min(max)];
+        let rev_w = shown.iter().map(|f| f.revision.len()).max().unwrap_or(0);
+        let page_w = shown
+            .iter()
+            .map(|f| f.page.to_string().len())
+            .max()
+            .unwrap_or(0);
+        for f in shown {
+            let head = format!("  {:<rev_w$}  page {:<page_w$}", f.revision, f.page);
+            let delete = if f.tombstone { "  (delete)" } else { "" };
+            let one = format!("{head}  {}{delete}", f.key);
+            if one.chars().count() <= 80 {
+                writeln!(out, "{one}")?;
+            } else {
+                writeln!(out, "{}{delete}\n    {}", head.trim_end(), f.key)?;
+            }
         }
         if list.len() > max {
             writeln!(
@@ -263,29 +275,31 @@ fn render_text(out: &mut impl Write, r: &SalvageJson, max: usize) -> std::io::Re
                 list.len() - max
             )?;
         }
-        Ok(())
+        std::io::Result::Ok(())
     };
     section(
         out,
-        "salvaged (the tree no longer reaches these)",
+        "salvaged",
+        "the tree no longer reaches these",
         &r.recovered,
     )?;
-    section(out, "history on free pages (not live data)", &r.history)?;
+    section(out, "history on free pages", "not live data", &r.history)?;
     section(
         out,
-        "uncertain (older copies disagree: live, or deleted before the compaction; not counted)",
+        "uncertain",
+        "older copies disagree: live, or deleted before the compaction; not counted",
         &r.uncertain,
     )?;
     for c in &r.conflicts {
         writeln!(out, "conflict: {c}")?;
     }
     if !r.mixed_pages.is_empty() {
-        writeln!(
-            out,
-            "\n{} unreached leaf page(s) hold elements that are not key-bucket records: {:?}",
+        let text = format!(
+            "{} unreached leaf page(s) hold elements that are not key-bucket records: {:?}",
             r.mixed_pages.len(),
             &r.mixed_pages[..r.mixed_pages.len().min(max)]
-        )?;
+        );
+        writeln!(out, "\n{}", wrap(&text, 80, "", "  "))?;
     }
     Ok(())
 }
