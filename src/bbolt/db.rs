@@ -21,9 +21,31 @@ pub enum Data {
 /// A read-only mapping of a file, and the thread still bringing its pages in when the file was
 /// not in the page cache ([`super::fill`]).
 pub struct Mapping {
-    // Declared first so it drops (stops and is joined) before the mapping is unmapped.
-    _filler: Option<Filler>,
+    /// Stopped and joined first when the mapping is dropped.
+    filler: Option<Filler>,
     map: Mmap,
+    /// A resident file mapped without its pages: [`Data::populate`] brings them in.
+    deferred: bool,
+}
+
+/// When the pages of a file already in the page cache are mapped in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Populate {
+    /// With the mapping (`MAP_POPULATE`).
+    Now,
+    /// By [`Data::populate`], on the thread that calls it. For a command that reads several
+    /// files on several cores: a mapping is made under the process's memory-map lock held for
+    /// writing, which waits for any populate under way to end (each holds it for reading), so
+    /// mapping them one after another with `MAP_POPULATE` from different threads serializes
+    /// them. Mapped first and populated afterwards, the populates run side by side.
+    Deferred,
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        drop(self.filler.take());
+        fill::release(self.map.as_ptr(), self.map.len());
+    }
 }
 
 impl Deref for Data {
@@ -41,6 +63,12 @@ impl Data {
     /// Maps `path` read-only. The file is opened with `O_RDONLY`; nothing can write through the
     /// mapping (`PROT_READ`, `MAP_PRIVATE` semantics are not needed since we never write).
     pub fn map(path: &Path) -> Result<Data, Error> {
+        Data::map_with(path, Populate::Now)
+    }
+
+    /// [`Data::map`], the pages of a resident file brought in `when` asked. A file not in the
+    /// page cache is populated on a background thread either way.
+    pub fn map_with(path: &Path, when: Populate) -> Result<Data, Error> {
         let io = |source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -77,7 +105,7 @@ impl Data {
         // ([`super::fill`]).
         let resident = fill::resident(&file, len);
         let mut options = memmap2::MmapOptions::new();
-        if resident {
+        if resident && when == Populate::Now {
             options.populate();
         }
         // SAFETY: the mapping is read-only. If another process truncates the file while we read
@@ -94,9 +122,38 @@ impl Data {
             Filler::spawn(map.as_ptr(), map.len())
         };
         Ok(Data::Mapped(Mapping {
-            _filler: filler,
+            filler,
             map,
+            deferred: resident && when == Populate::Deferred,
         }))
+    }
+
+    /// Drops the page-table entries of part `i` of `n` of a mapping (parts end on 2 MiB
+    /// boundaries) ahead of its unmapping, so that one copy's teardown can be shared between
+    /// cores ([`fill::release`] says why it can be); nothing for other data. The bytes stay
+    /// readable: a page touched again is read from the file.
+    pub fn release_part(&self, i: usize, n: usize) {
+        if let Data::Mapped(m) = self {
+            const HUGE: usize = 2 << 20;
+            let len = m.map.len();
+            let bound = |k: usize| (len / n.max(1) * k).next_multiple_of(HUGE).min(len);
+            let (start, end) = (bound(i), if i + 1 >= n { len } else { bound(i + 1) });
+            if start < end {
+                // SAFETY: `start` is a multiple of 2 MiB inside the mapping, which is
+                // page-aligned, and `end` is within it.
+                fill::release(unsafe { m.map.as_ptr().add(start) }, end - start);
+            }
+        }
+    }
+
+    /// Brings a [`Populate::Deferred`] mapping's pages in now, on this thread; nothing for any
+    /// other data.
+    pub fn populate(&self) {
+        if let Data::Mapped(m) = self {
+            if m.deferred {
+                fill::populate(m.map.as_ptr(), m.map.len());
+            }
+        }
     }
 }
 
@@ -192,6 +249,14 @@ impl Db {
     pub fn data(&self) -> &[u8] {
         &self.data
     }
+    /// The file's bytes as mapped or held.
+    pub fn data_source(&self) -> &Data {
+        &self.data
+    }
+    /// [`Data::populate`].
+    pub fn populate(&self) {
+        self.data.populate()
+    }
     pub fn page_size(&self) -> usize {
         self.page_size
     }
@@ -280,5 +345,35 @@ impl std::fmt::Debug for Db {
             .field("meta", &self.meta)
             .field("choice", &self.choice)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deferred mapping reads the file's bytes before and after it is populated, and after
+    /// its page-table entries are dropped part by part (a touched page is read again).
+    #[test]
+    fn deferred_populate_and_release_keep_the_bytes() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/snapshots/basic.db");
+        let want = std::fs::read(path).expect("basic.db");
+        for when in [Populate::Now, Populate::Deferred] {
+            let data = Data::map_with(Path::new(path), when).expect("map");
+            assert!(matches!(data, Data::Mapped(_)));
+            data.populate();
+            assert_eq!(&data[..], &want[..]);
+            for n in [1, 2, 3, 7] {
+                for i in 0..n {
+                    data.release_part(i, n);
+                }
+                assert_eq!(&data[..], &want[..], "{when:?} in {n} parts");
+            }
+            // A part past the end is empty; a count of 0 is taken as 1.
+            data.release_part(5, 2);
+            data.release_part(0, 0);
+            assert_eq!(&data[..], &want[..]);
+        }
+        Data::Owned(want.clone()).release_part(0, 2);
     }
 }

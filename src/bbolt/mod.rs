@@ -27,7 +27,7 @@ mod walk;
 
 pub use bucket::{Bucket, Leaf};
 pub use check::{check, CheckReport, FreelistState};
-pub use db::{Data, Db, Mapping, MetaChoice};
+pub use db::{Data, Db, Mapping, MetaChoice, Populate};
 pub use error::{Error, Problem, ProblemKind, Problems, MAX_PROBLEMS};
 pub use meta::Meta;
 pub use page::{LeafElement, LeafPage, Page, PageKind, Pgid};

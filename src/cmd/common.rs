@@ -2,7 +2,7 @@
 
 use super::input::{self, Sniffed};
 use super::Error;
-use crate::bbolt::Data;
+use crate::bbolt::{Data, Populate};
 use crate::etcd::{buckets, Snapshot};
 use std::path::Path;
 
@@ -19,13 +19,24 @@ pub fn open_snapshot(path: &Path) -> Result<Snapshot, Error> {
 /// [`open_snapshot`], also saying whether the file was decompressed (then the bytes read are not
 /// the file's bytes: a chain of custody must hash the file as given).
 pub fn open_snapshot_traced(path: &Path) -> Result<(Snapshot, Option<Sniffed>), Error> {
+    open_snapshot_with(path, Populate::Now)
+}
+
+/// [`open_snapshot`], the pages of a file in the page cache left for [`Snapshot::populate`]:
+/// for a command that maps several files and reads them on several cores ([`Populate`] says
+/// why).
+pub fn open_snapshot_deferred(path: &Path) -> Result<Snapshot, Error> {
+    open_snapshot_with(path, Populate::Deferred).map(|(snap, _)| snap)
+}
+
+fn open_snapshot_with(path: &Path, when: Populate) -> Result<(Snapshot, Option<Sniffed>), Error> {
     let resolved = input::snapshot_path(path)?;
     if let Some(note) = &resolved.note {
         eprintln!("etcd-autopsy: note: {note}");
     }
     let file = &resolved.file;
     let shown = file.display().to_string();
-    let data = Data::map(file).map_err(|e| match e {
+    let data = Data::map_with(file, when).map_err(|e| match e {
         // bbolt::Error::Io already names the path.
         crate::bbolt::Error::Io { source, .. } => Error::new(format!("{shown}: {source}")),
         e => Error::new(format!("{shown}: {e}")),

@@ -39,6 +39,17 @@ impl Snapshot {
         &self.db
     }
 
+    /// Brings in the pages of a snapshot mapped with [`bbolt::Populate::Deferred`], on this
+    /// thread.
+    pub fn populate(&self) {
+        self.db.populate()
+    }
+
+    /// [`Data::release_part`] of the snapshot's mapping.
+    pub fn release_part(&self, i: usize, n: usize) {
+        self.db.data_source().release_part(i, n)
+    }
+
     /// The whole file's bytes.
     pub fn bytes(&self) -> &[u8] {
         self.db.data()
