@@ -128,32 +128,41 @@ impl Data {
         }))
     }
 
-    /// Drops the page-table entries of part `i` of `n` of a mapping (parts end on 2 MiB
-    /// boundaries) ahead of its unmapping, so that one copy's teardown can be shared between
-    /// cores ([`fill::release`] says why it can be); nothing for other data. The bytes stay
-    /// readable: a page touched again is read from the file.
+    /// Part `i` of `n` of a mapping as `(address, length)`, `None` when empty or for other data:
+    /// parts end on 2 MiB boundaries, the last at the end (a count of 0 is taken as 1).
+    fn part(&self, i: usize, n: usize) -> Option<(*const u8, usize)> {
+        const HUGE: usize = 2 << 20;
+        let Data::Mapped(m) = self else { return None };
+        let len = m.map.len();
+        let bound = |k: usize| (len / n.max(1) * k).next_multiple_of(HUGE).min(len);
+        let (start, end) = (bound(i), if i + 1 >= n { len } else { bound(i + 1) });
+        // SAFETY: `start` is within the mapping (at most its length).
+        (start < end).then(|| (unsafe { m.map.as_ptr().add(start) }, end - start))
+    }
+
+    /// Drops the page-table entries of part `i` of `n` of a mapping ahead of its unmapping, so
+    /// that one copy's teardown can be shared between cores ([`fill::release`] says why it can
+    /// be); nothing for other data. The bytes stay readable: a page touched again is read from
+    /// the file.
     pub fn release_part(&self, i: usize, n: usize) {
-        if let Data::Mapped(m) = self {
-            const HUGE: usize = 2 << 20;
-            let len = m.map.len();
-            let bound = |k: usize| (len / n.max(1) * k).next_multiple_of(HUGE).min(len);
-            let (start, end) = (bound(i), if i + 1 >= n { len } else { bound(i + 1) });
-            if start < end {
-                // SAFETY: `start` is a multiple of 2 MiB inside the mapping, which is
-                // page-aligned, and `end` is within it.
-                fill::release(unsafe { m.map.as_ptr().add(start) }, end - start);
+        if let Some((at, len)) = self.part(i, n) {
+            fill::release(at, len);
+        }
+    }
+
+    /// Brings part `i` of `n` of a [`Populate::Deferred`] mapping's pages in now, on this thread
+    /// (parts as [`Data::release_part`]'s); nothing for any other data.
+    pub fn populate_part(&self, i: usize, n: usize) {
+        if matches!(self, Data::Mapped(m) if m.deferred) {
+            if let Some((at, len)) = self.part(i, n) {
+                fill::populate(at, len);
             }
         }
     }
 
-    /// Brings a [`Populate::Deferred`] mapping's pages in now, on this thread; nothing for any
-    /// other data.
+    /// [`Data::populate_part`] of the whole mapping.
     pub fn populate(&self) {
-        if let Data::Mapped(m) = self {
-            if m.deferred {
-                fill::populate(m.map.as_ptr(), m.map.len());
-            }
-        }
+        self.populate_part(0, 1)
     }
 }
 
@@ -253,9 +262,9 @@ impl Db {
     pub fn data_source(&self) -> &Data {
         &self.data
     }
-    /// [`Data::populate`].
-    pub fn populate(&self) {
-        self.data.populate()
+    /// [`Data::populate_part`].
+    pub fn populate_part(&self, i: usize, n: usize) {
+        self.data.populate_part(i, n)
     }
     pub fn page_size(&self) -> usize {
         self.page_size
@@ -362,6 +371,7 @@ mod tests {
             let data = Data::map_with(Path::new(path), when).expect("map");
             assert!(matches!(data, Data::Mapped(_)));
             data.populate();
+            data.populate_part(1, 3);
             assert_eq!(&data[..], &want[..]);
             for n in [1, 2, 3, 7] {
                 for i in 0..n {

@@ -246,6 +246,9 @@ pub fn run(args: &Args) -> CmdResult {
     // The copies are mapped one after another without their pages, then each is populated,
     // checked and hashed in parallel with the others ([`Populate::Deferred`] says why);
     // errors are reported for the first failing argument, in order.
+    // The worker threads started before any populate: a thread's start maps its stack, which
+    // waits for the memory-map lock a populate holds.
+    rayon::broadcast(|_| ());
     let mut opened = Vec::with_capacity(resolved.len());
     for (_, db, _) in &resolved {
         opened.push(crate::trace::span("compare: map", || {
@@ -256,7 +259,11 @@ pub fn run(args: &Args) -> CmdResult {
         .par_iter()
         .zip(&opened)
         .map(|((f, _, w), snap)| {
-            crate::trace::span("compare: populate", || snap.populate());
+            // In halves: a core with nothing else to do takes one (the third copy's, while
+            // the other core finishes its copy).
+            crate::trace::span("compare: populate", || {
+                rayon::join(|| snap.populate_part(0, 2), || snap.populate_part(1, 2))
+            });
             crate::trace::span("compare: copy", || read_copy(f.clone(), snap, w.as_deref()))
         })
         .collect();

@@ -39,10 +39,10 @@ impl Snapshot {
         &self.db
     }
 
-    /// Brings in the pages of a snapshot mapped with [`bbolt::Populate::Deferred`], on this
-    /// thread.
-    pub fn populate(&self) {
-        self.db.populate()
+    /// Brings in part `i` of `n` of the pages of a snapshot mapped with
+    /// [`bbolt::Populate::Deferred`], on this thread ([`Data::populate_part`]).
+    pub fn populate_part(&self, i: usize, n: usize) {
+        self.db.populate_part(i, n)
     }
 
     /// [`Data::release_part`] of the snapshot's mapping.
