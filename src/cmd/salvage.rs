@@ -234,8 +234,8 @@ fn render_text(out: &mut impl Write, r: &SalvageJson, max: usize) -> std::io::Re
     const LABEL: &str = "            ";
     writeln!(out, "snapshot    {}", r.file)?;
     let pages = format!(
-        "{} scanned, {} key-bucket leaves ({} reached by the tree, {} in its holes, {} old \
-         copies on free pages)",
+        "{} scanned, {} key-bucket leaves: {} reached by the tree, {} in its holes, {} on free \
+         pages (old copies)",
         r.pages_scanned,
         r.key_leaf_pages,
         r.reached_pages,
@@ -244,7 +244,7 @@ fn render_text(out: &mut impl Write, r: &SalvageJson, max: usize) -> std::io::Re
     );
     writeln!(out, "{}", wrap(&pages, 80, "pages       ", LABEL))?;
     let live = format!(
-        "{} through the tree, {} with salvaged records ({} live records salvaged)",
+        "{} through the tree, {} with salvaged records; live records salvaged: {}",
         r.live_keys_tree, r.live_keys_salvaged, r.live_records_salvaged
     );
     writeln!(out, "{}", wrap(&live, 80, "live keys   ", LABEL))?;
