@@ -258,9 +258,9 @@ impl Db {
     pub fn data(&self) -> &[u8] {
         &self.data
     }
-    /// The file's bytes as mapped or held.
-    pub fn data_source(&self) -> &Data {
-        &self.data
+    /// [`Data::release_part`].
+    pub fn release_part(&self, i: usize, n: usize) {
+        self.data.release_part(i, n)
     }
     /// [`Data::populate_part`].
     pub fn populate_part(&self, i: usize, n: usize) {

@@ -85,22 +85,11 @@ impl Filler {
             let base = addr as usize;
             let thread = std::thread::Builder::new()
                 .name("populate".into())
+                // The owner keeps the mapping alive until this thread is joined.
                 .spawn(move || {
-                    let mut off = 0;
-                    while off < len && !flag.load(Ordering::Relaxed) {
-                        let n = STEP.min(len - off);
-                        // SAFETY: advice on a range of a mapping the owner keeps alive until
-                        // this thread is joined; MADV_POPULATE_READ only faults pages in
-                        // (read-only) and reports a failure (e.g. EFAULT past a truncated end,
-                        // EINVAL on an older kernel) as an error instead of a signal.
-                        let rc =
-                            unsafe { libc::madvise((base + off) as *mut _, n, MADV_POPULATE_READ) };
-                        if rc != 0 {
-                            // Nothing lost: readers fault their pages in themselves.
-                            return;
-                        }
-                        off += n;
-                    }
+                    populate_in_steps(base as *const u8, len, STEP, || {
+                        flag.load(Ordering::Relaxed)
+                    })
                 })
                 .ok()?;
             Some(Filler {
@@ -132,14 +121,21 @@ const MADV_POPULATE_READ: libc::c_int = 22;
 /// this thread, as `MAP_POPULATE` would have, [`POPULATE_STEP`] bytes per call. On a kernel
 /// without `MADV_POPULATE_READ` nothing happens: readers fault the pages in themselves.
 pub(crate) fn populate(addr: *const u8, len: usize) {
+    populate_in_steps(addr, len, POPULATE_STEP, || false)
+}
+
+/// `MADV_POPULATE_READ` over `len` bytes at `addr`, `step` bytes per call, until done, a call
+/// fails or `stop` says so; `addr` is a live mapping the caller keeps alive meanwhile.
+fn populate_in_steps(addr: *const u8, len: usize, step: usize, stop: impl Fn() -> bool) {
     #[cfg(target_os = "linux")]
     {
         let mut off = 0;
-        while off < len {
-            let n = POPULATE_STEP.min(len - off);
-            // SAFETY: advice on a mapping the caller keeps alive across the call; it only
-            // faults pages in, read-only, and reports failures (EINVAL on an old kernel, EFAULT
-            // past a truncated end) as a return value, which changes nothing but speed.
+        while off < len && !stop() {
+            let n = step.min(len - off);
+            // SAFETY: advice on a range of a mapping the caller keeps alive; it only faults
+            // pages in, read-only, and reports a failure (EFAULT past a truncated end, EINVAL
+            // on an older kernel) as a return value instead of a signal. Nothing is lost on
+            // failure: readers fault their pages in themselves.
             if unsafe { libc::madvise(addr.add(off) as *mut _, n, MADV_POPULATE_READ) } != 0 {
                 return;
             }
@@ -147,7 +143,7 @@ pub(crate) fn populate(addr: *const u8, len: usize) {
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (addr, len);
+    let _ = (addr, len, step, stop);
 }
 
 /// 16 MiB: each call holds the memory-map lock for reading, and every other thread's `mmap`,

@@ -22,7 +22,7 @@ pub fn open_snapshot_traced(path: &Path) -> Result<(Snapshot, Option<Sniffed>), 
     open_snapshot_with(path, Populate::Now)
 }
 
-/// [`open_snapshot`], the pages of a file in the page cache left for [`Snapshot::populate`]:
+/// [`open_snapshot`], the pages of a file in the page cache left for [`Snapshot::populate_part`]:
 /// for a command that maps several files and reads them on several cores ([`Populate`] says
 /// why).
 pub fn open_snapshot_deferred(path: &Path) -> Result<Snapshot, Error> {

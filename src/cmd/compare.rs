@@ -245,9 +245,9 @@ pub fn run(args: &Args) -> CmdResult {
     }
     // The copies are mapped one after another without their pages, then each is populated,
     // checked and hashed in parallel with the others ([`Populate::Deferred`] says why);
-    // errors are reported for the first failing argument, in order.
-    // The worker threads started before any populate: a thread's start maps its stack, which
-    // waits for the memory-map lock a populate holds.
+    // errors are reported for the first failing argument, in order. The worker threads are
+    // started before any populate: a thread's start maps its stack, which waits for the
+    // memory-map lock a populate holds.
     rayon::broadcast(|_| ());
     let mut opened = Vec::with_capacity(resolved.len());
     for (_, db, _) in &resolved {

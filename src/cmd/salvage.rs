@@ -259,13 +259,13 @@ fn render_text(out: &mut impl Write, r: &SalvageJson, max: usize) -> std::io::Re
             .max()
             .unwrap_or(0);
         for f in shown {
-            let head = format!("  {:<rev_w$}  page {:<page_w$}", f.revision, f.page);
+            let lead = format!("  {:<rev_w$}  page {:<page_w$}", f.revision, f.page);
             let delete = if f.tombstone { "  (delete)" } else { "" };
-            let one = format!("{head}  {}{delete}", f.key);
+            let one = format!("{lead}  {}{delete}", f.key);
             if one.chars().count() <= 80 {
                 writeln!(out, "{one}")?;
             } else {
-                writeln!(out, "{}{delete}\n    {}", head.trim_end(), f.key)?;
+                writeln!(out, "{}{delete}\n    {}", lead.trim_end(), f.key)?;
             }
         }
         if list.len() > max {

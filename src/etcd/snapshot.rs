@@ -47,7 +47,7 @@ impl Snapshot {
 
     /// [`Data::release_part`] of the snapshot's mapping.
     pub fn release_part(&self, i: usize, n: usize) {
-        self.db.data_source().release_part(i, n)
+        self.db.release_part(i, n)
     }
 
     /// The whole file's bytes.
